@@ -1,0 +1,51 @@
+import path from 'node:path';
+
+/** Everything `nimbus serve` can be told. Flags win over environment variables. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `postgres://...` for the scale-out store; unset means SQLite under `dataDir`. */
+  databaseUrl: string | undefined;
+  logLevel: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  adminPassword: string | undefined;
+}
+
+export type ConfigOverrides = Partial<Config>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = <K extends keyof Config>(key: K, fromEnv: Config[K] | undefined, fallback: Config[K]): Config[K] =>
+    overrides[key] ?? fromEnv ?? fallback;
+
+  const config: Config = {
+    host: pick('host', env.NIMBUS_HOST || undefined, '127.0.0.1'),
+    port: pick('port', parseInteger('NIMBUS_PORT', env.NIMBUS_PORT), 8080),
+    dataDir: path.resolve(pick('dataDir', env.NIMBUS_DATA_DIR || undefined, './data')),
+    databaseUrl: pick('databaseUrl', env.NIMBUS_DATABASE_URL || undefined, undefined),
+    logLevel: pick('logLevel', env.NIMBUS_LOG_LEVEL || undefined, 'info'),
+    bodyLimit: pick('bodyLimit', parseInteger('NIMBUS_BODY_LIMIT', env.NIMBUS_BODY_LIMIT), 1024 * 1024),
+    adminPassword: pick('adminPassword', env.NIMBUS_ADMIN_PASSWORD || undefined, undefined),
+  };
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    throw new ConfigError(`port must be an integer between 0 and 65535, got ${config.port}`);
+  }
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
+  }
+  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');
+  }
+  return config;
+}
+
+function parseInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
+  return Number(value);
+}

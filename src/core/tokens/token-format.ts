@@ -1,0 +1,60 @@
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+/**
+ * Token wire format, GitHub-style: `<kind prefix>_<30 random base62><6 base62 CRC32>`.
+ * The prefix makes a leaked token recognisable by a regex; the checksum rejects typos and
+ * garbage without touching the database.
+ */
+export const TOKEN_KINDS = {
+  personal: 'nbpat',
+  session: 'nbses',
+} as const;
+
+export type TokenKind = keyof typeof TOKEN_KINDS;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const RANDOM_LENGTH = 30;
+const CHECKSUM_LENGTH = 6;
+const PREFIX_TO_KIND = new Map<string, TokenKind>(Object.entries(TOKEN_KINDS).map(([kind, prefix]) => [prefix, kind as TokenKind]));
+const TOKEN_PATTERN = new RegExp(`^([a-z]+)_([0-9A-Za-z]{${RANDOM_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`);
+
+function base62(value: number, width: number): string {
+  let out = '';
+  for (let v = value; out.length < width; v = Math.floor(v / 62)) out = ALPHABET[v % 62] + out;
+  return out;
+}
+
+function checksum(body: string): string {
+  return base62(crc32(body), CHECKSUM_LENGTH);
+}
+
+export function generateToken(kind: TokenKind): string {
+  let random = '';
+  for (let i = 0; i < RANDOM_LENGTH; i++) random += ALPHABET[randomInt(62)];
+  const body = `${TOKEN_KINDS[kind]}_${random}`;
+  return body + checksum(body);
+}
+
+/** The token's kind when it is well-formed with a valid checksum, otherwise null. */
+export function parseToken(token: string): TokenKind | null {
+  const match = TOKEN_PATTERN.exec(token);
+  if (!match) return null;
+  const kind = PREFIX_TO_KIND.get(match[1]!);
+  if (!kind) return null;
+  const expected = checksum(`${match[1]}_${match[2]}`);
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(match[3]!)) ? kind : null;
+}
+
+export function looksLikeToken(value: string): boolean {
+  return TOKEN_PATTERN.test(value);
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** What may be shown of a token after creation: its prefix and first characters, and its last four. */
+export function tokenDisplayParts(token: string): { displayPrefix: string; lastFour: string } {
+  return { displayPrefix: token.slice(0, token.indexOf('_') + 5), lastFour: token.slice(-4) };
+}

@@ -1,0 +1,76 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor, Principal } from '../core/actor.ts';
+import { Unauthenticated } from '../core/errors.ts';
+import type { TokenService } from '../core/tokens/token-service.ts';
+
+/** A credential as presented, before it is verified. */
+export type Credential = { kind: 'token'; value: string } | { kind: 'basic'; username: string; password: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on routes that require authentication. */
+    actor: Actor;
+  }
+  interface FastifyContextConfig {
+    /** false for public routes (health, login...). Default: authentication required. */
+    auth?: boolean;
+  }
+}
+
+const TOKEN_QUOTED = /^token\s*=\s*"([^"]*)"$/i;
+const TOKEN_BARE = /^token\s*[=\s]\s*(\S+)$/i;
+const BEARER = /^bearer\s+(\S+)$/i;
+const BASIC = /^basic\s+([A-Za-z0-9+/=]+)$/i;
+
+/**
+ * Every auth carrier the surfaces accept, read into one credential: `Authorization: token="..."`,
+ * `token=...`, `Token ...`, `Bearer ...`, `Basic ...`, `X-Auth-Token` (Scaleway) and
+ * `MC-Api-Key` (CloudMC). Null when none is present; a malformed header is refused.
+ */
+export function readCredential(headers: FastifyRequest['headers']): Credential | null {
+  const authorization = headers.authorization?.trim();
+  if (authorization) {
+    const token = TOKEN_QUOTED.exec(authorization) ?? TOKEN_BARE.exec(authorization) ?? BEARER.exec(authorization);
+    if (token) return { kind: 'token', value: token[1]! };
+    const basic = BASIC.exec(authorization);
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw new Unauthenticated('Invalid basic header. Credentials not correctly base64 encoded.', 'authentication_failed');
+      const username = decoded.slice(0, colon);
+      const password = decoded.slice(colon + 1);
+      // An empty user name with a token as the password is the token-exchange convention.
+      return username === '' ? { kind: 'token', value: password } : { kind: 'basic', username, password };
+    }
+    throw new Unauthenticated('Invalid authorization header. Use: Authorization: token="<key>".', 'authentication_failed');
+  }
+  const headerToken = headers['x-auth-token'] ?? headers['mc-api-key'];
+  if (typeof headerToken === 'string' && headerToken.trim()) return { kind: 'token', value: headerToken.trim() };
+  return null;
+}
+
+export interface Authenticator {
+  principalFor(credential: Credential): Promise<Principal>;
+}
+
+export function createAuthenticator({ tokens }: { tokens: TokenService }): Authenticator {
+  return {
+    async principalFor(credential) {
+      if (credential.kind === 'token') return tokens.authenticate(credential.value);
+      throw new Unauthenticated('Invalid username/password.', 'authentication_failed');
+    },
+  };
+}
+
+/** Resolves the request's actor: its principal acting in its own organization. */
+export async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
+  const credential = readCredential(request.headers);
+  if (!credential) throw new Unauthenticated();
+  const principal = await authenticator.principalFor(credential);
+  request.actor = {
+    principal,
+    organizationId: principal.organizationId,
+    organizationPath: principal.organizationPath,
+    requestId: request.id,
+  };
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import { HttpError } from '../errors.ts';
+
+/**
+ * JSON is the only request body the API accepts: any other media type is a 415 (Fastify's own
+ * check once the default parsers are gone), a body over the limit a 413, and broken JSON a 400
+ * that says where it broke. An empty body reads as no body at all.
+ */
+export function acceptJsonBodiesOnly(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  const parse = (_request: unknown, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new HttpError(400, 'parse_error', `JSON parse error - ${describeParseError(error as Error, text)}`));
+    }
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, parse);
+}
+
+/** Node's message plus the line and column, so the client can find the mistake. */
+function describeParseError(error: Error, text: string): string {
+  const position = /position (\d+)/.exec(error.message);
+  if (!position) return error.message;
+  const offset = Number(position[1]);
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `${error.message.replace(/ in JSON at position \d+.*$/, '')} at line ${line} column ${column} (char ${offset})`;
+}

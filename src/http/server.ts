@@ -1,0 +1,70 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { CoreServices } from '../core/services.ts';
+import type { Store } from '../store/database.ts';
+import { nativeSurface } from '../surfaces/native/index.ts';
+import { createAuthenticator } from './auth.ts';
+import { trackAllowedMethods } from './conventions/allowed-methods.ts';
+import { addEntityTags } from './conventions/etag.ts';
+import { acceptJsonBodiesOnly } from './conventions/json-body.ts';
+import { renderNativeError } from './errors.ts';
+import { addMetrics } from './metrics.ts';
+import { addOpenApi } from './openapi.ts';
+import { validatorCompiler } from './validation.ts';
+
+export interface HttpServerOptions {
+  store: Store;
+  services: CoreServices;
+  logger: Logger;
+  bodyLimit: number;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,200}$/;
+
+/** The HTTP server: shared conventions first, then every surface. */
+export async function buildHttpServer({ store, services, logger, bodyLimit }: HttpServerOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One access-log line per request is written in onResponse instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // A caller's X-Request-Id is kept when it is sane, so logs correlate across services.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    },
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  acceptJsonBodiesOnly(app);
+  const notFound = trackAllowedMethods(app);
+  addEntityTags(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+  });
+  app.setErrorHandler(renderNativeError);
+  app.setNotFoundHandler(notFound);
+
+  addMetrics(app);
+  await addOpenApi(app);
+
+  app.get('/healthz', { config: { auth: false }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { auth: false }, schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await store.ping();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', detail: 'The database does not answer.' });
+    }
+  });
+
+  await app.register(nativeSurface, { services, authenticator: createAuthenticator({ tokens: services.tokens }) });
+  return app;
+}

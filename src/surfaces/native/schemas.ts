@@ -1,0 +1,24 @@
+import { Type } from 'typebox';
+
+/** Wire schema pieces shared by the native API's routes. */
+export const Uuid = Type.String({ format: 'uuid', examples: ['a540bf0f-8b37-4f03-8546-dd71c6b03329'] });
+export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T11:04:38.123Z'] });
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
+
+export const ErrorBody = Type.Object(
+  { detail: Type.String(), code: Type.String(), request_id: Type.Optional(Type.String()) },
+  { additionalProperties: true, description: 'Any error other than validation: `{"detail", "code"}`.' },
+);
+export const ValidationErrorBody = Type.Record(Type.String(), Type.Array(Type.String()), {
+  description: 'Field errors `{"field": ["message"]}`; object-level errors under `non_field_errors`.',
+});
+
+/** Error responses every authenticated route can give, for the OpenAPI document. */
+export const commonErrors = {
+  400: ValidationErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  412: ErrorBody,
+  422: ErrorBody,
+} as const;

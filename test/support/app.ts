@@ -1,0 +1,44 @@
+import { Writable } from 'node:stream';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { createNimbus, type Nimbus } from '../../src/app.ts';
+import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { TestDatabase } from './databases.ts';
+
+export interface TestApp {
+  nimbus: Nimbus;
+  /** The bootstrap admin's API token. */
+  token: string;
+  adminPassword: string;
+  /** Everything the server logged, as text (tests assert secrets never appear here). */
+  logs(): string;
+  /** A request through the whole HTTP stack, authenticated as the admin unless `headers` says otherwise. */
+  request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024 } = {}): Promise<TestApp> {
+  const { store, cleanup } = await database.open();
+  const chunks: string[] = [];
+  const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
+  const nimbus = await createNimbus({ bodyLimit, databaseUrl: undefined, dataDir: '' }, logger, store);
+  const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
+  if (!boot) throw new Error('a fresh test database must bootstrap');
+  return {
+    nimbus,
+    token: boot.token,
+    adminPassword: ADMIN_PASSWORD,
+    logs: () => chunks.join(''),
+    request({ token, ...options }) {
+      const key = token === undefined ? boot.token : token;
+      const headers = { ...(key ? { authorization: `token="${key}"` } : {}), ...(options.headers ?? {}) };
+      return nimbus.http.inject({ ...options, headers });
+    },
+    async close() {
+      await nimbus.http.close();
+      await cleanup();
+    },
+  };
+}

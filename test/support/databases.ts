@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { PGlitePool } from './pglite-pool.ts';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  /** A fresh, empty database; `cleanup` closes and removes it. */
+  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
+}
+
+/** The real PostgreSQL server to test against, when one is configured. */
+export const testPostgresUrl = process.env.NIMBUS_TEST_DATABASE_URL || undefined;
+
+const sqlite: TestDatabase = {
+  name: 'sqlite',
+  async open() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-test-'));
+    const store = openStore({ sqliteFile: path.join(dir, 'nimbus.db') });
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** PostgreSQL: a throwaway schema on the configured server, or an embedded PGlite instance. */
+const postgres: TestDatabase = {
+  name: 'postgres',
+  async open() {
+    if (!testPostgresUrl) {
+      const store = openStore({ postgresPool: new PGlitePool() });
+      return { store, cleanup: () => store.close() };
+    }
+    const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
+    await withAdminClient((client) => client.query(`create schema ${schema}`));
+    const store = openStore({ postgresUrl: testPostgresUrl, schema, poolSize: 5 });
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        await withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`));
+      },
+    };
+  },
+};
+
+export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: testPostgresUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every database a store test must pass on: loop over this, never pick one. */
+export const testDatabases: TestDatabase[] = [sqlite, postgres];
