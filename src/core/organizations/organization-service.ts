@@ -204,7 +204,8 @@ export function createOrganizationService({ store }: { store: Pick<Store, 'db'> 
       const users = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', current.id).executeTakeFirstOrThrow();
       if (users.n > 0) throw new Conflict(`Organization "${current.name}" still has ${users.n} user(s); remove them first.`, 'organization_has_users');
       await trx.deleteFrom('api_tokens').where('organization_id', '=', current.id).execute();
-      await trx.deleteFrom('organizations').where('id', '=', current.id).where('revision', '=', current.revision).execute();
+      const deleted = await trx.deleteFrom('organizations').where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) !== 1) throw new PreconditionFailed('The organization was changed by another request; read it again and retry.');
     });
   }
 

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../store/database.ts';
-import type { ApiTokenRow } from '../../store/schema.ts';
+import type { Kysely } from 'kysely';
+import type { ApiTokenRow, Database } from '../../store/schema.ts';
 import type { Principal } from '../actor.ts';
 import { newId, nowIso } from '../clock.ts';
 import { Unauthenticated } from '../errors.ts';
@@ -34,7 +35,8 @@ export function createTokenService({ store }: { store: Pick<Store, 'db'> }) {
   const cache = new Map<string, CachedPrincipal>();
   const lastUsedWrites = new Map<string, number>();
 
-  async function create(input: NewToken): Promise<{ row: ApiTokenRow; secret: string }> {
+  /** `within` is a transaction when the token must be created with other rows, or not at all. */
+  async function create(input: NewToken, within: Kysely<Database> = db): Promise<{ row: ApiTokenRow; secret: string }> {
     const secret = generateToken(input.kind);
     const { displayPrefix, lastFour } = tokenDisplayParts(secret);
     const row: ApiTokenRow = {
@@ -52,7 +54,7 @@ export function createTokenService({ store }: { store: Pick<Store, 'db'> }) {
       revoked_at: null,
       created_at: nowIso(),
     };
-    await db.insertInto('api_tokens').values(row).execute();
+    await within.insertInto('api_tokens').values(row).execute();
     return { row, secret };
   }
 
