@@ -8,7 +8,8 @@ import { ValidationFailed, type FieldErrors } from '../core/errors.ts';
  * once); query strings, params and headers arrive as text and are coerced to their types.
  */
 function makeAjv(coerce: boolean): Ajv {
-  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: true, allErrors: true, strict: false });
+  // verbose: errors carry the offending value, which messages name ("Expected a dictionary, but got list").
+  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: true, allErrors: true, verbose: true, strict: false });
   addFormats.default(ajv);
   return ajv;
 }
