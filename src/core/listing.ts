@@ -58,6 +58,8 @@ export async function runList<Row extends Record<string, unknown>>(base: AnyQuer
 
   if (pagination.style === 'page') {
     const offset = (pagination.page - 1) * pagination.pageSize;
+    // Far past any real list, and past what a database's OFFSET takes.
+    if (!Number.isSafeInteger(offset)) throw new NotFound('page', 'Invalid page.');
     const items = (await orderBy(query, terms, spec, false).limit(pagination.pageSize).offset(offset).execute()) as Row[];
     // A page that is neither empty nor full is the last one: it tells the total by itself.
     const partial = items.length > 0 && items.length < pagination.pageSize;
