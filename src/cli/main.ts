@@ -58,15 +58,20 @@ withStoreFlags(
   const config = loadConfig(overrides(flags));
   const logger = createLogger(config.logLevel);
   const nimbus = await createNimbus(config, logger);
-  // Listening first: were the address taken, the one-time credentials would be lost with the exit.
-  const address = await nimbus.http.listen({ host: config.host, port: config.port });
-  const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
-  if (bootstrapped) printBootstrap(bootstrapped, address);
+  const starting = (async () => {
+    // Listening first: were the address taken, the one-time credentials would be lost with the exit.
+    const address = await nimbus.http.listen({ host: config.host, port: config.port });
+    const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
+    if (bootstrapped) printBootstrap(bootstrapped, address);
+  })();
 
+  // Installed before listening, so that a signal at any moment gets an orderly stop; a stop
+  // during start-up lets the start-up finish first (a bootstrap is never cut in half).
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    await starting.catch(() => undefined);
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await nimbus.close();
     logger.info('stopped');
@@ -75,6 +80,7 @@ withStoreFlags(
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  await starting;
 });
 
 withStoreFlags(program.command('migrate').description('apply database migrations and exit')).action(async (flags: ServerFlags) => {
