@@ -38,6 +38,11 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     },
     forceCloseConnections: 'idle',
+    // Errors Fastify raises before routing (a malformed URL) get the same shape and request id as any other.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      renderNativeError(error, request, reply);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   acceptJsonBodiesOnly(app);

@@ -313,6 +313,11 @@ for (const database of testDatabases) {
         assert.equal(error.headers['x-request-id'], 'err-1');
         assert.equal(error.json().request_id, 'err-1');
         assert.ok((await app.request({ method: 'GET', url: '/healthz', token: null })).headers['x-request-id']);
+        // Even a URL the router cannot decode gets one, and the native error shape.
+        const badUrl = await get('/api/%zz/', { 'x-request-id': 'bad-url' });
+        assert.equal(badUrl.statusCode, 400);
+        assert.equal(badUrl.headers['x-request-id'], 'bad-url');
+        assert.deepEqual(Object.keys(badUrl.json()).sort(), ['code', 'detail', 'request_id']);
       });
     });
 

@@ -10,6 +10,7 @@ import { registeredRoutes, type RegisteredRoute } from '../support/routes.ts';
 const RUNS_PER_ROUTE = 150;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const QUERY_NAMES = ['page', 'page_size', 'cursor', 'search', 'ordering', 'parent', 'slug', 'name', 'org_id', 'format'];
+const MALFORMED_PATHS = ['/api/%zz/', '/%', '/api/iam/organizations/%E0%A4%A/'];
 const MALFORMED_QUERIES = ['%', '%zz', 'a=%E0%A4%A', '&&=&', 'page=1&page=2', 'page[]=1', 'page_size=1e400', 'cursor=%00', 'search=%FF%FE', '=x'];
 const MALFORMED_BODIES = ['{', '{"name": }', '[', 'null', 'true', '"x"', '1e999', '{"name":"x"}}', '\u0000', '{"__proto__": {"x": 1}}', '{"constructor": {"prototype": {}}}'];
 
@@ -20,10 +21,11 @@ function usually<T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T
 
 function requestFor(route: RegisteredRoute, knownIds: string[], token: string): fc.Arbitrary<InjectOptions> {
   const id = fc.oneof(fc.constantFrom(...knownIds), fc.uuid(), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
-  const path = fc.tuple(id, fc.string({ maxLength: 20 }), fc.boolean()).map(([value, rest, slash]) => {
+  const routePath = fc.tuple(id, fc.string({ maxLength: 20 }), fc.boolean()).map(([value, rest, slash]) => {
     const url = route.url.replace(':id', encodeURIComponent(value)).replace('*', encodeURIComponent(rest));
     return slash ? `${url}/` : url;
   });
+  const path = usually(routePath, fc.constantFrom(...MALFORMED_PATHS));
   const queryValue = fc.oneof(
     { arbitrary: fc.constantFrom('-name', 'name,-slug', '', '0', '-1', '99999999999999999999', '\u0000', 'a\u0000', '%', '_', '\\', "'", '"', ...knownIds), weight: 3 },
     fc.string({ maxLength: 30 }),
@@ -93,7 +95,14 @@ for (const database of testDatabases) {
               if ((error as { code?: string }).code === 'ERR_INVALID_CHAR' || (error as { code?: string }).code === 'ERR_HTTP_INVALID_HEADER_VALUE') return;
               throw error;
             }
-            assert.ok(response.statusCode < 500, `${request.method} ${request.url} -> ${response.statusCode} ${response.body.slice(0, 300)}`);
+            const what = `${request.method} ${request.url} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
+            assert.ok(response.statusCode < 500, what);
+            assert.ok(response.headers['x-request-id'], `no X-Request-Id: ${what}`);
+            if (response.statusCode >= 400 && request.method !== 'HEAD') {
+              const body = response.json();
+              assert.ok(typeof body === 'object' && body !== null && !Array.isArray(body), `not an error object: ${what}`);
+              assert.ok(typeof body.detail === 'string' || Object.values(body).every(Array.isArray), `neither {"detail"} nor field errors: ${what}`);
+            }
           }),
           { numRuns: RUNS_PER_ROUTE, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
         );
