@@ -20,17 +20,18 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export class ConfigError extends Error {}
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const pick = <K extends keyof Config>(key: K, fromEnv: Config[K] | undefined, fallback: Config[K]): Config[K] =>
-    overrides[key] ?? fromEnv ?? fallback;
+  // The environment is read only for what no flag gave: a bad variable a flag overrides is harmless.
+  const pick = <K extends keyof Config>(key: K, fromEnv: () => Config[K] | undefined, fallback: Config[K]): Config[K] =>
+    overrides[key] ?? fromEnv() ?? fallback;
 
   const config: Config = {
-    host: pick('host', env.NIMBUS_HOST || undefined, '127.0.0.1'),
-    port: pick('port', parseInteger('NIMBUS_PORT', env.NIMBUS_PORT), 8080),
-    dataDir: path.resolve(pick('dataDir', env.NIMBUS_DATA_DIR || undefined, './data')),
-    databaseUrl: pick('databaseUrl', env.NIMBUS_DATABASE_URL || undefined, undefined),
-    logLevel: pick('logLevel', env.NIMBUS_LOG_LEVEL || undefined, 'info'),
-    bodyLimit: pick('bodyLimit', parseInteger('NIMBUS_BODY_LIMIT', env.NIMBUS_BODY_LIMIT), 1024 * 1024),
-    adminPassword: pick('adminPassword', env.NIMBUS_ADMIN_PASSWORD || undefined, undefined),
+    host: pick('host', () => env.NIMBUS_HOST || undefined, '127.0.0.1'),
+    port: pick('port', () => parseInteger('NIMBUS_PORT', env.NIMBUS_PORT), 8080),
+    dataDir: path.resolve(pick('dataDir', () => env.NIMBUS_DATA_DIR || undefined, './data')),
+    databaseUrl: pick('databaseUrl', () => env.NIMBUS_DATABASE_URL || undefined, undefined),
+    logLevel: pick('logLevel', () => env.NIMBUS_LOG_LEVEL || undefined, 'info'),
+    bodyLimit: pick('bodyLimit', () => parseInteger('NIMBUS_BODY_LIMIT', env.NIMBUS_BODY_LIMIT), 1024 * 1024),
+    adminPassword: pick('adminPassword', () => env.NIMBUS_ADMIN_PASSWORD || undefined, undefined),
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new ConfigError(`port must be an integer between 0 and 65535, got ${config.port}`);

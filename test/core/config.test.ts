@@ -32,6 +32,7 @@ describe('configuration', () => {
   it('lets flags win over the environment, and treats empty variables as unset', () => {
     const config = loadConfig({ port: 7000, host: '::1', logLevel: 'debug' }, { NIMBUS_PORT: '9090', NIMBUS_HOST: '0.0.0.0', NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DATA_DIR: '' });
     assert.deepEqual([config.port, config.host, config.logLevel, config.dataDir], [7000, '::1', 'debug', path.resolve('data')]);
+    assert.equal(loadConfig({ port: 7000 }, { NIMBUS_PORT: 'not-a-port' }).port, 7000, 'a bad variable a flag overrides is not an error');
   });
 
   it('refuses bad values with a message naming the setting', () => {
