@@ -128,6 +128,13 @@ for (const database of testDatabases) {
       const crossSite = await formPost(app, '/api/oauth/authorize', { ...form, csrf_token: csrfTokenOf(page.body) }, { cookie: cookiesOf(page), origin: 'https://evil.example' });
       assert.equal(crossSite.statusCode, 403);
       assert.match(crossSite.body, /did not come from this site/);
+      const fetchedCrossSite = await formPost(app, '/api/oauth/authorize', { ...form, csrf_token: csrfTokenOf(page.body) }, { cookie: cookiesOf(page), 'sec-fetch-site': 'cross-site' });
+      assert.equal(fetchedCrossSite.statusCode, 403);
+      const nullOrigin = await formPost(app, '/api/oauth/authorize', { ...form, csrf_token: csrfTokenOf(page.body) }, { cookie: cookiesOf(page), origin: 'null' });
+      assert.equal(nullOrigin.statusCode, 403);
+      // The same post with its cookie, from this origin, goes through.
+      const sameOrigin = await formPost(app, '/api/oauth/authorize', { ...form, csrf_token: csrfTokenOf(page.body) }, { cookie: cookiesOf(page), origin: 'http://localhost:80', 'sec-fetch-site': 'same-origin' });
+      assert.equal(sameOrigin.statusCode, 303);
     });
 
     it('shows an unknown client or an unregistered redirect URI on its own page, never redirecting', async () => {

@@ -20,7 +20,10 @@ function formTargets(redirectUri: string | undefined): string {
   return `'self' ${url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol}`;
 }
 
-/** Headers of every page: no script at all, one nonce'd style, never framed, never cached. */
+/**
+ * Headers of every page: no script at all, one nonce'd style, never framed, never cached. The
+ * referrer policy is same-origin, not no-referrer, which would make the form's Origin "null".
+ */
 function sendPage(reply: FastifyReply, status: number, html: (styleNonce: string) => string, redirectUri?: string): FastifyReply {
   const styleNonce = randomBytes(16).toString('base64');
   return reply
@@ -31,7 +34,7 @@ function sendPage(reply: FastifyReply, status: number, html: (styleNonce: string
     )
     .header('x-frame-options', 'DENY')
     .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(html(styleNonce));

@@ -30,6 +30,8 @@ export function createCsrf(keys: ServerKeys) {
     async verify(request: FastifyRequest, token: string | undefined): Promise<boolean> {
       const origin = request.headers.origin;
       if (origin !== undefined && origin !== baseUrl(request)) return false;
+      const site = request.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
       const nonce = readCookie(request, CSRF_COOKIE);
       if (!nonce || !NONCE.test(nonce) || !token) return false;
       const expected = Buffer.from(await sign(nonce));
