@@ -90,14 +90,14 @@ export function authorizeEndpoint(app: FastifyInstance, { server, signIn, keys }
     );
   }
 
-  app.get('/api/oauth/authorize', { schema: { tags, summary: 'Authorization endpoint: the sign-in and consent page' } }, async (request, reply) => {
+  app.get('/api/oauth/authorize', { schema: { tags, summary: 'Authorization endpoint: the sign-in and consent page', security: [] } }, async (request, reply) => {
     const params = pickAuthorizationParams(singleParams(request.query));
     const authorization = await validate(request, reply, params);
     if (!authorization) return reply;
     return showConsent(request, reply, authorization, params, 200);
   });
 
-  app.post('/api/oauth/authorize', { schema: { tags, summary: 'The consent form: approve or deny' } }, async (request, reply) => {
+  app.post('/api/oauth/authorize', { schema: { tags, summary: 'The consent form: approve or deny', security: [] } }, async (request, reply) => {
     const form = singleParams(request.body);
     if (!(await csrf.verify(request, form.csrf_token))) {
       return sendPage(reply, 403, (styleNonce) => errorPage({ styleNonce }, 'The form expired or did not come from this site. Go back to the application and start again.'));

@@ -4,7 +4,7 @@ import { baseUrl } from '../../http/pagination.ts';
 
 /** RFC 8414 authorization server metadata, so clients configure themselves from the issuer URL. */
 export function metadataEndpoint(app: FastifyInstance): void {
-  app.get('/.well-known/oauth-authorization-server', { schema: { tags: ['oauth'], summary: 'OAuth 2 authorization server metadata (RFC 8414)' } }, async (request) => {
+  app.get('/.well-known/oauth-authorization-server', { schema: { tags: ['oauth'], summary: 'OAuth 2 authorization server metadata (RFC 8414)', security: [] } }, async (request) => {
     const issuer = baseUrl(request);
     const clientAuth = ['client_secret_basic', 'client_secret_post'];
     return {
