@@ -89,7 +89,7 @@ for (const database of testDatabases) {
         assert.equal(res.statusCode, 400);
         assert.equal(res.json().error, 'unsupported_grant_type');
       }
-      const wrongSecret = await formPost(app, '/api/oauth/token', { grant_type: 'client_credentials' }, { authorization: basicAuth(client.client_id, `${client.client_secret!.slice(0, -1)}x`) });
+      const wrongSecret = await formPost(app, '/api/oauth/token', { grant_type: 'client_credentials' }, { authorization: basicAuth(client.client_id, `${client.client_secret!.slice(0, -1)}${client.client_secret!.endsWith('x') ? 'y' : 'x'}`) });
       assert.equal(wrongSecret.statusCode, 401);
       assert.equal(wrongSecret.json().error, 'invalid_client');
       assert.match(String(wrongSecret.headers['www-authenticate']), /^Basic/);

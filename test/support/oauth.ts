@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { LightMyRequestResponse } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { TestApp } from './app.ts';
 
 export const REDIRECT_URI = 'https://client.example/callback';
@@ -29,9 +29,9 @@ export async function registerApplication(app: TestApp, body: Record<string, unk
 }
 
 /** A form post the way a browser sends one. */
-export function formPost(app: TestApp, url: string, params: Record<string, string | undefined>, headers: Record<string, string> = {}) {
+export function formPost(app: TestApp, url: string, params: Record<string, string | undefined>, headers: Record<string, string> = {}, options: Partial<InjectOptions> = {}) {
   const body = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
-  return app.request({ method: 'POST', url, token: null, payload: body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+  return app.request({ ...options, method: 'POST', url, token: null, payload: body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
 }
 
 export function authorizeQuery(params: Record<string, string | undefined>): string {
@@ -60,6 +60,8 @@ export interface ConsentInput {
   decision?: 'approve' | 'deny';
   username?: string;
   password?: string;
+  /** The browser's address, as the server sees it. */
+  remoteAddress?: string;
 }
 
 /**
@@ -67,11 +69,11 @@ export interface ConsentInput {
  * form. Returns the form post's response.
  */
 export async function submitConsent(app: TestApp, input: ConsentInput): Promise<LightMyRequestResponse> {
-  const { decision = 'approve', username = 'admin', password = app.adminPassword, ...rest } = input;
+  const { decision = 'approve', username = 'admin', password = app.adminPassword, remoteAddress = '127.0.0.1', ...rest } = input;
   const params = { response_type: 'code', redirect_uri: REDIRECT_URI, ...rest };
-  const page = await app.request({ method: 'GET', url: `/api/oauth/authorize?${authorizeQuery(params)}`, token: null });
+  const page = await app.request({ method: 'GET', url: `/api/oauth/authorize?${authorizeQuery(params)}`, token: null, remoteAddress });
   assert.equal(page.statusCode, 200, page.body);
-  return formPost(app, '/api/oauth/authorize', { ...params, csrf_token: csrfTokenOf(page.body), decision, username, password }, { cookie: cookiesOf(page) });
+  return formPost(app, '/api/oauth/authorize', { ...params, csrf_token: csrfTokenOf(page.body), decision, username, password }, { cookie: cookiesOf(page) }, { remoteAddress });
 }
 
 /** The query parameters of a redirect response's Location. */

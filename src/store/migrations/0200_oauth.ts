@@ -81,10 +81,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('value', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
+
+  await db.schema
+    .createTable('oauth_sign_in_failures')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('failures', 'integer', (c) => c.notNull())
+    .addColumn('window_started_at', 'text', (c) => c.notNull())
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['oauth_server_keys', 'oauth_tokens', 'oauth_codes', 'oauth_grants', 'oauth_authorizations', 'oauth_applications']) {
+  for (const table of ['oauth_sign_in_failures', 'oauth_server_keys', 'oauth_tokens', 'oauth_codes', 'oauth_grants', 'oauth_authorizations', 'oauth_applications']) {
     await db.schema.dropTable(table).execute();
   }
 }

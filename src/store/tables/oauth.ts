@@ -89,6 +89,14 @@ export interface OauthServerKeysTable {
   created_at: string;
 }
 
+/** Failed consent sign-ins per user name and per client address, in a fixed window. */
+export interface OauthSignInFailuresTable {
+  /** `user:<name>` or `address:<ip>`. */
+  key: string;
+  failures: number;
+  window_started_at: string;
+}
+
 export interface OauthTables {
   oauth_applications: OauthApplicationsTable;
   oauth_authorizations: OauthAuthorizationsTable;
@@ -96,6 +104,7 @@ export interface OauthTables {
   oauth_codes: OauthCodesTable;
   oauth_tokens: OauthTokensTable;
   oauth_server_keys: OauthServerKeysTable;
+  oauth_sign_in_failures: OauthSignInFailuresTable;
 }
 
 export type OauthApplicationRow = Selectable<OauthApplicationsTable>;

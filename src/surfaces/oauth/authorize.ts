@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimited } from '../../core/errors.ts';
 import { CONSENT_SESSION_SECONDS } from '../../core/oauth/consent-sign-in.ts';
 import { OauthError } from '../../core/oauth/oauth-errors.ts';
 import type { AuthorizationParams, AuthorizationRequest } from '../../core/oauth/oauth-server.ts';
@@ -11,6 +12,8 @@ import { createCsrf } from './csrf.ts';
 import { singleParams } from './params.ts';
 
 const SESSION_COOKIE = 'nimbus_oauth_session';
+/** Longer names cannot exist; they are refused before any lookup. */
+const USERNAME_MAX = 150;
 const AUTHORIZATION_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const;
 
 /** Where a form on the page may post, and so where its redirect may go: this server and the client's redirect URI. */
@@ -112,7 +115,14 @@ export function authorizeEndpoint(app: FastifyInstance, { server, signIn, keys }
     let user = await signIn.sessionUser(readCookie(request, SESSION_COOKIE));
     if (!user) {
       if (!form.username || !form.password) return showConsent(request, reply, authorization, params, 400, 'Enter your user name and password.');
-      const signedIn = await signIn.signIn(form.username, form.password);
+      let signedIn: Awaited<ReturnType<typeof signIn.signIn>> = null;
+      try {
+        if (form.username.length <= USERNAME_MAX) signedIn = await signIn.signIn(form.username, form.password, request.ip);
+      } catch (error) {
+        if (!(error instanceof RateLimited)) throw error;
+        reply.header('retry-after', String(error.retryAfterSeconds));
+        return showConsent(request, reply, authorization, params, 429, `Too many failed sign-ins. Try again in ${Math.ceil(error.retryAfterSeconds / 60)} minute(s).`);
+      }
       if (!signedIn) return showConsent(request, reply, authorization, params, 401, 'Wrong user name or password.');
       setCookie(request, reply, SESSION_COOKIE, signedIn.sessionToken, CONSENT_SESSION_SECONDS);
       user = signedIn.user;
