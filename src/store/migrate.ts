@@ -20,10 +20,10 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(connection);
     try {
       // Kysely looks for its bookkeeping tables in every schema unless told which one: with
-      // another Nimbus schema in the same database it would find theirs and skip creating its own.
+      // several schemas on one server (tests, tenants), another schema's tables would be found.
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(connection);
-      const migrationTableSchema = rows[0]!.schema;
-      return report(await new Migrator({ db: connection, provider: migrationProvider, migrationTableSchema }).migrateToLatest());
+      const migrator = new Migrator({ db: connection, provider: migrationProvider, migrationTableSchema: rows[0]!.schema });
+      return report(await migrator.migrateToLatest());
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(connection);
     }
