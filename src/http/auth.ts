@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor, Principal } from '../core/actor.ts';
 import { Unauthenticated } from '../core/errors.ts';
+import type { OauthServer } from '../core/oauth/oauth-server.ts';
+import { parseToken } from '../core/tokens/token-format.ts';
 import type { TokenService } from '../core/tokens/token-service.ts';
 
 /** A credential as presented, before it is verified. */
@@ -53,10 +55,13 @@ export interface Authenticator {
   principalFor(credential: Credential): Promise<Principal>;
 }
 
-export function createAuthenticator({ tokens }: { tokens: TokenService }): Authenticator {
+export function createAuthenticator({ tokens, oauth }: { tokens: TokenService; oauth: Pick<OauthServer, 'authenticateAccessToken'> }): Authenticator {
   return {
     async principalFor(credential) {
-      if (credential.kind === 'token') return tokens.authenticate(credential.value);
+      if (credential.kind === 'token') {
+        // OAuth access tokens live with their grants; every other kind is an API token.
+        return parseToken(credential.value) === 'oauth_access' ? oauth.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
+      }
       throw new Unauthenticated('Invalid username/password.', 'authentication_failed');
     },
   };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CoreServices } from '../core/services.ts';
 import type { Store } from '../store/database.ts';
 import { nativeSurface } from '../surfaces/native/index.ts';
+import { oauthSurface } from '../surfaces/oauth/index.ts';
 import { createAuthenticator } from './auth.ts';
 import { trackAllowedMethods } from './conventions/allowed-methods.ts';
 import { addEntityTags } from './conventions/etag.ts';
@@ -74,6 +75,7 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
     }
   });
 
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator({ tokens: services.tokens }) });
+  await app.register(oauthSurface, { oauth: services.oauth });
+  await app.register(nativeSurface, { services, authenticator: createAuthenticator({ tokens: services.tokens, oauth: services.oauth.server }) });
   return app;
 }

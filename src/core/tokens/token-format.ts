@@ -9,6 +9,10 @@ import { crc32 } from 'node:zlib';
 export const TOKEN_KINDS = {
   personal: 'nbpat',
   session: 'nbses',
+  oauth_access: 'nboat',
+  oauth_refresh: 'nbort',
+  oauth_client_secret: 'nbocs',
+  oauth_code: 'nbocd',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;

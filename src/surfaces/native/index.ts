@@ -4,6 +4,8 @@ import type { CoreServices } from '../../core/services.ts';
 import { negotiateApiVersion } from '../../http/conventions/api-version.ts';
 import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
 import { organizationRoutes } from './iam/organizations.ts';
+import { oauthApplicationRoutes } from './oauth/applications.ts';
+import { oauthAuthorizationRoutes } from './oauth/authorizations.ts';
 import { statusRoutes } from './status.ts';
 
 export interface NativeSurfaceOptions {
@@ -21,4 +23,6 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   app.get('/api/schema/', { config: { auth: false }, schema: { hide: true } }, async () => instance.swagger());
   statusRoutes(app);
   organizationRoutes(app, services.organizations);
+  oauthApplicationRoutes(app, services.oauth.applications);
+  oauthAuthorizationRoutes(app, services.oauth.authorizations);
 }

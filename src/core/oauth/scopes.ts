@@ -1,0 +1,56 @@
+import { scopesAllow } from '../actor.ts';
+
+/**
+ * ComputeStacks' OAuth scopes and the `resource:action` permissions each one stands for. An
+ * OAuth token is worth the union of its scopes' permissions, cut down to what its user may do.
+ */
+export const OAUTH_SCOPES = {
+  public: { permissions: ['public:read'], description: 'See public information (locations, packages, public images).' },
+  images_read: { permissions: ['image:read'], description: 'See your container images.' },
+  images_write: { permissions: ['image:read', 'image:write'], description: 'See, create, change and delete your container images.' },
+  dns_read: { permissions: ['dns_zone:read', 'dns_record:read'], description: 'See your DNS zones and records.' },
+  dns_write: {
+    permissions: ['dns_zone:read', 'dns_zone:write', 'dns_record:read', 'dns_record:write'],
+    description: 'See, create, change and delete your DNS zones and records.',
+  },
+  order_read: { permissions: ['order:read'], description: 'See your orders.' },
+  order_write: { permissions: ['order:read', 'order:write'], description: 'Place and cancel orders (this can create billable resources).' },
+  profile_read: { permissions: ['user:read', 'token:read'], description: 'See your profile (name, email) and the list of your API tokens.' },
+  profile_write: { permissions: ['user:read', 'user:write'], description: 'Change your profile (name, email).' },
+  register: { permissions: ['server:register'], description: 'Register new machines with your account.' },
+  project_read: {
+    permissions: ['project:read', 'app:read', 'server:read', 'volume:read', 'task:read'],
+    description: 'See your projects, apps, servers, volumes and their tasks.',
+  },
+  project_write: {
+    permissions: ['project:read', 'project:write', 'app:read', 'app:write', 'server:read', 'server:write', 'volume:read', 'volume:write', 'task:read', 'task:write'],
+    description: 'Create, change, start, stop and delete your projects, apps, servers and volumes.',
+  },
+} as const satisfies Record<string, { permissions: readonly string[]; description: string }>;
+
+export type OauthScope = keyof typeof OAUTH_SCOPES;
+
+export const SCOPE_NAMES = Object.keys(OAUTH_SCOPES) as OauthScope[];
+
+/** The only scope a client acting for itself (client_credentials) may hold. */
+export const CLIENT_CREDENTIALS_SCOPES: readonly OauthScope[] = ['public'];
+
+export function isOauthScope(value: string): value is OauthScope {
+  return Object.hasOwn(OAUTH_SCOPES, value);
+}
+
+/** `"a b c"` -> unique scope names in the canonical order; unknown names are returned apart. */
+export function parseScopeString(value: string): { scopes: OauthScope[]; unknown: string[] } {
+  const names = new Set(value.split(' ').filter(Boolean));
+  return { scopes: SCOPE_NAMES.filter((s) => names.has(s)), unknown: [...names].filter((n) => !isOauthScope(n)) };
+}
+
+/**
+ * The `resource:action` permissions an OAuth token carries: its scopes' permissions that the
+ * user's own rights also allow. `userRights` is in the same vocabulary as `Principal.scopes`
+ * (`*` is everything); this is the one place where the two meet.
+ */
+export function oauthPermissions(scopes: readonly string[], userRights: readonly string[]): string[] {
+  const wanted = new Set(scopes.filter(isOauthScope).flatMap((s) => OAUTH_SCOPES[s].permissions));
+  return [...wanted].filter((permission) => scopesAllow(userRights, permission));
+}
