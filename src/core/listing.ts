@@ -49,8 +49,8 @@ interface OrderTerm {
 export async function runList<Row extends Record<string, unknown>>(base: AnyQuery, spec: ListSpec, request: ListRequest): Promise<ListResult<Row>> {
   let query = base;
   for (const [name, value] of Object.entries(request.filters)) {
-    const apply = spec.filters[name];
-    if (apply) query = apply(query, value);
+    // Own properties only: a query parameter named `toString` is not a filter.
+    if (Object.hasOwn(spec.filters, name)) query = spec.filters[name]!(query, value);
   }
   if (request.search) query = query.where((eb: AnyExpressions) => searchCondition(eb, spec.searchColumns, request.search!));
   const terms = parseOrdering(request.ordering ?? spec.defaultOrdering, spec);
@@ -99,7 +99,7 @@ function parseOrdering(ordering: string, spec: ListSpec): OrderTerm[] {
   for (const raw of ordering.split(',').map((s) => s.trim()).filter(Boolean)) {
     const descending = raw.startsWith('-');
     const name = descending ? raw.slice(1) : raw;
-    const column = spec.orderings[name];
+    const column = Object.hasOwn(spec.orderings, name) ? spec.orderings[name] : undefined;
     if (!column) {
       throw ValidationFailed.field('ordering', `Cannot order by "${name}". Choose from: ${Object.keys(spec.orderings).join(', ')}.`);
     }

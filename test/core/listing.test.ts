@@ -110,6 +110,14 @@ for (const database of testDatabases) {
       await assert.rejects(list({ ordering: 'id', pagination: { style: 'page', page: 1, pageSize: 3 } }), (e: unknown) => e instanceof ValidationFailed && 'ordering' in e.fields);
     });
 
+    it('takes only declared filters and orderings, never inherited object properties', async () => {
+      const all = await list({ filters: { toString: 'x', constructor: 'y', __proto__: 'z' }, pagination: { style: 'page', page: 1, pageSize: 100 } });
+      assert.equal(all.style === 'page' && all.count, rows.length);
+      for (const ordering of ['toString', 'constructor', 'hasOwnProperty']) {
+        await assert.rejects(list({ ordering, pagination: { style: 'page', page: 1, pageSize: 3 } }), (e: unknown) => e instanceof ValidationFailed && 'ordering' in e.fields);
+      }
+    });
+
     it('searches case-insensitively with LIKE wildcards and the escape character taken literally', async () => {
       const specials = [
         { name: 'Fifty%Off', slug: 'x-1' },
