@@ -26,6 +26,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const nimbus = await createNimbus({ bodyLimit, databaseUrl: undefined, dataDir: '' }, logger, store);
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
+  nimbus.start();
   return {
     nimbus,
     token: boot.token,
@@ -37,7 +38,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
       return nimbus.http.inject({ ...options, headers });
     },
     async close() {
-      await nimbus.http.close();
+      await nimbus.close();
       await cleanup();
     },
   };

@@ -3,8 +3,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
 import { negotiateApiVersion } from '../../http/conventions/api-version.ts';
 import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
+import { honourIdempotencyKeys } from '../../http/conventions/idempotency.ts';
+import { eventRoutes } from './events/events.ts';
 import { organizationRoutes } from './iam/organizations.ts';
 import { statusRoutes } from './status.ts';
+import { taskRoutes } from './tasks/tasks.ts';
 
 export interface NativeSurfaceOptions {
   services: CoreServices;
@@ -18,7 +21,10 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
     negotiateApiVersion(request);
     if (request.routeOptions.config.auth !== false) await authenticateRequest(request, authenticator);
   });
+  honourIdempotencyKeys(instance, services.idempotency);
   app.get('/api/schema/', { config: { auth: false }, schema: { hide: true } }, async () => instance.swagger());
   statusRoutes(app);
   organizationRoutes(app, services.organizations);
+  taskRoutes(app, services.tasks);
+  eventRoutes(app, services.events);
 }
