@@ -26,14 +26,17 @@ export interface Nimbus {
   close(): Promise<void>;
 }
 
-/** Opens (or receives) the store, migrates it, and wires the services, the worker and the HTTP server. */
+/**
+ * Opens (or receives) the store, migrates it, and wires the services, the worker and the HTTP
+ * server. A store handed in is the database `config.databaseUrl` names, when it names one.
+ */
 export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
   const store = given ?? openStore(storeOptionsFor(config.databaseUrl, config.dataDir));
-  const notifier = createNotifier(given ? undefined : config.databaseUrl, logger);
+  const notifier = createNotifier(config.databaseUrl, logger);
   try {
     await migrateToLatest(store);
     const services = createCoreServices(store, { notifier });

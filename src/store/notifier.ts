@@ -19,8 +19,8 @@ export interface Notifier {
 }
 
 /**
- * PostgreSQL named by URL: LISTEN/NOTIFY, so replicas wake each other. Otherwise (SQLite, or a
- * pool handed in by a caller) wake-ups stay in this process.
+ * PostgreSQL named by URL: LISTEN/NOTIFY, so replicas wake each other. Otherwise (SQLite, or the
+ * embedded PostgreSQL of the tests) wake-ups stay in this process.
  */
 export function createNotifier(databaseUrl: string | undefined, logger: Logger): Notifier {
   return databaseUrl ? createPostgresNotifier(databaseUrl, logger) : createInProcessNotifier();
@@ -43,9 +43,10 @@ function listenerRegistry() {
 }
 
 /**
- * One process. The wake-up is delivered on the next turn of the event loop: with SQLite (and
- * the embedded PostgreSQL of the tests) every statement goes through the store's single
- * connection, so whatever a woken subscriber reads runs after the notifying transaction ended.
+ * One process, for stores with a single connection (SQLite, the embedded PostgreSQL of the
+ * tests). The wake-up is delivered on the next turn of the event loop: every statement goes
+ * through that one connection, so whatever a woken subscriber reads runs after the notifying
+ * transaction ended.
  */
 export function createInProcessNotifier(): Notifier {
   const registry = listenerRegistry();

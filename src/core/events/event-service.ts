@@ -39,6 +39,14 @@ export interface EventFilters {
   resource?: string;
 }
 
+export interface FollowOptions {
+  after: number | null;
+  filters: EventFilters;
+  signal: AbortSignal;
+  /** After this long without an event, an empty batch is yielded (a keep-alive). */
+  idleMs: number;
+}
+
 const STREAM_BATCH = 500;
 /** Followers look again this often even without a wake-up (a lost notification costs this much). */
 const FOLLOW_POLL_MS = 1_000;
@@ -159,20 +167,20 @@ export function createEventService({ store, notifier }: { store: Store; notifier
   }
 
   /**
-   * The live stream: batches of events after `after` (an event id), in order, for as long as
-   * `signal` is not aborted. An empty batch means "nothing new for a while" (a keep-alive).
+   * The live stream: batches of events after `after` (an event id; null starts from now), in
+   * order, for as long as `signal` is not aborted. An empty batch means "nothing new for a while" (a keep-alive).
    * Each follower reads the table from its own position, so a reconnect with the last id it
    * received resumes with neither gap nor duplicate.
    */
-  function follow(actor: Actor, options: { after: number; filters: EventFilters; signal: AbortSignal; idleMs: number }): AsyncGenerator<Event[]> {
+  function follow(actor: Actor, options: FollowOptions): AsyncGenerator<Event[]> {
     assertAllowed(actor, 'event:read');
     checkFilters(options.filters);
     return followFrom(actor, options);
   }
 
-  async function* followFrom(actor: Actor, options: { after: number; filters: EventFilters; signal: AbortSignal; idleMs: number }): AsyncGenerator<Event[]> {
+  async function* followFrom(actor: Actor, options: FollowOptions): AsyncGenerator<Event[]> {
     const signal = AbortSignal.any([options.signal, closing.signal]);
-    let position = options.after;
+    let position = options.after ?? (await latestId());
     let idleSince = Date.now();
     while (!signal.aborted) {
       const wake = nextWakeUp(notifier, ['events'], FOLLOW_POLL_MS, signal);
@@ -189,6 +197,12 @@ export function createEventService({ store, notifier }: { store: Store; notifier
       }
       await wake;
     }
+  }
+
+  async function latestId(): Promise<number> {
+    await sequencer.catchUp();
+    const row = await store.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    return Number(row?.id ?? 0);
   }
 
   /** Ends every stream (shutdown). */

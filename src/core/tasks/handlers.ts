@@ -20,7 +20,7 @@ export interface TaskContext {
   /**
    * Runs `work` at most once per task, across retries and crashes: `work`'s database writes
    * and the record that the step is done commit in one transaction, and a later run of the task
-   * gets the recorded result instead of running it again. Side effects outside the database
+   * gets the recorded result (which must be JSON) instead of running it again. Side effects outside the database
    * must be idempotent (keyed by the task id), since a crash can interrupt them.
    */
   step<T>(name: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;

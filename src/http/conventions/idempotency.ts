@@ -19,6 +19,11 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** What makes two requests "the same request" for a key: method, URL and body. */
+export function requestFingerprint(method: string, url: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${url}\n${canonicalJson(body)}`).digest('hex');
+}
+
 /**
  * `Idempotency-Key` on every mutating POST of the scope it is added to. Keys belong to the
  * calling credential. The first request's response (status, body, location) is stored for 24 h
@@ -37,8 +42,7 @@ export function honourIdempotencyKeys(app: FastifyInstance, idempotency: Idempot
       throw ValidationFailed.field('Idempotency-Key', 'Send 1 to 255 visible ASCII characters, for instance a UUID.');
     }
     const credentialId = request.actor.principal.credentialId;
-    const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${canonicalJson(request.body)}`).digest('hex');
-    const claim = await idempotency.claim(credentialId, key, fingerprint);
+    const claim = await idempotency.claim(credentialId, key, requestFingerprint(request.method, request.url, request.body));
     switch (claim.outcome) {
       case 'first':
         owned.set(request, { credentialId, key });

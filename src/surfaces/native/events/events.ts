@@ -39,9 +39,10 @@ function render(e: Event) {
   };
 }
 
-function lastEventId(header: string | string[] | undefined, query: string | undefined): number {
+/** Where a stream resumes: after the last event the client received, or from now. */
+function lastEventId(header: string | string[] | undefined, query: string | undefined): number | null {
   const given = (typeof header === 'string' ? header : undefined) ?? query;
-  if (given === undefined || given === '') return 0;
+  if (given === undefined || given === '') return null;
   if (!/^\d{1,15}$/.test(given.trim())) throw ValidationFailed.field('last_event_id', 'Send the id of the last event received (a whole number).');
   return Number(given.trim());
 }
@@ -68,7 +69,7 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
     schema: {
       tags,
       summary: 'Live stream of events (Server-Sent Events); resumes after `Last-Event-ID`',
-      description: 'Each event is sent as `id: <id>`, `event: <type>`, `data: <the event as JSON>`. Reconnect with the `Last-Event-ID` header (or `?last_event_id=`) to resume without a gap or a duplicate.',
+      description: 'Each event is sent as `id: <id>`, `event: <type>`, `data: <the event as JSON>`. Without `Last-Event-ID` the stream starts with the next event; reconnect with the `Last-Event-ID` header (or `?last_event_id=`, `0` for everything kept) to resume without a gap or a duplicate.',
       querystring: Type.Object({ ...filters, last_event_id: Type.Optional(Type.String({ maxLength: 20 })) }),
       response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors },
     },
