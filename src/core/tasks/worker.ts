@@ -25,6 +25,7 @@ export interface WorkerSettings {
 /** Claims look for work at least this often, whatever the wake-ups say. */
 const POLL_MS = 1_000;
 const CLAIM_BATCH = 64;
+const TRANSITION_BATCH = 500;
 const PURGE_BATCH = 1_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
 const ABANDON_AFTER_ABORT_MS = 5_000;
@@ -37,6 +38,15 @@ interface RunningTask {
   reason: AbortReason | null;
   checkpoint: Record<string, unknown>;
   done: Promise<void>;
+}
+
+interface Transition {
+  running: RunningTask;
+  status: TaskStatus;
+  changes: Partial<TaskRow>;
+  eventData: Record<string, unknown>;
+  resolve(applied: boolean): void;
+  reject(error: unknown): void;
 }
 
 /** Exponential backoff with jitter: about 1 s, 2 s, 4 s... capped at five minutes. */
@@ -99,6 +109,8 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
   const stops: (() => void)[] = [];
   let stopping = false;
   let loop: Promise<void> | null = null;
+  const transitions: Transition[] = [];
+  let committingTransitions = false;
 
   async function claim(limit: number): Promise<TaskRow[]> {
     const types = handlers.types();
@@ -166,24 +178,61 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
     return winners;
   }
 
-  /** Applies a change to a task we hold, with its event; false when the lease was lost meanwhile. */
-  async function transition(running: RunningTask, status: TaskStatus, changes: Partial<TaskRow>, eventData: Record<string, unknown>): Promise<boolean> {
-    const { row } = running;
+  /**
+   * Applies a change to a task we hold, with its event; false when the lease was lost meanwhile.
+   * Changes that arrive while a transaction is committing wait and go together in the next one
+   * (group commit): many short tasks finish at once, and one transaction records them all.
+   */
+  function transition(running: RunningTask, status: TaskStatus, changes: Partial<TaskRow>, eventData: Record<string, unknown>): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      transitions.push({ running, status, changes, eventData, resolve, reject });
+      if (!committingTransitions) void commitTransitions();
+    });
+  }
+
+  async function commitTransitions(): Promise<void> {
+    committingTransitions = true;
+    while (transitions.length) {
+      const batch = transitions.splice(0, TRANSITION_BATCH);
+      try {
+        const applied = await applyTransitions(batch);
+        for (const t of batch) t.resolve(applied.has(t.running.row.id));
+      } catch (error) {
+        for (const t of batch) t.reject(error);
+      }
+    }
+    committingTransitions = false;
+  }
+
+  async function applyTransitions(batch: Transition[]): Promise<Set<string>> {
     const now = nowIso();
-    const final = status !== 'pending';
+    // Tasks with the same outcome are changed by one statement.
+    const groups = new Map<string, Transition[]>();
+    for (const t of batch) {
+      const key = JSON.stringify([t.status, t.running.row.attempts, t.changes]);
+      groups.set(key, [...(groups.get(key) ?? []), t]);
+    }
     return db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('tasks')
-        .set({ ...changes, status, locked_by: null, locked_until: null, updated_at: now, ...(final ? { finished_at: now } : {}) })
-        .where('id', '=', row.id)
-        .where('locked_by', '=', workerId)
-        .where('attempts', '=', row.attempts)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) return false;
-      await trx.deleteFrom('resource_locks').where('task_id', '=', row.id).execute();
-      await events.record(trx, taskEvent(row, final ? status : 'retrying', eventData));
+      const applied = new Set<string>();
+      for (const group of groups.values()) {
+        const { status, changes, running } = group[0]!;
+        const final = status !== 'pending';
+        const updated = await trx
+          .updateTable('tasks')
+          .set({ ...changes, status, locked_by: null, locked_until: null, updated_at: now, ...(final ? { finished_at: now } : {}) })
+          .where('id', 'in', group.map((t) => t.running.row.id))
+          .where('locked_by', '=', workerId)
+          .where('attempts', '=', running.row.attempts)
+          .returning('id')
+          .execute();
+        for (const { id } of updated) applied.add(id);
+      }
+      if (applied.size === 0) return applied;
+      await trx.deleteFrom('resource_locks').where('task_id', 'in', [...applied]).execute();
+      const done = batch.filter((t) => applied.has(t.running.row.id));
+      await events.record(trx, done.map((t) => taskEvent(t.running.row, t.status === 'pending' ? 'retrying' : t.status, t.eventData)));
       await notifier.notify(trx, 'tasks');
-      return true;
+      return applied;
     });
   }
 
