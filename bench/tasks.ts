@@ -1,7 +1,7 @@
 // Task pipeline benchmark: real `nimbus serve` processes, no-op tasks enqueued through the API.
 //   npm run bench:tasks                  SQLite (one process), and PostgreSQL (two processes)
 //                                        when NIMBUS_BENCH_DATABASE_URL or NIMBUS_TEST_DATABASE_URL is set
-// Env: BENCH_TASKS (default 5000), BENCH_CONCURRENCY (in-flight requests, default 64),
+// Env: BENCH_TASKS (default 5000), BENCH_SKIP_SQLITE=1, BENCH_CONCURRENCY (in-flight requests, default 64),
 //      BENCH_IDLE_TASKS (default 200), NIMBUS_WORKER_CONCURRENCY (passed to the servers, default 64).
 // Prints end-to-end throughput (enqueue -> succeeded) and pickup latency (created -> started),
 // both under that load and for tasks sent one at a time to idle servers.
@@ -75,6 +75,11 @@ function tokenFrom(server: Server): string {
 }
 
 const pools = new Map<string, Pool>();
+
+async function closePools(): Promise<void> {
+  await Promise.all([...pools.values()].map((pool) => pool.close()));
+  pools.clear();
+}
 
 async function enqueue(url: string, token: string): Promise<string> {
   const pool = pools.get(url) ?? pools.set(url, new Pool(url, { connections: CONCURRENCY })).get(url)!;
@@ -162,7 +167,7 @@ async function sqlite(): Promise<void> {
   } finally {
     await store.close();
     await stop(server);
-    await Promise.all([...pools.values()].map((pool) => pool.close()));
+    await closePools();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -184,13 +189,13 @@ async function postgres(databaseUrl: string): Promise<void> {
   } finally {
     await store.close();
     await Promise.all(servers.map(stop));
-    await Promise.all([...pools.values()].map((pool) => pool.close()));
+    await closePools();
     await admin.query(`drop schema ${schema} cascade`);
     await admin.end();
   }
 }
 
 console.log(`task pipeline benchmark (${os.cpus().length} CPUs, Node ${process.version}, worker concurrency ${WORKER_CONCURRENCY})`);
-await sqlite();
+if (process.env.BENCH_SKIP_SQLITE !== '1') await sqlite();
 if (POSTGRES_URL) await postgres(POSTGRES_URL);
 else console.log('\nPostgreSQL: skipped (set NIMBUS_BENCH_DATABASE_URL=postgres://...)');

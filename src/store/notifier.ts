@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import { notifyAfterCommit } from './notify-after-commit.ts';
 import type { Database } from './schema.ts';
 
 /** Wake-up channels between the processes sharing one database. */
@@ -71,8 +72,8 @@ const PG_CHANNEL_PREFIX = 'nimbus_';
 const RECONNECT_DELAY_MS = 1_000;
 
 /**
- * NOTIFY is transactional in PostgreSQL: it is delivered only when the transaction commits, and
- * never if it rolls back. One dedicated connection LISTENs for every process-wide channel and
+ * Notifications are sent once the notifying transaction commits, never if it rolls back (see
+ * notify-after-commit.ts). One dedicated connection LISTENs for every process-wide channel and
  * reconnects after a failure (waking everyone once, since notifications may have been missed).
  */
 function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
@@ -119,7 +120,7 @@ function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
   void connect();
   return {
     async notify(trx, channel) {
-      await sql`select pg_notify(${PG_CHANNEL_PREFIX + channel}, '')`.execute(trx);
+      await notifyAfterCommit(trx, PG_CHANNEL_PREFIX + channel);
     },
     subscribe: registry.add,
     async close() {

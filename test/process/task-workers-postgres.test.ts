@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { testPostgresUrl } from '../support/databases.ts';
 import { api, eventually, postgresDatabase, startServer, type ServerProcess, type SharedDatabase } from '../support/server-process.ts';
+import { openEventStream } from '../support/sse.ts';
 import { executions, sideEffects, type Execution } from '../support/test-handlers.ts';
 
 const WORKERS = { NIMBUS_TASK_LEASE_SECONDS: '2', NIMBUS_WORKER_CONCURRENCY: '4' };
@@ -66,6 +67,18 @@ describe('two worker processes on one PostgreSQL', { skip: testPostgresUrl ? fal
     );
     const workersUsed = new Set((await executions(database.store.db)).map((r) => r.worker));
     assert.deepEqual(workersUsed, new Set([String(first.pid), String(second.pid)]), 'both processes took tasks');
+  });
+
+  it('streams on one replica the events written by the other, in commit order', async () => {
+    const stream = await openEventStream(`${first.url}/api/events/events/stream/?type=organization.created`, database.token);
+    const names = Array.from({ length: 6 }, (_, i) => `replica-${i}`);
+    for (const [i, name] of names.entries()) {
+      const res = await api(i % 2 ? first : second, database.token, 'POST', '/api/iam/organizations/', { name });
+      assert.equal(res.status, 201);
+    }
+    const received = await stream.take(names.length, 10_000);
+    stream.close();
+    assert.deepEqual(received.map((m) => (m.data.data as { name: string }).name), names);
   });
 
   it('when one worker is killed mid-run, the other finishes its tasks once the lease expires', async () => {

@@ -18,12 +18,12 @@ const BATCH = 5_000;
  * service's transaction, so writers never wait for each other. SQLite serialises writers
  * anyway; the same code path serves it.
  */
-export function createEventSequencer(store: Pick<Store, 'db' | 'dialect'>) {
+export function createEventSequencer(store: Store) {
   let tail: Promise<unknown> = Promise.resolve();
   let next: Promise<void> | null = null;
 
   async function numberBatch(): Promise<number> {
-    return withAdvisoryLock(store as Store, SEQUENCER_LOCK_ID, async (trx) => {
+    return withAdvisoryLock(store, SEQUENCER_LOCK_ID, async (trx) => {
       const result = await sql`
         update events set id = numbered.position
         from (

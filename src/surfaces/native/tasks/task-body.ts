@@ -1,4 +1,4 @@
-import { Type, type TUnsafe } from 'typebox';
+import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Task } from '../../../core/tasks/task-service.ts';
 import type { TaskStatus } from '../../../store/schema.ts';
@@ -6,14 +6,12 @@ import { TASK_STATUSES } from '../../../core/tasks/task-service.ts';
 import { baseUrl } from '../../../http/pagination.ts';
 import { Timestamp, Uuid } from '../schemas.ts';
 
-type TSchemaOf<T> = TUnsafe<T>;
-
 export const TASKS_COLLECTION = '/api/tasks/tasks/';
 
 export const TaskBody = Type.Object({
   id: Uuid,
   type: Type.String({ examples: ['noop'] }),
-  status: Type.Union(TASK_STATUSES.map((s) => Type.Literal(s))) as unknown as TSchemaOf<TaskStatus>,
+  status: Type.Unsafe<TaskStatus>(Type.Union(TASK_STATUSES.map((s) => Type.Literal(s)))),
   progress: Type.Object({ percent: Type.Integer({ minimum: 0, maximum: 100 }), message: Type.String() }),
   resources: Type.Array(Type.Object({ type: Type.String(), id: Type.String() }), { description: 'What the task changes.' }),
   input: Type.Record(Type.String(), Type.Unknown()),
