@@ -228,8 +228,9 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
         for (const { id } of updated) applied.add(id);
       }
       if (applied.size === 0) return applied;
-      await trx.deleteFrom('resource_locks').where('task_id', 'in', [...applied]).execute();
       const done = batch.filter((t) => applied.has(t.running.row.id));
+      const holding = done.filter((t) => t.running.row.resources !== '[]').map((t) => t.running.row.id);
+      if (holding.length) await trx.deleteFrom('resource_locks').where('task_id', 'in', holding).execute();
       await events.record(trx, done.map((t) => taskEvent(t.running.row, t.status === 'pending' ? 'retrying' : t.status, t.eventData)));
       await notifier.notify(trx, 'tasks');
       return applied;
@@ -396,7 +397,7 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
     stops.push(notifier.subscribe('tasks', wake.raise));
     stops.push(notifier.subscribe('task_cancel', () => void checkActive().catch((error) => logger.error({ err: error }, 'checking for cancellations failed'))));
     every(Math.max(200, leaseMs / 3), 'task heartbeat', heartbeat);
-    every(Math.min(60_000, Math.max(1_000, settings.retentionSeconds * 100)), 'purging finished tasks', purgeFinished);
+    every(Math.min(60_000, Math.max(1_000, settings.retentionSeconds * 1000)), 'purging finished tasks', purgeFinished);
     loop = runLoop();
     logger.info({ worker: workerId, concurrency: settings.concurrency }, 'task worker started');
   }
