@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
@@ -127,6 +127,19 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
               eb.and([eb('status', '=', 'pending'), eb('run_after', '<=', now)]),
               eb.and([eb('status', 'in', ['running', 'cancelling']), eb('locked_until', '<', now)]),
             ]),
+          )
+          // Tasks waiting for a resource another task holds are passed over, so that a queue
+          // behind one busy resource never holds up the tasks behind it.
+          .where(({ not, exists, selectFrom, ref }) =>
+            not(
+              exists(
+                selectFrom('task_resources')
+                  .innerJoin('resource_locks', (join) => join.on('resource_locks.resource', '=', sql<string>`task_resources.resource_type || ':' || task_resources.resource_id`))
+                  .select('resource_locks.task_id')
+                  .whereRef('task_resources.task_id', '=', ref('tasks.id'))
+                  .whereRef('resource_locks.task_id', '<>', ref('tasks.id')),
+              ),
+            ),
           )
           .orderBy('run_after')
           .limit(limit),
