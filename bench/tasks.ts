@@ -94,6 +94,16 @@ async function enqueue(url: string, token: string): Promise<string> {
   return (JSON.parse(body) as { id: string }).id;
 }
 
+/** CPU seconds a process has used (Linux), so the cost per task can be read on a busy machine too. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
@@ -124,6 +134,8 @@ async function run(label: string, servers: Server[], token: string, store: Store
 
   const ids: string[] = [];
   let next = 0;
+  const serverCpu = () => servers.reduce((sum, server) => sum + cpuSeconds(server.child.pid!), 0);
+  const cpuBefore = serverCpu();
   const started = Date.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, lane) => {
@@ -136,6 +148,7 @@ async function run(label: string, servers: Server[], token: string, store: Store
   );
   const enqueued = Date.now();
   await waitUntilDone(store);
+  const cpuPerTaskMs = ((serverCpu() - cpuBefore) * 1000) / TASKS;
   const load = await timings(store, ids);
   const failed = load.rows.filter((r) => r.status !== 'succeeded').length;
   const seconds = (load.lastFinished - started) / 1000;
@@ -154,6 +167,7 @@ async function run(label: string, servers: Server[], token: string, store: Store
   console.log(`  ${TASKS} no-op tasks, ${CONCURRENCY} requests in flight${failed ? `, ${failed} NOT succeeded` : ''}`);
   console.log(`  enqueue rate:            ${Math.round(TASKS / ((enqueued - started) / 1000))} tasks/s`);
   console.log(`  end-to-end throughput:   ${Math.round(TASKS / seconds)} tasks/s (enqueue through the API -> succeeded)`);
+  console.log(`  server CPU per task:     ${cpuPerTaskMs.toFixed(2)} ms (all ${label.includes('two') ? 'Nimbus processes' : 'of it'}; ${Math.round(1000 / cpuPerTaskMs)} tasks/s per fully used core)`);
   console.log(`  pickup under load:       p50 ${percentile(load.pickup, 50)} ms, p99 ${percentile(load.pickup, 99)} ms`);
   console.log(`  pickup when idle:        p50 ${percentile(idle.pickup, 50)} ms, p99 ${percentile(idle.pickup, 99)} ms (${IDLE_TASKS} tasks one at a time)`);
 }
