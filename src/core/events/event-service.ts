@@ -172,15 +172,16 @@ export function createEventService({ store, notifier }: { store: Store; notifier
    * Each follower reads the table from its own position, so a reconnect with the last id it
    * received resumes with neither gap nor duplicate.
    */
-  function follow(actor: Actor, options: FollowOptions): AsyncGenerator<Event[]> {
+  async function follow(actor: Actor, options: FollowOptions): Promise<AsyncGenerator<Event[]>> {
     assertAllowed(actor, 'event:read');
     checkFilters(options.filters);
-    return followFrom(actor, options);
+    // Fixed before the caller tells its client the stream is open: nothing after that is missed.
+    return followFrom(actor, options, options.after ?? (await latestId()));
   }
 
-  async function* followFrom(actor: Actor, options: FollowOptions): AsyncGenerator<Event[]> {
+  async function* followFrom(actor: Actor, options: FollowOptions, start: number): AsyncGenerator<Event[]> {
     const signal = AbortSignal.any([options.signal, closing.signal]);
-    let position = options.after ?? (await latestId());
+    let position = start;
     let idleSince = Date.now();
     while (!signal.aborted) {
       const wake = nextWakeUp(notifier, ['events'], FOLLOW_POLL_MS, signal);

@@ -76,7 +76,7 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
     handler: async (request, reply) => {
       const { type, resource } = request.query;
       const stop = new AbortController();
-      const stream = events.follow(request.actor, {
+      const stream = await events.follow(request.actor, {
         after: lastEventId(request.headers['last-event-id'], request.query.last_event_id),
         filters: { type, resource },
         signal: stop.signal,
