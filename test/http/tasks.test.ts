@@ -117,7 +117,7 @@ for (const database of testDatabases) {
 
     it('does not hold up other tasks behind a long queue on one busy resource', async () => {
       const busy = newId();
-      const first = (await enqueue({ type: 'test.sleep', input: { ms: 1500, resource: busy } })).json();
+      const first = (await enqueue({ type: 'test.sleep', input: { ms: 10_000, resource: busy } })).json();
       // More waiting tasks than a worker claims at once, all blocked behind the first.
       for (let i = 0; i < 70; i++) await enqueue({ type: 'test.sleep', input: { ms: 0, resource: busy } });
       const other = (await enqueue({ type: 'test.sleep', input: { ms: 0, resource: newId() } })).json();
@@ -125,7 +125,8 @@ for (const database of testDatabases) {
       assert.equal(otherDone.status, 'succeeded');
       const firstNow = (await app.request({ method: 'GET', url: `/api/tasks/tasks/${first.id}/` })).json();
       assert.equal(firstNow.status, 'running', 'the other task finished while the busy resource was still held');
-      await waitFor(first.id);
+      await app.request({ method: 'POST', url: `/api/tasks/tasks/${first.id}/cancel/` });
+      assert.equal((await waitFor(first.id)).status, 'cancelled');
       const queue = await eventuallyIdle(busy);
       assert.equal(queue, 0);
     });
