@@ -1,11 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createNimbus } from '../app.ts';
 import { loadConfig, type ConfigOverrides } from '../config.ts';
-import { bootstrapIfEmpty } from '../core/bootstrap.ts';
-import { createLogger } from '../logger.ts';
 import { openStore, storeOptionsFor } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import { NIMBUS_VERSION } from '../version.ts';
+import { serve } from './serve.ts';
 
 interface ServerFlags {
   host?: string;
@@ -31,21 +29,6 @@ function overrides(flags: ServerFlags): ConfigOverrides {
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as ConfigOverrides;
 }
 
-function printBootstrap(result: NonNullable<Awaited<ReturnType<typeof bootstrapIfEmpty>>>, address: string): void {
-  const lines = [
-    '',
-    'Nimbus is set up. These credentials are shown once and never again:',
-    `  organization:    ${result.organization.slug} (${result.organization.id})`,
-    `  admin user:      ${result.username}`,
-    result.generatedPassword ? `  admin password:  ${result.generatedPassword}` : '  admin password:  (from NIMBUS_ADMIN_PASSWORD)',
-    `  admin API token: ${result.token}`,
-    '',
-    `  try: curl -H 'Authorization: token="${result.token}"' ${address}/api/status/`,
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
-
 const program = new Command('nimbus').description('Nimbus: a self-hosted cloud platform control plane').version(NIMBUS_VERSION, '-v, --version');
 
 withStoreFlags(
@@ -55,32 +38,7 @@ withStoreFlags(
     .option('--host <host>', 'address to listen on (env NIMBUS_HOST, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (env NIMBUS_PORT, default 8080)', port),
 ).action(async (flags: ServerFlags) => {
-  const config = loadConfig(overrides(flags));
-  const logger = createLogger(config.logLevel);
-  const nimbus = await createNimbus(config, logger);
-  const starting = (async () => {
-    // Listening first: were the address taken, the one-time credentials would be lost with the exit.
-    const address = await nimbus.http.listen({ host: config.host, port: config.port });
-    const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
-    if (bootstrapped) printBootstrap(bootstrapped, address);
-  })();
-
-  // Installed before listening, so that a signal at any moment gets an orderly stop; a stop
-  // during start-up lets the start-up finish first (a bootstrap is never cut in half).
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    await starting.catch(() => undefined);
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    await nimbus.close();
-    logger.info('stopped');
-    logger.flush();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  await starting;
+  await serve(loadConfig(overrides(flags)));
 });
 
 withStoreFlags(program.command('migrate').description('apply database migrations and exit')).action(async (flags: ServerFlags) => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { deferringNotifications } from './notify-after-commit.ts';
 import type { Database } from './schema.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -40,7 +41,7 @@ export function openStore(options: StoreOptions): Store {
           // A per-test or per-deployment schema is selected for every connection of the pool.
           ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
         });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deferringNotifications(pool) }) });
   return withCommon(db, 'postgres');
 }
 

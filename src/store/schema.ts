@@ -1,8 +1,14 @@
+import type { EventTables } from './tables/events.ts';
 import type { FoundationTables } from './tables/foundation.ts';
 import type { OauthTables } from './tables/oauth.ts';
+import type { IdempotencyTables } from './tables/idempotency.ts';
+import type { TaskTables } from './tables/tasks.ts';
 
+export type * from './tables/events.ts';
 export type * from './tables/foundation.ts';
 export type * from './tables/oauth.ts';
+export type * from './tables/idempotency.ts';
+export type * from './tables/tasks.ts';
 
 /**
  * The whole database, one interface per domain in `tables/`. Column conventions, identical on
@@ -10,4 +16,4 @@ export type * from './tables/oauth.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, OauthTables {}
+export interface Database extends FoundationTables, OauthTables, TaskTables, EventTables, IdempotencyTables {}

@@ -19,13 +19,22 @@ export interface TestApp {
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024 } = {}): Promise<TestApp> {
-  const { store, cleanup } = await database.open();
+export interface TestAppOptions {
+  bodyLimit?: number;
+  /** Runs on the composed server before its worker starts (registers test task types...). */
+  configure?: (nimbus: Nimbus) => void | Promise<void>;
+  taskLeaseSeconds?: number;
+}
+
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds }: TestAppOptions = {}): Promise<TestApp> {
+  const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
-  const nimbus = await createNimbus({ bodyLimit, databaseUrl: undefined, dataDir: '' }, logger, store);
+  const nimbus = await createNimbus({ bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds }, logger, store);
+  await configure?.(nimbus);
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
+  nimbus.start();
   return {
     nimbus,
     token: boot.token,
@@ -37,7 +46,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
       return nimbus.http.inject({ ...options, headers });
     },
     async close() {
-      await nimbus.http.close();
+      await nimbus.close();
       await cleanup();
     },
   };

@@ -8,8 +8,11 @@ import { PGlitePool } from './pglite-pool.ts';
 
 export interface TestDatabase {
   name: 'sqlite' | 'postgres';
-  /** A fresh, empty database; `cleanup` closes and removes it. */
-  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
+  /**
+   * A fresh, empty database; `cleanup` closes and removes it. `url` names it for other
+   * connections and processes (a real PostgreSQL only: SQLite and PGlite are not shared).
+   */
+  open(): Promise<{ store: Store; url?: string; cleanup(): Promise<void> }>;
 }
 
 /** The real PostgreSQL server to test against, when one is configured. */
@@ -43,6 +46,7 @@ const postgres: TestDatabase = {
     const store = openStore({ postgresUrl: testPostgresUrl, schema, poolSize: 5 });
     return {
       store,
+      url: urlWithSchema(schema),
       async cleanup() {
         await store.close();
         await withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`));
@@ -50,6 +54,13 @@ const postgres: TestDatabase = {
     };
   },
 };
+
+/** The test server's URL with `schema` selected on every connection (`?options=-c search_path=...`). */
+export function urlWithSchema(schema: string): string {
+  const url = new URL(testPostgresUrl!);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
 
 export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: testPostgresUrl });

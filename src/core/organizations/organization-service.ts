@@ -4,6 +4,7 @@ import type { OrganizationRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
+import type { EventService, NewEvent } from '../events/event-service.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 
 export interface Organization {
@@ -69,8 +70,21 @@ export function slugify(name: string): string {
 
 export type OrganizationService = ReturnType<typeof createOrganizationService>;
 
+/** The event recording a change to an organization, visible from the organization and above. */
+function organizationEvent(actor: Actor, verb: 'created' | 'updated' | 'deleted', row: OrganizationRow): NewEvent {
+  return {
+    type: `organization.${verb}`,
+    organizationId: row.id,
+    organizationPath: row.path,
+    actor: actor.principal.userId,
+    resource: { type: 'organization', id: row.id },
+    data: { name: row.name, slug: row.slug, parent: row.parent_id },
+    requestId: actor.requestId,
+  };
+}
+
 /** Organizations form a tree; an actor sees its acting organization and everything below it. */
-export function createOrganizationService({ store }: { store: Pick<Store, 'db'> }) {
+export function createOrganizationService({ store, events }: { store: Pick<Store, 'db'>; events: Pick<EventService, 'record'> }) {
   const { db } = store;
 
   const inSubtree = (actor: Actor) => db.selectFrom('organizations').where('path', 'like', `${actor.organizationPath}%`);
@@ -138,7 +152,10 @@ export function createOrganizationService({ store }: { store: Pick<Store, 'db'> 
       updated_at: now,
     };
     try {
-      await db.insertInto('organizations').values(row).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('organizations').values(row).execute();
+        await events.record(trx, organizationEvent(actor, 'created', row));
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw ValidationFailed.field('slug', 'organization with this slug already exists.');
       throw error;
@@ -183,6 +200,7 @@ export function createOrganizationService({ store }: { store: Pick<Store, 'db'> 
             await trx.updateTable('organizations').set({ path: changes.path + d.path.slice(current.path.length) }).where('id', '=', d.id).execute();
           }
         }
+        await events.record(trx, organizationEvent(actor, 'updated', { ...current, ...changes }));
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw ValidationFailed.field('slug', 'organization with this slug already exists.');
@@ -206,6 +224,7 @@ export function createOrganizationService({ store }: { store: Pick<Store, 'db'> 
       await trx.deleteFrom('api_tokens').where('organization_id', '=', current.id).execute();
       const deleted = await trx.deleteFrom('organizations').where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
       if (Number(deleted.numDeletedRows) !== 1) throw new PreconditionFailed('The organization was changed by another request; read it again and retry.');
+      await events.record(trx, organizationEvent(actor, 'deleted', current));
     });
   }
 

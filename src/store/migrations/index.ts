@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
 import * as m0200 from './0200_oauth.ts';
+import * as m0300 from './0300_tasks.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -9,6 +10,7 @@ import * as m0200 from './0200_oauth.ts';
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0200_oauth': m0200,
+  '0300_tasks': m0300,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,215 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Store } from '../../store/database.ts';
+import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
+import type { Database, EventRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { nowIso } from '../clock.ts';
+import { ValidationFailed } from '../errors.ts';
+import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { createEventSequencer } from './sequencer.ts';
+
+/** A change to record, in the transaction that makes it. */
+export interface NewEvent {
+  /** `<resource>.<verb>`, e.g. `organization.created`, `task.succeeded`. */
+  type: string;
+  organizationId: string;
+  organizationPath: string;
+  /** The user who caused it; null for the system. */
+  actor: string | null;
+  resource?: { type: string; id: string };
+  data?: unknown;
+  requestId?: string | null;
+}
+
+export interface Event {
+  id: number;
+  type: string;
+  organizationId: string;
+  actor: string | null;
+  resourceType: string | null;
+  resourceId: string | null;
+  data: unknown;
+  requestId: string | null;
+  createdAt: string;
+}
+
+/** Narrows a list or a stream: exact type or `prefix.*`, and a resource `id` or `type:id`. */
+export interface EventFilters {
+  type?: string;
+  resource?: string;
+}
+
+export interface FollowOptions {
+  after: number | null;
+  filters: EventFilters;
+  signal: AbortSignal;
+  /** After this long without an event, an empty batch is yielded (a keep-alive). */
+  idleMs: number;
+}
+
+const STREAM_BATCH = 500;
+/** Followers look again this often even without a wake-up (a lost notification costs this much). */
+const FOLLOW_POLL_MS = 1_000;
+
+const TYPE_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/;
+
+export function toEvent(row: EventRow): Event {
+  return {
+    id: Number(row.id),
+    type: row.type,
+    organizationId: row.organization_id,
+    actor: row.actor,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    data: JSON.parse(row.data),
+    requestId: row.request_id,
+    createdAt: row.created_at,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyQuery = any;
+
+function checkFilters(filters: EventFilters): void {
+  if (filters.type !== undefined && !TYPE_PATTERN.test(filters.type)) {
+    throw ValidationFailed.field('type', 'Enter an event type such as "task.succeeded", or a prefix such as "task.*".');
+  }
+}
+
+function applyFilters(query: AnyQuery, filters: EventFilters): AnyQuery {
+  checkFilters(filters);
+  let narrowed = query;
+  if (filters.type !== undefined) {
+    narrowed = filters.type.endsWith('.*')
+      ? narrowed.where('type', 'like', `${filters.type.slice(0, -1)}%`)
+      : narrowed.where('type', '=', filters.type);
+  }
+  if (filters.resource !== undefined) {
+    const colon = filters.resource.indexOf(':');
+    narrowed =
+      colon < 0
+        ? narrowed.where('resource_id', '=', filters.resource)
+        : narrowed.where('resource_type', '=', filters.resource.slice(0, colon)).where('resource_id', '=', filters.resource.slice(colon + 1));
+  }
+  return narrowed;
+}
+
+const listSpec: ListSpec = {
+  filters: {
+    type: (query, value) => applyFilters(query, { type: value }),
+    resource: (query, value) => applyFilters(query, { resource: value }),
+    resource_type: (query, value) => query.where('resource_type', '=', value),
+  },
+  searchColumns: [],
+  orderings: { id: 'id' },
+  defaultOrdering: '-id',
+  idColumn: 'id',
+};
+
+let lastKeyMs = 0;
+let keyCounter = 0;
+
+/** Time-ordered and strictly increasing within this process: events of one transaction keep their order. */
+function eventKey(): string {
+  const now = Date.now();
+  if (now > lastKeyMs) {
+    lastKeyMs = now;
+    keyCounter = 0;
+  }
+  keyCounter += 1;
+  return `${lastKeyMs.toString(36).padStart(9, '0')}.${keyCounter.toString(36).padStart(5, '0')}.${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export type EventService = ReturnType<typeof createEventService>;
+
+/**
+ * The append-only record of every change. Services call `record` inside the transaction of the
+ * change, so an event exists exactly when its change does. Readers see an organization's
+ * subtree: events are stored with the organization's path.
+ */
+export function createEventService({ store, notifier }: { store: Store; notifier: Notifier }) {
+  const sequencer = createEventSequencer(store);
+  const closing = new AbortController();
+
+  async function record(trx: Transaction<Database> | Kysely<Database>, events: NewEvent | NewEvent[]): Promise<void> {
+    const list = Array.isArray(events) ? events : [events];
+    if (list.length === 0) return;
+    const now = nowIso();
+    await trx
+      .insertInto('events')
+      .values(
+        list.map((event) => ({
+          key: eventKey(),
+          id: null,
+          type: event.type,
+          organization_id: event.organizationId,
+          organization_path: event.organizationPath,
+          actor: event.actor,
+          resource_type: event.resource?.type ?? null,
+          resource_id: event.resource?.id ?? null,
+          data: JSON.stringify(event.data ?? {}),
+          request_id: event.requestId ?? null,
+          created_at: now,
+        })),
+      )
+      .execute();
+    await notifier.notify(trx, 'events');
+  }
+
+  const visible = (actor: Actor) =>
+    store.db.selectFrom('events').selectAll().where('id', 'is not', null).where('organization_path', 'like', `${actor.organizationPath}%`);
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<Event>> {
+    assertAllowed(actor, 'event:read');
+    await sequencer.catchUp();
+    const result = await runList<EventRow>(visible(actor), listSpec, request);
+    return { ...result, items: result.items.map(toEvent) } as ListResult<Event>;
+  }
+
+  /**
+   * The live stream: batches of events after `after` (an event id; null starts from now), in
+   * order, for as long as `signal` is not aborted. An empty batch means "nothing new for a while" (a keep-alive).
+   * Each follower reads the table from its own position, so a reconnect with the last id it
+   * received resumes with neither gap nor duplicate.
+   */
+  async function follow(actor: Actor, options: FollowOptions): Promise<AsyncGenerator<Event[]>> {
+    assertAllowed(actor, 'event:read');
+    checkFilters(options.filters);
+    // Fixed before the caller tells its client the stream is open: nothing after that is missed.
+    return followFrom(actor, options, options.after ?? (await latestId()));
+  }
+
+  async function* followFrom(actor: Actor, options: FollowOptions, start: number): AsyncGenerator<Event[]> {
+    const signal = AbortSignal.any([options.signal, closing.signal]);
+    let position = start;
+    let idleSince = Date.now();
+    while (!signal.aborted) {
+      const wake = nextWakeUp(notifier, ['events'], FOLLOW_POLL_MS, signal);
+      await sequencer.catchUp();
+      const rows: EventRow[] = await applyFilters(visible(actor), options.filters).where('id', '>', position).orderBy('id').limit(STREAM_BATCH).execute();
+      if (rows.length > 0) {
+        position = Number(rows.at(-1)!.id);
+        idleSince = Date.now();
+        yield rows.map(toEvent);
+        if (rows.length === STREAM_BATCH) continue;
+      } else if (Date.now() - idleSince >= options.idleMs) {
+        idleSince = Date.now();
+        yield [];
+      }
+      await wake;
+    }
+  }
+
+  async function latestId(): Promise<number> {
+    await sequencer.catchUp();
+    const row = await store.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    return Number(row?.id ?? 0);
+  }
+
+  /** Ends every stream (shutdown). */
+  function close(): void {
+    closing.abort();
+  }
+
+  return { record, list, follow, close };
+}

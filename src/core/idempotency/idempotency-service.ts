@@ -1,0 +1,97 @@
+import type { Store } from '../../store/database.ts';
+import { isUniqueViolation } from '../../store/errors.ts';
+import { nowIso } from '../clock.ts';
+
+/** How long a first response is kept and replayed. */
+const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** An in-flight key older than this belongs to a request that died with its process. */
+const IN_FLIGHT_LOCK_MS = 5 * 60 * 1000;
+const PURGE_INTERVAL_MS = 60_000;
+
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type IdempotencyClaim =
+  /** The caller runs the request and then calls `complete` (or `release` when it failed). */
+  | { outcome: 'first' }
+  | { outcome: 'replay'; response: StoredResponse }
+  /** The key was used for a different request. */
+  | { outcome: 'mismatch' }
+  /** The first request with this key is still running. */
+  | { outcome: 'in_flight' };
+
+const later = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+export type IdempotencyService = ReturnType<typeof createIdempotencyService>;
+
+/**
+ * Idempotency keys, scoped to one credential: the first response to a key is stored for 24 h
+ * and replayed for a retry of the same request. Expired keys are purged as the service is used.
+ */
+export function createIdempotencyService({ store }: { store: Pick<Store, 'db'> }) {
+  const { db } = store;
+  let lastPurge = 0;
+
+  async function claim(credentialId: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
+    await purgeNowAndThen();
+    const now = nowIso();
+    const fresh = { fingerprint, state: 'in_flight' as const, response_status: null, response_headers: null, response_body: null, created_at: now, expires_at: later(RETENTION_MS), locked_until: later(IN_FLIGHT_LOCK_MS) };
+    try {
+      await db.insertInto('idempotency_keys').values({ credential_id: credentialId, key, ...fresh }).execute();
+      return { outcome: 'first' };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    const existing = await db.selectFrom('idempotency_keys').selectAll().where('credential_id', '=', credentialId).where('key', '=', key).executeTakeFirst();
+    if (!existing) return claim(credentialId, key, fingerprint);
+    const abandoned = existing.expires_at <= now || (existing.state === 'in_flight' && existing.locked_until <= now);
+    if (abandoned) {
+      // Take the key over only if nobody else did since we read it.
+      const taken = await db
+        .updateTable('idempotency_keys')
+        .set(fresh)
+        .where('credential_id', '=', credentialId)
+        .where('key', '=', key)
+        .where('created_at', '=', existing.created_at)
+        .where('locked_until', '=', existing.locked_until)
+        .executeTakeFirst();
+      return Number(taken.numUpdatedRows) === 1 ? { outcome: 'first' } : claim(credentialId, key, fingerprint);
+    }
+    if (existing.fingerprint !== fingerprint) return { outcome: 'mismatch' };
+    if (existing.state === 'in_flight') return { outcome: 'in_flight' };
+    return {
+      outcome: 'replay',
+      response: { status: existing.response_status!, headers: JSON.parse(existing.response_headers ?? '{}'), body: existing.response_body ?? '' },
+    };
+  }
+
+  async function complete(credentialId: string, key: string, response: StoredResponse): Promise<void> {
+    await db
+      .updateTable('idempotency_keys')
+      .set({ state: 'done', response_status: response.status, response_headers: JSON.stringify(response.headers), response_body: response.body })
+      .where('credential_id', '=', credentialId)
+      .where('key', '=', key)
+      .execute();
+  }
+
+  /** Forgets a key whose request failed on the server's side, so that a retry runs it again. */
+  async function release(credentialId: string, key: string): Promise<void> {
+    await db.deleteFrom('idempotency_keys').where('credential_id', '=', credentialId).where('key', '=', key).where('state', '=', 'in_flight').execute();
+  }
+
+  async function purgeExpired(now = nowIso()): Promise<number> {
+    const result = await db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async function purgeNowAndThen(): Promise<void> {
+    if (Date.now() - lastPurge < PURGE_INTERVAL_MS) return;
+    lastPurge = Date.now();
+    await purgeExpired();
+  }
+
+  return { claim, complete, release, purgeExpired };
+}

@@ -1,0 +1,265 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Store } from '../../store/database.ts';
+import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
+import type { Database, TaskRow, TaskStatus } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { ResourceRef, TaskHandlerRegistry } from './handlers.ts';
+
+export const TASK_STATUSES: TaskStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'];
+export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface TaskError {
+  code: string;
+  message: string;
+  context?: Record<string, unknown>;
+}
+
+export interface Task {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  progress: number;
+  progressMessage: string;
+  resources: ResourceRef[];
+  input: Record<string, unknown>;
+  result: unknown;
+  error: TaskError | null;
+  mayCancel: boolean;
+  attempts: number;
+  maxAttempts: number;
+  requestedBy: string | null;
+  organizationId: string;
+  requestId: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface NewTask {
+  type: string;
+  input?: Record<string, unknown>;
+  resources?: ResourceRef[];
+  mayCancel?: boolean;
+  maxAttempts?: number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 5;
+const MAX_INPUT_BYTES = 16 * 1024;
+/** Long polls look again this often even without a wake-up. */
+const WAIT_POLL_MS = 1_000;
+export const MAX_WAIT_SECONDS = 300;
+
+export function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    type: row.type,
+    status: row.status,
+    progress: row.progress,
+    progressMessage: row.progress_message,
+    resources: JSON.parse(row.resources),
+    input: JSON.parse(row.input),
+    result: row.result === null ? null : JSON.parse(row.result),
+    error: row.error === null ? null : JSON.parse(row.error),
+    mayCancel: row.may_cancel === 1,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    requestedBy: row.requested_by,
+    organizationId: row.organization_id,
+    requestId: row.request_id,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/** The event recording a task's change of state, in the transaction that changes it. */
+export function taskEvent(row: Pick<TaskRow, 'id' | 'type' | 'organization_id' | 'organization_path' | 'requested_by' | 'request_id'>, status: string, data: Record<string, unknown> = {}) {
+  return {
+    type: `task.${status}`,
+    organizationId: row.organization_id,
+    organizationPath: row.organization_path,
+    actor: row.requested_by,
+    resource: { type: 'task', id: row.id },
+    data: { task_type: row.type, ...data },
+    requestId: row.request_id,
+  };
+}
+
+const listSpec: ListSpec = {
+  filters: {
+    status: (query, value) => {
+      const statuses = value.split(',');
+      const unknown = statuses.find((s) => !TASK_STATUSES.includes(s as TaskStatus));
+      if (unknown !== undefined) throw ValidationFailed.field('status', `"${unknown}" is not a valid choice. Choose from: ${TASK_STATUSES.join(', ')}.`);
+      return query.where('status', 'in', statuses);
+    },
+    type: (query, value) => query.where('type', '=', value),
+    resource: (query, value) => {
+      const colon = value.indexOf(':');
+      return query.where('id', 'in', (eb: Kysely<Database>) => {
+        const matching = eb.selectFrom('task_resources').select('task_id');
+        return colon < 0
+          ? matching.where('resource_id', '=', value)
+          : matching.where('resource_type', '=', value.slice(0, colon)).where('resource_id', '=', value.slice(colon + 1));
+      });
+    },
+  },
+  searchColumns: ['type'],
+  orderings: { created_at: 'created_at', type: 'type', status: 'status' },
+  defaultOrdering: '-created_at',
+  idColumn: 'id',
+};
+
+export type TaskService = ReturnType<typeof createTaskService>;
+
+/**
+ * Tasks: every operation that takes time. A service enqueues one in the transaction of the
+ * change that asks for it, so the task exists exactly when the change does; the worker runs it.
+ */
+export function createTaskService({ store, events, notifier, handlers }: { store: Store; events: EventService; notifier: Notifier; handlers: TaskHandlerRegistry }) {
+  const { db } = store;
+  const closing = new AbortController();
+
+  const visible = (actor: Actor) => db.selectFrom('tasks').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
+
+  async function findVisible(actor: Actor, id: string): Promise<TaskRow> {
+    const row = isUuid(id) ? await visible(actor).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('task', 'No task matches the given query.');
+    return row;
+  }
+
+  /** Enqueues a task inside the caller's transaction, on behalf of `actor`. */
+  async function enqueue(trx: Transaction<Database> | Kysely<Database>, actor: Actor, task: NewTask): Promise<Task> {
+    const handler = handlers.get(task.type);
+    if (!handler) throw new Error(`no handler is registered for task type "${task.type}"`);
+    const input = task.input ?? {};
+    const resources = uniqueResources(task.resources ?? handler.resourcesOf?.(input) ?? []);
+    const now = nowIso();
+    const row: TaskRow = {
+      id: newId(),
+      type: task.type,
+      status: 'pending',
+      progress: 0,
+      progress_message: '',
+      input: JSON.stringify(input),
+      resources: JSON.stringify(resources),
+      result: null,
+      error: null,
+      checkpoint: '{}',
+      may_cancel: (task.mayCancel ?? handler.mayCancel ?? false) ? 1 : 0,
+      attempts: 0,
+      max_attempts: task.maxAttempts ?? handler.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      requested_by: actor.principal.userId,
+      organization_id: actor.organizationId,
+      organization_path: actor.organizationPath,
+      request_id: actor.requestId,
+      run_after: now,
+      locked_by: null,
+      locked_until: null,
+      created_at: now,
+      started_at: null,
+      finished_at: null,
+      updated_at: now,
+    };
+    await trx.insertInto('tasks').values(row).execute();
+    if (resources.length) {
+      await trx.insertInto('task_resources').values(resources.map((r) => ({ task_id: row.id, resource_type: r.type, resource_id: r.id }))).execute();
+    }
+    await events.record(trx, taskEvent(row, 'created'));
+    await notifier.notify(trx, 'tasks');
+    return toTask(row);
+  }
+
+  /** A task a user asks for directly through the API: only the user-creatable types. */
+  async function create(actor: Actor, request: { type: string; input?: Record<string, unknown> }): Promise<Task> {
+    assertAllowed(actor, 'task:write');
+    const allowed = handlers.userCreatableTypes();
+    const handler = handlers.get(request.type);
+    if (!handler?.userCreatable) throw ValidationFailed.field('type', `"${request.type}" is not a valid choice. Choose from: ${allowed.join(', ')}.`);
+    const input = request.input ?? {};
+    if (JSON.stringify(input).length > MAX_INPUT_BYTES) throw ValidationFailed.field('input', `Ensure the input is no larger than ${MAX_INPUT_BYTES} bytes.`);
+    const errors = handler.validateInput?.(input) ?? {};
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    return db.transaction().execute((trx) => enqueue(trx, actor, { type: request.type, input }));
+  }
+
+  async function get(actor: Actor, id: string): Promise<Task> {
+    assertAllowed(actor, 'task:read');
+    return toTask(await findVisible(actor, id));
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<Task>> {
+    assertAllowed(actor, 'task:read');
+    const result = await runList<TaskRow>(visible(actor), listSpec, request);
+    return { ...result, items: result.items.map(toTask) } as ListResult<Task>;
+  }
+
+  /** Long poll: the task once it has finished, or as it is when `timeoutSeconds` pass. */
+  async function wait(actor: Actor, id: string, timeoutSeconds: number): Promise<Task> {
+    assertAllowed(actor, 'task:read');
+    const deadline = Date.now() + Math.min(Math.max(timeoutSeconds, 0), MAX_WAIT_SECONDS) * 1000;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const wake = nextWakeUp(notifier, ['tasks'], Math.min(remaining, WAIT_POLL_MS), closing.signal);
+      const task = toTask(await findVisible(actor, id));
+      if (FINAL_STATUSES.has(task.status) || remaining <= 0 || closing.signal.aborted) return task;
+      await wake;
+    }
+  }
+
+  /**
+   * A pending task is cancelled at once; a running one that may be cancelled becomes
+   * `cancelling` and its handler is told (it ends as `cancelled`); anything else is refused.
+   */
+  async function cancel(actor: Actor, id: string): Promise<Task> {
+    assertAllowed(actor, 'task:write');
+    const current = await findVisible(actor, id);
+    if (current.status === 'cancelling') return toTask(current);
+    if (current.status === 'pending') {
+      const now = nowIso();
+      const changed = await db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('tasks')
+          .set({ status: 'cancelled', finished_at: now, updated_at: now, error: JSON.stringify({ code: 'cancelled', message: 'The task was cancelled.' }) })
+          .where('id', '=', current.id)
+          .where('status', '=', 'pending')
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) return false;
+        await trx.deleteFrom('resource_locks').where('task_id', '=', current.id).execute();
+        await events.record(trx, taskEvent(current, 'cancelled'));
+        await notifier.notify(trx, 'tasks');
+        return true;
+      });
+      return changed ? get(actor, id) : cancel(actor, id);
+    }
+    if (current.status === 'running' && current.may_cancel === 1) {
+      const changed = await db.transaction().execute(async (trx) => {
+        const result = await trx.updateTable('tasks').set({ status: 'cancelling', updated_at: nowIso() }).where('id', '=', current.id).where('status', '=', 'running').executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) return false;
+        await events.record(trx, taskEvent(current, 'cancelling'));
+        await notifier.notify(trx, 'task_cancel');
+        return true;
+      });
+      return changed ? get(actor, id) : cancel(actor, id);
+    }
+    const expected = current.status === 'running' ? ['pending'] : ['pending', 'running'];
+    const why = current.status === 'running' ? 'This task cannot be cancelled while it runs.' : `This task has already ${current.status}.`;
+    throw new InvalidState(current.status, expected, why);
+  }
+
+  /** Ends every long poll (shutdown): each answers with the task as it is. */
+  function close(): void {
+    closing.abort();
+  }
+
+  return { enqueue, create, get, list, wait, cancel, close };
+}
+
+function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
+  const seen = new Map(resources.map((r) => [`${r.type}:${r.id}`, r]));
+  return [...seen.values()];
+}

@@ -1,0 +1,444 @@
+import { hostname } from 'node:os';
+import { sql, type Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { Store } from '../../store/database.ts';
+import type { Notifier } from '../../store/notifier.ts';
+import { claimableRows } from '../../store/row-claims.ts';
+import type { Database, TaskRow, TaskStatus } from '../../store/schema.ts';
+import { nowIso } from '../clock.ts';
+import { DomainError, InvalidState, ValidationFailed } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import { RetryableError, type ResourceRef, type TaskContext, type TaskHandlerRegistry } from './handlers.ts';
+import { taskEvent, type TaskError } from './task-service.ts';
+
+export interface WorkerSettings {
+  /** Tasks run at once by this process; 0 runs no worker here. */
+  concurrency: number;
+  /** A claimed task belongs to its worker this long past the last heartbeat. */
+  leaseSeconds: number;
+  /** Finished tasks are kept this long, then purged. */
+  retentionSeconds: number;
+  /** On shutdown, running handlers get this long to finish before they are interrupted. */
+  shutdownGraceSeconds: number;
+}
+
+/** Claims look for work at least this often, whatever the wake-ups say. */
+const POLL_MS = 1_000;
+const CLAIM_BATCH = 64;
+const TRANSITION_BATCH = 500;
+const PURGE_BATCH = 1_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+const ABANDON_AFTER_ABORT_MS = 5_000;
+
+type AbortReason = 'cancelled' | 'lease_lost' | 'shutdown';
+
+interface RunningTask {
+  row: TaskRow;
+  controller: AbortController;
+  reason: AbortReason | null;
+  checkpoint: Record<string, unknown>;
+  done: Promise<void>;
+}
+
+interface Transition {
+  running: RunningTask;
+  status: TaskStatus;
+  changes: Partial<TaskRow>;
+  eventData: Record<string, unknown>;
+  resolve(applied: boolean): void;
+  reject(error: unknown): void;
+}
+
+/** Exponential backoff with jitter: about 1 s, 2 s, 4 s... capped at five minutes. */
+export function retryDelayMs(attempt: number): number {
+  const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+function toTaskError(error: unknown): TaskError {
+  if (error instanceof InvalidState) return { code: error.code, message: error.message, context: { current: error.current, expected: error.expected } };
+  if (error instanceof ValidationFailed) return { code: error.code, message: error.message, context: { fields: error.fields, non_field_errors: error.nonField } };
+  if (error instanceof DomainError || error instanceof RetryableError) return { code: error.code, message: error.message };
+  return { code: 'internal_error', message: 'The task failed unexpectedly; the server log has the details.' };
+}
+
+const later = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+/** A flag that a waiter can sleep on: set by wake-ups, cleared by the wait that consumes it. */
+function wakeFlag() {
+  let raised = false;
+  let resolveWaiter: (() => void) | null = null;
+  return {
+    raise() {
+      raised = true;
+      resolveWaiter?.();
+    },
+    async wait(ms: number): Promise<void> {
+      if (!raised) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          resolveWaiter = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        resolveWaiter = null;
+      }
+      raised = false;
+    },
+  };
+}
+
+export type TaskWorker = ReturnType<typeof createTaskWorker>;
+
+/**
+ * Runs tasks. Each process's worker claims due tasks in batches and holds each under a lease
+ * that heartbeats renew; a task whose worker died is claimed again once its lease expires.
+ * A task that names resources runs only while it holds all of their locks, so two tasks never
+ * change the same resource at once (the later one waits). Results are written only while the
+ * lease is still ours, so a task taken over by another worker is never finished twice.
+ */
+export function createTaskWorker(deps: { store: Store; events: EventService; notifier: Notifier; handlers: TaskHandlerRegistry; settings: WorkerSettings; logger: Logger }) {
+  const { store, events, notifier, handlers, settings } = deps;
+  const { db } = store;
+  const logger = deps.logger.child({ component: 'worker' });
+  const workerId = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const leaseMs = settings.leaseSeconds * 1000;
+  const active = new Map<string, RunningTask>();
+  const wake = wakeFlag();
+  const stops: (() => void)[] = [];
+  let stopping = false;
+  let loop: Promise<void> | null = null;
+  const transitions: Transition[] = [];
+  let committingTransitions = false;
+
+  async function claim(limit: number): Promise<TaskRow[]> {
+    const types = handlers.types();
+    return db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      const candidates = await claimableRows(
+        store.dialect,
+        trx
+          .selectFrom('tasks')
+          .select(['id', 'resources'])
+          .where('type', 'in', types)
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('status', '=', 'pending'), eb('run_after', '<=', now)]),
+              eb.and([eb('status', 'in', ['running', 'cancelling']), eb('locked_until', '<', now)]),
+            ]),
+          )
+          // Tasks waiting for a resource another task holds are passed over, so that a queue
+          // behind one busy resource never holds up the tasks behind it.
+          .where(({ not, exists, selectFrom, ref }) =>
+            not(
+              exists(
+                selectFrom('task_resources')
+                  .innerJoin('resource_locks', (join) => join.on('resource_locks.resource', '=', sql<string>`task_resources.resource_type || ':' || task_resources.resource_id`))
+                  .select('resource_locks.task_id')
+                  .whereRef('task_resources.task_id', '=', ref('tasks.id'))
+                  .whereRef('resource_locks.task_id', '<>', ref('tasks.id')),
+              ),
+            ),
+          )
+          .orderBy('run_after')
+          .limit(limit),
+      ).execute();
+      if (candidates.length === 0) return [];
+      const winners = await takeResourceLocks(trx, candidates);
+      if (winners.length === 0) return [];
+      const claimed = await trx
+        .updateTable('tasks')
+        .set((eb) => ({
+          status: eb.case().when('status', '=', 'cancelling').then(eb.val<TaskStatus>('cancelling')).else(eb.val<TaskStatus>('running')).end(),
+          attempts: eb('attempts', '+', 1),
+          started_at: eb.fn.coalesce('started_at', eb.val(now)),
+          locked_by: workerId,
+          locked_until: later(leaseMs),
+          updated_at: now,
+        }))
+        .where('id', 'in', winners)
+        .returningAll()
+        .execute();
+      const started = claimed.filter((row) => row.status === 'running');
+      await events.record(trx, started.map((row) => taskEvent(row, 'running', { attempt: row.attempts })));
+      return claimed as TaskRow[];
+    });
+  }
+
+  /**
+   * Takes the resource locks of the candidates, all in one statement in resource order, so that
+   * concurrent claimers wait on shared rows in the same order and cannot deadlock. Among
+   * candidates wanting one resource the earliest wins; a candidate that cannot have all of its
+   * locks gives back the ones it took and stays pending. A task taken over after a crash still
+   * holds its locks (they are released only when it leaves `running`).
+   */
+  async function takeResourceLocks(trx: Transaction<Database>, candidates: { id: string; resources: string }[]): Promise<string[]> {
+    const wants = candidates.map((c) => ({ id: c.id, keys: (JSON.parse(c.resources) as ResourceRef[]).map((r) => `${r.type}:${r.id}`) }));
+    const requests = wants.flatMap((w) => w.keys.map((resource) => ({ resource, task_id: w.id })));
+    if (requests.length === 0) return wants.map((w) => w.id);
+    requests.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+    await trx.insertInto('resource_locks').values(requests).onConflict((oc) => oc.column('resource').doNothing()).execute();
+    const holders = await trx
+      .selectFrom('resource_locks')
+      .select(['resource', 'task_id'])
+      .where('resource', 'in', [...new Set(requests.map((r) => r.resource))])
+      .execute();
+    const holderOf = new Map(holders.map((h) => [h.resource, h.task_id]));
+    const winners = wants.filter((w) => w.keys.every((key) => holderOf.get(key) === w.id)).map((w) => w.id);
+    const losers = wants.filter((w) => w.keys.length > 0 && !winners.includes(w.id)).map((w) => w.id);
+    if (losers.length) await trx.deleteFrom('resource_locks').where('task_id', 'in', losers).execute();
+    return winners;
+  }
+
+  /**
+   * Applies a change to a task we hold, with its event; false when the lease was lost meanwhile.
+   * Changes that arrive while a transaction is committing wait and go together in the next one
+   * (group commit): many short tasks finish at once, and one transaction records them all.
+   */
+  function transition(running: RunningTask, status: TaskStatus, changes: Partial<TaskRow>, eventData: Record<string, unknown>): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      transitions.push({ running, status, changes, eventData, resolve, reject });
+      if (!committingTransitions) void commitTransitions();
+    });
+  }
+
+  async function commitTransitions(): Promise<void> {
+    committingTransitions = true;
+    while (transitions.length) {
+      const batch = transitions.splice(0, TRANSITION_BATCH);
+      try {
+        const applied = await applyTransitions(batch);
+        for (const t of batch) t.resolve(applied.has(t.running.row.id));
+      } catch (error) {
+        for (const t of batch) t.reject(error);
+      }
+    }
+    committingTransitions = false;
+  }
+
+  async function applyTransitions(batch: Transition[]): Promise<Set<string>> {
+    const now = nowIso();
+    // Tasks with the same outcome are changed by one statement.
+    const groups = new Map<string, Transition[]>();
+    for (const t of batch) {
+      const key = JSON.stringify([t.status, t.running.row.attempts, t.changes]);
+      groups.set(key, [...(groups.get(key) ?? []), t]);
+    }
+    return db.transaction().execute(async (trx) => {
+      const applied = new Set<string>();
+      for (const group of groups.values()) {
+        const { status, changes, running } = group[0]!;
+        const final = status !== 'pending';
+        const updated = await trx
+          .updateTable('tasks')
+          .set({ ...changes, status, locked_by: null, locked_until: null, updated_at: now, ...(final ? { finished_at: now } : {}) })
+          .where('id', 'in', group.map((t) => t.running.row.id))
+          .where('locked_by', '=', workerId)
+          .where('attempts', '=', running.row.attempts)
+          .returning('id')
+          .execute();
+        for (const { id } of updated) applied.add(id);
+      }
+      if (applied.size === 0) return applied;
+      const done = batch.filter((t) => applied.has(t.running.row.id));
+      const holding = done.filter((t) => t.running.row.resources !== '[]').map((t) => t.running.row.id);
+      if (holding.length) await trx.deleteFrom('resource_locks').where('task_id', 'in', holding).execute();
+      await events.record(trx, done.map((t) => taskEvent(t.running.row, t.status === 'pending' ? 'retrying' : t.status, t.eventData)));
+      await notifier.notify(trx, 'tasks');
+      return applied;
+    });
+  }
+
+  function contextFor(running: RunningTask): TaskContext {
+    const { row } = running;
+    return {
+      taskId: row.id,
+      type: row.type,
+      input: JSON.parse(row.input),
+      attempt: row.attempts,
+      signal: running.controller.signal,
+      async progress(percent, message = '') {
+        await db
+          .updateTable('tasks')
+          .set({ progress: Math.max(0, Math.min(100, Math.round(percent))), progress_message: message.slice(0, 500), updated_at: nowIso() })
+          .where('id', '=', row.id)
+          .where('locked_by', '=', workerId)
+          .where('attempts', '=', row.attempts)
+          .execute();
+      },
+      async step(name, work) {
+        if (name in running.checkpoint) return running.checkpoint[name] as never;
+        const { value, checkpoint } = await db.transaction().execute(async (trx) => {
+          const value = await work(trx);
+          const checkpoint = { ...running.checkpoint, [name]: value ?? null };
+          const result = await trx
+            .updateTable('tasks')
+            .set({ checkpoint: JSON.stringify(checkpoint) })
+            .where('id', '=', row.id)
+            .where('locked_by', '=', workerId)
+            .where('attempts', '=', row.attempts)
+            .executeTakeFirst();
+          // Another worker owns the task now: undo this step's writes, it will do them itself.
+          if (Number(result.numUpdatedRows) !== 1) throw new LeaseLost();
+          return { value, checkpoint };
+        });
+        running.checkpoint = checkpoint;
+        return value;
+      },
+    };
+  }
+
+  async function execute(running: RunningTask): Promise<void> {
+    const { row } = running;
+    const handler = handlers.get(row.type)!;
+    if (row.attempts > row.max_attempts) {
+      await transition(running, 'failed', { error: JSON.stringify({ code: 'too_many_attempts', message: `The task was started ${row.max_attempts} times without finishing.` }) }, {});
+      return;
+    }
+    try {
+      const result = await handler.run(contextFor(running));
+      if (running.reason === 'lease_lost') return;
+      await transition(running, 'succeeded', { result: JSON.stringify(result ?? null), progress: 100, error: null }, {});
+    } catch (error) {
+      await afterFailure(running, error);
+    }
+  }
+
+  async function afterFailure(running: RunningTask, error: unknown): Promise<void> {
+    const { row } = running;
+    if (running.reason === 'lease_lost' || error instanceof LeaseLost) {
+      logger.warn({ task: row.id }, 'lost the lease of a running task; another worker has taken it over');
+      return;
+    }
+    if (running.reason === 'cancelled') {
+      await transition(running, 'cancelled', { error: JSON.stringify({ code: 'cancelled', message: 'The task was cancelled.' }) }, {});
+      return;
+    }
+    if (running.reason === 'shutdown') {
+      // Interrupted by this process stopping: back to the queue at once, to resume from its checkpoint.
+      await transition(running, 'pending', { run_after: nowIso() }, { attempt: row.attempts, reason: 'shutdown' });
+      return;
+    }
+    const taskError = toTaskError(error);
+    if (!(error instanceof DomainError) && !(error instanceof RetryableError)) logger.error({ err: error, task: row.id, type: row.type }, 'task handler failed');
+    if (error instanceof RetryableError && row.attempts < row.max_attempts) {
+      const delay = retryDelayMs(row.attempts);
+      await transition(running, 'pending', { error: JSON.stringify(taskError), run_after: later(delay) }, { attempt: row.attempts, error: taskError, retry_in_ms: delay });
+      return;
+    }
+    await transition(running, 'failed', { error: JSON.stringify(taskError) }, { error: taskError });
+  }
+
+  function launch(row: TaskRow): void {
+    const running: RunningTask = { row, controller: new AbortController(), reason: null, checkpoint: JSON.parse(row.checkpoint), done: Promise.resolve() };
+    if (row.status === 'cancelling') abort(running, 'cancelled');
+    active.set(row.id, running);
+    running.done = execute(running)
+      .catch((error) => logger.error({ err: error, task: row.id }, 'could not record the outcome of a task; its lease will expire and it will run again'))
+      .finally(() => {
+        active.delete(row.id);
+        wake.raise();
+      });
+  }
+
+  function abort(running: RunningTask, reason: AbortReason): void {
+    if (running.reason) return;
+    running.reason = reason;
+    running.controller.abort(new Error(`task ${reason}`));
+  }
+
+  /** Renews our leases, and interrupts tasks that were cancelled or taken over. */
+  async function heartbeat(): Promise<void> {
+    const ids = [...active.keys()];
+    if (ids.length === 0) return;
+    await db.updateTable('tasks').set({ locked_until: later(leaseMs) }).where('locked_by', '=', workerId).where('id', 'in', ids).execute();
+    await checkActive(ids);
+  }
+
+  async function checkActive(ids = [...active.keys()]): Promise<void> {
+    if (ids.length === 0) return;
+    const rows = await db.selectFrom('tasks').select(['id', 'status', 'locked_by', 'attempts']).where('id', 'in', ids).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const id of ids) {
+      const running = active.get(id);
+      const row = byId.get(id);
+      if (!running) continue;
+      if (!row || row.locked_by !== workerId || row.attempts !== running.row.attempts) abort(running, 'lease_lost');
+      else if (row.status === 'cancelling') abort(running, 'cancelled');
+    }
+  }
+
+  async function runLoop(): Promise<void> {
+    while (!stopping) {
+      const free = settings.concurrency - active.size;
+      let full = false;
+      if (free > 0) {
+        const limit = Math.min(free, CLAIM_BATCH);
+        try {
+          const rows = await claim(limit);
+          for (const row of rows) launch(row);
+          full = rows.length === limit;
+        } catch (error) {
+          logger.error({ err: error }, 'claiming tasks failed; retrying');
+        }
+      }
+      // A full batch means more may be due: claim again at once if there is room.
+      if (!(full && active.size < settings.concurrency)) await wake.wait(POLL_MS);
+    }
+  }
+
+  /** Deletes tasks that finished before `before` (default: the retention period ago). */
+  async function purgeFinished(before = new Date(Date.now() - settings.retentionSeconds * 1000).toISOString()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = (await db.selectFrom('tasks').select('id').where('finished_at', '<', before).limit(PURGE_BATCH).execute()).map((r) => r.id);
+      if (ids.length === 0) return total;
+      await db.deleteFrom('tasks').where('id', 'in', ids).execute();
+      total += ids.length;
+    }
+  }
+
+  function every(ms: number, what: string, work: () => Promise<unknown>): void {
+    const timer = setInterval(() => work().catch((error) => logger.error({ err: error }, `${what} failed`)), ms);
+    timer.unref();
+    stops.push(() => clearInterval(timer));
+  }
+
+  function start(): void {
+    if (settings.concurrency <= 0 || loop) return;
+    stops.push(notifier.subscribe('tasks', wake.raise));
+    stops.push(notifier.subscribe('task_cancel', () => void checkActive().catch((error) => logger.error({ err: error }, 'checking for cancellations failed'))));
+    every(Math.max(200, leaseMs / 3), 'task heartbeat', heartbeat);
+    every(Math.min(60_000, Math.max(1_000, settings.retentionSeconds * 1000)), 'purging finished tasks', purgeFinished);
+    loop = runLoop();
+    logger.info({ worker: workerId, concurrency: settings.concurrency }, 'task worker started');
+  }
+
+  /**
+   * Stops claiming, lets running handlers finish within the grace period, then interrupts the
+   * rest (they go back to the queue and resume from their checkpoints elsewhere or on restart).
+   */
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    wake.raise();
+    await loop;
+    const running = () => Promise.allSettled([...active.values()].map((r) => r.done));
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([running(), new Promise((resolve) => (graceTimer = setTimeout(resolve, settings.shutdownGraceSeconds * 1000)))]);
+    clearTimeout(graceTimer);
+    for (const task of active.values()) abort(task, 'shutdown');
+    // A handler that ignores its signal is left behind: its lease expires and it runs elsewhere.
+    await Promise.race([running(), new Promise((resolve) => setTimeout(resolve, ABANDON_AFTER_ABORT_MS).unref())]);
+    for (const stopOne of stops) stopOne();
+  }
+
+  return { start, stop, purgeFinished, id: workerId };
+}
+
+class LeaseLost extends Error {
+  constructor() {
+    super('the task lease was lost');
+  }
+}

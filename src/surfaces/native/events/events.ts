@@ -1,0 +1,110 @@
+import { once } from 'node:events';
+import { Type } from 'typebox';
+import type { Event, EventService } from '../../../core/events/event-service.ts';
+import { ValidationFailed } from '../../../core/errors.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import type { FastifyTypeBox } from '../types.ts';
+
+const COLLECTION = '/api/events/events/';
+/** A comment line this often keeps proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+const EventBody = Type.Object({
+  id: Type.Integer({ description: 'Position in the stream: increasing in commit order.' }),
+  type: Type.String({ examples: ['task.succeeded'] }),
+  organization: Uuid,
+  actor: Type.Union([Uuid, Type.Null()], { description: 'The user whose request caused it; null for the system.' }),
+  resource: Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null()]),
+  data: Type.Unknown(),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  created_at: Timestamp,
+});
+
+const filters = {
+  type: Type.Optional(Type.String({ maxLength: 100, description: 'An event type, or a prefix such as `task.*`.' })),
+  resource: Type.Optional(Type.String({ maxLength: 300, description: 'Events of this resource: `<id>` or `<type>:<id>`.' })),
+};
+
+function render(e: Event) {
+  return {
+    id: e.id,
+    type: e.type,
+    organization: e.organizationId,
+    actor: e.actor,
+    resource: e.resourceType && e.resourceId ? { type: e.resourceType, id: e.resourceId } : null,
+    data: e.data,
+    request_id: e.requestId,
+    created_at: e.createdAt,
+  };
+}
+
+/** Where a stream resumes: after the last event the client received, or from now. */
+function lastEventId(header: string | string[] | undefined, query: string | undefined): number | null {
+  const given = (typeof header === 'string' ? header : undefined) ?? query;
+  if (given === undefined || given === '') return null;
+  if (!/^\d{1,15}$/.test(given.trim())) throw ValidationFailed.field('last_event_id', 'Send the id of the last event received (a whole number).');
+  return Number(given.trim());
+}
+
+/** `/api/events/events/`: what changed, for the acting organization's subtree, as a list and as a live stream. */
+export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
+  const tags = ['events'];
+
+  app.get(COLLECTION, {
+    schema: {
+      tags,
+      summary: 'List events, newest first (cursor pagination)',
+      querystring: listQuerySchema({ ...filters, resource_type: Type.Optional(Type.String({ maxLength: 100 })) }),
+      response: { 200: listResponseSchema(EventBody), ...commonErrors },
+    },
+    handler: async (request, reply) => {
+      // An append-only log is paged by cursor only: page numbers would shift as events arrive.
+      const listRequest = toListRequest({ ...request.query, cursor: request.query.cursor ?? '' });
+      return sendList(request, reply, await events.list(request.actor, listRequest), render);
+    },
+  });
+
+  app.get(`${COLLECTION}stream/`, {
+    schema: {
+      tags,
+      summary: 'Live stream of events (Server-Sent Events); resumes after `Last-Event-ID`',
+      description: 'Each event is sent as `id: <id>`, `event: <type>`, `data: <the event as JSON>`. Without `Last-Event-ID` the stream starts with the next event; reconnect with the `Last-Event-ID` header (or `?last_event_id=`, `0` for everything kept) to resume without a gap or a duplicate.',
+      querystring: Type.Object({ ...filters, last_event_id: Type.Optional(Type.String({ maxLength: 20 })) }),
+      response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors },
+    },
+    handler: async (request, reply) => {
+      const { type, resource } = request.query;
+      const stop = new AbortController();
+      const stream = await events.follow(request.actor, {
+        after: lastEventId(request.headers['last-event-id'], request.query.last_event_id),
+        filters: { type, resource },
+        signal: stop.signal,
+        idleMs: KEEP_ALIVE_MS,
+      });
+      reply.hijack();
+      const out = reply.raw;
+      out.on('close', () => stop.abort());
+      out.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-request-id': request.id,
+        'x-accel-buffering': 'no',
+      });
+      out.write(': stream open\n\n');
+      try {
+        for await (const batch of stream) {
+          const text = batch.length
+            ? batch.map((e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(render(e))}\n\n`).join('')
+            : ': keep-alive\n\n';
+          if (!out.write(text)) await once(out, 'drain', { signal: stop.signal });
+        }
+      } catch (error) {
+        if (!stop.signal.aborted) request.log.error({ err: error }, 'event stream failed');
+      } finally {
+        out.end();
+      }
+    },
+  });
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger } from '../../src/logger.ts';
+import { migrateToLatest } from '../../src/store/migrate.ts';
+import { createNotifier, nextWakeUp, type Notifier } from '../../src/store/notifier.ts';
+import { testDatabases, testPostgresUrl } from '../support/databases.ts';
+
+/** Whether the `tasks` channel wakes within `ms` of running `during`. */
+async function wakes(notifier: Notifier, ms: number, during: () => Promise<unknown>): Promise<boolean> {
+  let woke = false;
+  const stop = notifier.subscribe('tasks', () => (woke = true));
+  try {
+    await during().catch(() => undefined);
+    if (!woke) await nextWakeUp(notifier, ['tasks'], ms);
+    return woke;
+  } finally {
+    stop();
+  }
+}
+
+async function withNotifier(database: (typeof testDatabases)[number], work: (store: Awaited<ReturnType<typeof database.open>>['store'], notifier: Notifier) => Promise<void>) {
+  const { store, url, cleanup } = await database.open();
+  const notifier = createNotifier(url, createLogger('silent'));
+  try {
+    await migrateToLatest(store);
+    // A LISTEN connection needs a moment to be listening.
+    if (url) await new Promise((resolve) => setTimeout(resolve, 500));
+    await work(store, notifier);
+  } finally {
+    await notifier.close();
+    await cleanup();
+  }
+}
+
+for (const database of testDatabases) {
+  describe(`notifier [${database.name}]`, () => {
+    it('wakes subscribers when the notifying transaction commits', () =>
+      withNotifier(database, async (store, notifier) => {
+        assert.equal(await wakes(notifier, 2000, () => store.db.transaction().execute((trx) => notifier.notify(trx, 'tasks'))), true);
+      }));
+  });
+}
+
+describe('notifier across connections [postgres]', { skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL' }, () => {
+  const postgres = testDatabases.find((d) => d.name === 'postgres')!;
+  it('sends nothing for a transaction that rolls back, and nothing before the commit', () =>
+    withNotifier(postgres, async (store, notifier) => {
+      const rolledBack = () =>
+        store.db.transaction().execute(async (trx) => {
+          await notifier.notify(trx, 'tasks');
+          throw new Error('roll back');
+        });
+      assert.equal(await wakes(notifier, 500, rolledBack), false);
+      let woke = false;
+      const stop = notifier.subscribe('tasks', () => (woke = true));
+      let wokeBeforeCommit: boolean | undefined;
+      await store.db.transaction().execute(async (trx) => {
+        await notifier.notify(trx, 'tasks');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        wokeBeforeCommit = woke;
+      });
+      if (!woke) await nextWakeUp(notifier, ['tasks'], 2000);
+      stop();
+      assert.equal(wokeBeforeCommit, false, 'nothing is sent before the commit');
+      assert.equal(woke, true, 'woken once it committed');
+    }));
+});

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
+import { createTokenService } from '../../src/core/tokens/token-service.ts';
+import { openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
+import { migrateToLatest } from '../../src/store/migrate.ts';
+import { urlWithSchema, withAdminClient } from './databases.ts';
+import { createTestTables } from './test-handlers.ts';
+
+const ENTRY = path.resolve(import.meta.dirname, 'serve-with-test-handlers.ts');
+const START_TIMEOUT_MS = 30_000;
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** A database several `nimbus serve` processes share, migrated and bootstrapped, with the test tables. */
+export interface SharedDatabase {
+  /** Environment that points a server at it. */
+  env: Record<string, string>;
+  token: string;
+  /** A store of the test's own on the same database, to look inside. */
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+async function prepare(options: StoreOptions, env: Record<string, string>, drop: () => Promise<void>): Promise<SharedDatabase> {
+  const store = openStore(options);
+  await migrateToLatest(store);
+  const boot = await bootstrapIfEmpty(store, createTokenService({ store }), { adminPassword: 'not-used-by-these-tests' });
+  await createTestTables(store.db);
+  return {
+    env,
+    token: boot!.token,
+    store,
+    async cleanup() {
+      await store.close();
+      await drop();
+    },
+  };
+}
+
+export function sqliteDatabase(): Promise<SharedDatabase> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-proc-'));
+  return prepare({ sqliteFile: path.join(dir, 'nimbus.db') }, { NIMBUS_DATA_DIR: dir }, async () => fs.rmSync(dir, { recursive: true, force: true }));
+}
+
+export async function postgresDatabase(): Promise<SharedDatabase> {
+  const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
+  await withAdminClient((client) => client.query(`create schema ${schema}`));
+  const url = urlWithSchema(schema);
+  return prepare({ postgresUrl: url, poolSize: 3 }, { NIMBUS_DATABASE_URL: url }, () => withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`)).then(() => undefined));
+}
+
+export interface ServerProcess {
+  pid: number;
+  url: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  output(): string;
+}
+
+/** Spawns `nimbus serve` (with the test task types) on a random port and waits until it listens. */
+export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: '0', NIMBUS_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => (children.delete(child), resolve())));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    void exited.then(() => reject(new Error(`the server exited while starting:\n${output}`)));
+  });
+  return {
+    pid: child.pid!,
+    url: `http://127.0.0.1:${port}`,
+    exited,
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+    output: () => output,
+  };
+}
+
+/** JSON over HTTP to a spawned server, as the admin. */
+export async function api(server: ServerProcess, token: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${server.url}${url}`, {
+    method,
+    headers: { authorization: `token="${token}"`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+/** Polls `check` until it returns a value other than undefined, for at most `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
