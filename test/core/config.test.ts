@@ -13,6 +13,10 @@ describe('configuration', () => {
       logLevel: 'info',
       bodyLimit: 1024 * 1024,
       adminPassword: undefined,
+      workerConcurrency: 16,
+      taskLeaseSeconds: 30,
+      taskRetentionSeconds: 1800,
+      shutdownGraceSeconds: 30,
     });
   });
 
@@ -25,8 +29,24 @@ describe('configuration', () => {
       NIMBUS_LOG_LEVEL: 'warn',
       NIMBUS_BODY_LIMIT: '2048',
       NIMBUS_ADMIN_PASSWORD: 'secret',
+      NIMBUS_WORKER_CONCURRENCY: '4',
+      NIMBUS_TASK_LEASE_SECONDS: '10',
+      NIMBUS_TASK_RETENTION_SECONDS: '60',
+      NIMBUS_SHUTDOWN_GRACE_SECONDS: '5',
     });
-    assert.deepEqual(config, { host: '0.0.0.0', port: 9090, dataDir: '/var/lib/nimbus', databaseUrl: 'postgres://u@db/nimbus', logLevel: 'warn', bodyLimit: 2048, adminPassword: 'secret' });
+    assert.deepEqual(config, {
+      host: '0.0.0.0',
+      port: 9090,
+      dataDir: '/var/lib/nimbus',
+      databaseUrl: 'postgres://u@db/nimbus',
+      logLevel: 'warn',
+      bodyLimit: 2048,
+      adminPassword: 'secret',
+      workerConcurrency: 4,
+      taskLeaseSeconds: 10,
+      taskRetentionSeconds: 60,
+      shutdownGraceSeconds: 5,
+    });
   });
 
   it('lets flags win over the environment, and treats empty variables as unset', () => {

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { testDatabases } from '../support/databases.ts';
+import { injectBounded } from '../support/inject.ts';
 import { registeredRoutes, type RegisteredRoute } from '../support/routes.ts';
 
 /** Runs per route: enough to find a crash on a new route, few enough to stay a couple of seconds. */
@@ -103,7 +104,7 @@ for (const database of testDatabases) {
           fc.asyncProperty(requestFor(route, knownIds, app.token), async (request) => {
             let response;
             try {
-              response = await app.nimbus.http.inject(request);
+              response = await injectBounded(app.nimbus.http, request);
             } catch (error) {
               // The test client itself refuses some header values; that is not the server's answer.
               if ((error as { code?: string }).code === 'ERR_INVALID_CHAR' || (error as { code?: string }).code === 'ERR_HTTP_INVALID_HEADER_VALUE') return;

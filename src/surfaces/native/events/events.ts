@@ -92,6 +92,12 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
         'x-request-id': request.id,
         'x-accel-buffering': 'no',
       });
+      if (request.method === 'HEAD') {
+        // HEAD shares this handler: the headers are the whole answer.
+        stop.abort();
+        out.end();
+        return;
+      }
       out.write(': stream open\n\n');
       try {
         for await (const batch of stream) {
