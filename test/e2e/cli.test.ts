@@ -170,7 +170,7 @@ describe('the nimbus command', () => {
     const dir = dataDir();
     const migrate = nimbus(['migrate', '--data-dir', dir]);
     assert.equal(await migrate.exited, 0, migrate.stderr());
-    assert.equal(migrate.stdout(), 'applied: 0001_foundation\n');
+    assert.match(migrate.stdout(), /^applied: 0001_foundation(, \w+)*\n$/);
     const again = nimbus(['migrate', '--data-dir', dir]);
     assert.equal(await again.exited, 0);
     assert.equal(again.stdout(), 'the database is up to date\n');

@@ -98,11 +98,13 @@ for (const database of testDatabases) {
             const what = `${request.method} ${request.url} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
             assert.ok(response.statusCode < 500, what);
             assert.ok(response.headers['x-request-id'], `no X-Request-Id: ${what}`);
-            // The native API's error shapes; other surfaces (OAuth, dialects) speak their own.
-            if (response.statusCode >= 400 && request.method !== 'HEAD' && route.url.startsWith('/api/')) {
+            // Every JSON error says what went wrong: the native API's {"detail"} or field errors, or
+            // RFC 6749's {"error"} on the OAuth endpoints. (Pages for people, such as the consent page, are HTML.)
+            if (response.statusCode >= 400 && request.method !== 'HEAD' && /^application\/json/.test(String(response.headers['content-type']))) {
               const body = response.json();
               assert.ok(typeof body === 'object' && body !== null && !Array.isArray(body), `not an error object: ${what}`);
-              assert.ok(typeof body.detail === 'string' || Object.values(body).every(Array.isArray), `neither {"detail"} nor field errors: ${what}`);
+              const says = typeof body.detail === 'string' || typeof body.error === 'string' || (Object.keys(body).length > 0 && Object.values(body).every(Array.isArray));
+              assert.ok(says, `an error that does not say what went wrong: ${what}`);
             }
           }),
           { numRuns: RUNS_PER_ROUTE, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
