@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { migrationProvider } from '../../src/store/migrations/index.ts';
 
 /** The real `nimbus` command, as a user runs it, in its own process. */
 interface Run {
@@ -170,7 +171,8 @@ describe('the nimbus command', () => {
     const dir = dataDir();
     const migrate = nimbus(['migrate', '--data-dir', dir]);
     assert.equal(await migrate.exited, 0, migrate.stderr());
-    assert.match(migrate.stdout(), /^applied: 0001_foundation(, \w+)*\n$/);
+    const all = Object.keys(await migrationProvider.getMigrations()).sort();
+    assert.equal(migrate.stdout(), `applied: ${all.join(', ')}\n`);
     const again = nimbus(['migrate', '--data-dir', dir]);
     assert.equal(await again.exited, 0);
     assert.equal(again.stdout(), 'the database is up to date\n');
