@@ -45,7 +45,7 @@ async function stop(run: Run): Promise<number | null> {
 
 /** Waits until `predicate` holds on the process's output (bounded). */
 async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.ok(predicate(), `timed out waiting for ${what}`);
 }
 
