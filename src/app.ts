@@ -16,11 +16,15 @@ export interface Nimbus {
 }
 
 /** Opens (or receives) the store, migrates it, and wires the services and the HTTP server. */
-export async function createNimbus(config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'>, logger: Logger, given?: Store): Promise<Nimbus> {
+export async function createNimbus(
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'identity'>>,
+  logger: Logger,
+  given?: Store,
+): Promise<Nimbus> {
   const store = given ?? openStore(storeOptionsFor(config.databaseUrl, config.dataDir));
   try {
     await migrateToLatest(store);
-    const services = createCoreServices(store);
+    const services = createCoreServices(store, config.identity);
     const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit });
     return {
       config,

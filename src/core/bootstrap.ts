@@ -54,6 +54,8 @@ export async function bootstrapIfEmpty(
         last_login: null,
       })
       .execute();
+    // Superusers may do everything anyway; the binding keeps the admin an owner if that changes.
+    await trx.insertInto('role_bindings').values({ id: newId(), user_id: userId, organization_id: organizationId, role: 'owner', created_at: now }).execute();
     return { organizationId, userId };
   });
   if (!created) return null;

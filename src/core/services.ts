@@ -1,11 +1,42 @@
+import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
+import { createAuditService } from './audit/audit-service.ts';
+import { createAuthService } from './auth/auth-service.ts';
+import { createCredentialService } from './credentials/credential-service.ts';
+import { createAccessService } from './iam/access-service.ts';
+import { createGroupService } from './iam/group-service.ts';
+import { createMembershipService } from './iam/membership-service.ts';
+import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
+import { createQuotaService } from './quotas/quota-service.ts';
+import { createRateLimiter } from './ratelimit/rate-limiter.ts';
+import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
+import { createUserService } from './users/user-service.ts';
 
 /** Every core service, built once per process over one store. Surfaces receive this. */
-export function createCoreServices(store: Store) {
+export function createCoreServices(store: Store, identity: IdentitySettings = DEFAULT_IDENTITY_SETTINGS) {
+  const audit = createAuditService({ store });
+  const access = createAccessService({ store });
+  const limiter = createRateLimiter({ store });
+  const tokens = createTokenService({ store, audit });
+  const quotas = createQuotaService({ store });
+  const roleBindings = createRoleBindingService({ store, access, audit });
+  const groups = createGroupService({ store });
   return {
-    tokens: createTokenService({ store }),
+    identity,
+    audit,
+    access,
+    limiter,
+    tokens,
+    quotas,
+    roleBindings,
+    groups,
+    memberships: createMembershipService({ store, groups }),
+    users: createUserService({ store, audit, roleBindings, quotas, tokens }),
+    auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
+    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    credentials: createCredentialService({ store, tokens, audit }),
     organizations: createOrganizationService({ store }),
   };
 }

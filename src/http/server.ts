@@ -8,6 +8,7 @@ import { trackAllowedMethods } from './conventions/allowed-methods.ts';
 import { addEntityTags } from './conventions/etag.ts';
 import { acceptJsonBodiesOnly } from './conventions/json-body.ts';
 import { renderNativeError } from './errors.ts';
+import { createRequestLimits } from './rate-limit.ts';
 import { addMetrics } from './metrics.ts';
 import { addOpenApi } from './openapi.ts';
 import { validatorCompiler } from './validation.ts';
@@ -65,6 +66,10 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
     }
   });
 
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator({ tokens: services.tokens }) });
+  // Rate-limit counts reach the shared table in the background; the last ones on close.
+  services.limiter.start((error) => app.log.error({ err: error }, 'rate limit counters could not be saved'));
+  app.addHook('onClose', () => services.limiter.stop());
+  const limits = createRequestLimits(services.limiter, services.identity);
+  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits });
   return app;
 }

@@ -1,6 +1,8 @@
 import type { FoundationTables } from './tables/foundation.ts';
+import type { IdentityTables } from './tables/identity.ts';
 
 export type * from './tables/foundation.ts';
+export type * from './tables/identity.ts';
 
 /**
  * The whole database, one interface per domain in `tables/`. Column conventions, identical on
@@ -8,4 +10,4 @@ export type * from './tables/foundation.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables {}
+export interface Database extends FoundationTables, IdentityTables {}

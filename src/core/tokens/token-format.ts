@@ -9,6 +9,8 @@ import { crc32 } from 'node:zlib';
 export const TOKEN_KINDS = {
   personal: 'nbpat',
   session: 'nbses',
+  // The password half of an API credential (HTTP Basic); its user name is random too.
+  credential: 'nbcrd',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;

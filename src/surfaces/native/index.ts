@@ -3,20 +3,30 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
 import { negotiateApiVersion } from '../../http/conventions/api-version.ts';
 import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
+import type { RequestLimits } from '../../http/rate-limit.ts';
 import { organizationRoutes } from './iam/organizations.ts';
 import { statusRoutes } from './status.ts';
 
 export interface NativeSurfaceOptions {
   services: CoreServices;
   authenticator: Authenticator;
+  limits: RequestLimits;
 }
 
 /** The native API under `/api/`: Alpacon's conventions, a superset of its API. */
-export async function nativeSurface(instance: FastifyInstance, { services, authenticator }: NativeSurfaceOptions): Promise<void> {
+export async function nativeSurface(instance: FastifyInstance, { services, authenticator, limits }: NativeSurfaceOptions): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     negotiateApiVersion(request);
-    if (request.routeOptions.config.auth !== false) await authenticateRequest(request, authenticator);
+    if (request.routeOptions.config.auth === false) return limits.address(request, reply);
+    try {
+      await authenticateRequest(request, authenticator);
+    } catch (error) {
+      // Failed authentications count against the client's address.
+      limits.address(request, reply);
+      throw error;
+    }
+    limits.credential(request, reply);
   });
   app.get('/api/schema/', { config: { auth: false }, schema: { hide: true } }, async () => instance.swagger());
   statusRoutes(app);
