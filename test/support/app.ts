@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createNimbus, type Nimbus } from '../../src/app.ts';
+import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TestDatabase } from './databases.ts';
@@ -19,11 +20,11 @@ export interface TestApp {
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024 } = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, identity = {} as Partial<IdentitySettings> } = {}): Promise<TestApp> {
   const { store, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
-  const nimbus = await createNimbus({ bodyLimit, databaseUrl: undefined, dataDir: '' }, logger, store);
+  const nimbus = await createNimbus({ bodyLimit, databaseUrl: undefined, dataDir: '', identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity } }, logger, store);
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
   return {

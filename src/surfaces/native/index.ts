@@ -4,7 +4,16 @@ import type { CoreServices } from '../../core/services.ts';
 import { negotiateApiVersion } from '../../http/conventions/api-version.ts';
 import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
+import { auditRoutes } from './audit/activity.ts';
+import { credentialRoutes } from './auth/credentials.ts';
+import { sessionRoutes } from './auth/session.ts';
+import { tokenRoutes } from './auth/tokens.ts';
+import { groupRoutes } from './iam/groups.ts';
+import { membershipRoutes } from './iam/memberships.ts';
 import { organizationRoutes } from './iam/organizations.ts';
+import { quotaRoutes } from './iam/quotas.ts';
+import { roleRoutes } from './iam/roles.ts';
+import { userRoutes } from './iam/users.ts';
 import { statusRoutes } from './status.ts';
 
 export interface NativeSurfaceOptions {
@@ -31,4 +40,13 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   app.get('/api/schema/', { config: { auth: false }, schema: { hide: true } }, async () => instance.swagger());
   statusRoutes(app);
   organizationRoutes(app, services.organizations);
+  quotaRoutes(app, services);
+  userRoutes(app, services);
+  groupRoutes(app, services);
+  membershipRoutes(app, services);
+  roleRoutes(app, services);
+  sessionRoutes(app, services);
+  tokenRoutes(app, services);
+  credentialRoutes(app, services);
+  auditRoutes(app, services);
 }
