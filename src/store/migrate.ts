@@ -19,7 +19,11 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
   return store.db.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(connection);
     try {
-      return report(await new Migrator({ db: connection, provider: migrationProvider }).migrateToLatest());
+      // Kysely looks for its bookkeeping tables in every schema unless told which one: with
+      // several schemas on one server (tests, tenants), another schema's tables would be found.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(connection);
+      const migrator = new Migrator({ db: connection, provider: migrationProvider, migrationTableSchema: rows[0]!.schema });
+      return report(await migrator.migrateToLatest());
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(connection);
     }
