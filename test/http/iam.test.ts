@@ -153,6 +153,16 @@ for (const database of testDatabases) {
       assert.equal(negative.statusCode, 400);
     });
 
+    it('deletes an emptied organization together with its groups and role bindings', async () => {
+      const org = await addOrganization(app, 'Short Lived');
+      const user = await addUser(app, 'fleeting', { organization: org });
+      await app.request({ method: 'POST', url: `/api/iam/groups/?org_id=${org}`, payload: { name: 'temp' } });
+      assert.equal((await app.request({ method: 'DELETE', url: `/api/iam/users/${user.id}/` })).statusCode, 204);
+      const deleted = await app.request({ method: 'DELETE', url: `/api/iam/organizations/${org}/` });
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      assert.equal((await app.request({ method: 'GET', url: `/api/iam/groups/?name=temp` })).json().count, 0);
+    });
+
     it('lets people edit their own profile but not their flags', async () => {
       const user = await addUser(app, 'paula');
       const renamed = await app.request({ method: 'PATCH', url: '/api/iam/users/-/', token: user.session, payload: { first_name: 'Paula', email: 'paula@example.com' } });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import type { Store } from '../../store/database.ts';
 import { withAdvisoryLock } from '../../store/locks.ts';
@@ -17,6 +17,8 @@ const ALGORITHM = 'HS256';
 const SIGNING_KEY_LOCK_ID = 727_101;
 /** An unknown `kid` is looked up in the database at most this often. */
 const MISSING_KEY_TTL_MS = 5_000;
+/** A verified bearer's claims are reused this long (its parent token is still checked every time). */
+const VERIFIED_TTL_MS = 2_000;
 
 export interface BearerSettings {
   /** How long a signing key signs new bearers before the next one takes over, in seconds. */
@@ -41,6 +43,8 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
   const { db } = store;
   const verificationKeys = new Map<string, VerificationKey>();
   const missingKeys = new TtlCache<string, true>(MISSING_KEY_TTL_MS);
+  // Keyed by the bearer's hash, like the token cache: signature checks are the costly part.
+  const verified = new TtlCache<string, { parentId: string; userId: string; expiresAt: number }>(VERIFIED_TTL_MS);
   let signing: { kid: string; secret: Uint8Array; retireAt: number } | null = null;
 
   function remember(row: SigningKeyRow): VerificationKey {
@@ -105,9 +109,13 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
     return { token, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  /** The principal behind a bearer: a valid signature, not expired, and a parent token still alive. */
-  async function authenticate(jwt: string): Promise<Principal> {
-    const now = Date.now();
+  async function verify(jwt: string, now: number): Promise<{ parentId: string; userId: string; expiresAt: number }> {
+    const cacheKey = createHash('sha256').update(jwt).digest('base64url');
+    const cached = verified.get(cacheKey, now);
+    if (cached) {
+      if (cached.expiresAt <= now) throw new Unauthenticated('Bearer token has expired.', 'token_expired');
+      return cached;
+    }
     let payload;
     try {
       ({ payload } = await jwtVerify(jwt, (header: JWTHeaderParameters) => verificationKey(header.kid, now), {
@@ -121,9 +129,17 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
       if (error instanceof joseErrors.JOSEError) throw new Unauthenticated('Invalid bearer token.', 'authentication_failed');
       throw error;
     }
-    if (typeof payload.ptid !== 'string') throw new Unauthenticated('Invalid bearer token.', 'authentication_failed');
-    const parent = await tokens.principalById(payload.ptid);
-    if (parent.userId !== payload.sub) throw new Unauthenticated('Invalid bearer token.', 'authentication_failed');
+    if (typeof payload.ptid !== 'string' || typeof payload.sub !== 'string') throw new Unauthenticated('Invalid bearer token.', 'authentication_failed');
+    const claims = { parentId: payload.ptid, userId: payload.sub, expiresAt: payload.exp! * 1000 };
+    verified.set(cacheKey, claims, now);
+    return claims;
+  }
+
+  /** The principal behind a bearer: a valid signature, not expired, and a parent token still alive. */
+  async function authenticate(jwt: string): Promise<Principal> {
+    const claims = await verify(jwt, Date.now());
+    const parent = await tokens.principalById(claims.parentId);
+    if (parent.userId !== claims.userId) throw new Unauthenticated('Invalid bearer token.', 'authentication_failed');
     return { ...parent, credentialKind: 'bearer' };
   }
 

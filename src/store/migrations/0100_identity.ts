@@ -16,7 +16,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('groups')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id'))
+    // An organization can only be deleted once its users are gone; its groups go with it.
+    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('display_name', 'text', (c) => c.notNull())
     .addColumn('description', 'text', (c) => c.notNull())
