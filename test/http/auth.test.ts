@@ -39,6 +39,7 @@ for (const database of testDatabases) {
       const after = await app.request({ method: 'GET', url: '/api/auth/whoami/', token });
       assert.equal(after.statusCode, 401);
       assert.equal(after.json().code, 'token_revoked');
+      assert.ok(!app.logs().includes(app.adminPassword) && !app.logs().includes(token), 'neither the password nor the session token is logged');
     });
 
     it('answers a wrong password and an unknown user identically', async () => {
