@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import type { AuditEventRow, Database } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
-import { isUuid, newId, nowIso } from '../clock.ts';
-import { ValidationFailed } from '../errors.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { newId, nowIso } from '../clock.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 /** Where a request came from: enough to record an event when nobody is authenticated yet. */
 export interface RequestContext {
@@ -55,10 +55,7 @@ export interface AuditEvent {
 const listSpec: ListSpec = {
   filters: {
     action: (query, value) => query.where('action', '=', value),
-    user: (query, value) => {
-      if (!isUuid(value)) throw ValidationFailed.field('user', `"${value}" is not a valid UUID.`);
-      return query.where('actor_user_id', '=', value);
-    },
+    user: uuidFilter('actor_user_id', 'user'),
     target_id: (query, value) => query.where('target_id', '=', value),
   },
   searchColumns: ['actor_username', 'action'],
@@ -120,7 +117,7 @@ export function createAuditService({ store }: { store: Pick<Store, 'db'> }) {
    */
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<AuditEvent>> {
     assertAllowed(actor, 'audit:read');
-    const inSubtree = db.selectFrom('organizations').select('id').where('path', 'like', `${actor.organizationPath}%`);
+    const inSubtree = organizationIdsUnder(db, actor.organizationPath);
     const query = db
       .selectFrom('audit_events')
       .selectAll()

@@ -9,6 +9,7 @@ import { runList, type ListRequest, type ListResult, type ListSpec } from '../li
 import { TtlCache } from '../ttl-cache.ts';
 import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts';
 import type { TokenService } from '../tokens/token-service.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 const CACHE_TTL_MS = 2_000;
 
@@ -65,7 +66,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
             .selectFrom('users')
             .select(['id', 'organization_id'])
             .where('id', '=', input.user)
-            .where('organization_id', 'in', db.selectFrom('organizations').select('id').where('path', 'like', `${actor.organizationPath}%`))
+            .where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath))
             .executeTakeFirst()
         : undefined;
       if (!found) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);

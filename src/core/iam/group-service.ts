@@ -5,6 +5,7 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 export interface Group {
   id: string;
@@ -53,7 +54,7 @@ export type GroupService = ReturnType<typeof createGroupService>;
 export function createGroupService({ store }: { store: Pick<Store, 'db'> }) {
   const { db } = store;
   const visible = (actor: Actor) =>
-    db.selectFrom('groups').selectAll().where('organization_id', 'in', db.selectFrom('organizations').select('id').where('path', 'like', `${actor.organizationPath}%`));
+    db.selectFrom('groups').selectAll().where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath));
 
   async function find(actor: Actor, id: string): Promise<GroupRow> {
     const row = isUuid(id) ? await visible(actor).where('id', '=', id).executeTakeFirst() : undefined;

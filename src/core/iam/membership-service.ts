@@ -5,8 +5,9 @@ import type { Database, GroupMembershipRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, ValidationFailed } from '../errors.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { GroupService } from './group-service.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 export const MEMBERSHIP_ROLES = ['owner', 'manager', 'member'] as const;
 
@@ -26,11 +27,6 @@ export interface MembershipInput {
   user?: string;
   role?: string;
 }
-
-const uuidFilter = (column: string, field: string) => (query: Parameters<ListSpec['filters'][string]>[0], value: string) => {
-  if (!isUuid(value)) throw ValidationFailed.field(field, `"${value}" is not a valid UUID.`);
-  return query.where(column, '=', value);
-};
 
 const listSpec: ListSpec = {
   filters: { user: uuidFilter('user_id', 'user'), group: uuidFilter('group_id', 'group'), role: (query, value) => query.where('role', '=', value) },
@@ -112,7 +108,7 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
           .selectFrom('users')
           .select('id')
           .where('id', '=', input.user!)
-          .where('organization_id', 'in', db.selectFrom('organizations').select('id').where('path', 'like', `${actor.organizationPath}%`))
+          .where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath))
           .executeTakeFirst()
       : undefined;
     if (!user) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);

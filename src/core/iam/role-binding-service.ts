@@ -5,9 +5,10 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, ValidationFailed } from '../errors.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { AccessService } from './access-service.ts';
 import { isRoleName, ROLE_NAMES } from './roles.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 export interface RoleBinding {
   id: string;
@@ -22,11 +23,6 @@ export interface RoleBindingInput {
   organization?: string;
   role?: string;
 }
-
-const uuidFilter = (column: string, field: string) => (query: Parameters<ListSpec['filters'][string]>[0], value: string) => {
-  if (!isUuid(value)) throw ValidationFailed.field(field, `"${value}" is not a valid UUID.`);
-  return query.where(column, '=', value);
-};
 
 const listSpec: ListSpec = {
   filters: { user: uuidFilter('user_id', 'user'), organization: uuidFilter('organization_id', 'organization'), role: (query, value) => query.where('role', '=', value) },
@@ -43,7 +39,7 @@ export type RoleBindingService = ReturnType<typeof createRoleBindingService>;
 /** Users' roles in organizations (`/api/iam/role-bindings/`); a role applies to the whole subtree. */
 export function createRoleBindingService({ store, access, audit }: { store: Pick<Store, 'db'>; access: AccessService; audit: AuditService }) {
   const { db } = store;
-  const subtree = (actor: Actor) => db.selectFrom('organizations').select('id').where('path', 'like', `${actor.organizationPath}%`);
+  const subtree = (actor: Actor) => organizationIdsUnder(db, actor.organizationPath);
   const visible = (actor: Actor) => db.selectFrom('role_bindings').selectAll().where('organization_id', 'in', subtree(actor));
 
   async function find(actor: Actor, id: string): Promise<RoleBindingRow> {

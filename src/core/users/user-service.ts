@@ -7,11 +7,12 @@ import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { RoleBindingService } from '../iam/role-binding-service.ts';
 import { isRoleName, ROLE_NAMES } from '../iam/roles.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { QuotaService } from '../quotas/quota-service.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { validatePassword } from './password-validation.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 export interface User {
   id: string;
@@ -61,10 +62,7 @@ const listSpec: ListSpec = {
     username: (query, value) => query.where('users.username', '=', value),
     email: (query, value) => query.where('users.email', '=', value),
     is_active: (query, value) => query.where('users.is_active', '=', value === 'true' ? 1 : 0),
-    organization: (query, value) => {
-      if (!isUuid(value)) throw ValidationFailed.field('organization', `"${value}" is not a valid UUID.`);
-      return query.where('users.organization_id', '=', value);
-    },
+    organization: uuidFilter('users.organization_id', 'organization'),
   },
   searchColumns: ['users.username', 'users.email', 'users.first_name', 'users.last_name'],
   orderings: { username: 'username', created_at: 'created_at' },
@@ -99,7 +97,6 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
   const { db } = deps.store;
   const { audit, roleBindings, quotas, tokens } = deps;
 
-  const subtree = (path: string) => db.selectFrom('organizations').select('id').where('path', 'like', `${path}%`);
   /** Users of the acting subtree, each with its role in its own organization. */
   const visible = (actor: Actor) =>
     db
@@ -107,7 +104,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
       .leftJoin('role_bindings', (join) => join.onRef('role_bindings.user_id', '=', 'users.id').onRef('role_bindings.organization_id', '=', 'users.organization_id'))
       .selectAll('users')
       .select('role_bindings.role')
-      .where('users.organization_id', 'in', subtree(actor.organizationPath));
+      .where('users.organization_id', 'in', organizationIdsUnder(db, actor.organizationPath));
 
   async function find(actor: Actor, id: string): Promise<UserWithRole> {
     const userId = id === SELF ? actor.principal.userId : id;
@@ -170,7 +167,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
       if (messages.length) errors.password = messages;
     }
     const organizationId = input.organization ?? actor.organizationId;
-    const organization = isUuid(organizationId) ? await subtree(actor.organizationPath).where('id', '=', organizationId).executeTakeFirst() : undefined;
+    const organization = isUuid(organizationId) ? await organizationIdsUnder(db, actor.organizationPath).where('id', '=', organizationId).executeTakeFirst() : undefined;
     if (!organization) errors.organization = [`Invalid pk "${organizationId}" - object does not exist.`];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
 
