@@ -36,7 +36,7 @@ export function createCoreServices(store: Store, identity: IdentitySettings = DE
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
-    credentials: createCredentialService({ store, tokens, audit }),
+    credentials: createCredentialService({ store, tokens, audit, roleBindings }),
     organizations: createOrganizationService({ store }),
   };
 }

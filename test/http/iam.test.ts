@@ -131,6 +131,17 @@ for (const database of testDatabases) {
       const rootOwner = (await app.request({ method: 'GET', url: '/api/iam/role-bindings/?role=owner' })).json().results[0];
       assert.equal((await app.request({ method: 'DELETE', url: `/api/iam/role-bindings/${rootOwner.id}/`, token: admin.session })).statusCode, 403);
       assert.equal((await app.request({ method: 'PATCH', url: `/api/iam/users/${viewer.id}/`, token: admin.session, payload: { role: 'owner' } })).statusCode, 403);
+      // Nor take over an owner's account.
+      const ownerId = rootOwner.user;
+      for (const [method, url, payload] of [
+        ['POST', `/api/iam/users/${ownerId}/password/`, { password: 'quarry-meadow-60' }],
+        ['PATCH', `/api/iam/users/${ownerId}/`, { is_active: false }],
+        ['DELETE', `/api/iam/users/${ownerId}/`, undefined],
+        ['POST', '/api/auth/credentials/', { user: ownerId }],
+      ] as const) {
+        const res = await app.request({ method, url, token: admin.session, ...(payload ? { payload } : {}) });
+        assert.equal(res.statusCode, 403, `${method} ${url}: ${res.body}`);
+      }
       assert.equal((await app.request({ method: 'PATCH', url: `/api/iam/users/${viewer.id}/`, token: admin.session, payload: { role: 'member' } })).json().role, 'member');
       const badRole = await app.request({ method: 'POST', url: '/api/iam/role-bindings/', payload: { user: viewer.id, role: 'emperor' } });
       assert.deepEqual(Object.keys(badRole.json()), ['role']);

@@ -9,6 +9,7 @@ import { runList, type ListRequest, type ListResult, type ListSpec } from '../li
 import { TtlCache } from '../ttl-cache.ts';
 import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts';
 import type { TokenService } from '../tokens/token-service.ts';
+import type { RoleBindingService } from '../iam/role-binding-service.ts';
 import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 const CACHE_TTL_MS = 2_000;
@@ -38,9 +39,9 @@ export type CredentialService = ReturnType<typeof createCredentialService>;
  * Basic, distinct from the login password. Generating a new pair revokes the previous one and
  * every token that was issued with it.
  */
-export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService }) {
+export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; roleBindings: RoleBindingService }) {
   const { db } = deps.store;
-  const { tokens, audit } = deps;
+  const { tokens, audit, roleBindings } = deps;
   const verified = new TtlCache<string, Principal>(CACHE_TTL_MS);
 
   const own = (actor: Actor) => db.selectFrom('api_credentials').selectAll().where('user_id', '=', actor.principal.userId);
@@ -70,6 +71,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
             .executeTakeFirst()
         : undefined;
       if (!found) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+      await roleBindings.assertMayManage(actor, found.id);
       user = found;
     }
     await revokePairsOf(user.id, actor);

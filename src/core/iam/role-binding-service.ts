@@ -81,6 +81,16 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
     return toBinding(row);
   }
 
+  /**
+   * Managing an owner's account (resetting its password, deactivating or deleting it, giving it
+   * new API credentials) amounts to changing owners: owners only.
+   */
+  async function assertMayManage(actor: Actor, userId: string): Promise<void> {
+    if (actor.principal.userId === userId) return;
+    const owner = await db.selectFrom('role_bindings').select('id').where('user_id', '=', userId).where('role', '=', 'owner').executeTakeFirst();
+    if (owner) assertAllowed(actor, 'role:assign_owner');
+  }
+
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<RoleBinding>> {
     assertAllowed(actor, 'role:read');
     const result = await runList<RoleBindingRow>(visible(actor), listSpec, request);
@@ -132,5 +142,5 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
     access.forgetUser(current.user_id);
   }
 
-  return { bind, list, get, create, update, remove };
+  return { bind, assertMayManage, list, get, create, update, remove };
 }

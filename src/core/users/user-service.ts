@@ -210,6 +210,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     const personalOnly = Object.keys(input).every((k) => ['email', 'first_name', 'last_name', 'username'].includes(k));
     if (!(self && personalOnly)) assertAllowed(actor, 'user:write');
     checkFlags(actor, input);
+    await roleBindings.assertMayManage(actor, current.id);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     if (input.password !== undefined) throw ValidationFailed.field('password', 'Change a password with the password action (POST .../password/).');
     if (input.organization !== undefined && input.organization !== current.organization_id) {
@@ -248,6 +249,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     const current = await find(actor, id);
     if (current.id === actor.principal.userId) throw new Conflict('You cannot delete yourself.', 'user_is_self');
     if (current.is_superuser && !actor.principal.isSuperuser) throw new PermissionDenied('Only a superuser can delete a superuser.', 'permission_denied');
+    await roleBindings.assertMayManage(actor, current.id);
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('api_tokens').where('user_id', '=', current.id).execute();
       await trx.deleteFrom('users').where('id', '=', current.id).execute();
@@ -261,7 +263,10 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
   async function changePassword(actor: Actor, id: string, input: PasswordChange): Promise<void> {
     const current = await find(actor, id);
     const self = current.id === actor.principal.userId;
-    if (!self) assertAllowed(actor, 'user:write');
+    if (!self) {
+      assertAllowed(actor, 'user:write');
+      await roleBindings.assertMayManage(actor, current.id);
+    }
     const errors: FieldErrors = {};
     if (self && !input.old_password) errors.old_password = ['This field is required.'];
     if (input.password === undefined || input.password === '') errors.password = [input.password === '' ? 'This field may not be blank.' : 'This field is required.'];
