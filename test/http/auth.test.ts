@@ -70,6 +70,11 @@ for (const database of testDatabases) {
 
       // Use it, so the authentication path has run too, then search every table and the logs.
       assert.equal((await whoami({ authorization: `token="${key}"` })).statusCode, 200);
+      const used = (await app.request({ method: 'GET', url: `/api/auth/tokens/${id}/` })).json().last_used_at;
+      assert.ok(used, 'last_used_at is set on first use');
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      assert.equal((await whoami({ authorization: `token="${key}"` })).statusCode, 200);
+      assert.equal((await app.request({ method: 'GET', url: `/api/auth/tokens/${id}/` })).json().last_used_at, used, 'and not rewritten within the minute');
       const { db } = app.nimbus.store;
       const randomPart = key.slice(6, 36);
       for (const table of ['api_tokens', 'audit_events', 'users', 'rate_limit_counters'] as const) {
