@@ -51,7 +51,12 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
     if (blocked.length) throw new RateLimited(Math.max(...blocked.map((d) => d.resetSeconds)));
   }
 
-  async function login(context: RequestContext, input: LoginInput): Promise<Session> {
+  /**
+   * Checks a username and password, throttled per account and per client address, with the
+   * same answer and about the same time whether or not the account exists. Every surface that
+   * takes a login password (the native login, a dialect's token creation) goes through here.
+   */
+  async function checkPassword(context: RequestContext, input: LoginInput): Promise<{ id: string; username: string; organizationId: string }> {
     const errors: FieldErrors = {};
     if (!input.username) errors.username = [input.username === '' ? 'This field may not be blank.' : 'This field is required.'];
     if (!input.password) errors.password = [input.password === '' ? 'This field may not be blank.' : 'This field is required.'];
@@ -80,11 +85,16 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
       });
       throw new Unauthenticated(INVALID_LOGIN, 'authentication_failed');
     }
+    return { id: user.id, username: user.username, organizationId: user.organization_id };
+  }
 
+  /** A password login: a session token that expires. */
+  async function login(context: RequestContext, input: LoginInput): Promise<Session> {
+    const user = await checkPassword(context, input);
     const expiresAt = new Date(Date.now() + settings.sessionTtlSeconds * 1000).toISOString();
     const { row, secret } = await tokens.create({
       userId: user.id,
-      organizationId: user.organization_id,
+      organizationId: user.organizationId,
       kind: 'session',
       name: 'login session',
       scopes: ['*'],
@@ -93,7 +103,7 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
     await db.updateTable('users').set({ last_login: nowIso() }).where('id', '=', user.id).execute();
     await audit.record(context, {
       action: 'login',
-      organizationId: user.organization_id,
+      organizationId: user.organizationId,
       userId: user.id,
       username: user.username,
       targetType: 'session',
@@ -110,5 +120,5 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
     await audit.recordFor(actor, { action: 'logout', targetType: 'session', targetId: actor.principal.credentialId });
   }
 
-  return { login, logout };
+  return { checkPassword, login, logout };
 }
