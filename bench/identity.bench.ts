@@ -106,6 +106,9 @@ try {
     if (res.status !== 200) throw new Error(`GET /api/status/ answered ${res.status}: ${await res.text()}`);
   }
 
+  // The server's first seconds under load run colder (lazily loaded modules, JIT tiers): warm
+  // it up with both kinds of credential before measuring anything.
+  for (const headers of [tokenHeaders, bearerHeaders]) await autocannon({ url: statusUrl, headers, connections: CONNECTIONS, duration: 4 });
   const bareFigures = await load({ url: bare.url });
   const tokenFigures = await load({ url: statusUrl, headers: tokenHeaders });
   const bearerFigures = await load({ url: statusUrl, headers: bearerHeaders });
