@@ -54,3 +54,26 @@ for (const database of testDatabases) {
     });
   });
 }
+
+for (const database of testDatabases) {
+  describe(`rate limits without a valid credential [${database.name}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(database, { identity: { rateLimitPerAddress: 3 } });
+    });
+    after(() => app.close());
+
+    it('counts public requests and failed authentications per client address', async () => {
+      const version = await app.request({ method: 'GET', url: '/api/version/', token: null });
+      assert.equal(version.headers['ratelimit-remaining'], '2');
+      for (let i = 0; i < 2; i++) assert.equal((await app.request({ method: 'GET', url: '/api/status/', token: 'nbpat_not-a-real-token' })).statusCode, 401);
+      const limited = await app.request({ method: 'GET', url: '/api/status/', token: 'nbpat_not-a-real-token' });
+      assert.equal(limited.statusCode, 429);
+      assert.ok(Number(limited.headers['retry-after']) > 0);
+      // A valid credential is limited by its own budget, not the address's.
+      assert.equal((await app.request({ method: 'GET', url: '/api/status/' })).statusCode, 200);
+      const other = await app.nimbus.http.inject({ method: 'GET', url: '/api/version/', remoteAddress: '127.0.0.7' });
+      assert.equal(other.statusCode, 200);
+    });
+  });
+}
