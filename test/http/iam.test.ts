@@ -74,6 +74,9 @@ for (const database of testDatabases) {
       assert.deepEqual((await app.request({ method: 'DELETE', url: `/api/iam/memberships/${added.json().id}/` })).json(), LAST_OWNER);
       const byUser = await app.request({ method: 'GET', url: `/api/iam/memberships/?user=${ivy.id}` });
       assert.deepEqual(byUser.json().results.map((m: { role: string }) => m.role), ['owner']);
+      // Nor can the last owner be deleted as a user.
+      const deleteIvy = await app.request({ method: 'DELETE', url: `/api/iam/users/${ivy.id}/` });
+      assert.deepEqual(deleteIvy.json(), { non_field_errors: ['ivy is the only owner of the group "platform". Add another owner to proceed.'] });
     });
 
     it('lists the built-in roles', async () => {

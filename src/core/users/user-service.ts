@@ -251,6 +251,24 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     if (current.is_superuser && !actor.principal.isSuperuser) throw new PermissionDenied('Only a superuser can delete a superuser.', 'permission_denied');
     await roleBindings.assertMayManage(actor, current.id);
     await db.transaction().execute(async (trx) => {
+      // Deleting a group's only owner would leave the group without one.
+      const soleOwnerOf = await trx
+        .selectFrom('group_memberships as mine')
+        .innerJoin('groups', 'groups.id', 'mine.group_id')
+        .select('groups.name')
+        .where('mine.user_id', '=', current.id)
+        .where('mine.role', '=', 'owner')
+        .where((eb) =>
+          eb(
+            eb.selectFrom('group_memberships as owners').select((o) => o.fn.countAll<number>().as('n')).whereRef('owners.group_id', '=', 'mine.group_id').where('owners.role', '=', 'owner'),
+            '=',
+            1,
+          ),
+        )
+        .execute();
+      if (soleOwnerOf.length) {
+        throw new ValidationFailed({}, soleOwnerOf.map((g) => `${current.username} is the only owner of the group "${g.name}". Add another owner to proceed.`));
+      }
       await trx.deleteFrom('api_tokens').where('user_id', '=', current.id).execute();
       await trx.deleteFrom('users').where('id', '=', current.id).execute();
     });
