@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createNimbus } from '../app.ts';
-import { ConfigError, loadConfig, type ConfigOverrides } from '../config.ts';
+import { loadConfig, type ConfigOverrides } from '../config.ts';
 import { bootstrapIfEmpty } from '../core/bootstrap.ts';
 import { createLogger } from '../logger.ts';
 import { openStore, storeOptionsFor } from '../store/database.ts';
@@ -31,7 +31,7 @@ function overrides(flags: ServerFlags): ConfigOverrides {
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as ConfigOverrides;
 }
 
-function printBootstrap(result: NonNullable<Awaited<ReturnType<typeof bootstrapIfEmpty>>>): void {
+function printBootstrap(result: NonNullable<Awaited<ReturnType<typeof bootstrapIfEmpty>>>, address: string): void {
   const lines = [
     '',
     'Nimbus is set up. These credentials are shown once and never again:',
@@ -40,7 +40,7 @@ function printBootstrap(result: NonNullable<Awaited<ReturnType<typeof bootstrapI
     result.generatedPassword ? `  admin password:  ${result.generatedPassword}` : '  admin password:  (from NIMBUS_ADMIN_PASSWORD)',
     `  admin API token: ${result.token}`,
     '',
-    `  try: curl -H 'Authorization: token="${result.token}"' http://HOST:PORT/api/status/`,
+    `  try: curl -H 'Authorization: token="${result.token}"' ${address}/api/status/`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -58,14 +58,20 @@ withStoreFlags(
   const config = loadConfig(overrides(flags));
   const logger = createLogger(config.logLevel);
   const nimbus = await createNimbus(config, logger);
-  const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
-  if (bootstrapped) printBootstrap(bootstrapped);
-  await nimbus.http.listen({ host: config.host, port: config.port });
+  const starting = (async () => {
+    // Listening first: were the address taken, the one-time credentials would be lost with the exit.
+    const address = await nimbus.http.listen({ host: config.host, port: config.port });
+    const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
+    if (bootstrapped) printBootstrap(bootstrapped, address);
+  })();
 
+  // Installed before listening, so that a signal at any moment gets an orderly stop; a stop
+  // during start-up lets the start-up finish first (a bootstrap is never cut in half).
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    await starting.catch(() => undefined);
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await nimbus.close();
     logger.info('stopped');
@@ -74,6 +80,7 @@ withStoreFlags(
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  await starting;
 });
 
 withStoreFlags(program.command('migrate').description('apply database migrations and exit')).action(async (flags: ServerFlags) => {
@@ -97,6 +104,14 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(`nimbus: ${error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`nimbus: ${describe(error)}\n`);
   process.exit(1);
+}
+
+/** A one-line reason. Some system errors (a refused connection to each of a host's addresses) have an empty message. */
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && !error.message) return describe(error.errors[0]);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return error.message || (typeof code === 'string' ? code : error.name);
 }

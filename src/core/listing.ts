@@ -66,13 +66,15 @@ export async function runList<Row extends Record<string, unknown>>(base: AnyQuer
   const { pagination } = request;
 
   if (pagination.style === 'page') {
-    const { count } = (await query.clearSelect().select((eb: AnyExpressions) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()) as { count: number };
+    const offset = (pagination.page - 1) * pagination.pageSize;
+    // Far past any real list, and past what a database's OFFSET takes.
+    if (!Number.isSafeInteger(offset)) throw new NotFound('page', 'Invalid page.');
+    const items = (await orderBy(query, terms, spec, false).limit(pagination.pageSize).offset(offset).execute()) as Row[];
+    // A page that is neither empty nor full is the last one: it tells the total by itself.
+    const partial = items.length > 0 && items.length < pagination.pageSize;
+    const count = partial ? offset + items.length : await countRows(query);
     const lastPage = Math.max(1, Math.ceil(count / pagination.pageSize));
     if (pagination.page > lastPage) throw new NotFound('page', 'Invalid page.');
-    const items = (await orderBy(query, terms, spec, false)
-      .limit(pagination.pageSize)
-      .offset((pagination.page - 1) * pagination.pageSize)
-      .execute()) as Row[];
     return { style: 'page', items, count, page: pagination.page, pageSize: pagination.pageSize, lastPage };
   }
 
@@ -94,6 +96,11 @@ export async function runList<Row extends Record<string, unknown>>(base: AnyQuer
     next: hasNext && last ? encodeCursor('next', terms, keyOf(last)) : null,
     previous: hasPrevious && first ? encodeCursor('previous', terms, keyOf(first)) : null,
   };
+}
+
+async function countRows(query: AnyQuery): Promise<number> {
+  const { count } = (await query.clearSelect().select((eb: AnyExpressions) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()) as { count: number };
+  return Number(count);
 }
 
 function parseOrdering(ordering: string, spec: ListSpec): OrderTerm[] {

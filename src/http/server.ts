@@ -7,7 +7,7 @@ import { createAuthenticator } from './auth.ts';
 import { trackAllowedMethods } from './conventions/allowed-methods.ts';
 import { addEntityTags } from './conventions/etag.ts';
 import { acceptJsonBodiesOnly } from './conventions/json-body.ts';
-import { renderNativeError } from './errors.ts';
+import { HttpError, renderNativeError } from './errors.ts';
 import { createRequestLimits } from './rate-limit.ts';
 import { addMetrics } from './metrics.ts';
 import { addOpenApi } from './openapi.ts';
@@ -21,6 +21,8 @@ export interface HttpServerOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,200}$/;
+// A host name or address with an optional port: links and Location headers are built from it.
+const HOST = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
 
 /** The HTTP server: shared conventions first, then every surface. */
 export async function buildHttpServer({ store, services, logger, bodyLimit }: HttpServerOptions): Promise<FastifyInstance> {
@@ -46,6 +48,8 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
+    const host = request.headers.host;
+    if (host !== undefined && !HOST.test(host)) throw new HttpError(400, 'invalid_host', `Invalid Host header: "${host.slice(0, 100)}".`);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');

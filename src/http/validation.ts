@@ -8,7 +8,8 @@ import { ValidationFailed, type FieldErrors } from '../core/errors.ts';
  * once); query strings, params and headers arrive as text and are coerced to their types.
  */
 function makeAjv(coerce: boolean): Ajv {
-  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: true, allErrors: true, strict: false });
+  // verbose: errors carry the offending value, which messages name ("Expected a dictionary, but got list").
+  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: true, allErrors: true, verbose: true, strict: false });
   addFormats.default(ajv);
   return ajv;
 }
@@ -21,10 +22,47 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   const ajv = httpPart === 'body' ? bodyAjv : textAjv;
   const cached = httpPart === 'body' ? undefined : compiled.get(schema);
   if (cached) return cached;
-  const validate = ajv.compile(schema);
+  const validate = refusingNullCharacters(ajv.compile(schema));
   if (httpPart !== 'body') compiled.set(schema, validate);
   return validate;
 };
+
+/**
+ * PostgreSQL cannot store U+0000 in text, and no field of ours needs it: a string carrying
+ * one is refused here, for every route and field at once, as DRF does.
+ */
+function refusingNullCharacters(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown, context?: never) => {
+    if (!validate(data, context)) {
+      checked.errors = validate.errors;
+      return false;
+    }
+    const path = nullCharacterPath(data);
+    checked.errors = path === null ? null : [{ instancePath: path, keyword: 'nullCharacter', schemaPath: '#', params: {}, data }];
+    return path === null;
+  }) as ValidateFunction;
+  // Fastify passes the parent object (so that a root value can be coerced) when this is set.
+  checked.schemaEnv = validate.schemaEnv;
+  checked.schema = validate.schema;
+  return checked;
+}
+
+/** The JSON pointer of the first string (or key) holding U+0000; iterative, as bodies may nest deeply. */
+function nullCharacterPath(root: unknown): string | null {
+  const pending: [unknown, string][] = [[root, '']];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) return path;
+        pending.push([item, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+      }
+    }
+  }
+  return null;
+}
 
 const TYPE_MESSAGES: Record<string, string> = {
   string: 'Not a valid string.',
@@ -67,6 +105,8 @@ function messageFor(error: ErrorObject): string {
           : `Enter a valid ${p.format}.`;
     case 'pattern':
       return 'Enter a valid value.';
+    case 'nullCharacter':
+      return 'Null characters are not allowed.';
     default:
       return error.message ?? 'Invalid value.';
   }

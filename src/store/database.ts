@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -53,8 +53,58 @@ function openSqlite(file: string): Store {
   connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   connection.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   return withCommon(db, 'sqlite');
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * What Kysely's SQLite driver calls, made cheaper on the hot path. Kysely prepares every query
+ * it runs, and preparing costs as much as running a small query: queries come in a bounded
+ * set of shapes (values are parameters), so each shape is prepared once and reused (a
+ * statement still being iterated is busy, and that use gets its own). Rows are read as arrays
+ * and made into objects here, which is a quarter faster than the driver building them.
+ */
+function withStatementCache(connection: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement & { busy: boolean }>();
+  return {
+    close: () => connection.close(),
+    prepare(text) {
+      const cached = statements.get(text);
+      if (cached && !cached.busy) return cached;
+      const statement = fastRows(connection.prepare(text));
+      if (!cached) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+function fastRows(statement: SQLite.Statement): SqliteStatement & { busy: boolean } {
+  if (!statement.reader) {
+    return { reader: false, get busy() { return statement.busy; }, all: (p) => statement.all(p), run: (p) => statement.run(p), iterate: (p) => statement.iterate(p) };
+  }
+  statement.raw(true);
+  const names = statement.columns().map((c) => c.name);
+  const toObject = (values: unknown[]) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
+    return row;
+  };
+  return {
+    reader: true,
+    get busy() {
+      return statement.busy;
+    },
+    all: (parameters) => (statement.all(parameters) as unknown[][]).map(toObject),
+    run: (parameters) => statement.run(parameters),
+    *iterate(parameters) {
+      for (const values of statement.iterate(parameters) as IterableIterator<unknown[]>) yield toObject(values);
+    },
+  };
 }
 
 function withCommon(db: Kysely<Database>, dialect: StoreDialect): Store {

@@ -10,17 +10,33 @@ export interface MigrationReport {
 }
 
 /**
- * Brings the schema to the latest version. On PostgreSQL a session advisory lock serialises
- * replicas that start at once, so exactly one applies each migration and the others then see
- * nothing left to do.
+ * Brings the schema to the latest version, in one transaction. Processes that start at once
+ * take turns (a session advisory lock on PostgreSQL, the write lock on SQLite), so exactly one
+ * applies each migration and the others then see nothing left to do.
  */
 export async function migrateToLatest(store: Store): Promise<MigrationReport> {
-  if (store.dialect === 'sqlite') return report(await new Migrator({ db: store.db, provider: migrationProvider }).migrateToLatest());
+  if (store.dialect === 'sqlite') {
+    return store.db.connection().execute(async (connection) => {
+      // Kysely's migration lock does nothing on SQLite. `begin immediate` takes the file's write
+      // lock (waiting out the busy timeout) before the migrator reads what is applied, so
+      // processes migrating one file at once take turns instead of applying a migration twice.
+      await sql`begin immediate`.execute(connection);
+      let results: MigrationResultSet;
+      try {
+        results = await new Migrator({ db: connection, provider: migrationProvider, disableTransactions: true }).migrateToLatest();
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+      await sql.raw(results.error ? 'rollback' : 'commit').execute(connection);
+      return report(results);
+    });
+  }
   return store.db.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(connection);
     try {
-      // Kysely looks for its bookkeeping tables in every schema unless told which one: with
-      // several schemas on one server (tests, tenants), another schema's tables would be found.
+      // Named explicitly: the Migrator looks for its tables in every schema of the database,
+      // and would take another schema's (another deployment's) for its own.
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(connection);
       const migrator = new Migrator({ db: connection, provider: migrationProvider, migrationTableSchema: rows[0]!.schema });
       return report(await migrator.migrateToLatest());

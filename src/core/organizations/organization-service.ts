@@ -46,7 +46,11 @@ const listSpec: ListSpec = {
   idColumn: 'id',
 };
 
-export function toOrganization(row: OrganizationRow): Organization {
+/** What an organization shows: everything but its materialized path, which stays internal. */
+const ORGANIZATION_FIELDS = ['id', 'name', 'slug', 'parent_id', 'revision', 'created_at', 'updated_at'] as const;
+type OrganizationFields = Omit<OrganizationRow, 'path'>;
+
+export function toOrganization(row: OrganizationFields): Organization {
   return {
     id: row.id,
     name: row.name,
@@ -69,7 +73,8 @@ export type OrganizationService = ReturnType<typeof createOrganizationService>;
 export function createOrganizationService({ store }: { store: Pick<Store, 'db'> }) {
   const { db } = store;
 
-  const visible = (actor: Actor) => db.selectFrom('organizations').selectAll().where('path', 'like', `${actor.organizationPath}%`);
+  const inSubtree = (actor: Actor) => db.selectFrom('organizations').where('path', 'like', `${actor.organizationPath}%`);
+  const visible = (actor: Actor) => inSubtree(actor).selectAll();
 
   async function findVisible(actor: Actor, id: string): Promise<OrganizationRow> {
     const row = isUuid(id) ? await visible(actor).where('id', '=', id).executeTakeFirst() : undefined;
@@ -79,7 +84,7 @@ export function createOrganizationService({ store }: { store: Pick<Store, 'db'> 
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Organization>> {
     assertAllowed(actor, 'organization:read');
-    const result = await runList<OrganizationRow>(visible(actor), listSpec, request);
+    const result = await runList<OrganizationFields>(inSubtree(actor).select(ORGANIZATION_FIELDS), listSpec, request);
     return { ...result, items: result.items.map(toOrganization) } as ListResult<Organization>;
   }
 
@@ -199,7 +204,8 @@ export function createOrganizationService({ store }: { store: Pick<Store, 'db'> 
       const users = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', current.id).executeTakeFirstOrThrow();
       if (users.n > 0) throw new Conflict(`Organization "${current.name}" still has ${users.n} user(s); remove them first.`, 'organization_has_users');
       await trx.deleteFrom('api_tokens').where('organization_id', '=', current.id).execute();
-      await trx.deleteFrom('organizations').where('id', '=', current.id).where('revision', '=', current.revision).execute();
+      const deleted = await trx.deleteFrom('organizations').where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) !== 1) throw new PreconditionFailed('The organization was changed by another request; read it again and retry.');
     });
   }
 

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../store/database.ts';
-import type { ApiTokenRow } from '../../store/schema.ts';
+import type { Kysely } from 'kysely';
+import type { ApiTokenRow, Database } from '../../store/schema.ts';
 import { assertScope, type Actor, type CredentialKind, type Principal } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
@@ -82,7 +83,8 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
   const byId = new TtlCache<string, CachedPrincipal>(CACHE_TTL_MS);
   const lastUsedWrites = new TtlCache<string, number>(LAST_USED_WRITE_INTERVAL_MS);
 
-  async function create(input: NewToken): Promise<{ row: ApiTokenRow; secret: string }> {
+  /** `within` is a transaction when the token must be created with other rows, or not at all. */
+  async function create(input: NewToken, within: Kysely<Database> = db): Promise<{ row: ApiTokenRow; secret: string }> {
     const secret = generateToken(input.kind);
     const { displayPrefix, lastFour } = tokenDisplayParts(secret);
     const row: ApiTokenRow = {
@@ -101,7 +103,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
       created_at: nowIso(),
       issued_from_credential_id: input.issuedFromCredentialId ?? null,
     };
-    await db.insertInto('api_tokens').values(row).execute();
+    await within.insertInto('api_tokens').values(row).execute();
     return { row, secret };
   }
 

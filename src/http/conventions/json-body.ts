@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../errors.ts';
+import { locateJsonSyntaxError } from './json-syntax.ts';
 
 /**
  * JSON is the only request body the API accepts: any other media type is a 415 (Fastify's own
@@ -21,13 +22,8 @@ export function acceptJsonBodiesOnly(app: FastifyInstance): void {
   app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, parse);
 }
 
-/** Node's message plus the line and column, so the client can find the mistake. */
+/** `Expecting value: line 1 column 7 (char 6)`, as DRF says it, so the client can find the mistake. */
 function describeParseError(error: Error, text: string): string {
-  const position = /position (\d+)/.exec(error.message);
-  if (!position) return error.message;
-  const offset = Number(position[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `${error.message.replace(/ in JSON at position \d+.*$/, '')} at line ${line} column ${column} (char ${offset})`;
+  const found = locateJsonSyntaxError(text);
+  return found ? `${found.message}: line ${found.line} column ${found.column} (char ${found.offset})` : error.message;
 }

@@ -1,0 +1,55 @@
+// Foundation benchmark: the organizations list (a page of 20, token-authenticated, through
+// every convention and the SQLite store) against a bare Fastify route on the same machine.
+// Target: Nimbus answers at least half the bare route's requests per second.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { load } from './support/load.ts';
+import { freePort, repositoryRoot, rssMiB, startNimbus, stop, waitForHttp } from './support/processes.ts';
+
+const ORGANIZATIONS = 40;
+const TARGET_RATIO = 0.5;
+
+const nimbus = await startNimbus();
+const bare = await startBare();
+try {
+  const auth = { authorization: `token="${nimbus.token}"` };
+  for (let i = 0; i < ORGANIZATIONS; i++) {
+    const created = await fetch(`${nimbus.baseUrl}/api/iam/organizations/`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `Organization ${i}` }),
+    });
+    if (created.status !== 201) throw new Error(`creating an organization answered ${created.status}: ${await created.text()}`);
+  }
+  // Idle RSS: after start-up and the writes above, before any load.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const idleRss = rssMiB(nimbus.child.pid!);
+
+  const listUrl = `${nimbus.baseUrl}/api/iam/organizations/?page_size=20`;
+  const page = await (await fetch(listUrl, { headers: auth })).json();
+  if (page.results?.length !== 20) throw new Error(`expected a page of 20, got ${JSON.stringify(page).slice(0, 200)}`);
+
+  const nimbusFigures = await load({ url: listUrl, headers: auth });
+  const bareFigures = await load({ url: `${bare.url}/bare/` });
+  const ratio = nimbusFigures.requestsPerSecond / bareFigures.requestsPerSecond;
+
+  const row = (name: string, f: typeof nimbusFigures) =>
+    `  ${name.padEnd(46)} ${String(f.requestsPerSecond).padStart(8)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   errors ${f.errors + f.non2xx}`;
+  console.log('foundation (SQLite)');
+  console.log(row('GET /api/iam/organizations/?page_size=20', nimbusFigures));
+  console.log(row('bare Fastify route (same-size JSON)', bareFigures));
+  console.log(`  ratio nimbus/bare: ${(ratio * 100).toFixed(1)}% (target >= ${TARGET_RATIO * 100}%) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
+  console.log(`  nimbus idle RSS: ${idleRss} MiB`);
+  if (nimbusFigures.errors + nimbusFigures.non2xx > 0) process.exitCode = 1;
+} finally {
+  await nimbus.stop();
+  await stop(bare.child);
+}
+
+async function startBare() {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'bench/support/bare-server.ts'), String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/bare/`);
+  return { child, url };
+}

@@ -1,0 +1,22 @@
+import autocannon from 'autocannon';
+
+export interface LoadFigures {
+  requestsPerSecond: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  headers?: Record<string, string>;
+  connections?: number;
+  durationSeconds?: number;
+}
+
+/** Loads one URL with autocannon: a short warm-up (JIT, caches), then the measured run. */
+export async function load({ url, headers = {}, connections = 10, durationSeconds = 8 }: LoadOptions): Promise<LoadFigures> {
+  await autocannon({ url, headers, connections, duration: 2 });
+  const result = await autocannon({ url, headers, connections, duration: durationSeconds });
+  return { requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
