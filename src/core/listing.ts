@@ -58,7 +58,8 @@ interface OrderTerm {
 export async function runList<Row extends Record<string, unknown>>(base: AnyQuery, spec: ListSpec, request: ListRequest): Promise<ListResult<Row>> {
   let query = base;
   for (const [name, value] of Object.entries(request.filters)) {
-    const apply = spec.filters[name];
+    // Own properties only: a query parameter named like an Object method is not a filter.
+    const apply = Object.hasOwn(spec.filters, name) ? spec.filters[name] : undefined;
     if (apply) query = apply(query, value);
   }
   if (request.search) query = query.where((eb: AnyExpressions) => searchCondition(eb, spec.searchColumns, request.search!));
@@ -108,7 +109,7 @@ function parseOrdering(ordering: string, spec: ListSpec): OrderTerm[] {
   for (const raw of ordering.split(',').map((s) => s.trim()).filter(Boolean)) {
     const descending = raw.startsWith('-');
     const name = descending ? raw.slice(1) : raw;
-    const column = spec.orderings[name];
+    const column = Object.hasOwn(spec.orderings, name) ? spec.orderings[name] : undefined;
     if (!column) {
       throw ValidationFailed.field('ordering', `Cannot order by "${name}". Choose from: ${Object.keys(spec.orderings).join(', ')}.`);
     }

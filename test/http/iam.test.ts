@@ -79,6 +79,13 @@ for (const database of testDatabases) {
       assert.deepEqual(deleteIvy.json(), { non_field_errors: ['ivy is the only owner of the group "platform". Add another owner to proceed.'] });
     });
 
+    it('ignores query parameters named like Object methods, and refuses them as orderings', async () => {
+      assert.equal((await app.request({ method: 'GET', url: '/api/iam/memberships/?valueOf=-name&toString=1' })).statusCode, 200);
+      const ordering = await app.request({ method: 'GET', url: '/api/iam/users/?ordering=constructor' });
+      assert.equal(ordering.statusCode, 400);
+      assert.ok(ordering.json().ordering);
+    });
+
     it('lists the built-in roles', async () => {
       const res = await app.request({ method: 'GET', url: '/api/iam/roles/' });
       assert.deepEqual(res.json().results.map((r: { id: string }) => r.id), ['owner', 'admin', 'member', 'viewer']);
