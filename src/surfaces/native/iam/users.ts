@@ -83,7 +83,7 @@ export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'u
       querystring: listQuerySchema({
         username: Type.Optional(Type.String({ maxLength: 150 })),
         email: Type.Optional(Type.String({ maxLength: 254 })),
-        is_active: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+        is_active: Type.Optional(Type.String({ enum: ['true', 'false'] })),
         organization: Type.Optional(Type.String({ maxLength: 200 })),
       }),
       response: { 200: listResponseSchema(UserBody), ...commonErrors },
