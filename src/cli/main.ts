@@ -75,7 +75,8 @@ withStoreFlags(
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await nimbus.close();
     logger.info('stopped');
-    logger.flush();
+    // Exit only once the last lines are written: a slow stdout would otherwise lose them.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -72,7 +72,7 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
 
   // Rate-limit counts reach the shared table in the background; the last ones on close.
   services.limiter.start((error) => app.log.error({ err: error }, 'rate limit counters could not be saved'));
-  app.addHook('onClose', () => services.limiter.stop());
+  app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
   await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits });
   return app;
