@@ -172,6 +172,9 @@ for (const database of testDatabases) {
       assert.equal(over.json().limit, 1);
       const negative = await app.request({ method: 'PATCH', url: `/api/iam/organizations/${org}/quotas/`, payload: { users: -1 } });
       assert.equal(negative.statusCode, 400);
+      const polluted = await app.request({ method: 'PUT', url: `/api/iam/organizations/${org}/quotas/`, payload: '{"__proto__": {"users": 5}, "servers": 2}', headers: { 'content-type': 'application/json' } });
+      assert.equal(polluted.statusCode, 200, polluted.body);
+      assert.deepEqual([polluted.json().users, polluted.json().servers], [1, 2]);
     });
 
     it('deletes an emptied organization together with its groups and role bindings', async () => {

@@ -57,16 +57,17 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db'> }) {
     if (!actor.principal.isSuperuser && !(organization.path.startsWith(actor.principal.organizationPath) && organization.path !== actor.principal.organizationPath)) {
       throw new PermissionDenied("An organization's quotas are set by its parent organization.", 'permission_denied');
     }
+    // Only the known quotas are read from the input: anything else in it is ignored.
+    const wanted = QUOTA_RESOURCES.filter((r) => Object.hasOwn(changes, r)).map((resource) => ({ resource, limit: changes[resource] ?? null }));
     const fields: Record<string, string[]> = {};
-    for (const [resource, limit] of Object.entries(changes)) {
-      if (!(QUOTA_RESOURCES as readonly string[]).includes(resource)) fields[resource] = ['Unknown quota.'];
-      else if (limit !== null && (!Number.isInteger(limit) || limit! < 0)) fields[resource] = ['Ensure this value is a whole number greater than or equal to 0.'];
+    for (const { resource, limit } of wanted) {
+      if (limit !== null && (!Number.isInteger(limit) || limit < 0)) fields[resource] = ['Ensure this value is a whole number greater than or equal to 0.'];
     }
     if (Object.keys(fields).length) throw new ValidationFailed(fields);
     await db.transaction().execute(async (trx) => {
-      for (const [resource, limit] of Object.entries(changes)) {
+      for (const { resource, limit } of wanted) {
         await trx.deleteFrom('organization_quotas').where('organization_id', '=', organization.id).where('resource', '=', resource).execute();
-        if (limit !== null && limit !== undefined) await trx.insertInto('organization_quotas').values({ organization_id: organization.id, resource, maximum: limit }).execute();
+        if (limit !== null) await trx.insertInto('organization_quotas').values({ organization_id: organization.id, resource, maximum: limit }).execute();
       }
     });
     return limitsOf(db, organization.id);
