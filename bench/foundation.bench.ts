@@ -1,16 +1,14 @@
 // Foundation benchmark: the organizations list (a page of 20, token-authenticated, through
 // every convention and the SQLite store) against a bare Fastify route on the same machine.
 // Target: Nimbus answers at least half the bare route's requests per second.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { load } from './support/load.ts';
-import { freePort, repositoryRoot, rssMiB, startNimbus, stop, waitForHttp } from './support/processes.ts';
+import { rssMiB, startBareServer, startNimbus, stop } from './support/processes.ts';
 
 const ORGANIZATIONS = 40;
 const TARGET_RATIO = 0.5;
 
 const nimbus = await startNimbus();
-const bare = await startBare();
+const bare = await startBareServer();
 try {
   const auth = { authorization: `token="${nimbus.token}"` };
   for (let i = 0; i < ORGANIZATIONS; i++) {
@@ -44,12 +42,4 @@ try {
 } finally {
   await nimbus.stop();
   await stop(bare.child);
-}
-
-async function startBare() {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'bench/support/bare-server.ts'), String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/bare/`);
-  return { child, url };
 }

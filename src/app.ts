@@ -31,7 +31,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity'>>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -39,7 +39,7 @@ export async function createNimbus(
   const notifier = createNotifier(config.databaseUrl, logger);
   try {
     await migrateToLatest(store);
-    const services = createCoreServices(store, { notifier });
+    const services = createCoreServices(store, { notifier, identity: config.identity });
     const tasks = { ...TASK_DEFAULTS, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) } as TaskSettings;
     const worker = createTaskWorker({
       store,

@@ -19,12 +19,52 @@ export interface Config {
   taskRetentionSeconds: number;
   /** On shutdown, how long running tasks may take to finish before they are handed back. */
   shutdownGraceSeconds: number;
+  identity: IdentitySettings;
 }
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
 
-export type ConfigOverrides = Partial<Config>;
+/** Sessions, login throttling, request rate limits and bearer signing keys. */
+export interface IdentitySettings {
+  /** Lifetime of a login session token (seconds). */
+  sessionTtlSeconds: number;
+  /** Failed logins allowed per account, and per client address, in one throttle window. */
+  maxFailuresPerAccount: number;
+  maxFailuresPerAddress: number;
+  throttleWindowSeconds: number;
+  /** Requests per rate-limit window per credential, and per address without one; 0 is unlimited. */
+  rateLimitPerCredential: number;
+  rateLimitPerAddress: number;
+  rateLimitWindowSeconds: number;
+  /** How long one JWT signing key signs new bearers before the next takes over (seconds). */
+  keyRotationSeconds: number;
+}
+
+export const DEFAULT_IDENTITY_SETTINGS: IdentitySettings = {
+  sessionTtlSeconds: 24 * 3600,
+  maxFailuresPerAccount: 5,
+  maxFailuresPerAddress: 20,
+  throttleWindowSeconds: 15 * 60,
+  rateLimitPerCredential: 6000,
+  rateLimitPerAddress: 600,
+  rateLimitWindowSeconds: 60,
+  keyRotationSeconds: 24 * 3600,
+};
+
+/** Environment variable of each identity setting. */
+const IDENTITY_ENV: Record<keyof IdentitySettings, string> = {
+  sessionTtlSeconds: 'NIMBUS_SESSION_TTL',
+  maxFailuresPerAccount: 'NIMBUS_LOGIN_MAX_FAILURES_PER_ACCOUNT',
+  maxFailuresPerAddress: 'NIMBUS_LOGIN_MAX_FAILURES_PER_ADDRESS',
+  throttleWindowSeconds: 'NIMBUS_LOGIN_THROTTLE_WINDOW',
+  rateLimitPerCredential: 'NIMBUS_RATE_LIMIT',
+  rateLimitPerAddress: 'NIMBUS_RATE_LIMIT_ANONYMOUS',
+  rateLimitWindowSeconds: 'NIMBUS_RATE_LIMIT_WINDOW',
+  keyRotationSeconds: 'NIMBUS_JWT_KEY_ROTATION',
+};
+
+export type ConfigOverrides = Partial<Omit<Config, 'identity'>> & { identity?: Partial<IdentitySettings> };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -32,8 +72,8 @@ export class ConfigError extends Error {}
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   // The environment is read only for what no flag gave: a bad variable a flag overrides is harmless.
-  const pick = <K extends keyof Config>(key: K, fromEnv: () => Config[K] | undefined, fallback: Config[K]): Config[K] =>
-    overrides[key] ?? fromEnv() ?? fallback;
+  const pick = <K extends Exclude<keyof Config, 'identity'>>(key: K, fromEnv: () => Config[K] | undefined, fallback: Config[K]): Config[K] =>
+    (overrides[key] as Config[K] | undefined) ?? fromEnv() ?? fallback;
 
   const config: Config = {
     host: pick('host', () => env.NIMBUS_HOST || undefined, '127.0.0.1'),
@@ -47,7 +87,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     taskLeaseSeconds: pick('taskLeaseSeconds', () => parseInteger('NIMBUS_TASK_LEASE_SECONDS', env.NIMBUS_TASK_LEASE_SECONDS), TASK_DEFAULTS.taskLeaseSeconds),
     taskRetentionSeconds: pick('taskRetentionSeconds', () => parseInteger('NIMBUS_TASK_RETENTION_SECONDS', env.NIMBUS_TASK_RETENTION_SECONDS), TASK_DEFAULTS.taskRetentionSeconds),
     shutdownGraceSeconds: pick('shutdownGraceSeconds', () => parseInteger('NIMBUS_SHUTDOWN_GRACE_SECONDS', env.NIMBUS_SHUTDOWN_GRACE_SECONDS), TASK_DEFAULTS.shutdownGraceSeconds),
+    identity: { ...DEFAULT_IDENTITY_SETTINGS },
   };
+  for (const [key, name] of Object.entries(IDENTITY_ENV) as [keyof IdentitySettings, string][]) {
+    const value = overrides.identity?.[key] ?? parseInteger(name, env[name]);
+    if (value !== undefined) config.identity[key] = value;
+  }
+  for (const key of ['sessionTtlSeconds', 'throttleWindowSeconds', 'rateLimitWindowSeconds', 'keyRotationSeconds'] as const) {
+    if (config.identity[key] < 1) throw new ConfigError(`${IDENTITY_ENV[key]} must be at least 1 second`);
+  }
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new ConfigError(`port must be an integer between 0 and 65535, got ${config.port}`);
   }

@@ -12,11 +12,13 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections?: number;
   durationSeconds?: number;
+  method?: 'GET' | 'POST';
+  body?: string;
 }
 
 /** Loads one URL with autocannon: a short warm-up (JIT, caches), then the measured run. */
-export async function load({ url, headers = {}, connections = 10, durationSeconds = 8 }: LoadOptions): Promise<LoadFigures> {
-  await autocannon({ url, headers, connections, duration: 2 });
-  const result = await autocannon({ url, headers, connections, duration: durationSeconds });
+export async function load({ url, headers = {}, connections = 10, durationSeconds = 8, method = 'GET', body }: LoadOptions): Promise<LoadFigures> {
+  await autocannon({ url, headers, connections, method, body, duration: 2 });
+  const result = await autocannon({ url, headers, connections, method, body, duration: durationSeconds });
   return { requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }

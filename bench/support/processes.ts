@@ -55,7 +55,8 @@ export async function startNimbus(env: Record<string, string> = {}): Promise<Nim
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', ...env },
+    // Rate limits still run on every request, but with limits no benchmark load reaches.
+    env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', NIMBUS_RATE_LIMIT: '1000000000', NIMBUS_RATE_LIMIT_ANONYMOUS: '1000000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -78,4 +79,13 @@ export async function startNimbus(env: Record<string, string> = {}): Promise<Nim
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The bare Fastify baseline (bench/support/bare-server.ts) in its own process. */
+export async function startBareServer(): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'bench/support/bare-server.ts'), String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/bare/`);
+  return { child, url };
 }

@@ -45,7 +45,8 @@ export async function serve(config: Config, configure?: (nimbus: Nimbus) => void
     logger.info({ signal }, 'shutting down: finishing running tasks and in-flight requests');
     await nimbus.close();
     logger.info('stopped');
-    logger.flush();
+    // Exit only once the last lines are written: a slow stdout would otherwise lose them.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,5 +1,8 @@
 import { PermissionDenied } from './errors.ts';
 
+/** How the principal proved who it is. */
+export type CredentialKind = 'personal' | 'session' | 'bearer' | 'api_credential' | 'oauth';
+
 /** Who is calling, resolved once from any auth carrier by the surface. */
 export interface Principal {
   userId: string;
@@ -10,8 +13,9 @@ export interface Principal {
   organizationPath: string;
   isSuperuser: boolean;
   isStaff: boolean;
-  /** The credential's id (an API token, a session...), for audit and revocation. */
+  /** The credential's id (an API token, a session, an API credential; a bearer's parent token), for audit and revocation. */
   credentialId: string;
+  credentialKind: CredentialKind;
   /** `resource:action` scopes the credential carries; `*` is everything the user has. */
   scopes: readonly string[];
 }
@@ -26,17 +30,36 @@ export interface Actor {
   organizationId: string;
   /** Its materialized path (`/root/.../self/`): the acting subtree is one prefix match. */
   organizationPath: string;
+  /**
+   * The effective permissions of this request, computed once at authentication: the user's
+   * roles on the acting organization and its ancestors, intersected with the credential's scopes.
+   */
+  permissions: ReadonlySet<string>;
   requestId: string;
+  /** The client's network address, for audit and throttling. */
+  clientAddress: string;
 }
 
-/** Whether a scope list grants `resource:action` (`*`, `resource:*` and exact entries). */
+/** Whether a scope list grants `resource:action` (`*`, `resource:*`, `*:action` and exact entries). */
 export function scopesAllow(scopes: readonly string[], permission: string): boolean {
-  const [resource] = permission.split(':');
-  return scopes.some((s) => s === '*' || s === permission || s === `${resource}:*`);
+  const [resource, action] = permission.split(':');
+  return scopes.some((s) => s === '*' || s === permission || s === `${resource}:*` || s === `*:${action}`);
 }
 
 export function assertAllowed(actor: Actor, permission: string): void {
+  if (actor.permissions.has(permission)) return;
   if (!scopesAllow(actor.principal.scopes, permission)) {
-    throw new PermissionDenied(`This credential's scopes do not include "${permission}".`, 'scope_not_allowed');
+    throw new PermissionDenied(`This token's scopes do not include "${permission}".`, 'api_token_acl_not_allowed');
+  }
+  throw new PermissionDenied(`Your role in this organization does not allow "${permission}".`, 'permission_denied');
+}
+
+/**
+ * For a caller's own credentials (its tokens, its API credentials): the role does not matter,
+ * but a narrowly scoped token must not manage credentials unless its scopes say so.
+ */
+export function assertScope(actor: Actor, permission: string): void {
+  if (!scopesAllow(actor.principal.scopes, permission)) {
+    throw new PermissionDenied(`This token's scopes do not include "${permission}".`, 'api_token_acl_not_allowed');
   }
 }

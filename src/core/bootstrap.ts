@@ -58,6 +58,8 @@ export async function bootstrapIfEmpty(
         last_login: null,
       })
       .execute();
+    // Superusers may do everything anyway; the binding keeps the admin an owner if that changes.
+    await trx.insertInto('role_bindings').values({ id: newId(), user_id: userId, organization_id: organizationId, role: 'owner', created_at: now }).execute();
     const { secret } = await tokens.create({ userId, organizationId, kind: 'personal', name: 'bootstrap', scopes: ['*'], expiresAt: null }, trx);
     return {
       organization: { id: organizationId, slug: 'default' },

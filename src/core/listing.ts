@@ -1,4 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { isUuid } from './clock.ts';
 import { NotFound, ValidationFailed } from './errors.ts';
 
 /**
@@ -22,6 +23,14 @@ export interface ListSpec {
   /** e.g. `-created_at`. The id column is always the final tie-breaker. */
   defaultOrdering: string;
   idColumn: string;
+}
+
+/** A filter on a UUID column; any other value is a 400 on the filter's own name. */
+export function uuidFilter(column: string, field: string): ListSpec['filters'][string] {
+  return (query, value) => {
+    if (!isUuid(value)) throw ValidationFailed.field(field, `"${value}" is not a valid UUID.`);
+    return query.where(column, '=', value);
+  };
 }
 
 export type Pagination = { style: 'page'; page: number; pageSize: number } | { style: 'cursor'; cursor: string | null; pageSize: number };

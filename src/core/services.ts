@@ -1,30 +1,63 @@
+import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
-import { createOauthServices } from './oauth/oauth-services.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
+import { createAuditService } from './audit/audit-service.ts';
+import { createAuthService } from './auth/auth-service.ts';
+import { createCredentialService } from './credentials/credential-service.ts';
 import { createEventService } from './events/event-service.ts';
+import { createAccessService } from './iam/access-service.ts';
+import { createGroupService } from './iam/group-service.ts';
+import { createMembershipService } from './iam/membership-service.ts';
+import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
+import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
+import { createQuotaService } from './quotas/quota-service.ts';
+import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
+import { createUserService } from './users/user-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
  * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL).
  */
-export function createCoreServices(store: Store, { notifier = createInProcessNotifier() }: { notifier?: Notifier } = {}) {
+export function createCoreServices(
+  store: Store,
+  { identity = DEFAULT_IDENTITY_SETTINGS, notifier = createInProcessNotifier() }: { identity?: IdentitySettings; notifier?: Notifier } = {},
+) {
   const events = createEventService({ store, notifier });
   const taskHandlers = createTaskHandlerRegistry();
   registerBuiltinTaskHandlers(taskHandlers);
-  const tokens = createTokenService({ store });
+  const audit = createAuditService({ store });
+  const access = createAccessService({ store });
+  const limiter = createRateLimiter({ store });
+  const tokens = createTokenService({ store, audit });
+  const quotas = createQuotaService({ store });
+  const roleBindings = createRoleBindingService({ store, access, audit });
+  const groups = createGroupService({ store });
   return {
+    identity,
     notifier,
     events,
     taskHandlers,
     tasks: createTaskService({ store, events, notifier, handlers: taskHandlers }),
     idempotency: createIdempotencyService({ store }),
+    audit,
+    access,
+    limiter,
     tokens,
+    quotas,
+    roleBindings,
+    groups,
+    memberships: createMembershipService({ store, groups }),
+    users: createUserService({ store, audit, roleBindings, quotas, tokens }),
+    auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
+    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    credentials: createCredentialService({ store, tokens, audit, roleBindings }),
     organizations: createOrganizationService({ store, events }),
     oauth: createOauthServices({ store, tokens }),
   };

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor, Principal } from '../core/actor.ts';
 import { Unauthenticated } from '../core/errors.ts';
-import type { OauthServer } from '../core/oauth/oauth-server.ts';
+import type { AccessService } from '../core/iam/access-service.ts';
+import type { CoreServices } from '../core/services.ts';
+import { looksLikeJwt } from '../core/tokens/bearer-service.ts';
 import { parseToken } from '../core/tokens/token-format.ts';
-import type { TokenService } from '../core/tokens/token-service.ts';
 
 /** A credential as presented, before it is verified. */
 export type Credential = { kind: 'token'; value: string } | { kind: 'basic'; username: string; password: string };
@@ -53,29 +54,31 @@ export function readCredential(headers: FastifyRequest['headers']): Credential |
 
 export interface Authenticator {
   principalFor(credential: Credential): Promise<Principal>;
+  actingContext: AccessService['actingContext'];
 }
 
-export function createAuthenticator({ tokens, oauth }: { tokens: TokenService; oauth: Pick<OauthServer, 'authenticateAccessToken'> }): Authenticator {
+export function createAuthenticator(services: Pick<CoreServices, 'tokens' | 'bearers' | 'credentials' | 'access' | 'oauth'>): Authenticator {
+  const { tokens, bearers, credentials, access, oauth } = services;
   return {
     async principalFor(credential) {
-      if (credential.kind === 'token') {
-        // OAuth access tokens live with their grants; every other kind is an API token.
-        return parseToken(credential.value) === 'oauth_access' ? oauth.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
-      }
-      throw new Unauthenticated('Invalid username/password.', 'authentication_failed');
+      if (credential.kind === 'basic') return credentials.authenticate(credential.username, credential.password);
+      if (looksLikeJwt(credential.value)) return bearers.authenticate(credential.value);
+      // OAuth access tokens live with their grants; every other kind is an API token.
+      return parseToken(credential.value) === 'oauth_access' ? oauth.server.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
     },
+    actingContext: access.actingContext,
   };
 }
 
-/** Resolves the request's actor: its principal acting in its own organization. */
+/**
+ * Resolves the request's actor: its principal, the organization it acts in (its own, or the
+ * sub-organization `?org_id=` names) and its effective permissions there.
+ */
 export async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
   const credential = readCredential(request.headers);
   if (!credential) throw new Unauthenticated();
   const principal = await authenticator.principalFor(credential);
-  request.actor = {
-    principal,
-    organizationId: principal.organizationId,
-    organizationPath: principal.organizationPath,
-    requestId: request.id,
-  };
+  const requested = (request.query as Record<string, unknown> | undefined)?.org_id;
+  const acting = await authenticator.actingContext(principal, typeof requested === 'string' && requested !== '' ? requested : undefined);
+  request.actor = { principal, ...acting, requestId: request.id, clientAddress: request.ip };
 }

@@ -9,6 +9,7 @@ import { trackAllowedMethods } from './conventions/allowed-methods.ts';
 import { addEntityTags } from './conventions/etag.ts';
 import { acceptJsonBodiesOnly } from './conventions/json-body.ts';
 import { HttpError, renderNativeError } from './errors.ts';
+import { createRequestLimits } from './rate-limit.ts';
 import { addMetrics } from './metrics.ts';
 import { addOpenApi } from './openapi.ts';
 import { validatorCompiler } from './validation.ts';
@@ -75,7 +76,11 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
     }
   });
 
+  // Rate-limit counts reach the shared table in the background; the last ones on close.
+  services.limiter.start((error) => app.log.error({ err: error }, 'rate limit counters could not be saved'));
+  app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
+  const limits = createRequestLimits(services.limiter, services.identity);
   await app.register(oauthSurface, { oauth: services.oauth });
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator({ tokens: services.tokens, oauth: services.oauth.server }) });
+  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits });
   return app;
 }

@@ -1,11 +1,13 @@
 import type { EventTables } from './tables/events.ts';
 import type { FoundationTables } from './tables/foundation.ts';
+import type { IdentityTables } from './tables/identity.ts';
 import type { OauthTables } from './tables/oauth.ts';
 import type { IdempotencyTables } from './tables/idempotency.ts';
 import type { TaskTables } from './tables/tasks.ts';
 
 export type * from './tables/events.ts';
 export type * from './tables/foundation.ts';
+export type * from './tables/identity.ts';
 export type * from './tables/oauth.ts';
 export type * from './tables/idempotency.ts';
 export type * from './tables/tasks.ts';
@@ -16,4 +18,4 @@ export type * from './tables/tasks.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, OauthTables, TaskTables, EventTables, IdempotencyTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables {}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, type Config } from '../../src/config.ts';
+import { ConfigError, DEFAULT_IDENTITY_SETTINGS, loadConfig, type Config } from '../../src/config.ts';
 
 /** The foundation's settings (other parts add their own, tested where they are used). */
 function foundation(config: Config) {
@@ -20,6 +20,7 @@ describe('configuration', () => {
       bodyLimit: 1024 * 1024,
       adminPassword: undefined,
     });
+    assert.deepEqual(loadConfig({}, {}).identity, DEFAULT_IDENTITY_SETTINGS);
   });
 
   it('reads the NIMBUS_ environment variables', () => {
@@ -33,6 +34,31 @@ describe('configuration', () => {
       NIMBUS_ADMIN_PASSWORD: 'secret',
     }));
     assert.deepEqual(config, { host: '0.0.0.0', port: 9090, dataDir: '/var/lib/nimbus', databaseUrl: 'postgres://u@db/nimbus', logLevel: 'warn', bodyLimit: 2048, adminPassword: 'secret' });
+  });
+
+  it('reads the identity settings from the environment, flags winning', () => {
+    const env = {
+      NIMBUS_SESSION_TTL: '3600',
+      NIMBUS_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+      NIMBUS_LOGIN_MAX_FAILURES_PER_ADDRESS: '9',
+      NIMBUS_LOGIN_THROTTLE_WINDOW: '60',
+      NIMBUS_RATE_LIMIT: '0',
+      NIMBUS_RATE_LIMIT_ANONYMOUS: '30',
+      NIMBUS_RATE_LIMIT_WINDOW: '10',
+      NIMBUS_JWT_KEY_ROTATION: '7200',
+    };
+    assert.deepEqual(loadConfig({ identity: { rateLimitPerAddress: 40 } }, env).identity, {
+      sessionTtlSeconds: 3600,
+      maxFailuresPerAccount: 3,
+      maxFailuresPerAddress: 9,
+      throttleWindowSeconds: 60,
+      rateLimitPerCredential: 0,
+      rateLimitPerAddress: 40,
+      rateLimitWindowSeconds: 10,
+      keyRotationSeconds: 7200,
+    });
+    assert.throws(() => loadConfig({}, { NIMBUS_RATE_LIMIT_WINDOW: '0' }), /NIMBUS_RATE_LIMIT_WINDOW must be at least 1 second/);
+    assert.throws(() => loadConfig({}, { NIMBUS_RATE_LIMIT: 'lots' }), /NIMBUS_RATE_LIMIT must be a whole number/);
   });
 
   it('lets flags win over the environment, and treats empty variables as unset', () => {

@@ -8,10 +8,12 @@ import { createInProcessNotifier } from '../../src/store/notifier.ts';
 import { testDatabases, testPostgresUrl } from '../support/databases.ts';
 
 const everything: Actor = {
-  principal: { userId: 'u', username: 'u', organizationId: 'o', organizationPath: '/', isSuperuser: true, isStaff: true, credentialId: 'c', scopes: ['*'] },
+  principal: { userId: 'u', username: 'u', organizationId: 'o', organizationPath: '/', isSuperuser: true, isStaff: true, credentialId: 'c', credentialKind: 'personal', scopes: ['*'] },
   organizationId: 'o',
   organizationPath: '/',
+  permissions: new Set(['*']),
   requestId: 'r',
+  clientAddress: '127.0.0.1',
 };
 const oldestFirst: ListRequest = { filters: {}, ordering: 'id', pagination: { style: 'cursor', cursor: null, pageSize: 100 } };
 const event = (name: string): NewEvent => ({ type: 'test.happened', organizationId: 'o', organizationPath: '/o/', actor: null, data: { name } });

@@ -25,7 +25,8 @@ function nimbus(args: string[], env: Record<string, string> = {}): Run {
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has everything the process wrote been read from its pipes.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const listening = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {
       stdout += chunk;

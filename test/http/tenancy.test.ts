@@ -20,6 +20,8 @@ async function tenant(app: TestApp, name: string, parent: { id: string; path: st
     .insertInto('users')
     .values({ id: userId, organization_id: id, username: `${name.toLowerCase()}-admin`, email: '', first_name: '', last_name: '', password_hash: null, is_active: 1, is_staff: 0, is_superuser: 0, created_at: now, updated_at: now, last_login: null })
     .execute();
+  // Without a role nobody may do anything: the tenant's admin owns its organization.
+  await store.db.insertInto('role_bindings').values({ id: newId(), user_id: userId, organization_id: id, role: 'owner', created_at: now }).execute();
   const { secret } = await app.nimbus.services.tokens.create({ userId, organizationId: id, kind: 'personal', name: 'tenant', scopes: ['*'], expiresAt: null });
   return { id, path, token: secret };
 }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createNimbus, type Nimbus } from '../../src/app.ts';
+import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TestDatabase } from './databases.ts';
@@ -24,13 +25,14 @@ export interface TestAppOptions {
   /** Runs on the composed server before its worker starts (registers test task types...). */
   configure?: (nimbus: Nimbus) => void | Promise<void>;
   taskLeaseSeconds?: number;
+  identity?: Partial<IdentitySettings>;
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, identity = {} }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
-  const nimbus = await createNimbus({ bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds }, logger, store);
+  const nimbus = await createNimbus({ bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity } }, logger, store);
   await configure?.(nimbus);
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');

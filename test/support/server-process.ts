@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
-import { createTokenService } from '../../src/core/tokens/token-service.ts';
+import { createCoreServices } from '../../src/core/services.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { urlWithSchema, withAdminClient } from './databases.ts';
@@ -30,7 +30,7 @@ export interface SharedDatabase {
 async function prepare(options: StoreOptions, env: Record<string, string>, drop: () => Promise<void>): Promise<SharedDatabase> {
   const store = openStore(options);
   await migrateToLatest(store);
-  const boot = await bootstrapIfEmpty(store, createTokenService({ store }), { adminPassword: 'not-used-by-these-tests' });
+  const boot = await bootstrapIfEmpty(store, createCoreServices(store).tokens, { adminPassword: 'not-used-by-these-tests' });
   await createTestTables(store.db);
   return {
     env,

@@ -58,14 +58,6 @@ const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 const pkceChallengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
-/**
- * What a user may do, in `resource:action` terms, before an OAuth token narrows it. Today every
- * active user holds every permission in their organization; role-based rights plug in here.
- */
-function userRights(): readonly string[] {
-  return ['*'];
-}
-
 export type OauthServer = ReturnType<typeof createOauthServer>;
 
 /** The OAuth 2 authorization server: codes with PKCE, token issuance and rotation, revocation, introspection. */
@@ -357,7 +349,8 @@ export function createOauthServer({ store, applications }: { store: Pick<Store, 
       isSuperuser: false,
       isStaff: false,
       credentialId: row.id,
-      scopes: oauthPermissions(JSON.parse(row.scopes) as string[], userRights()),
+      credentialKind: 'oauth',
+      scopes: oauthPermissions(JSON.parse(row.scopes) as string[]),
     };
   }
 

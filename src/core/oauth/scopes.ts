@@ -1,4 +1,3 @@
-import { scopesAllow } from '../actor.ts';
 
 /**
  * ComputeStacks' OAuth scopes and the `resource:action` permissions each one stands for. An
@@ -46,11 +45,10 @@ export function parseScopeString(value: string): { scopes: OauthScope[]; unknown
 }
 
 /**
- * The `resource:action` permissions an OAuth token carries: its scopes' permissions that the
- * user's own rights also allow. `userRights` is in the same vocabulary as `Principal.scopes`
- * (`*` is everything); this is the one place where the two meet.
+ * The `resource:action` permissions an OAuth token's scopes stand for. They act as the token's
+ * scopes: each request intersects them with its user's roles where it acts (the access
+ * service), so a token never exceeds its user's own rights.
  */
-export function oauthPermissions(scopes: readonly string[], userRights: readonly string[]): string[] {
-  const wanted = new Set(scopes.filter(isOauthScope).flatMap((s) => OAUTH_SCOPES[s].permissions));
-  return [...wanted].filter((permission) => scopesAllow(userRights, permission));
+export function oauthPermissions(scopes: readonly string[]): string[] {
+  return [...new Set(scopes.filter(isOauthScope).flatMap((s) => OAUTH_SCOPES[s].permissions))];
 }

@@ -13,6 +13,8 @@ export const TOKEN_KINDS = {
   oauth_refresh: 'nbort',
   oauth_client_secret: 'nbocs',
   oauth_code: 'nbocd',
+  // The password half of an API credential (HTTP Basic); its user name is random too.
+  credential: 'nbcrd',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;

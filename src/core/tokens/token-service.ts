@@ -2,16 +2,20 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../store/database.ts';
 import type { Kysely } from 'kysely';
 import type { ApiTokenRow, Database } from '../../store/schema.ts';
-import type { Principal } from '../actor.ts';
-import { newId, nowIso } from '../clock.ts';
-import { Unauthenticated } from '../errors.ts';
+import { assertScope, type Actor, type CredentialKind, type Principal } from '../actor.ts';
+import type { AuditService } from '../audit/audit-service.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { NotFound, PermissionDenied, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
+import { expandScopes, isValidScope } from '../iam/permissions.ts';
+import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { TtlCache } from '../ttl-cache.ts';
 import { generateToken, hashToken, parseToken, tokenDisplayParts, type TokenKind } from './token-format.ts';
 
 /** How long a verified token is trusted without reading the database again. */
 const CACHE_TTL_MS = 2_000;
 /** `last_used_at` is written at most this often per token: reads must not become writes. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-const CACHE_LIMIT = 10_000;
+const NAME_MAX = 100;
 
 export interface NewToken {
   userId: string;
@@ -20,20 +24,64 @@ export interface NewToken {
   name: string;
   scopes: string[];
   expiresAt: string | null;
+  issuedFromCredentialId?: string | null;
+}
+
+/** A token as its owner may see it: never the secret. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  kind: string;
+  scopes: string[];
+  displayPrefix: string;
+  lastFour: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+}
+
+export interface TokenInput {
+  name?: string;
+  scopes?: string[];
+  expires_at?: string | null;
 }
 
 interface CachedPrincipal {
   principal: Principal;
   tokenExpiresAt: number;
-  cachedUntil: number;
+}
+
+const listSpec: ListSpec = {
+  filters: { name: (query, value) => query.where('name', '=', value) },
+  searchColumns: ['name'],
+  orderings: { name: 'name', created_at: 'created_at' },
+  defaultOrdering: '-created_at',
+  idColumn: 'id',
+};
+
+function toApiToken(row: ApiTokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    scopes: JSON.parse(row.scopes) as string[],
+    displayPrefix: row.display_prefix,
+    lastFour: row.last_four,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+    createdAt: row.created_at,
+  };
 }
 
 export type TokenService = ReturnType<typeof createTokenService>;
 
-export function createTokenService({ store }: { store: Pick<Store, 'db'> }) {
+export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>; audit: AuditService }) {
   const { db } = store;
-  const cache = new Map<string, CachedPrincipal>();
-  const lastUsedWrites = new Map<string, number>();
+  const byHash = new TtlCache<string, CachedPrincipal>(CACHE_TTL_MS);
+  const byId = new TtlCache<string, CachedPrincipal>(CACHE_TTL_MS);
+  const lastUsedWrites = new TtlCache<string, number>(LAST_USED_WRITE_INTERVAL_MS);
 
   /** `within` is a transaction when the token must be created with other rows, or not at all. */
   async function create(input: NewToken, within: Kysely<Database> = db): Promise<{ row: ApiTokenRow; secret: string }> {
@@ -53,25 +101,20 @@ export function createTokenService({ store }: { store: Pick<Store, 'db'> }) {
       last_used_at: null,
       revoked_at: null,
       created_at: nowIso(),
+      issued_from_credential_id: input.issuedFromCredentialId ?? null,
     };
     await within.insertInto('api_tokens').values(row).execute();
     return { row, secret };
   }
 
-  /** Resolves a presented token to its principal, or throws `Unauthenticated`. */
-  async function authenticate(secret: string): Promise<Principal> {
-    if (!parseToken(secret)) throw new Unauthenticated('Invalid token.', 'authentication_failed');
-    const hash = hashToken(secret);
-    const now = Date.now();
-    const cached = cache.get(hash);
-    if (cached && cached.cachedUntil > now && cached.tokenExpiresAt > now) return cached.principal;
-
-    const row = await db
+  const principalQuery = () =>
+    db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .innerJoin('organizations', 'organizations.id', 'api_tokens.organization_id')
       .select([
         'api_tokens.id',
+        'api_tokens.kind',
         'api_tokens.token_hash',
         'api_tokens.organization_id',
         'api_tokens.scopes',
@@ -84,46 +127,159 @@ export function createTokenService({ store }: { store: Pick<Store, 'db'> }) {
         'users.is_staff',
         'users.is_superuser',
         'organizations.path as organization_path',
-      ])
-      .where('api_tokens.token_hash', '=', hash)
-      .executeTakeFirst();
-    // The lookup is by hash; the constant-time comparison keeps the final check free of timing signal.
-    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) {
-      throw new Unauthenticated('Invalid token.', 'authentication_failed');
-    }
+      ]);
+  type PrincipalRow = NonNullable<Awaited<ReturnType<ReturnType<typeof principalQuery>['executeTakeFirst']>>>;
+
+  /** Checks a token row is usable and turns it into a principal; the same rules for every path in. */
+  function principalOf(row: PrincipalRow, now: number): CachedPrincipal {
     if (row.revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
     const tokenExpiresAt = row.expires_at ? Date.parse(row.expires_at) : Number.POSITIVE_INFINITY;
     if (tokenExpiresAt <= now) throw new Unauthenticated('Token has expired.', 'token_expired');
     if (!row.is_active) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
-
-    const principal: Principal = {
-      userId: row.user_id,
-      username: row.username,
-      organizationId: row.organization_id,
-      organizationPath: row.organization_path,
-      isSuperuser: row.is_superuser === 1,
-      isStaff: row.is_staff === 1,
-      credentialId: row.id,
-      scopes: JSON.parse(row.scopes) as string[],
+    return {
+      tokenExpiresAt,
+      principal: {
+        userId: row.user_id,
+        username: row.username,
+        organizationId: row.organization_id,
+        organizationPath: row.organization_path,
+        isSuperuser: row.is_superuser === 1,
+        isStaff: row.is_staff === 1,
+        credentialId: row.id,
+        credentialKind: row.kind as CredentialKind,
+        scopes: JSON.parse(row.scopes) as string[],
+      },
     };
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(hash, { principal, tokenExpiresAt, cachedUntil: now + CACHE_TTL_MS });
+  }
+
+  /** Resolves a presented token to its principal, or throws `Unauthenticated`. */
+  async function authenticate(secret: string): Promise<Principal> {
+    const kind = parseToken(secret);
+    if (kind !== 'personal' && kind !== 'session') throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    const hash = hashToken(secret);
+    const now = Date.now();
+    const cached = byHash.get(hash, now);
+    if (cached && cached.tokenExpiresAt > now) return cached.principal;
+
+    const row = await principalQuery().where('api_tokens.token_hash', '=', hash).executeTakeFirst();
+    // The lookup is by hash; the constant-time comparison keeps the final check free of timing signal.
+    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) {
+      throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    }
+    const entry = principalOf(row, now);
+    byHash.set(hash, entry, now);
     await touch(row.id, row.last_used_at, now);
-    return principal;
+    return entry.principal;
+  }
+
+  /** The principal of a live token by id: a bearer's parent must still be valid. */
+  async function principalById(tokenId: string): Promise<Principal> {
+    const now = Date.now();
+    const cached = byId.get(tokenId, now);
+    if (cached && cached.tokenExpiresAt > now) return cached.principal;
+    const row = isUuid(tokenId) ? await principalQuery().where('api_tokens.id', '=', tokenId).executeTakeFirst() : undefined;
+    if (!row) throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    const entry = principalOf(row, now);
+    byId.set(tokenId, entry, now);
+    await touch(row.id, row.last_used_at, now);
+    return entry.principal;
   }
 
   async function touch(tokenId: string, lastUsedAt: string | null, now: number): Promise<void> {
-    const lastWrite = Math.max(lastUsedWrites.get(tokenId) ?? 0, lastUsedAt ? Date.parse(lastUsedAt) : 0);
+    const lastWrite = Math.max(lastUsedWrites.get(tokenId, now) ?? 0, lastUsedAt ? Date.parse(lastUsedAt) : 0);
     if (now - lastWrite < LAST_USED_WRITE_INTERVAL_MS) return;
-    if (lastUsedWrites.size >= CACHE_LIMIT) lastUsedWrites.clear();
-    lastUsedWrites.set(tokenId, now);
+    lastUsedWrites.set(tokenId, now, now);
     await db.updateTable('api_tokens').set({ last_used_at: new Date(now).toISOString() }).where('id', '=', tokenId).execute();
+  }
+
+  function forget(tokenIds: Set<string>): void {
+    byHash.deleteWhere((_hash, entry) => tokenIds.has(entry.principal.credentialId));
+    for (const id of tokenIds) byId.delete(id);
   }
 
   async function revoke(tokenId: string): Promise<void> {
     await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', '=', tokenId).where('revoked_at', 'is', null).execute();
-    for (const [hash, entry] of cache) if (entry.principal.credentialId === tokenId) cache.delete(hash);
+    forget(new Set([tokenId]));
   }
 
-  return { create, authenticate, revoke };
+  /** Revokes every live token issued while authenticated with an API credential. */
+  async function revokeIssuedFrom(credentialId: string): Promise<void> {
+    const rows = await db.selectFrom('api_tokens').select('id').where('issued_from_credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+    if (!rows.length) return;
+    await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('issued_from_credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+    forget(new Set(rows.map((r) => r.id)));
+  }
+
+  /** Revokes a user's login sessions, but the one given (a password change keeps the caller signed in). */
+  async function revokeSessionsOf(userId: string, keep: string | null): Promise<void> {
+    let query = db.selectFrom('api_tokens').select('id').where('user_id', '=', userId).where('kind', '=', 'session').where('revoked_at', 'is', null);
+    if (keep) query = query.where('id', '!=', keep);
+    const ids = (await query.execute()).map((r) => r.id);
+    if (!ids.length) return;
+    await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', 'in', ids).execute();
+    forget(new Set(ids));
+  }
+
+  // --- The caller's own API tokens (/api/auth/tokens/) ---
+
+  const ownTokens = (actor: Actor) => db.selectFrom('api_tokens').selectAll().where('user_id', '=', actor.principal.userId).where('kind', '=', 'personal');
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<ApiToken>> {
+    assertScope(actor, 'token:read');
+    const result = await runList<ApiTokenRow>(ownTokens(actor), listSpec, request);
+    return { ...result, items: result.items.map(toApiToken) } as ListResult<ApiToken>;
+  }
+
+  async function findOwn(actor: Actor, id: string): Promise<ApiTokenRow> {
+    const row = isUuid(id) ? await ownTokens(actor).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('token', 'No token matches the given query.');
+    return row;
+  }
+
+  async function get(actor: Actor, id: string): Promise<ApiToken> {
+    assertScope(actor, 'token:read');
+    return toApiToken(await findOwn(actor, id));
+  }
+
+  /**
+   * Creates a personal token for the caller. Its scopes may not reach beyond the scopes of the
+   * credential creating it: a narrowed token cannot mint a wider one.
+   */
+  async function createFor(actor: Actor, input: TokenInput): Promise<{ token: ApiToken; secret: string }> {
+    assertScope(actor, 'token:write');
+    const errors: FieldErrors = {};
+    const name = input.name?.trim() ?? '';
+    if (input.name === undefined) errors.name = ['This field is required.'];
+    else if (!name) errors.name = ['This field may not be blank.'];
+    else if (name.length > NAME_MAX) errors.name = [`Ensure this field has no more than ${NAME_MAX} characters.`];
+    const scopes = input.scopes?.length ? [...new Set(input.scopes)] : ['*'];
+    const invalid = scopes.filter((s) => !isValidScope(s));
+    if (invalid.length) errors.scopes = invalid.map((s) => `"${s}" is not a valid scope. Use resource:action (see /api/auth/tokens/scopes/).`);
+    if (input.expires_at && Date.parse(input.expires_at) <= Date.now()) errors.expires_at = ['The expiry must be in the future.'];
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    const held = expandScopes(actor.principal.scopes);
+    if ([...expandScopes(scopes)].some((p) => !held.has(p))) {
+      throw new PermissionDenied('A token cannot be given scopes beyond those of the credential creating it.', 'api_token_acl_not_allowed');
+    }
+    const { row, secret } = await create({
+      userId: actor.principal.userId,
+      organizationId: actor.principal.organizationId,
+      kind: 'personal',
+      name,
+      scopes,
+      expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+      issuedFromCredentialId: actor.principal.credentialKind === 'api_credential' ? actor.principal.credentialId : null,
+    });
+    await audit.recordFor(actor, { action: 'token_created', targetType: 'token', targetId: row.id, detail: { name, scopes } });
+    return { token: toApiToken(row), secret };
+  }
+
+  async function revokeFor(actor: Actor, id: string): Promise<void> {
+    assertScope(actor, 'token:write');
+    const row = await findOwn(actor, id);
+    await revoke(row.id);
+    await audit.recordFor(actor, { action: 'token_revoked', targetType: 'token', targetId: row.id, detail: { name: row.name } });
+  }
+
+  return { create, authenticate, principalById, revoke, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, revokeFor };
 }

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
+import * as m0100 from './0100_identity.ts';
 import * as m0200 from './0200_oauth.ts';
 import * as m0300 from './0300_tasks.ts';
 
@@ -9,6 +10,7 @@ import * as m0300 from './0300_tasks.ts';
  */
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0100_identity': m0100,
   '0200_oauth': m0200,
   '0300_tasks': m0300,
 };

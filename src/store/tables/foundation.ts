@@ -46,6 +46,8 @@ export interface ApiTokensTable {
   last_used_at: string | null;
   revoked_at: string | null;
   created_at: string;
+  /** The API credential that was used to create this token (it dies with it). */
+  issued_from_credential_id: string | null;
 }
 
 /** The foundation's tables. */

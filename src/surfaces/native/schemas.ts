@@ -19,6 +19,8 @@ export const commonErrors = {
   401: ErrorBody,
   403: ErrorBody,
   404: ErrorBody,
+  409: ErrorBody,
   412: ErrorBody,
   422: ErrorBody,
+  429: ErrorBody,
 } as const;

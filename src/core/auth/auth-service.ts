@@ -1,0 +1,124 @@
+import type { Store } from '../../store/database.ts';
+import type { Actor } from '../actor.ts';
+import type { AuditService, RequestContext } from '../audit/audit-service.ts';
+import { nowIso } from '../clock.ts';
+import { RateLimited, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
+import type { RateLimiter } from '../ratelimit/rate-limiter.ts';
+import type { TokenService } from '../tokens/token-service.ts';
+import { hashPassword, verifyPassword } from '../users/passwords.ts';
+
+export interface LoginSettings {
+  /** Lifetime of a login session token, in seconds. */
+  sessionTtlSeconds: number;
+  /** Failed logins allowed per account, and per client address, in one throttle window. */
+  maxFailuresPerAccount: number;
+  maxFailuresPerAddress: number;
+  throttleWindowSeconds: number;
+}
+
+export interface LoginInput {
+  username?: string;
+  password?: string;
+  workspace_url?: string;
+}
+
+export interface Session {
+  token: string;
+  expiresAt: string;
+}
+
+const INVALID_LOGIN = 'Unable to log in with provided credentials.';
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+/** Password login into session tokens, with throttling that tells nobody which accounts exist. */
+export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; limiter: RateLimiter; settings: LoginSettings }) {
+  const { db } = deps.store;
+  const { tokens, audit, limiter, settings } = deps;
+  // Unknown users are checked against this hash so that a miss costs as much time as a hit.
+  const decoy = hashPassword('nimbus-decoy-password-for-unknown-users');
+
+  const accountKey = (username: string) => `login:account:${username.toLowerCase()}`;
+  const addressKey = (address: string) => `login:address:${address}`;
+
+  async function assertNotThrottled(username: string, address: string): Promise<void> {
+    const { throttleWindowSeconds: window } = settings;
+    const [account, client] = await Promise.all([
+      limiter.peekNow(accountKey(username), settings.maxFailuresPerAccount, window),
+      limiter.peekNow(addressKey(address), settings.maxFailuresPerAddress, window),
+    ]);
+    const blocked = [account, client].filter((d) => !d.allowed);
+    if (blocked.length) throw new RateLimited(Math.max(...blocked.map((d) => d.resetSeconds)));
+  }
+
+  /**
+   * Checks a username and password, throttled per account and per client address, with the
+   * same answer and about the same time whether or not the account exists. Every surface that
+   * takes a login password (the native login, a dialect's token creation) goes through here.
+   */
+  async function checkPassword(context: RequestContext, input: LoginInput): Promise<{ id: string; username: string; organizationId: string }> {
+    const errors: FieldErrors = {};
+    if (!input.username) errors.username = [input.username === '' ? 'This field may not be blank.' : 'This field is required.'];
+    if (!input.password) errors.password = [input.password === '' ? 'This field may not be blank.' : 'This field is required.'];
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    const username = input.username!;
+    await assertNotThrottled(username, context.clientAddress);
+
+    const user = await db
+      .selectFrom('users')
+      .select(['id', 'username', 'organization_id', 'password_hash', 'is_active'])
+      .where('username', '=', username)
+      .executeTakeFirst();
+    const valid = await verifyPassword(user?.password_hash ?? (await decoy), input.password!);
+    if (!user || !user.password_hash || !valid || !user.is_active) {
+      await Promise.all([
+        limiter.hitNow(accountKey(username), settings.maxFailuresPerAccount, settings.throttleWindowSeconds),
+        limiter.hitNow(addressKey(context.clientAddress), settings.maxFailuresPerAddress, settings.throttleWindowSeconds),
+      ]);
+      await audit.record(context, {
+        action: 'login_failed',
+        organizationId: user?.organization_id ?? null,
+        userId: user?.id ?? null,
+        username,
+        targetType: 'user',
+        targetId: user?.id ?? null,
+      });
+      throw new Unauthenticated(INVALID_LOGIN, 'authentication_failed');
+    }
+    return { id: user.id, username: user.username, organizationId: user.organization_id };
+  }
+
+  /** A password login: a session token that expires. */
+  async function login(context: RequestContext, input: LoginInput): Promise<Session> {
+    const user = await checkPassword(context, input);
+    const expiresAt = new Date(Date.now() + settings.sessionTtlSeconds * 1000).toISOString();
+    const { row, secret } = await tokens.create({
+      userId: user.id,
+      organizationId: user.organizationId,
+      kind: 'session',
+      name: 'login session',
+      scopes: ['*'],
+      expiresAt,
+    });
+    await db.updateTable('users').set({ last_login: nowIso() }).where('id', '=', user.id).execute();
+    await audit.record(context, {
+      action: 'login',
+      organizationId: user.organizationId,
+      userId: user.id,
+      username: user.username,
+      targetType: 'session',
+      targetId: row.id,
+      detail: input.workspace_url ? { workspace_url: input.workspace_url.slice(0, 200) } : {},
+    });
+    return { token: secret, expiresAt };
+  }
+
+  /** Ends the caller's login session; other kinds of credential are left alone. */
+  async function logout(actor: Actor): Promise<void> {
+    if (actor.principal.credentialKind !== 'session') return;
+    await tokens.revoke(actor.principal.credentialId);
+    await audit.recordFor(actor, { action: 'logout', targetType: 'session', targetId: actor.principal.credentialId });
+  }
+
+  return { checkPassword, login, logout };
+}

@@ -1,0 +1,152 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Store } from '../../store/database.ts';
+import type { ApiCredentialRow } from '../../store/schema.ts';
+import { assertAllowed, assertScope, type Actor, type Principal } from '../actor.ts';
+import type { AuditService } from '../audit/audit-service.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { NotFound, Unauthenticated, ValidationFailed } from '../errors.ts';
+import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { TtlCache } from '../ttl-cache.ts';
+import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts';
+import type { TokenService } from '../tokens/token-service.ts';
+import type { RoleBindingService } from '../iam/role-binding-service.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
+
+const CACHE_TTL_MS = 2_000;
+
+export interface ApiCredential {
+  id: string;
+  userId: string;
+  username: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+const listSpec: ListSpec = {
+  filters: {},
+  searchColumns: ['username'],
+  orderings: { created_at: 'created_at' },
+  defaultOrdering: '-created_at',
+  idColumn: 'id',
+};
+
+const toCredential = (row: ApiCredentialRow): ApiCredential => ({ id: row.id, userId: row.user_id, username: row.username, createdAt: row.created_at, revokedAt: row.revoked_at });
+
+export type CredentialService = ReturnType<typeof createCredentialService>;
+
+/**
+ * API credentials (ComputeStacks' model): a generated username/password pair per user for HTTP
+ * Basic, distinct from the login password. Generating a new pair revokes the previous one and
+ * every token that was issued with it.
+ */
+export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; roleBindings: RoleBindingService }) {
+  const { db } = deps.store;
+  const { tokens, audit, roleBindings } = deps;
+  const verified = new TtlCache<string, Principal>(CACHE_TTL_MS);
+
+  const own = (actor: Actor) => db.selectFrom('api_credentials').selectAll().where('user_id', '=', actor.principal.userId);
+
+  async function revokePairsOf(userId: string, actor: Actor): Promise<void> {
+    const live = await db.selectFrom('api_credentials').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    for (const { id } of live) {
+      await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+      await tokens.revokeIssuedFrom(id);
+      await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: id });
+    }
+    verified.deleteWhere((_key, principal) => principal.userId === userId);
+  }
+
+  /** A new pair for the caller, or (with `credential:write`) for a user of the acting organization. */
+  async function generate(actor: Actor, input: { user?: string }): Promise<{ credential: ApiCredential; password: string }> {
+    assertScope(actor, 'credential:write');
+    let user = { id: actor.principal.userId, organization_id: actor.principal.organizationId };
+    if (input.user !== undefined && input.user !== actor.principal.userId) {
+      assertAllowed(actor, 'credential:write');
+      const found = isUuid(input.user)
+        ? await db
+            .selectFrom('users')
+            .select(['id', 'organization_id'])
+            .where('id', '=', input.user)
+            .where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath))
+            .executeTakeFirst()
+        : undefined;
+      if (!found) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+      await roleBindings.assertMayManage(actor, found.id);
+      user = found;
+    }
+    await revokePairsOf(user.id, actor);
+    const password = generateToken('credential');
+    const row: ApiCredentialRow = {
+      id: newId(),
+      user_id: user.id,
+      organization_id: user.organization_id,
+      username: `nbu_${randomBytes(12).toString('hex')}`,
+      secret_hash: hashToken(password),
+      created_at: nowIso(),
+      revoked_at: null,
+    };
+    await db.insertInto('api_credentials').values(row).execute();
+    await audit.recordFor(actor, { action: 'credential_created', targetType: 'credential', targetId: row.id, detail: { user: user.id } });
+    return { credential: toCredential(row), password };
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<ApiCredential>> {
+    assertScope(actor, 'credential:read');
+    const result = await runList<ApiCredentialRow>(own(actor), listSpec, request);
+    return { ...result, items: result.items.map(toCredential) } as ListResult<ApiCredential>;
+  }
+
+  async function findOwn(actor: Actor, id: string): Promise<ApiCredentialRow> {
+    const row = isUuid(id) ? await own(actor).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('credential', 'No credential matches the given query.');
+    return row;
+  }
+
+  async function get(actor: Actor, id: string): Promise<ApiCredential> {
+    assertScope(actor, 'credential:read');
+    return toCredential(await findOwn(actor, id));
+  }
+
+  async function revoke(actor: Actor, id: string): Promise<void> {
+    assertScope(actor, 'credential:write');
+    const row = await findOwn(actor, id);
+    if (row.revoked_at) return;
+    await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', row.id).execute();
+    await tokens.revokeIssuedFrom(row.id);
+    verified.deleteWhere((_key, principal) => principal.credentialId === row.id);
+    await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: row.id });
+  }
+
+  /** HTTP Basic with an API credential. Every failure reads the same. */
+  async function authenticate(username: string, password: string): Promise<Principal> {
+    const failed = new Unauthenticated('Invalid username/password.', 'authentication_failed');
+    if (parseToken(password) !== 'credential') throw failed;
+    const hash = hashToken(password);
+    const cacheKey = `${username} ${hash}`;
+    const cached = verified.get(cacheKey);
+    if (cached) return cached;
+    const row = await db
+      .selectFrom('api_credentials')
+      .innerJoin('users', 'users.id', 'api_credentials.user_id')
+      .innerJoin('organizations', 'organizations.id', 'api_credentials.organization_id')
+      .select(['api_credentials.id', 'api_credentials.secret_hash', 'api_credentials.revoked_at', 'api_credentials.organization_id', 'users.id as user_id', 'users.username', 'users.is_active', 'users.is_staff', 'users.is_superuser', 'organizations.path'])
+      .where('api_credentials.username', '=', username)
+      .executeTakeFirst();
+    if (!row || row.revoked_at || !row.is_active || !timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hash))) throw failed;
+    const principal: Principal = {
+      userId: row.user_id,
+      username: row.username,
+      organizationId: row.organization_id,
+      organizationPath: row.path,
+      isSuperuser: row.is_superuser === 1,
+      isStaff: row.is_staff === 1,
+      credentialId: row.id,
+      credentialKind: 'api_credential',
+      scopes: ['*'],
+    };
+    verified.set(cacheKey, principal);
+    return principal;
+  }
+
+  return { generate, list, get, revoke, authenticate };
+}

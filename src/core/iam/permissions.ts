@@ -1,0 +1,77 @@
+/**
+ * The one permission vocabulary: `resource:action`. Roles are sets of these, token scopes are
+ * written in them, and `assertAllowed` checks them. Adding a resource is one line here.
+ */
+export const RESOURCES = [
+  'organization',
+  'user',
+  'group',
+  'membership',
+  'role',
+  'token',
+  'credential',
+  'audit',
+  'quota',
+  'task',
+  'event',
+  'server',
+  'volume',
+  'snapshot',
+  'image',
+  'command',
+  'oauth_application',
+  'app',
+  'dns_zone',
+] as const;
+
+export type Resource = (typeof RESOURCES)[number];
+
+export const ACTIONS = ['read', 'write'] as const;
+
+/** Actions only some resources have, because a surface needs them. */
+export const SPECIFIC_ACTIONS: Partial<Record<Resource, readonly string[]>> = {
+  // Granting or taking away the owner role: owners only (an admin may not change owners).
+  role: ['assign_owner'],
+};
+
+export type Permission = `${string}:${string}`;
+
+export function actionsOf(resource: Resource): string[] {
+  return [...ACTIONS, ...(SPECIFIC_ACTIONS[resource] ?? [])];
+}
+
+/** Every permission that exists, in a stable order. */
+export const ALL_PERMISSIONS: readonly Permission[] = RESOURCES.flatMap((r) => actionsOf(r).map((a) => `${r}:${a}` as Permission));
+
+const KNOWN = new Set<string>(ALL_PERMISSIONS);
+const RESOURCE_SET = new Set<string>(RESOURCES);
+const ACTION_SET = new Set<string>(RESOURCES.flatMap((r) => actionsOf(r)));
+
+/** Scope wildcards: everything, everything on one resource, one action on every resource. */
+export const SCOPE_WILDCARDS = ['*', ...ACTIONS.map((a) => `*:${a}`)];
+
+/** Whether a scope is well-formed: `*`, `resource:action`, `resource:*` or `*:action`. */
+export function isValidScope(scope: string): boolean {
+  if (scope === '*') return true;
+  const [resource, action, extra] = scope.split(':');
+  if (extra !== undefined || !resource || !action) return false;
+  if (resource === '*') return action !== '*' && ACTION_SET.has(action);
+  if (!RESOURCE_SET.has(resource)) return false;
+  return action === '*' || KNOWN.has(scope);
+}
+
+/** The permissions a list of scopes covers. */
+export function expandScopes(scopes: readonly string[]): Set<Permission> {
+  if (scopes.includes('*')) return new Set(ALL_PERMISSIONS);
+  const granted = new Set<Permission>();
+  for (const permission of ALL_PERMISSIONS) {
+    const [resource, action] = permission.split(':');
+    if (scopes.includes(permission) || scopes.includes(`${resource}:*`) || scopes.includes(`*:${action}`)) granted.add(permission);
+  }
+  return granted;
+}
+
+export function intersect(a: ReadonlySet<Permission>, b: ReadonlySet<Permission>): Set<Permission> {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  return new Set([...small].filter((p) => large.has(p)));
+}

@@ -1,0 +1,146 @@
+import type { Kysely } from 'kysely';
+import type { Store } from '../../store/database.ts';
+import type { Database, RoleBindingRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import type { AuditService } from '../audit/audit-service.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { NotFound, ValidationFailed } from '../errors.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { AccessService } from './access-service.ts';
+import { isRoleName, ROLE_NAMES } from './roles.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
+
+export interface RoleBinding {
+  id: string;
+  userId: string;
+  organizationId: string;
+  role: string;
+  createdAt: string;
+}
+
+export interface RoleBindingInput {
+  user?: string;
+  organization?: string;
+  role?: string;
+}
+
+const listSpec: ListSpec = {
+  filters: { user: uuidFilter('user_id', 'user'), organization: uuidFilter('organization_id', 'organization'), role: (query, value) => query.where('role', '=', value) },
+  searchColumns: ['role'],
+  orderings: { created_at: 'created_at', role: 'role' },
+  defaultOrdering: 'created_at',
+  idColumn: 'id',
+};
+
+const toBinding = (row: RoleBindingRow): RoleBinding => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id, role: row.role, createdAt: row.created_at });
+
+export type RoleBindingService = ReturnType<typeof createRoleBindingService>;
+
+/** Users' roles in organizations (`/api/iam/role-bindings/`); a role applies to the whole subtree. */
+export function createRoleBindingService({ store, access, audit }: { store: Pick<Store, 'db'>; access: AccessService; audit: AuditService }) {
+  const { db } = store;
+  const subtree = (actor: Actor) => organizationIdsUnder(db, actor.organizationPath);
+  const visible = (actor: Actor) => db.selectFrom('role_bindings').selectAll().where('organization_id', 'in', subtree(actor));
+
+  async function find(actor: Actor, id: string): Promise<RoleBindingRow> {
+    const row = isUuid(id) ? await visible(actor).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('role_binding', 'No role binding matches the given query.');
+    return row;
+  }
+
+  function checkRole(role: string | undefined): string {
+    if (role === undefined) throw ValidationFailed.field('role', 'This field is required.');
+    if (!isRoleName(role)) throw ValidationFailed.field('role', `"${role}" is not a valid choice. Choose from: ${ROLE_NAMES.join(', ')}.`);
+    return role;
+  }
+
+  /** Only owners grant or take away the owner role. */
+  function checkOwnerChange(actor: Actor, ...roles: (string | undefined)[]): void {
+    if (roles.includes('owner')) assertAllowed(actor, 'role:assign_owner');
+  }
+
+  /**
+   * Gives a user a role in an organization, replacing the one it had there. `executor` lets the
+   * user service do it in the transaction that creates the user.
+   */
+  async function bind(actor: Actor, executor: Kysely<Database>, userId: string, organizationId: string, role: string): Promise<RoleBinding> {
+    const existing = await executor.selectFrom('role_bindings').selectAll().where('user_id', '=', userId).where('organization_id', '=', organizationId).executeTakeFirst();
+    checkOwnerChange(actor, role, existing?.role);
+    let row: RoleBindingRow;
+    if (existing) {
+      await executor.updateTable('role_bindings').set({ role }).where('id', '=', existing.id).execute();
+      row = { ...existing, role };
+    } else {
+      row = { id: newId(), user_id: userId, organization_id: organizationId, role, created_at: nowIso() };
+      await executor.insertInto('role_bindings').values(row).execute();
+    }
+    if (existing?.role !== role) {
+      await audit.recordFor(actor, { action: 'role_changed', targetType: 'user', targetId: userId, detail: { organization: organizationId, from: existing?.role ?? null, to: role } }, executor);
+    }
+    access.forgetUser(userId);
+    return toBinding(row);
+  }
+
+  /**
+   * Managing an owner's account (resetting its password, deactivating or deleting it, giving it
+   * new API credentials) amounts to changing owners: owners only.
+   */
+  async function assertMayManage(actor: Actor, userId: string): Promise<void> {
+    if (actor.principal.userId === userId) return;
+    const owner = await db.selectFrom('role_bindings').select('id').where('user_id', '=', userId).where('role', '=', 'owner').executeTakeFirst();
+    if (owner) assertAllowed(actor, 'role:assign_owner');
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<RoleBinding>> {
+    assertAllowed(actor, 'role:read');
+    const result = await runList<RoleBindingRow>(visible(actor), listSpec, request);
+    return { ...result, items: result.items.map(toBinding) } as ListResult<RoleBinding>;
+  }
+
+  async function get(actor: Actor, id: string): Promise<RoleBinding> {
+    assertAllowed(actor, 'role:read');
+    return toBinding(await find(actor, id));
+  }
+
+  /**
+   * The organization must be in the acting subtree; the user may live there or in the caller's
+   * own organization's subtree (a parent organization's people granted a role below).
+   */
+  async function create(actor: Actor, input: RoleBindingInput): Promise<RoleBinding> {
+    assertAllowed(actor, 'role:write');
+    const role = checkRole(input.role);
+    const organizationId = input.organization ?? actor.organizationId;
+    const organization = isUuid(organizationId) ? await subtree(actor).where('id', '=', organizationId).executeTakeFirst() : undefined;
+    if (!organization) throw ValidationFailed.field('organization', `Invalid pk "${organizationId}" - object does not exist.`);
+    if (input.user === undefined) throw ValidationFailed.field('user', 'This field is required.');
+    const user = isUuid(input.user)
+      ? await db
+          .selectFrom('users')
+          .innerJoin('organizations', 'organizations.id', 'users.organization_id')
+          .select('users.id')
+          .where('users.id', '=', input.user)
+          .where((eb) => eb.or([eb('organizations.path', 'like', `${actor.organizationPath}%`), eb('organizations.path', 'like', `${actor.principal.organizationPath}%`)]))
+          .executeTakeFirst()
+      : undefined;
+    if (!user) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+    return db.transaction().execute((trx) => bind(actor, trx, user.id, organization.id, role));
+  }
+
+  async function update(actor: Actor, id: string, input: RoleBindingInput): Promise<RoleBinding> {
+    assertAllowed(actor, 'role:write');
+    const current = await find(actor, id);
+    const role = checkRole(input.role);
+    return db.transaction().execute((trx) => bind(actor, trx, current.user_id, current.organization_id, role));
+  }
+
+  async function remove(actor: Actor, id: string): Promise<void> {
+    assertAllowed(actor, 'role:write');
+    const current = await find(actor, id);
+    checkOwnerChange(actor, current.role);
+    await db.deleteFrom('role_bindings').where('id', '=', current.id).execute();
+    await audit.recordFor(actor, { action: 'role_changed', targetType: 'user', targetId: current.user_id, detail: { organization: current.organization_id, from: current.role, to: null } });
+    access.forgetUser(current.user_id);
+  }
+
+  return { bind, assertMayManage, list, get, create, update, remove };
+}

@@ -1,0 +1,79 @@
+import { Type } from 'typebox';
+import type { CoreServices } from '../../../core/services.ts';
+import { commonErrors, ErrorBody, Timestamp, Uuid, ValidationErrorBody } from '../schemas.ts';
+import type { FastifyTypeBox } from '../types.ts';
+
+const LoginBody = Type.Object({
+  username: Type.String({ maxLength: 150 }),
+  password: Type.String({ maxLength: 4096 }),
+  workspace_url: Type.Optional(Type.String({ maxLength: 500, description: 'Accepted for Alpacon clients; recorded in the audit trail.' })),
+});
+const SessionBody = Type.Object({ token: Type.String({ description: 'Session token: send it as `Authorization: token="<token>"`.' }), expires_at: Timestamp });
+
+const EnvBody = Type.Object({
+  auth0: Type.Object({ method: Type.String() }, { description: 'Alpacon clients read this: "none" means no external identity provider.' }),
+  login: Type.Object({ methods: Type.Array(Type.String()), url: Type.String() }),
+});
+
+const WhoamiBody = Type.Object({
+  id: Uuid,
+  username: Type.String(),
+  email: Type.String(),
+  first_name: Type.String(),
+  last_name: Type.String(),
+  is_staff: Type.Boolean(),
+  is_superuser: Type.Boolean(),
+  organization: Uuid,
+  acting_organization: Uuid,
+  credential: Type.Object({ id: Uuid, kind: Type.String(), scopes: Type.Array(Type.String()) }),
+  permissions: Type.Array(Type.String(), { description: 'Effective permissions of this request: role in the acting organization ∩ scopes.' }),
+});
+
+/** `/api/auth/`: password login into a session token, logout, whoami and the login environment. */
+export function sessionRoutes(app: FastifyTypeBox, { auth, users }: Pick<CoreServices, 'auth' | 'users'>): void {
+  const tags = ['auth'];
+
+  app.get('/api/auth/env/', {
+    config: { auth: false },
+    schema: { tags, summary: 'How to log in here (password login; no external identity provider)', security: [], response: { 200: EnvBody } },
+    handler: async () => ({ auth0: { method: 'none' }, login: { methods: ['password'], url: '/api/auth/login/' } }),
+  });
+
+  app.post('/api/auth/login/', {
+    config: { auth: false },
+    schema: { tags, summary: 'Log in with a username and password', security: [], body: LoginBody, response: { 200: SessionBody, 400: ValidationErrorBody, 401: ErrorBody, 429: ErrorBody } },
+    handler: async (request) => {
+      const session = await auth.login({ requestId: request.id, clientAddress: request.ip }, request.body);
+      return { token: session.token, expires_at: session.expiresAt };
+    },
+  });
+
+  app.post('/api/auth/logout/', {
+    schema: { tags, summary: 'End the current login session', response: { 204: Type.Null(), ...commonErrors } },
+    handler: async (request, reply) => {
+      await auth.logout(request.actor);
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.get('/api/auth/whoami/', {
+    schema: { tags, summary: 'Who the credential belongs to, and what it may do here', response: { 200: WhoamiBody, ...commonErrors } },
+    handler: async (request) => {
+      const { actor } = request;
+      const me = await users.get(actor, '-');
+      return {
+        id: me.id,
+        username: me.username,
+        email: me.email,
+        first_name: me.firstName,
+        last_name: me.lastName,
+        is_staff: me.isStaff,
+        is_superuser: me.isSuperuser,
+        organization: me.organizationId,
+        acting_organization: actor.organizationId,
+        credential: { id: actor.principal.credentialId, kind: actor.principal.credentialKind, scopes: [...actor.principal.scopes] },
+        permissions: [...actor.permissions].sort(),
+      };
+    },
+  });
+}

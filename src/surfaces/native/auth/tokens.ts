@@ -1,0 +1,101 @@
+import { Type } from 'typebox';
+import type { ApiToken } from '../../../core/tokens/token-service.ts';
+import type { CoreServices } from '../../../core/services.ts';
+import { actionsOf, RESOURCES, SCOPE_WILDCARDS } from '../../../core/iam/permissions.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import type { FastifyTypeBox } from '../types.ts';
+
+const TokenBody = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  prefix: Type.String({ description: 'The first characters of the token, for recognising it.' }),
+  last_characters: Type.String({ description: 'The last four characters of the token.' }),
+  enabled: Type.Boolean({ description: 'Neither revoked nor expired.' }),
+  expires_at: Type.Union([Timestamp, Type.Null()]),
+  last_used_at: Type.Union([Timestamp, Type.Null()], { description: 'Updated at most once a minute.' }),
+  revoked_at: Type.Union([Timestamp, Type.Null()]),
+  created_at: Timestamp,
+});
+const CreatedTokenBody = Type.Object({ ...TokenBody.properties, key: Type.String({ description: 'The token itself. Shown in this response only.' }) });
+
+const TokensPost = Type.Object({
+  name: Type.String({ maxLength: 100 }),
+  scopes: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100, description: '`resource:action` entries; `*` (the default) is everything you have.' })),
+  expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+});
+
+const ScopesBody = Type.Object({
+  resources: Type.Array(Type.Object({ name: Type.String(), actions: Type.Array(Type.String()), acl: Type.Array(Type.String()) })),
+  wildcards: Type.Array(Type.String()),
+});
+
+const ExchangeBody = Type.Object({ token: Type.String({ description: 'A JWT valid one hour (`exp`); send it as `Authorization: Bearer <jwt>`.' }), expires_at: Timestamp });
+
+function render(token: ApiToken) {
+  const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
+  return {
+    id: token.id,
+    name: token.name,
+    scopes: token.scopes,
+    prefix: token.displayPrefix,
+    last_characters: token.lastFour,
+    enabled: token.revokedAt === null && !expired,
+    expires_at: token.expiresAt,
+    last_used_at: token.lastUsedAt,
+    revoked_at: token.revokedAt,
+    created_at: token.createdAt,
+  };
+}
+
+const COLLECTION = '/api/auth/tokens/';
+
+/** `/api/auth/tokens/`: the caller's personal API tokens, their scopes, and the bearer exchange. */
+export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreServices, 'tokens' | 'bearers'>): void {
+  const tags = ['auth'];
+
+  app.get(COLLECTION, {
+    schema: { tags, summary: 'List your API tokens (never their secrets)', querystring: listQuerySchema({ name: Type.Optional(Type.String({ maxLength: 100 })) }), response: { 200: listResponseSchema(TokenBody), ...commonErrors } },
+    handler: async (request, reply) => sendList(request, reply, await tokens.list(request.actor, toListRequest(request.query)), render),
+  });
+
+  app.post(COLLECTION, {
+    schema: { tags, summary: 'Create an API token; its key is shown once', body: TokensPost, response: { 201: CreatedTokenBody, ...commonErrors } },
+    handler: async (request, reply) => {
+      const { token, secret } = await tokens.createFor(request.actor, request.body);
+      reply.code(201);
+      return { ...render(token), key: secret };
+    },
+  });
+
+  app.get(`${COLLECTION}scopes/`, {
+    schema: { tags, summary: 'The scopes a token can carry', response: { 200: ScopesBody, ...commonErrors } },
+    handler: async () => ({ resources: RESOURCES.map((name) => ({ name, actions: actionsOf(name), acl: [] })), wildcards: SCOPE_WILDCARDS }),
+  });
+
+  app.post(`${COLLECTION}exchange/`, {
+    schema: {
+      tags,
+      summary: 'Exchange the API token you authenticate with (also as Basic with an empty user name) for a one-hour bearer JWT',
+      response: { 200: ExchangeBody, ...commonErrors },
+    },
+    handler: async (request) => {
+      const { token, expiresAt } = await bearers.exchange(request.actor);
+      return { token, expires_at: expiresAt };
+    },
+  });
+
+  app.get(`${COLLECTION}:id/`, {
+    schema: { tags, summary: 'Retrieve one of your API tokens', params: IdParams, response: { 200: TokenBody, ...commonErrors } },
+    handler: async (request) => render(await tokens.get(request.actor, request.params.id)),
+  });
+
+  app.delete(`${COLLECTION}:id/`, {
+    schema: { tags, summary: 'Revoke one of your API tokens (and the bearers exchanged from it)', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
+    handler: async (request, reply) => {
+      await tokens.revokeFor(request.actor, request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { testDatabases } from '../support/databases.ts';
+import { addOrganization, addToken, addUser, type TestUser } from '../support/identity.ts';
+
+/**
+ * Cross-organization access is a 404, for every route the server registers: the sweep reads the
+ * route table from the OpenAPI document, so a new route is covered (or fails here) by itself.
+ */
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+interface Operation {
+  path: string;
+  method: Method;
+  public: boolean;
+  body?: JsonSchema;
+}
+interface JsonSchema {
+  type?: string | string[];
+  format?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+}
+
+/** Collections that are the same for everybody (definitions, not tenant data). */
+const GLOBAL_COLLECTIONS = new Set(['/api/iam/roles/']);
+
+/** A value that satisfies a JSON schema, so that body validation lets the request reach the handler. */
+function sample(schema: JsonSchema): unknown {
+  if (schema.anyOf) return sample(schema.anyOf.find((s) => s.type !== 'null') ?? schema.anyOf[0]!);
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  switch (type) {
+    case 'object':
+      return Object.fromEntries((schema.required ?? []).map((name) => [name, sample(schema.properties![name]!)]));
+    case 'array':
+      return [];
+    case 'integer':
+    case 'number':
+      return schema.minimum ?? 1;
+    case 'boolean':
+      return false;
+    case 'string':
+      if (schema.format === 'uuid') return '00000000-0000-4000-8000-000000000000';
+      if (schema.format === 'date-time') return new Date(Date.now() + 86_400_000).toISOString();
+      return 'sweep-value';
+    default:
+      return null;
+  }
+}
+
+function operationsOf(document: { paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>> }): Operation[] {
+  const operations: Operation[] = [];
+  for (const [path, methods] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/')) continue;
+    for (const [method, operation] of Object.entries(methods)) {
+      const upper = method.toUpperCase();
+      if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(upper)) continue;
+      operations.push({
+        path,
+        method: upper as Method,
+        public: Array.isArray(operation.security) && operation.security.length === 0,
+        body: operation.requestBody?.content['application/json']?.schema,
+      });
+    }
+  }
+  return operations;
+}
+
+for (const database of testDatabases) {
+  describe(`tenancy sweep over every route [${database.name}]`, () => {
+    let app: TestApp;
+    let operations: Operation[];
+    let orgB: string;
+    let alice: TestUser; // admin of organization A
+    let bob: TestUser; // admin of organization B, A's sibling
+    before(async () => {
+      app = await startTestApp(database);
+      const orgA = await addOrganization(app, 'Sweep A');
+      orgB = await addOrganization(app, 'Sweep B');
+      alice = await addUser(app, 'sweep-alice', { role: 'admin', organization: orgA });
+      bob = await addUser(app, 'sweep-bob', { role: 'admin', organization: orgB });
+      // Something of every kind inside B, created by B's admin.
+      await addOrganization(app, 'Sweep B child', { token: bob.session });
+      await addUser(app, 'sweep-bob-colleague', { token: bob.session });
+      await app.request({ method: 'POST', url: '/api/iam/groups/', token: bob.session, payload: { name: 'sweep-group' } });
+      await addToken(app, bob.session, ['*']);
+      await app.request({ method: 'POST', url: '/api/auth/credentials/', token: bob.session, payload: {} });
+      await app.request({ method: 'POST', url: '/api/auth/login/', token: null, payload: { username: 'sweep-bob', password: 'wrong-password!' } });
+      operations = operationsOf((await app.request({ method: 'GET', url: '/api/schema/', token: null })).json());
+    });
+    after(() => app.close());
+
+    const send = (operation: Operation, url: string, token: string) =>
+      app.request({ method: operation.method, url, token, ...(operation.body ? { payload: sample(operation.body) as object } : {}) });
+
+    it('covers the identity routes (the sweep really reads the route table)', () => {
+      const paths = new Set(operations.map((o) => o.path));
+      for (const path of ['/api/iam/users/{id}/', '/api/iam/groups/{id}/', '/api/auth/tokens/{id}/', '/api/audit/activity/']) assert.ok(paths.has(path), path);
+    });
+
+    it('answers 404 to ?org_id= naming an organization outside the caller\'s tree, on every route and method', async () => {
+      const failures: string[] = [];
+      for (const operation of operations.filter((o) => !o.public)) {
+        const url = `${operation.path.replaceAll('{id}', '00000000-0000-4000-8000-000000000000')}?org_id=${orgB}`;
+        const res = await send(operation, url, alice.session);
+        if (res.statusCode !== 404) failures.push(`${operation.method} ${operation.path}: ${res.statusCode}`);
+      }
+      assert.deepEqual(failures, []);
+    });
+
+    it("answers 404 to every action on another organization's resources", async () => {
+      const foreignIds = new Map<string, string>();
+      const failures: string[] = [];
+      for (const operation of operations.filter((o) => !o.public && o.path.includes('{id}'))) {
+        const collection = operation.path.slice(0, operation.path.indexOf('{id}'));
+        if (GLOBAL_COLLECTIONS.has(collection)) continue;
+        if (!foreignIds.has(collection)) {
+          const listed = await app.request({ method: 'GET', url: `${collection}?page_size=1`, token: bob.session });
+          const id = listed.statusCode === 200 ? listed.json().results[0]?.id : undefined;
+          assert.ok(id, `organization B has nothing in ${collection}: create one in the sweep's setup`);
+          foreignIds.set(collection, id);
+        }
+        const url = operation.path.replaceAll('{id}', foreignIds.get(collection)!);
+        const res = await send(operation, url, alice.session);
+        if (res.statusCode !== 404) failures.push(`${operation.method} ${operation.path}: ${res.statusCode} ${res.body.slice(0, 120)}`);
+      }
+      assert.deepEqual(failures, []);
+      assert.ok(foreignIds.size >= 7, 'every tenant collection with an {id} route was exercised');
+    });
+
+    it("never lists another organization's resources", async () => {
+      const failures: string[] = [];
+      for (const operation of operations.filter((o) => !o.public && o.method === 'GET' && !o.path.includes('{id}') && !GLOBAL_COLLECTIONS.has(o.path))) {
+        const theirs = await app.request({ method: 'GET', url: `${operation.path}?page_size=100`, token: bob.session });
+        const ours = await app.request({ method: 'GET', url: `${operation.path}?page_size=100`, token: alice.session });
+        if (theirs.statusCode !== 200 || !Array.isArray(theirs.json().results)) continue;
+        const foreign = new Set(theirs.json().results.map((r: { id: string }) => r.id));
+        const leaked = (ours.json().results ?? []).filter((r: { id: string }) => foreign.has(r.id));
+        if (leaked.length) failures.push(`${operation.path}: ${leaked.length} of B's items`);
+      }
+      assert.deepEqual(failures, []);
+    });
+  });
+}
