@@ -11,7 +11,7 @@ const everything: Actor = {
   principal: { userId: 'u', username: 'u', organizationId: 'o', organizationPath: '/', isSuperuser: true, isStaff: true, credentialId: 'c', credentialKind: 'personal', scopes: ['*'] },
   organizationId: 'o',
   organizationPath: '/',
-  permissions: new Set(['*']),
+  permissions: new Set(['event:read']),
   requestId: 'r',
   clientAddress: '127.0.0.1',
 };
@@ -24,14 +24,15 @@ const postgres = testDatabases.find((d) => d.name === 'postgres')!;
 describe('event ids follow commit order [postgres]', { skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL' }, () => {
   it('gives an event whose transaction commits late a later id, so a reader that went past never misses it', async () => {
     const { store, cleanup } = await postgres.open();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let slow: Promise<void> = Promise.resolve();
     try {
       await migrateToLatest(store);
       const events = createEventService({ store, notifier: createInProcessNotifier() });
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
       let written!: () => void;
       const slowWrote = new Promise<void>((resolve) => (written = resolve));
-      const slow = store.db.transaction().execute(async (trx) => {
+      slow = store.db.transaction().execute(async (trx) => {
         await events.record(trx, event('slow'));
         written();
         await gate;
@@ -49,6 +50,9 @@ describe('event ids follow commit order [postgres]', { skip: testPostgresUrl ? f
       assert.deepEqual(after.map((e) => (e.data as { name: string }).name), ['fast', 'slow']);
       assert.ok(after[1]!.id > readerPosition, 'the late commit is numbered after what readers have already seen');
     } finally {
+      // A failed assertion must not leave the slow transaction open: the pool could never close.
+      release();
+      await slow.catch(() => undefined);
       await cleanup();
     }
   });
