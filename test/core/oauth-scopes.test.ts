@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { matchesRegisteredRedirect, redirectUriProblem } from '../../src/core/oauth/redirect-uris.ts';
+import { ALL_PERMISSIONS } from '../../src/core/iam/permissions.ts';
 import { OAUTH_SCOPES, oauthPermissions, parseScopeString, SCOPE_NAMES } from '../../src/core/oauth/scopes.ts';
 
 describe('OAuth scopes', () => {
@@ -16,6 +17,12 @@ describe('OAuth scopes', () => {
     // No scope reaches identity administration, organizations or OAuth management.
     const everything = oauthPermissions(SCOPE_NAMES);
     for (const forbidden of ['organization:write', 'oauth_application:write', 'oauth_authorization:write', 'token:write']) assert.ok(!everything.includes(forbidden), forbidden);
+  });
+
+  it('stand for permissions that exist in the one permission vocabulary', () => {
+    for (const scope of SCOPE_NAMES) {
+      for (const permission of OAUTH_SCOPES[scope].permissions) assert.ok(ALL_PERMISSIONS.includes(permission as never), `${scope}: ${permission}`);
+    }
   });
 
   it('parse a scope string into canonical order and report unknown names', () => {

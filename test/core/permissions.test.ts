@@ -13,7 +13,7 @@ describe('permissions, roles and scopes', () => {
 
   it('expands wildcards', () => {
     assert.equal(expandScopes(['*']).size, ALL_PERMISSIONS.length);
-    assert.deepEqual([...expandScopes(['server:*'])].sort(), ['server:read', 'server:write']);
+    assert.deepEqual([...expandScopes(['server:*'])].sort(), ['server:read', 'server:register', 'server:write']);
     const reads = expandScopes(['*:read']);
     assert.ok(reads.has('audit:read') && !reads.has('server:write'));
   });

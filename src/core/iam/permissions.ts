@@ -20,8 +20,15 @@ export const RESOURCES = [
   'image',
   'command',
   'oauth_application',
+  /** A user's own approvals of OAuth applications. */
+  'oauth_authorization',
   'app',
+  'project',
+  'order',
   'dns_zone',
+  'dns_record',
+  /** What every client may see (locations, packages, public images): ComputeStacks' `public` scope. */
+  'public',
 ] as const;
 
 export type Resource = (typeof RESOURCES)[number];
@@ -32,6 +39,8 @@ export const ACTIONS = ['read', 'write'] as const;
 export const SPECIFIC_ACTIONS: Partial<Record<Resource, readonly string[]>> = {
   // Granting or taking away the owner role: owners only (an admin may not change owners).
   role: ['assign_owner'],
+  // Enrolling a machine (ComputeStacks' `register` scope, an agent's registration token).
+  server: ['register'],
 };
 
 export type Permission = `${string}:${string}`;

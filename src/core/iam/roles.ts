@@ -7,7 +7,7 @@ export interface RoleDefinition {
 }
 
 /** Resources a member may change: the things people build with, not the organization itself. */
-const MEMBER_WRITABLE: readonly Resource[] = ['task', 'command', 'server', 'volume', 'snapshot', 'image', 'app', 'dns_zone'];
+const MEMBER_WRITABLE: readonly Resource[] = ['task', 'command', 'server', 'volume', 'snapshot', 'image', 'app', 'project', 'order', 'dns_zone', 'dns_record', 'oauth_authorization'];
 
 const read = RESOURCES.map((r) => `${r}:read` as Permission);
 const write = (resources: readonly Resource[]) => resources.map((r) => `${r}:write` as Permission);
@@ -25,7 +25,7 @@ export const ROLES: Record<string, RoleDefinition> = {
   },
   member: {
     name: 'member',
-    description: 'Reads everything; changes servers, volumes, images, apps, DNS zones, commands and tasks.',
+    description: 'Reads everything; changes servers, volumes, images, apps, projects, orders, DNS, commands, tasks and their own OAuth approvals.',
     permissions: new Set([...read, ...write(MEMBER_WRITABLE)]),
   },
   viewer: { name: 'viewer', description: 'Reads everything, changes nothing.', permissions: new Set(read) },
