@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { newId, nowIso } from '../../src/core/clock.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { addUser } from '../support/identity.ts';
 import { openEventStream } from '../support/sse.ts';
 
 for (const database of testDatabases) {
@@ -27,17 +27,11 @@ for (const database of testDatabases) {
       return res.json();
     };
 
-    /** A user and an all-scopes token in a new sub-organization. */
+    /** An admin of a new sub-organization, with its session token. */
     async function tenant(name: string) {
       const { org } = await createOrg(name);
-      const userId = newId();
-      const now = nowIso();
-      await app.nimbus.store.db
-        .insertInto('users')
-        .values({ id: userId, organization_id: org.id, username: `u-${userId.slice(0, 8)}`, email: '', first_name: '', last_name: '', password_hash: null, is_active: 1, is_staff: 0, is_superuser: 0, created_at: now, updated_at: now, last_login: null })
-        .execute();
-      const { secret } = await app.nimbus.services.tokens.create({ userId, organizationId: org.id, kind: 'personal', name: 't', scopes: ['*'], expiresAt: null });
-      return { org, token: secret };
+      const user = await addUser(app, `u-${org.id.slice(0, 8)}`, { role: 'admin', organization: org.id });
+      return { org, token: user.session };
     }
 
     it('records organization changes in the same transaction, with actor and request id', async () => {

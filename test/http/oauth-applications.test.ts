@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { newId, nowIso } from '../../src/core/clock.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { addUser } from '../support/identity.ts';
 import { testDatabases } from '../support/databases.ts';
 import { basicAuth, formPost, REDIRECT_URI, registerApplication } from '../support/oauth.ts';
 
@@ -116,12 +116,7 @@ for (const database of testDatabases) {
 
       // A user of a sub-organization sees only that subtree's applications.
       const sub = (await app.request({ method: 'POST', url: '/api/iam/organizations/', payload: { name: 'Tenant' } })).json();
-      const userId = newId();
-      await app.nimbus.store.db
-        .insertInto('users')
-        .values({ id: userId, organization_id: sub.id, username: 'tenant-user', email: '', first_name: '', last_name: '', password_hash: null, is_active: 1, is_staff: 0, is_superuser: 0, created_at: nowIso(), updated_at: nowIso(), last_login: null })
-        .execute();
-      const { secret: tenantToken } = await app.nimbus.services.tokens.create({ userId, organizationId: sub.id, kind: 'personal', name: 't', scopes: ['*'], expiresAt: null });
+      const tenantToken = (await addUser(app, 'tenant-user', { role: 'admin', organization: sub.id })).session;
       const rootApp = await registerApplication(app, { name: 'Root app' });
       const tenantApp = (await app.request({ method: 'POST', url: '/api/oauth/applications/', token: tenantToken, payload: { name: 'Tenant app', redirect_uris: [REDIRECT_URI], scopes: ['public'] } })).json();
       const tenantList = (await app.request({ method: 'GET', url: '/api/oauth/applications/', token: tenantToken })).json();

@@ -79,7 +79,7 @@ for (const database of testDatabases) {
       // profile_read does not reach organizations or OAuth applications, even for a superuser.
       const orgs = await app.request({ method: 'GET', url: '/api/iam/organizations/', token: null, headers: { authorization: `Bearer ${tokens.access_token}` } });
       assert.equal(orgs.statusCode, 403);
-      assert.equal(orgs.json().code, 'scope_not_allowed');
+      assert.equal(orgs.json().code, 'api_token_acl_not_allowed');
       const apps = await app.request({ method: 'GET', url: '/api/oauth/applications/', token: null, headers: { authorization: `Bearer ${tokens.access_token}` } });
       assert.equal(apps.statusCode, 403);
       assert.doesNotMatch(app.logs(), new RegExp(tokens.access_token));

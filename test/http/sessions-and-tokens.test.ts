@@ -116,7 +116,7 @@ for (const database of testDatabases) {
       const res = await app.request({ method: 'GET', url: '/api/auth/tokens/scopes/' });
       assert.equal(res.statusCode, 200);
       const server = res.json().resources.find((r: { name: string }) => r.name === 'server');
-      assert.deepEqual(server, { name: 'server', actions: ['read', 'write'], acl: [] });
+      assert.deepEqual(server, { name: 'server', actions: ['read', 'write', 'register'], acl: [] });
       assert.ok(res.json().wildcards.includes('*'));
     });
 

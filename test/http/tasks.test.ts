@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { newId, nowIso } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/clock.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { addUser } from '../support/identity.ts';
 import { createTestTables, executions, registerTestHandlers, sideEffects } from '../support/test-handlers.ts';
 
 for (const database of testDatabases) {
@@ -180,10 +181,7 @@ for (const database of testDatabases) {
       assert.equal((await app.request({ method: 'GET', url: '/api/tasks/tasks/', token: readOnly })).statusCode, 200);
 
       const sub = (await app.request({ method: 'POST', url: '/api/iam/organizations/', payload: { name: 'Tenant' } })).json();
-      const now = nowIso();
-      const userId = newId();
-      await app.nimbus.store.db.insertInto('users').values({ id: userId, organization_id: sub.id, username: `t-${userId.slice(0, 8)}`, email: '', first_name: '', last_name: '', password_hash: null, is_active: 1, is_staff: 0, is_superuser: 0, created_at: now, updated_at: now, last_login: null }).execute();
-      const { secret: tenant } = await app.nimbus.services.tokens.create({ userId, organizationId: sub.id, kind: 'personal', name: 't', scopes: ['*'], expiresAt: null });
+      const tenant = (await addUser(app, 'task-tenant', { role: 'admin', organization: sub.id })).session;
       const adminTask = (await enqueue({ type: 'noop' })).json();
       assert.equal((await app.request({ method: 'GET', url: `/api/tasks/tasks/${adminTask.id}/`, token: tenant })).statusCode, 404);
       assert.equal((await app.request({ method: 'POST', url: `/api/tasks/tasks/${adminTask.id}/cancel/`, token: tenant })).statusCode, 404);
