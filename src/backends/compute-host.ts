@@ -1,0 +1,128 @@
+/**
+ * The contract between core compute services and the machine that runs servers. Core decides
+ * (states, quotas, addresses, which volume goes where) and records; the host only does, and
+ * every method is idempotent: a task that crashed half-way calls it again with the same ids.
+ * The runc implementation lives in `src/backends/runc/`.
+ */
+
+/** The host cannot run servers (not root, runc missing...): `message` says how to fix it. */
+export class ComputeUnavailable extends Error {
+  readonly code = 'compute_unavailable';
+}
+
+/** A request the host refused for a reason the caller can act on (a bad archive, a full disk...). */
+export class ComputeRejected extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+/** An organization's private network: one Linux bridge, one IPv4 subnet. */
+export interface NetworkSpec {
+  id: string;
+  /** The bridge's interface name (at most 15 characters). */
+  bridge: string;
+  /** `10.77.3.0/24` */
+  subnet: string;
+  /** The bridge's own address in the subnet, the servers' default route. */
+  gateway: string;
+}
+
+export interface VolumeMount {
+  volumeId: string;
+  /** Absolute path inside the server. */
+  mountPath: string;
+}
+
+export interface ServerSpec {
+  id: string;
+  hostname: string;
+  imageId: string;
+  /** The ext4 volume holding this server's writable layer over the image. */
+  rootVolumeId: string;
+  vcpus: number;
+  memoryBytes: number;
+  network: NetworkSpec;
+  /** The server's address in `network.subnet`. */
+  address: string;
+  volumes: VolumeMount[];
+}
+
+export type ContainerState = 'running' | 'stopped' | 'missing';
+
+export interface ExecRequest {
+  /** A shell line, run by the image's `/bin/sh -c`. */
+  line: string;
+  /** A user name from the image's /etc/passwd, or a uid; root by default. */
+  username?: string;
+  groupname?: string;
+  env?: Record<string, string>;
+  /** Output as it comes, stdout and stderr interleaved, in order. */
+  onOutput(chunk: string): void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  elapsedMs: number;
+}
+
+export interface ServerFacts {
+  hostname: string;
+  os: { name: string; version: string; platform: string };
+  cpu: { count: number; model: string; arch: string };
+  memoryBytes: number;
+  disks: { mountPath: string; sizeBytes: number; usedBytes: number }[];
+  uptimeSeconds: number;
+  bootTime: string;
+}
+
+export interface ImageArtifact {
+  sizeBytes: number;
+  arch: string;
+}
+
+export interface ComputeHost {
+  /** Resolves when servers can run here; throws `ComputeUnavailable` otherwise. Cached. */
+  ensureAvailable(): Promise<void>;
+
+  images: {
+    /** The built-in minimal image, made from Debian's busybox-static on first use. */
+    ensureBuiltin(imageId: string): Promise<ImageArtifact>;
+    /** A root-filesystem tarball (`.tar`, `.tar.gz`) or an OCI image layout archive. */
+    importArchive(imageId: string, archivePath: string): Promise<ImageArtifact>;
+    /** An image whose root filesystem is a snapshot's (a root volume's snapshot is merged over its base image). */
+    fromSnapshot(imageId: string, snapshotId: string, baseImageId: string | null): Promise<ImageArtifact>;
+    remove(imageId: string): Promise<void>;
+  };
+
+  volumes: {
+    /** A sparse ext4 file of `sizeBytes`, empty or with a snapshot's content. */
+    create(volumeId: string, sizeBytes: number, fromSnapshotId?: string): Promise<void>;
+    /** Grows the file and the filesystem (online when mounted). */
+    resize(volumeId: string, sizeBytes: number): Promise<void>;
+    remove(volumeId: string): Promise<void>;
+    snapshot(volumeId: string, snapshotId: string): Promise<{ sizeBytes: number }>;
+    removeSnapshot(snapshotId: string): Promise<void>;
+  };
+
+  servers: {
+    /** Prepares the bundle; the root volume already exists. */
+    create(spec: ServerSpec): Promise<void>;
+    /** Mounts, wires the network and starts the container; undoes its own work when it fails. */
+    start(spec: ServerSpec): Promise<void>;
+    /** SIGTERM, SIGKILL after `timeoutMs`, then releases mounts and network. */
+    stop(serverId: string, options: { timeoutMs: number }): Promise<void>;
+    state(serverId: string): Promise<ContainerState>;
+    /** Stops if needed and removes the bundle (not the volumes: core removes those). */
+    remove(serverId: string): Promise<void>;
+    exec(serverId: string, request: ExecRequest): Promise<ExecResult>;
+    facts(serverId: string): Promise<ServerFacts>;
+  };
+
+  /**
+   * Releases what nothing known owns (containers, mounts, loop devices, veths, bridges,
+   * bundles, volume files); returns a line per thing released. Run at start-up.
+   */
+  sweep(known: { servers: ReadonlySet<string>; volumes: ReadonlySet<string>; networks: ReadonlySet<string> }): Promise<string[]>;
+}
