@@ -1,0 +1,75 @@
+import type { CommandChunkRow, CommandRow, CommandStatus } from '../../store/schema.ts';
+
+export const COMMAND_STATUSES: CommandStatus[] = ['queued', 'running', 'success', 'failed'];
+export const FINISHED_STATUSES: ReadonlySet<CommandStatus> = new Set(['success', 'failed']);
+
+export interface Command {
+  id: string;
+  organizationId: string;
+  serverId: string;
+  shell: string;
+  line: string;
+  env: Record<string, string>;
+  username: string;
+  groupname: string;
+  runAfter: string[];
+  status: CommandStatus;
+  /** null until finished. */
+  success: boolean | null;
+  exitCode: number | null;
+  result: string | null;
+  /** Seconds. */
+  elapsedTime: number | null;
+  taskId: string;
+  requestedBy: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface CommandChunk {
+  seq: number;
+  content: string;
+  createdAt: string;
+}
+
+export function toCommand(row: CommandRow): Command {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    serverId: row.server_id,
+    shell: row.shell,
+    line: row.line,
+    env: JSON.parse(row.env),
+    username: row.username,
+    groupname: row.groupname,
+    runAfter: JSON.parse(row.run_after),
+    status: row.status,
+    success: row.success === null ? null : row.success === 1,
+    exitCode: row.exit_code,
+    result: row.result,
+    elapsedTime: row.elapsed_time === null ? null : Number(row.elapsed_time),
+    taskId: row.task_id,
+    requestedBy: row.requested_by,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export function toChunk(row: Pick<CommandChunkRow, 'seq' | 'content' | 'created_at'>): CommandChunk {
+  return { seq: Number(row.seq), content: row.content, createdAt: row.created_at };
+}
+
+/** The event recording a command's change, in the transaction that makes it. */
+export function commandEvent(row: Pick<CommandRow, 'id' | 'organization_id' | 'organization_path' | 'requested_by' | 'server_id'>, verb: 'created' | 'finished', data: Record<string, unknown> = {}, requestId: string | null = null) {
+  return {
+    type: `command.${verb}`,
+    organizationId: row.organization_id,
+    organizationPath: row.organization_path,
+    actor: row.requested_by,
+    resource: { type: 'command', id: row.id },
+    data: { server: row.server_id, ...data },
+    requestId,
+  };
+}

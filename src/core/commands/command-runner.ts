@@ -1,0 +1,159 @@
+import { ComputeRejected, ComputeUnavailable, type ComputeHost } from '../../backends/compute-host.ts';
+import type { Store } from '../../store/database.ts';
+import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
+import type { CommandRow } from '../../store/schema.ts';
+import { nowIso } from '../clock.ts';
+import type { EventService } from '../events/event-service.ts';
+import type { TaskContext, TaskHandler } from '../tasks/handlers.ts';
+import { commandEvent, FINISHED_STATUSES } from './command-model.ts';
+import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorderSettings } from './output-recorder.ts';
+
+export const RUN_COMMAND_TASK = 'command.run';
+
+/** A command waiting for the ones it runs after looks again this often, wake-ups aside. */
+const PREREQUISITE_POLL_MS = 1_000;
+
+interface Outcome {
+  success: boolean;
+  exitCode: number | null;
+  result: string;
+  elapsedTime: number | null;
+}
+
+interface Summary {
+  command: string;
+  status: string;
+  exit_code: number | null;
+}
+
+const summary = (row: Pick<CommandRow, 'id' | 'status' | 'exit_code'>): Summary => ({ command: row.id, status: row.status, exit_code: row.exit_code });
+
+/** Why the handler's signal was aborted, in words for the command's result. */
+function interruption(signal: AbortSignal): string {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+  if (reason.includes('cancel')) return 'The command was cancelled.';
+  return 'The command was interrupted because Nimbus stopped or lost track of it.';
+}
+
+const secondsSince = (iso: string | null) => (iso === null ? null : Math.max(0, (Date.now() - Date.parse(iso)) / 1000));
+
+/**
+ * `command.run`: runs one command on its server and records its output and outcome. A process
+ * cannot be resumed, so a run that finds its command already `running` (the previous run was
+ * interrupted by a crash or a shutdown) ends it as failed and never executes it twice.
+ */
+export function createCommandRunner(deps: { store: Store; events: EventService; notifier: Notifier; host: ComputeHost; recorder?: OutputRecorderSettings }): TaskHandler {
+  const { store, events, notifier, host } = deps;
+  const { db } = store;
+
+  /** Records the outcome unless the command has one already; returns the finished row. */
+  async function finish(id: string, outcome: Outcome): Promise<CommandRow | undefined> {
+    return db.transaction().execute(async (trx) => {
+      const status = outcome.success ? 'success' : 'failed';
+      const row = await trx
+        .updateTable('commands')
+        .set({ status, success: outcome.success ? 1 : 0, exit_code: outcome.exitCode, result: outcome.result, elapsed_time: outcome.elapsedTime, finished_at: nowIso() })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await events.record(trx, commandEvent(row, 'finished', { status, success: outcome.success, exit_code: outcome.exitCode, elapsed_time: outcome.elapsedTime }));
+      await notifier.notify(trx, 'command_output');
+      return row;
+    });
+  }
+
+  const load = (id: string) => db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+
+  async function finishWith(command: CommandRow, outcome: Outcome): Promise<Summary> {
+    const row = (await finish(command.id, outcome)) ?? (await load(command.id));
+    return summary(row ?? { ...command, status: 'failed' });
+  }
+
+  /** Resolves once every command `command` runs after has finished (or is gone with its server). */
+  async function awaitPrerequisites(command: CommandRow, signal: AbortSignal): Promise<void> {
+    const ids: string[] = JSON.parse(command.run_after);
+    while (ids.length) {
+      const wake = nextWakeUp(notifier, ['command_output'], PREREQUISITE_POLL_MS, signal);
+      const rows = await db.selectFrom('commands').select(['id', 'status']).where('id', 'in', ids).execute();
+      if (rows.every((r) => FINISHED_STATUSES.has(r.status))) return;
+      await wake;
+      signal.throwIfAborted();
+    }
+  }
+
+  async function run(context: TaskContext): Promise<Summary> {
+    const id = String(context.input.command);
+    const command = await load(id);
+    // Deleted with its server before it ran: nothing left to do.
+    if (!command) return { command: id, status: 'deleted', exit_code: null };
+    if (FINISHED_STATUSES.has(command.status)) return summary(command);
+    if (command.status === 'running') {
+      return finishWith(command, {
+        success: false,
+        exitCode: null,
+        result: 'The command was interrupted (Nimbus stopped or crashed while it ran) and was not run again: a process cannot be resumed.',
+        elapsedTime: secondsSince(command.started_at),
+      });
+    }
+
+    try {
+      await awaitPrerequisites(command, context.signal);
+    } catch (error) {
+      // Cancelled while waiting: it never ran. Any other interruption leaves it queued for the next run.
+      if (context.signal.aborted && interruption(context.signal) === 'The command was cancelled.') {
+        return finishWith(command, { success: false, exitCode: null, result: 'The command was cancelled before it started.', elapsedTime: null });
+      }
+      throw error;
+    }
+
+    const startedAt = nowIso();
+    const started = await db.updateTable('commands').set({ status: 'running', started_at: startedAt }).where('id', '=', id).where('status', '=', 'queued').executeTakeFirst();
+    if (Number(started.numUpdatedRows) !== 1) return summary((await load(id)) ?? { ...command, status: 'failed' });
+
+    const server = await db.selectFrom('servers').select('state').where('id', '=', command.server_id).executeTakeFirst();
+    if (server?.state !== 'running') {
+      const state = server?.state ?? 'deleted';
+      return finishWith(command, { success: false, exitCode: null, result: `The server is ${state}; a command runs only on a running server.`, elapsedTime: 0 });
+    }
+
+    const recorder = createOutputRecorder(db, notifier, id, deps.recorder ?? DEFAULT_RECORDER_SETTINGS);
+    const began = Date.now();
+    let outcome: Outcome;
+    let unexpected: unknown = null;
+    try {
+      const done = await host.servers.exec(command.server_id, {
+        line: command.line,
+        username: command.username,
+        ...(command.groupname ? { groupname: command.groupname } : {}),
+        env: JSON.parse(command.env),
+        onOutput: recorder.write,
+        signal: context.signal,
+      });
+      await recorder.close();
+      outcome = { success: done.exitCode === 0, exitCode: done.exitCode, result: recorder.tail(), elapsedTime: done.elapsedMs / 1000 };
+    } catch (error) {
+      await recorder.close().catch((failure) => (unexpected ??= failure));
+      const why = context.signal.aborted
+        ? interruption(context.signal)
+        : error instanceof ComputeRejected || error instanceof ComputeUnavailable
+          ? error.message
+          : 'The command could not be run; the server log has the details.';
+      if (!context.signal.aborted && !(error instanceof ComputeRejected) && !(error instanceof ComputeUnavailable)) unexpected = error;
+      const tail = recorder.tail();
+      outcome = { success: false, exitCode: null, result: tail ? `${tail}${tail.endsWith('\n') ? '' : '\n'}${why}` : why, elapsedTime: (Date.now() - began) / 1000 };
+    }
+    const finished = await finishWith(command, outcome);
+    // Recorded as failed for the user; the task fails too, so the error reaches the server log.
+    if (unexpected !== null) throw unexpected;
+    return finished;
+  }
+
+  return {
+    // Commands run side by side, even on one server: each locks only itself.
+    resourcesOf: (input) => [{ type: 'command', id: String(input.command) }],
+    mayCancel: true,
+    run,
+  };
+}

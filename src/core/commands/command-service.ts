@@ -1,0 +1,206 @@
+import { ComputeUnavailable as HostUnavailable, type ComputeHost } from '../../backends/compute-host.ts';
+import type { Store } from '../../store/database.ts';
+import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
+import type { CommandRow, CommandStatus } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { ComputeUnavailable, InvalidState, NotFound, ValidationFailed } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
+import type { TaskService } from '../tasks/task-service.ts';
+import { parseCommandRequest, type CommandRequest } from './command-input.ts';
+import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
+import { createCommandRunner, RUN_COMMAND_TASK } from './command-runner.ts';
+import type { OutputRecorderSettings } from './output-recorder.ts';
+
+/** Live output followers look again this often even without a wake-up. */
+const FOLLOW_POLL_MS = 1_000;
+const FOLLOW_BATCH = 500;
+
+const listSpec: ListSpec = {
+  filters: {
+    server: uuidFilter('server_id', 'server'),
+    status: (query, value) => {
+      const statuses = value.split(',');
+      const unknown = statuses.find((s) => !COMMAND_STATUSES.includes(s as CommandStatus));
+      if (unknown !== undefined) throw ValidationFailed.field('status', `"${unknown}" is not a valid choice. Choose from: ${COMMAND_STATUSES.join(', ')}.`);
+      return query.where('status', 'in', statuses);
+    },
+  },
+  searchColumns: ['line'],
+  // `added_at` is Alpacon's name for the creation time.
+  orderings: { added_at: 'created_at', created_at: 'created_at', status: 'status' },
+  defaultOrdering: '-created_at',
+  idColumn: 'id',
+};
+
+const chunkListSpec: ListSpec = {
+  filters: {},
+  searchColumns: [],
+  orderings: { seq: 'seq', added_at: 'seq' },
+  defaultOrdering: 'seq',
+  idColumn: 'seq',
+};
+
+/** One step of a live output stream: the chunks stored since the last step, and the command once it finished. */
+export interface OutputBatch {
+  chunks: CommandChunk[];
+  /** Set on the last batch. */
+  finished: Command | null;
+}
+
+export type CommandService = ReturnType<typeof createCommandService>;
+
+/**
+ * Remote commands: a shell line run on a running server by a `command.run` task, its output
+ * stored in order as it comes and streamed live, its exit code and time kept.
+ */
+export function createCommandService(deps: {
+  store: Store;
+  events: EventService;
+  notifier: Notifier;
+  tasks: TaskService;
+  taskHandlers: TaskHandlerRegistry;
+  host: ComputeHost;
+  recorder?: OutputRecorderSettings;
+}) {
+  const { store, events, notifier, tasks, host } = deps;
+  const { db } = store;
+  const closing = new AbortController();
+  deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner(deps));
+
+  const visible = (actor: Actor) => db.selectFrom('commands').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
+
+  async function findVisible(actor: Actor, id: string): Promise<CommandRow> {
+    const row = isUuid(id) ? await visible(actor).where('id', '=', id.toLowerCase()).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('command', 'No command matches the given query.');
+    return row;
+  }
+
+  async function ensureHostAvailable(): Promise<void> {
+    try {
+      await host.ensureAvailable();
+    } catch (error) {
+      if (error instanceof HostUnavailable) throw new ComputeUnavailable(error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * Queues a command on a running server of the actor's subtree. The command and the task that
+   * runs it are written in one transaction; a bad request writes nothing.
+   */
+  async function create(actor: Actor, request: CommandRequest): Promise<Command> {
+    assertAllowed(actor, 'command:write');
+    const parsed = parseCommandRequest(request);
+    if ('errors' in parsed) throw new ValidationFailed(parsed.errors);
+    const { spec } = parsed;
+    const server = await db
+      .selectFrom('servers')
+      .select(['id', 'state'])
+      .where('id', '=', spec.serverId)
+      .where('organization_path', 'like', `${actor.organizationPath}%`)
+      .executeTakeFirst();
+    if (!server) throw new NotFound('server', 'No server matches the given query.');
+    if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; a command runs only on a running server.`);
+    if (spec.runAfter.length) {
+      const found = new Set((await visible(actor).clearSelect().select('id').where('id', 'in', spec.runAfter).execute()).map((r) => r.id));
+      const missing = spec.runAfter.filter((id) => !found.has(id));
+      if (missing.length) throw new ValidationFailed({ run_after: missing.map((id) => `No command matches "${id}".`) });
+    }
+    await ensureHostAvailable();
+
+    return db.transaction().execute(async (trx) => {
+      const id = newId();
+      const task = await tasks.enqueue(trx, actor, { type: RUN_COMMAND_TASK, input: { command: id } });
+      const row: CommandRow = {
+        id,
+        organization_id: actor.organizationId,
+        organization_path: actor.organizationPath,
+        server_id: server.id,
+        shell: spec.shell,
+        line: spec.line,
+        env: JSON.stringify(spec.env),
+        username: spec.username,
+        groupname: spec.groupname,
+        run_after: JSON.stringify(spec.runAfter),
+        status: 'queued',
+        success: null,
+        exit_code: null,
+        result: null,
+        elapsed_time: null,
+        task_id: task.id,
+        requested_by: actor.principal.userId,
+        created_at: nowIso(),
+        started_at: null,
+        finished_at: null,
+      };
+      await trx.insertInto('commands').values(row).execute();
+      await events.record(trx, commandEvent(row, 'created', { line: spec.line }, actor.requestId));
+      return toCommand(row);
+    });
+  }
+
+  async function get(actor: Actor, id: string): Promise<Command> {
+    assertAllowed(actor, 'command:read');
+    return toCommand(await findVisible(actor, id));
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<Command>> {
+    assertAllowed(actor, 'command:read');
+    const result = await runList<CommandRow>(visible(actor), listSpec, request);
+    return { ...result, items: result.items.map(toCommand) } as ListResult<Command>;
+  }
+
+  /** A command's output chunks, by `seq`. */
+  async function chunks(actor: Actor, id: string, request: ListRequest): Promise<ListResult<CommandChunk>> {
+    assertAllowed(actor, 'command:read');
+    const command = await findVisible(actor, id);
+    const query = db.selectFrom('command_chunks').select(['seq', 'content', 'created_at']).where('command_id', '=', command.id);
+    const result = await runList<{ seq: number; content: string; created_at: string }>(query, chunkListSpec, request);
+    return { ...result, items: result.items.map(toChunk) } as ListResult<CommandChunk>;
+  }
+
+  /**
+   * The output live: the chunks after `afterSeq` (-1 for all), then each new one as it is
+   * stored, and last the finished command. Checks access before the caller opens its stream.
+   */
+  async function follow(actor: Actor, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }): Promise<AsyncGenerator<OutputBatch>> {
+    assertAllowed(actor, 'command:read');
+    const command = await findVisible(actor, id);
+    return followFrom(command.id, options);
+  }
+
+  async function* followFrom(id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }): AsyncGenerator<OutputBatch> {
+    const signal = AbortSignal.any([options.signal, closing.signal]);
+    let position = options.afterSeq;
+    let idleSince = Date.now();
+    while (!signal.aborted) {
+      const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
+      // Read before the chunks: output is all stored before the command is marked finished,
+      // so a command seen finished here has no chunk the next read could miss.
+      const command = await db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+      const rows = await db.selectFrom('command_chunks').select(['seq', 'content', 'created_at']).where('command_id', '=', id).where('seq', '>', position).orderBy('seq').limit(FOLLOW_BATCH).execute();
+      const complete = !command || (FINISHED_STATUSES.has(command.status) && rows.length < FOLLOW_BATCH);
+      if (rows.length) position = Number(rows.at(-1)!.seq);
+      if (rows.length || complete) {
+        idleSince = Date.now();
+        yield { chunks: rows.map(toChunk), finished: complete && command ? toCommand(command) : null };
+        if (complete) return;
+        if (rows.length === FOLLOW_BATCH) continue;
+      } else if (Date.now() - idleSince >= options.idleMs) {
+        idleSince = Date.now();
+        yield { chunks: [], finished: null };
+      }
+      await wake;
+    }
+  }
+
+  /** Ends every live stream (shutdown). */
+  function close(): void {
+    closing.abort();
+  }
+
+  return { create, get, list, chunks, follow, close };
+}

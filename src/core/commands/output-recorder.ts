@@ -1,0 +1,96 @@
+import type { Kysely } from 'kysely';
+import type { Notifier } from '../../store/notifier.ts';
+import type { Database } from '../../store/schema.ts';
+import { nowIso } from '../clock.ts';
+
+export interface OutputRecorderSettings {
+  /** Output is written at most this long after it came... */
+  flushMs: number;
+  /** ...or as soon as this much waits; also the largest chunk stored. */
+  chunkChars: number;
+  /** How much of the end of the output `tail()` keeps (the command's `result`). */
+  tailChars: number;
+}
+
+export const DEFAULT_RECORDER_SETTINGS: OutputRecorderSettings = { flushMs: 100, chunkChars: 16 * 1024, tailChars: 64 * 1024 };
+
+export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
+
+/**
+ * Stores a command's output as numbered chunks while it runs. Output is gathered and written in
+ * batches (every `flushMs`, or at once when `chunkChars` wait), so a command writing a byte at a
+ * time does not write a row per byte; writes happen one after the other, so chunks keep the order
+ * the output came in. Each write wakes the live streams of the output, in every process.
+ */
+export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings = DEFAULT_RECORDER_SETTINGS) {
+  let pending = '';
+  let tail = '';
+  let nextSeq = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let writes: Promise<void> = Promise.resolve();
+  let failure: unknown = null;
+
+  /** Takes output as it comes; the promise it may return resolves once a full batch is stored (backpressure). */
+  function write(text: string): void | Promise<void> {
+    if (text === '') return;
+    // PostgreSQL text cannot hold U+0000; binary output is shown, not stored byte for byte.
+    const clean = text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+    pending += clean;
+    tail += clean;
+    if (tail.length > 2 * settings.tailChars) tail = tail.slice(-settings.tailChars);
+    if (pending.length >= settings.chunkChars) return flush();
+    timer ??= setTimeout(() => void flush(), settings.flushMs);
+  }
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const text = pending;
+    pending = '';
+    if (text !== '') writes = writes.then(() => store(text));
+    return writes;
+  }
+
+  async function store(text: string): Promise<void> {
+    if (failure !== null) return;
+    const pieces = splitText(text, settings.chunkChars);
+    const createdAt = nowIso();
+    const rows = pieces.map((content, i) => ({ command_id: commandId, seq: nextSeq + i, content, created_at: createdAt }));
+    try {
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('command_chunks').values(rows).execute();
+        await notifier.notify(trx, 'command_output');
+      });
+      nextSeq += rows.length;
+    } catch (error) {
+      // Kept for `close()`: later output is dropped rather than stored out of order.
+      failure = error;
+    }
+  }
+
+  return {
+    write,
+    /** Stores what is left; throws when any write failed. */
+    async close(): Promise<void> {
+      await flush();
+      if (failure !== null) throw failure;
+    },
+    /** The last `tailChars` characters of the output. */
+    tail: () => (tail.length > settings.tailChars ? tail.slice(-settings.tailChars) : tail),
+    chunkCount: () => nextSeq,
+  };
+}
+
+/** Pieces of at most `size` characters, never cutting a character made of two UTF-16 units. */
+export function splitText(text: string, size: number): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && end - start > 1 && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
