@@ -5,7 +5,7 @@ import { notifyAfterCommit } from './notify-after-commit.ts';
 import type { Database } from './schema.ts';
 
 /** Wake-up channels between the processes sharing one database. */
-export type NotifyChannel = 'tasks' | 'task_cancel' | 'events';
+export type NotifyChannel = 'tasks' | 'task_cancel' | 'events' | 'command_output';
 
 /**
  * Wakes waiting code (workers, long polls, event streams) when something it waits for was
@@ -78,7 +78,7 @@ const RECONNECT_DELAY_MS = 1_000;
  */
 function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
   const registry = listenerRegistry();
-  const channels: NotifyChannel[] = ['tasks', 'task_cancel', 'events'];
+  const channels: NotifyChannel[] = ['tasks', 'task_cancel', 'events', 'command_output'];
   let client: pg.Client | null = null;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | null = null;
