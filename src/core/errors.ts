@@ -82,3 +82,8 @@ export class PreconditionFailed extends DomainError {
     super(message);
   }
 }
+
+/** Servers cannot run on this machine (not root, runc missing...); the message says how to fix it. */
+export class ComputeUnavailable extends DomainError {
+  readonly code = 'compute_unavailable';
+}

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  ComputeUnavailable,
   Conflict,
   DomainError,
   InvalidState,
@@ -36,6 +37,7 @@ const STATUS_BY_ERROR = new Map<Function, number>([
   [RateLimited, 429],
   [UnsupportedVersion, 422],
   [PreconditionFailed, 412],
+  [ComputeUnavailable, 503],
 ]);
 
 const FASTIFY_CODES: Record<string, { code: string; detail?: (error: FastifyError, request: FastifyRequest) => string }> = {

@@ -3,6 +3,8 @@ import * as m0001 from './0001_foundation.ts';
 import * as m0100 from './0100_identity.ts';
 import * as m0200 from './0200_oauth.ts';
 import * as m0300 from './0300_tasks.ts';
+import * as m0400 from './0400_compute.ts';
+import * as m0410 from './0410_commands.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -13,6 +15,8 @@ const migrations: Record<string, Migration> = {
   '0100_identity': m0100,
   '0200_oauth': m0200,
   '0300_tasks': m0300,
+  '0400_compute': m0400,
+  '0410_commands': m0410,
 };
 
 export const migrationProvider: MigrationProvider = {

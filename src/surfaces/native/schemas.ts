@@ -24,3 +24,6 @@ export const commonErrors = {
   422: ErrorBody,
   429: ErrorBody,
 } as const;
+
+/** Errors of routes that need the compute host: 503 when servers cannot run on this machine. */
+export const computeErrors = { ...commonErrors, 503: ErrorBody } as const;

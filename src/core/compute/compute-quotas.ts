@@ -1,0 +1,54 @@
+import type { QuotaService } from '../quotas/quota-service.ts';
+import { asNumber, type Executor } from './context.ts';
+
+/**
+ * Quota checks of compute, run inside the creating transaction with the organization's
+ * current totals. Root volumes count toward `volume_bytes` (they use the disk) but not toward
+ * the `volumes` count (that counts what users create themselves).
+ */
+export function computeQuotas(quotas: QuotaService) {
+  async function volumeBytes(trx: Executor, organizationId: string): Promise<number> {
+    const row = await trx.selectFrom('volumes').select((eb) => eb.fn.sum<number>('size_bytes').as('total')).where('organization_id', '=', organizationId).executeTakeFirst();
+    return asNumber(row?.total);
+  }
+
+  async function count(trx: Executor, table: 'servers' | 'snapshots' | 'images', organizationId: string): Promise<number> {
+    const row = await trx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).executeTakeFirst();
+    return asNumber(row?.n);
+  }
+
+  return {
+    async forServer(trx: Executor, organizationId: string, plan: { vcpus: number; memoryBytes: number; rootVolumeBytes: number }): Promise<void> {
+      const totals = await trx
+        .selectFrom('servers')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('vcpus').as('vcpus'), eb.fn.sum<number>('memory_bytes').as('memory')])
+        .where('organization_id', '=', organizationId)
+        .executeTakeFirst();
+      await quotas.assertWithin(trx, organizationId, 'servers', asNumber(totals?.n));
+      await quotas.assertWithin(trx, organizationId, 'vcpus', asNumber(totals?.vcpus), plan.vcpus);
+      await quotas.assertWithin(trx, organizationId, 'memory_bytes', asNumber(totals?.memory), plan.memoryBytes);
+      await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), plan.rootVolumeBytes);
+    },
+
+    async forDataVolume(trx: Executor, organizationId: string, sizeBytes: number): Promise<void> {
+      const row = await trx.selectFrom('volumes').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).where('volume_type', '=', 'data').executeTakeFirst();
+      await quotas.assertWithin(trx, organizationId, 'volumes', asNumber(row?.n));
+      await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), sizeBytes);
+    },
+
+    /** Growing a volume by `extraBytes`. */
+    async forGrowth(trx: Executor, organizationId: string, extraBytes: number): Promise<void> {
+      await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), extraBytes);
+    },
+
+    async forSnapshot(trx: Executor, organizationId: string): Promise<void> {
+      await quotas.assertWithin(trx, organizationId, 'snapshots', await count(trx, 'snapshots', organizationId));
+    },
+
+    async forImage(trx: Executor, organizationId: string): Promise<void> {
+      await quotas.assertWithin(trx, organizationId, 'images', await count(trx, 'images', organizationId));
+    },
+  };
+}
+
+export type ComputeQuotas = ReturnType<typeof computeQuotas>;

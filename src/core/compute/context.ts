@@ -1,0 +1,106 @@
+import type { Kysely, Transaction } from 'kysely';
+import { ComputeRejected, ComputeUnavailable as HostUnavailable, type ComputeHost } from '../../backends/compute-host.ts';
+import type { Store } from '../../store/database.ts';
+import { isUniqueViolation } from '../../store/errors.ts';
+import type { Database } from '../../store/schema.ts';
+import type { Actor } from '../actor.ts';
+import { ComputeUnavailable, Conflict, DomainError } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import type { QuotaService } from '../quotas/quota-service.ts';
+import type { TaskService } from '../tasks/task-service.ts';
+import type { AddressRange } from './addresses.ts';
+
+/** What this process's compute needs to know about itself. */
+export interface ComputeSettings {
+  /** This machine's id: servers record where they run, and reconciliation looks only at its own. */
+  hostId: string;
+  networkRange: AddressRange;
+  /** How long a server gets to stop after SIGTERM before it is killed. */
+  stopTimeoutMs: number;
+  /** Where uploaded image archives wait for their import task. */
+  uploadDir: string;
+}
+
+/** What every compute service shares. */
+export interface ComputeDeps {
+  store: Store;
+  events: EventService;
+  tasks: TaskService;
+  quotas: QuotaService;
+  host: ComputeHost;
+  settings: ComputeSettings;
+}
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The host refused work for a reason the user can act on (a bad archive...): the task fails with its message. */
+export class ComputeRefused extends Conflict {
+  constructor(message: string) {
+    super(message, 'compute_rejected');
+  }
+}
+
+/** The host failed in a way nobody asked for; the task fails with the host's message. */
+export class ComputeFailed extends DomainError {
+  readonly code = 'compute_failed';
+}
+
+/** Runs host work, turning the host's errors into domain errors a task or a request can report. */
+export async function onHost<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw asDomainError(error);
+  }
+}
+
+export function asDomainError(error: unknown): Error {
+  if (error instanceof DomainError) return error;
+  if (error instanceof HostUnavailable) return new ComputeUnavailable(error.message);
+  if (error instanceof ComputeRejected) return new ComputeRefused(error.message);
+  return new ComputeFailed(error instanceof Error ? error.message : String(error));
+}
+
+/** Refuses with one clear error, before anything is written, when servers cannot run here. */
+export async function assertComputeAvailable(host: ComputeHost): Promise<void> {
+  await onHost(() => host.ensureAvailable());
+}
+
+const UNIQUE_RETRIES = 8;
+
+/**
+ * Runs a transaction again when it lost a race on a unique constraint (two requests picking
+ * the same subnet or address): the next run sees the winner's row and picks another.
+ */
+export async function retryOnUniqueViolation<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= UNIQUE_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+/** The event recording a change to a compute resource, in the transaction that makes it. */
+export function computeEvent(
+  row: { id: string; organization_id: string; organization_path: string },
+  resourceType: string,
+  verb: string,
+  actor: Actor | null,
+  data: Record<string, unknown> = {},
+) {
+  return {
+    type: `${resourceType}.${verb}`,
+    organizationId: row.organization_id,
+    organizationPath: row.organization_path,
+    actor: actor?.principal.userId ?? null,
+    resource: { type: resourceType, id: row.id },
+    data,
+    requestId: actor?.requestId ?? null,
+  };
+}
+
+/** The number a bigint column or an aggregate reads as, on either database. */
+export const asNumber = (value: unknown): number => Number(value ?? 0);

@@ -1,0 +1,111 @@
+import type { TaskContext, TaskHandlerRegistry } from '../tasks/handlers.ts';
+import { asNumber, asDomainError, computeEvent, onHost, type ComputeDeps } from './context.ts';
+import type { HostRecords } from './host-records.ts';
+import { nowIso } from '../clock.ts';
+
+const serverOf = (input: Record<string, unknown>) => [{ type: 'server', id: String(input.server_id) }];
+
+/**
+ * The tasks that make the host follow a server's record. Each is safe to run again after a
+ * crash: host calls are idempotent and keyed by ids, database writes go through `ctx.step`.
+ * A failure leaves the server in `error` with the reason in `state_detail`.
+ */
+export function registerServerHandlers(registry: TaskHandlerRegistry, deps: ComputeDeps, records: HostRecords): void {
+  const { store, events, host, settings } = deps;
+  const { db } = store;
+  const stopOptions = { timeoutMs: settings.stopTimeoutMs };
+
+  /** Runs a server task on a server that still exists; on failure records `error` and fails the task. */
+  function serverTask(work: (ctx: TaskContext, serverId: string) => Promise<unknown>) {
+    return {
+      resourcesOf: serverOf,
+      async run(ctx: TaskContext) {
+        const serverId = String(ctx.input.server_id);
+        if (!(await records.findServer(db, serverId))) return { gone: true };
+        try {
+          return (await work(ctx, serverId)) ?? {};
+        } catch (error) {
+          const failure = asDomainError(error);
+          await records.setServerState(db, serverId, 'error', failure.message);
+          throw failure;
+        }
+      },
+    };
+  }
+
+  /** Facts are a convenience: a server whose facts cannot be read is still running. */
+  async function refreshFactsQuietly(serverId: string): Promise<void> {
+    await records.refreshFacts(serverId).catch(() => undefined);
+  }
+
+  async function startServer(ctx: TaskContext, serverId: string, stepName: string): Promise<void> {
+    const server = (await records.findServer(db, serverId))!;
+    const spec = await records.specOf(server);
+    // Creating again is a no-op for an existing bundle; it covers a start racing a fresh create.
+    await onHost(() => host.servers.create(spec));
+    await onHost(() => host.servers.start(spec));
+    await ctx.step(stepName, (trx) => records.setServerState(trx, serverId, 'running'));
+    await refreshFactsQuietly(serverId);
+  }
+
+  registry.register(
+    'server.create',
+    serverTask(async (ctx, serverId) => {
+      const server = (await records.findServer(db, serverId))!;
+      await records.ensureImageReady(server.image_id);
+      const root = await db.selectFrom('volumes').select('size_bytes').where('id', '=', server.root_volume_id).executeTakeFirstOrThrow();
+      await onHost(() => host.volumes.create(server.root_volume_id, asNumber(root.size_bytes)));
+      await ctx.step('root_volume', (trx) => trx.updateTable('volumes').set({ state: 'in_use', updated_at: nowIso() }).where('id', '=', server.root_volume_id).execute().then(() => null));
+      await onHost(async () => host.servers.create(await records.specOf(server)));
+      if (ctx.input.start === true) await startServer(ctx, serverId, 'running');
+      else await ctx.step('stopped', (trx) => records.setServerState(trx, serverId, 'stopped'));
+    }),
+  );
+
+  registry.register('server.poweron', serverTask((ctx, serverId) => startServer(ctx, serverId, 'running')));
+
+  registry.register(
+    'server.poweroff',
+    serverTask(async (ctx, serverId) => {
+      await onHost(() => host.servers.stop(serverId, stopOptions));
+      await ctx.step('stopped', (trx) => records.setServerState(trx, serverId, 'stopped'));
+    }),
+  );
+
+  registry.register(
+    'server.reboot',
+    serverTask(async (ctx, serverId) => {
+      await onHost(() => host.servers.stop(serverId, stopOptions));
+      await ctx.step('starting', (trx) => records.setServerState(trx, serverId, 'starting'));
+      await startServer(ctx, serverId, 'running');
+    }),
+  );
+
+  registry.register(
+    'server.update_information',
+    serverTask(async (_ctx, serverId) => {
+      await records.refreshFacts(serverId);
+    }),
+  );
+
+  // Stops and removes the server, deletes its root volume, and leaves its data volumes detached.
+  registry.register(
+    'server.terminate',
+    serverTask(async (ctx, serverId) => {
+      const server = (await records.findServer(db, serverId))!;
+      await onHost(() => host.servers.stop(serverId, stopOptions));
+      await onHost(() => host.servers.remove(serverId));
+      await onHost(() => host.volumes.remove(server.root_volume_id));
+      await ctx.step('deleted', async (trx) => {
+        const now = nowIso();
+        const detached = await trx.selectFrom('volumes').selectAll().where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
+        await trx.updateTable('volumes').set({ server_id: null, mount_path: null, state: 'available', updated_at: now }).where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
+        for (const volume of detached) await events.record(trx, computeEvent(volume, 'volume', 'detached', null, { server: serverId }));
+        await trx.deleteFrom('volumes').where('id', '=', server.root_volume_id).execute();
+        await trx.deleteFrom('servers').where('id', '=', serverId).execute();
+        await events.record(trx, computeEvent(server, 'server', 'deleted', null, { name: server.name }));
+        return null;
+      });
+    }),
+  );
+}

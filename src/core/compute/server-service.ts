@@ -1,0 +1,217 @@
+import type { ServerRow, VolumeRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { Task } from '../tasks/task-service.ts';
+import type { ComputeQuotas } from './compute-quotas.ts';
+import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
+import type { ImageService } from './image-service.ts';
+import { checkHostname, checkInteger, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
+import { allocateAddress, ensureNetwork } from './networks.ts';
+import { toServer, type Server } from './records.ts';
+import { allowedServerActions, assertServerDeletable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, type ServerAction } from './states.ts';
+
+export interface ServerInput {
+  name?: string;
+  hostname?: string;
+  image?: string;
+  vcpus?: number;
+  memory?: number;
+  root_volume_size?: number;
+  tags?: string[];
+  start?: boolean;
+}
+
+const STATES = ['stopped', 'starting', 'running', 'stopping', 'error'];
+
+const listSpec: ListSpec = {
+  filters: {
+    name: (query, value) => query.where('name', '=', value),
+    state: (query, value) => {
+      if (!STATES.includes(value)) throw ValidationFailed.field('state', `"${value}" is not a valid choice. Choose from: ${STATES.join(', ')}.`);
+      return query.where('state', '=', value);
+    },
+    image: uuidFilter('image_id', 'image'),
+  },
+  searchColumns: ['name', 'hostname', 'private_ip'],
+  orderings: { name: 'name', created_at: 'created_at', updated_at: 'updated_at', state: 'state' },
+  defaultOrdering: 'name',
+  idColumn: 'id',
+};
+
+export type ServerService = ReturnType<typeof createServerService>;
+
+/** Servers: records and the tasks that make the host follow them. */
+export function createServerService(deps: ComputeDeps & { images: ImageService; limits: ComputeQuotas }) {
+  const { store, events, tasks, host, settings, images, limits } = deps;
+  const { db } = store;
+
+  const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('servers').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
+
+  async function findVisible(actor: Actor, id: string, executor: Executor = db): Promise<ServerRow> {
+    const row = isUuid(id) ? await visible(actor, executor).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('server', 'No server matches the given query.');
+    return row;
+  }
+
+  async function withVolumes(rows: ServerRow[], executor: Executor = db): Promise<Server[]> {
+    const ids = rows.map((r) => r.id);
+    const attached: Pick<VolumeRow, 'id' | 'server_id' | 'mount_path'>[] = ids.length
+      ? await executor.selectFrom('volumes').select(['id', 'server_id', 'mount_path']).where('server_id', 'in', ids).where('volume_type', '=', 'data').orderBy('mount_path').execute()
+      : [];
+    return rows.map((row) => toServer(row, attached.filter((v) => v.server_id === row.id)));
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<Server>> {
+    assertAllowed(actor, 'server:read');
+    const result = await runList<ServerRow>(visible(actor), listSpec, request);
+    return { ...result, items: await withVolumes(result.items) } as ListResult<Server>;
+  }
+
+  async function get(actor: Actor, id: string): Promise<Server> {
+    assertAllowed(actor, 'server:read');
+    return (await withVolumes([await findVisible(actor, id)]))[0]!;
+  }
+
+  function validate(input: ServerInput): FieldErrors {
+    const errors: FieldErrors = {};
+    checkName(errors, 'name', input.name, { required: true });
+    checkHostname(errors, input.hostname);
+    if (input.image === undefined) errors.image = ['This field is required.'];
+    checkInteger(errors, 'vcpus', input.vcpus, PLAN_LIMITS.vcpus);
+    checkInteger(errors, 'memory', input.memory, PLAN_LIMITS.memory, ' bytes');
+    checkInteger(errors, 'root_volume_size', input.root_volume_size, PLAN_LIMITS.rootVolume, ' bytes');
+    checkTags(errors, input.tags);
+    return errors;
+  }
+
+  /** Records a server, its root volume and its address, and enqueues `server.create` (which starts it when asked). */
+  async function create(actor: Actor, input: ServerInput): Promise<{ server: Server; task: Task }> {
+    assertAllowed(actor, 'server:write');
+    const errors = validate(input);
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const image = await images.findUsable(actor, input.image!);
+    await assertComputeAvailable(host);
+    const plan = {
+      vcpus: input.vcpus ?? PLAN_LIMITS.vcpus.default,
+      memoryBytes: input.memory ?? PLAN_LIMITS.memory.default,
+      rootVolumeBytes: input.root_volume_size ?? PLAN_LIMITS.rootVolume.default,
+    };
+    const name = input.name!.trim();
+    return retryOnUniqueViolation(() =>
+      db.transaction().execute(async (trx) => {
+        await limits.forServer(trx, actor.organizationId, plan);
+        const network = await ensureNetwork(trx, actor.organizationId, settings.networkRange);
+        const now = nowIso();
+        const owner = { organization_id: actor.organizationId, organization_path: actor.organizationPath, created_at: now, updated_at: now };
+        const row: ServerRow = {
+          ...owner,
+          id: newId(),
+          name,
+          hostname: input.hostname ?? hostnameFrom(name),
+          image_id: image.id,
+          vcpus: plan.vcpus,
+          memory_bytes: plan.memoryBytes,
+          state: input.start ? 'starting' : 'stopped',
+          state_detail: 'Being created.',
+          network_id: network.id,
+          private_ip: await allocateAddress(trx, network),
+          root_volume_id: newId(),
+          tags: JSON.stringify([...new Set(input.tags ?? [])]),
+          facts: null,
+          facts_updated_at: null,
+          host: settings.hostId,
+          revision: 1,
+        };
+        const rootVolume: VolumeRow = {
+          ...owner,
+          id: row.root_volume_id,
+          name: `${name} (root)`,
+          size_bytes: plan.rootVolumeBytes,
+          volume_type: 'root',
+          state: 'creating',
+          server_id: row.id,
+          mount_path: '/',
+          snapshot_id: null,
+          revision: 1,
+        };
+        await trx.insertInto('servers').values(row).execute();
+        await trx.insertInto('volumes').values(rootVolume).execute();
+        await events.record(trx, computeEvent(row, 'server', 'created', actor, { name: row.name, image: image.id, private_ip: row.private_ip }));
+        const task = await tasks.enqueue(trx, actor, { type: 'server.create', input: { server_id: row.id, start: input.start === true } });
+        return { server: toServer(row, []), task };
+      }),
+    );
+  }
+
+  /** Name and tags change; everything else about a server is set at creation or through actions. */
+  async function update(actor: Actor, id: string, input: Pick<ServerInput, 'name' | 'tags'>, options: { expectedRevision?: number } = {}): Promise<Server> {
+    assertAllowed(actor, 'server:write');
+    const current = await findVisible(actor, id);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
+    const errors: FieldErrors = {};
+    checkName(errors, 'name', input.name, { required: false });
+    checkTags(errors, input.tags);
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const changes = {
+      name: input.name?.trim() ?? current.name,
+      tags: input.tags ? JSON.stringify([...new Set(input.tags)]) : current.tags,
+      revision: current.revision + 1,
+      updated_at: nowIso(),
+    };
+    await db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('servers').set(changes).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) throw new PreconditionFailed('The server was changed by another request; read it again and retry.');
+      await events.record(trx, computeEvent(current, 'server', 'updated', actor, { name: changes.name }));
+    });
+    return get(actor, id);
+  }
+
+  /**
+   * Asks for an action: the server moves to the action's transitional state in the same
+   * transaction that enqueues the task, so a concurrent second action sees it and is refused.
+   */
+  async function act(actor: Actor, id: string, actionName: string): Promise<Task> {
+    assertAllowed(actor, 'server:write');
+    const action = resolveServerAction(actionName);
+    if (!action) throw ValidationFailed.field('action', `"${actionName}" is not a valid choice. Choose from: ${[...SERVER_ACTIONS, ...Object.keys(ACTION_ALIASES)].join(', ')}.`);
+    const current = await findVisible(actor, id);
+    startServerAction(current.state, action);
+    await assertComputeAvailable(host);
+    return enqueueAction(actor, current.id, action);
+  }
+
+  async function enqueueAction(actor: Actor, id: string, action: ServerAction, { deleting = false } = {}): Promise<Task> {
+    return db.transaction().execute(async (trx) => {
+      const current = await findVisible(actor, id, trx);
+      if (deleting) assertServerDeletable(current.state);
+      const during = startServerAction(current.state, action);
+      if (during !== current.state) {
+        // Conditional on the state read: of two racing actions, only one moves the server.
+        const moved = await trx.updateTable('servers').set({ state: during, state_detail: '', updated_at: nowIso() }).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) startServerAction((await findVisible(actor, id, trx)).state, action);
+        await events.record(trx, computeEvent(current, 'server', 'state_changed', actor, { from: current.state, to: during, action }));
+      }
+      return tasks.enqueue(trx, actor, { type: `server.${action}`, input: { server_id: id } });
+    });
+  }
+
+  /** DELETE: only a stopped server; the terminate task removes it from the host and the store. */
+  async function remove(actor: Actor, id: string, options: { expectedRevision?: number } = {}): Promise<Task> {
+    assertAllowed(actor, 'server:write');
+    const current = await findVisible(actor, id);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
+    assertServerDeletable(current.state);
+    await assertComputeAvailable(host);
+    return enqueueAction(actor, current.id, 'terminate', { deleting: true });
+  }
+
+  async function allowedActions(actor: Actor, id: string): Promise<{ state: string; actions: ServerAction[] }> {
+    assertAllowed(actor, 'server:read');
+    const current = await findVisible(actor, id);
+    return { state: current.state, actions: allowedServerActions(current.state) };
+  }
+
+  return { list, get, create, update, act, remove, allowedActions, findVisible };
+}

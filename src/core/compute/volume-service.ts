@@ -1,0 +1,216 @@
+import type { VolumeRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { Conflict, InvalidState, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { Task } from '../tasks/task-service.ts';
+import type { ComputeQuotas } from './compute-quotas.ts';
+import { asNumber, assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
+import { checkInteger, checkMountPath, checkName, hasErrors, PLAN_LIMITS } from './inputs.ts';
+import { toVolume, type Volume } from './records.ts';
+import type { ServerService } from './server-service.ts';
+import { assertServerAcceptsVolumeChanges, startVolumeOperation, type VolumeOperation } from './states.ts';
+
+export interface VolumeInput {
+  name?: string;
+  size?: number;
+  snapshot?: string;
+}
+
+const STATES = ['creating', 'available', 'in_use', 'resizing', 'deleting', 'error'];
+
+const listSpec: ListSpec = {
+  filters: {
+    name: (query, value) => query.where('name', '=', value),
+    server: uuidFilter('server_id', 'server'),
+    state: (query, value) => {
+      if (!STATES.includes(value)) throw ValidationFailed.field('state', `"${value}" is not a valid choice. Choose from: ${STATES.join(', ')}.`);
+      return query.where('state', '=', value);
+    },
+    type: (query, value) => query.where('volume_type', '=', value),
+  },
+  searchColumns: ['name'],
+  orderings: { name: 'name', created_at: 'created_at', size: 'size_bytes' },
+  defaultOrdering: 'name',
+  idColumn: 'id',
+};
+
+export type VolumeService = ReturnType<typeof createVolumeService>;
+
+/** Volumes: sparse ext4 files, attached to at most one server, changed through tasks. */
+export function createVolumeService(deps: ComputeDeps & { servers: ServerService; limits: ComputeQuotas }) {
+  const { store, events, tasks, host, servers, limits } = deps;
+  const { db } = store;
+
+  const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('volumes').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
+
+  async function findVisible(actor: Actor, id: string, executor: Executor = db): Promise<VolumeRow> {
+    const row = isUuid(id) ? await visible(actor, executor).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('volume', 'No volume matches the given query.');
+    return row;
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<Volume>> {
+    assertAllowed(actor, 'volume:read');
+    const result = await runList<VolumeRow>(visible(actor), listSpec, request);
+    return { ...result, items: result.items.map(toVolume) } as ListResult<Volume>;
+  }
+
+  async function get(actor: Actor, id: string): Promise<Volume> {
+    assertAllowed(actor, 'volume:read');
+    return toVolume(await findVisible(actor, id));
+  }
+
+  /** A new empty data volume, or one holding an available snapshot's content (at least the snapshot's size). */
+  async function create(actor: Actor, input: VolumeInput): Promise<{ volume: Volume; task: Task }> {
+    assertAllowed(actor, 'volume:write');
+    const errors: FieldErrors = {};
+    checkName(errors, 'name', input.name, { required: true });
+    if (input.size === undefined && input.snapshot === undefined) errors.size = ['This field is required.'];
+    checkInteger(errors, 'size', input.size, PLAN_LIMITS.volume, ' bytes');
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    let sourceSize = 0;
+    if (input.snapshot !== undefined) {
+      const snapshot = isUuid(input.snapshot)
+        ? await db.selectFrom('snapshots').selectAll().where('id', '=', input.snapshot).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
+        : undefined;
+      if (!snapshot) throw ValidationFailed.field('snapshot', `Invalid pk "${input.snapshot}" - object does not exist.`);
+      if (snapshot.state !== 'available') throw ValidationFailed.field('snapshot', `The snapshot is ${snapshot.state}; a volume is made from an available snapshot.`);
+      if (snapshot.base_image_id !== null) throw ValidationFailed.field('snapshot', "A root volume's snapshot becomes an image (POST /api/images/images/), not a volume.");
+      const volume = await db.selectFrom('volumes').select('size_bytes').where('id', '=', snapshot.volume_id).executeTakeFirst();
+      sourceSize = asNumber(volume?.size_bytes ?? snapshot.size_bytes);
+      if (input.size !== undefined && input.size < sourceSize) throw ValidationFailed.field('size', `Ensure this value is at least the snapshot's volume size, ${sourceSize} bytes.`);
+    }
+    await assertComputeAvailable(host);
+    const now = nowIso();
+    const row: VolumeRow = {
+      id: newId(),
+      organization_id: actor.organizationId,
+      organization_path: actor.organizationPath,
+      name: input.name!.trim(),
+      size_bytes: input.size ?? sourceSize,
+      volume_type: 'data',
+      state: 'creating',
+      server_id: null,
+      mount_path: null,
+      snapshot_id: input.snapshot ?? null,
+      revision: 1,
+      created_at: now,
+      updated_at: now,
+    };
+    return db.transaction().execute(async (trx) => {
+      await limits.forDataVolume(trx, actor.organizationId, row.size_bytes);
+      await trx.insertInto('volumes').values(row).execute();
+      await events.record(trx, computeEvent(row, 'volume', 'created', actor, { name: row.name, size: row.size_bytes }));
+      return { volume: toVolume(row), task: await tasks.enqueue(trx, actor, { type: 'volume.create', input: { volume_id: row.id } }) };
+    });
+  }
+
+  async function update(actor: Actor, id: string, input: { name?: string }, options: { expectedRevision?: number } = {}): Promise<Volume> {
+    assertAllowed(actor, 'volume:write');
+    const current = await findVisible(actor, id);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
+    const errors: FieldErrors = {};
+    checkName(errors, 'name', input.name, { required: false });
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const changes = { name: input.name?.trim() ?? current.name, revision: current.revision + 1, updated_at: nowIso() };
+    const result = await db.updateTable('volumes').set(changes).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new PreconditionFailed('The volume was changed by another request; read it again and retry.');
+    return toVolume({ ...current, ...changes });
+  }
+
+  /**
+   * Moves the volume to the operation's state and enqueues its task in one transaction; the
+   * update is conditional on the state read, so of two racing requests one is refused.
+   */
+  async function begin(actor: Actor, current: VolumeRow, operation: VolumeOperation, type: string, input: Record<string, unknown>, trxWork?: (trx: Executor) => Promise<Partial<VolumeRow>>): Promise<Task> {
+    const during = startVolumeOperation(current.state, operation);
+    return db.transaction().execute(async (trx) => {
+      const extra = (await trxWork?.(trx)) ?? {};
+      const moved = await trx
+        .updateTable('volumes')
+        .set({ ...extra, state: during, revision: current.revision + 1, updated_at: nowIso() })
+        .where('id', '=', current.id)
+        .where('revision', '=', current.revision)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) {
+        const now = await findVisible(actor, current.id, trx);
+        startVolumeOperation(now.state, operation);
+        throw new PreconditionFailed('The volume was changed by another request; read it again and retry.');
+      }
+      return tasks.enqueue(trx, actor, { type, input: { volume_id: current.id, ...input } });
+    });
+  }
+
+  async function resize(actor: Actor, id: string, input: { size?: number }): Promise<Task> {
+    assertAllowed(actor, 'volume:write');
+    const current = await findVisible(actor, id);
+    const errors: FieldErrors = {};
+    if (input.size === undefined) errors.size = ['This field is required.'];
+    checkInteger(errors, 'size', input.size, PLAN_LIMITS.volume, ' bytes');
+    if (!errors.size && input.size! <= asNumber(current.size_bytes)) errors.size = [`Volumes only grow: ensure this value is greater than the current size, ${asNumber(current.size_bytes)} bytes.`];
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    startVolumeOperation(current.state, 'resize');
+    await assertComputeAvailable(host);
+    return begin(actor, current, 'resize', 'volume.resize', { size: input.size }, async (trx) => {
+      await limits.forGrowth(trx, current.organization_id, input.size! - asNumber(current.size_bytes));
+      return {};
+    });
+  }
+
+  /** Attaches a data volume to a stopped server in the same organization; it is mounted at the server's next start. */
+  async function attach(actor: Actor, id: string, input: { server?: string; mount_path?: string }): Promise<Task> {
+    assertAllowed(actor, 'volume:write');
+    const current = await findVisible(actor, id);
+    if (current.volume_type === 'root') throw new Conflict("A server's root volume stays with its server.", 'root_volume');
+    const errors: FieldErrors = {};
+    if (input.server === undefined) errors.server = ['This field is required.'];
+    checkMountPath(errors, input.mount_path);
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const server = await servers.findVisible(actor, input.server!).catch(() => {
+      throw ValidationFailed.field('server', `Invalid pk "${input.server}" - object does not exist.`);
+    });
+    if (server.organization_id !== current.organization_id) throw ValidationFailed.field('server', 'A volume is attached to a server of its own organization.');
+    startVolumeOperation(current.state, 'attach');
+    assertServerAcceptsVolumeChanges(server.state);
+    await assertComputeAvailable(host);
+    return begin(actor, current, 'attach', 'volume.attach', { server_id: server.id }, async (trx) => {
+      // Checked again inside the transaction: the server may have been started meanwhile.
+      const now = await servers.findVisible(actor, server.id, trx);
+      assertServerAcceptsVolumeChanges(now.state);
+      const clash = await trx.selectFrom('volumes').select('id').where('server_id', '=', server.id).where('mount_path', '=', input.mount_path!).executeTakeFirst();
+      if (clash) throw ValidationFailed.field('mount_path', 'Another volume is mounted there on this server.');
+      await events.record(trx, computeEvent(current, 'volume', 'attached', actor, { server: server.id, mount_path: input.mount_path }));
+      return { server_id: server.id, mount_path: input.mount_path! };
+    });
+  }
+
+  async function detach(actor: Actor, id: string): Promise<Task> {
+    assertAllowed(actor, 'volume:write');
+    const current = await findVisible(actor, id);
+    if (current.volume_type === 'root') throw new Conflict("A server's root volume stays with its server.", 'root_volume');
+    startVolumeOperation(current.state, 'detach');
+    const server = await db.selectFrom('servers').select('state').where('id', '=', current.server_id!).executeTakeFirst();
+    if (server) assertServerAcceptsVolumeChanges(server.state);
+    await assertComputeAvailable(host);
+    return begin(actor, current, 'detach', 'volume.detach', { server_id: current.server_id }, async (trx) => {
+      const now = await trx.selectFrom('servers').select('state').where('id', '=', current.server_id!).executeTakeFirst();
+      if (now) assertServerAcceptsVolumeChanges(now.state);
+      return {};
+    });
+  }
+
+  /** Deletes a detached data volume (a root volume goes with its server's terminate). */
+  async function remove(actor: Actor, id: string, options: { expectedRevision?: number } = {}): Promise<Task> {
+    assertAllowed(actor, 'volume:write');
+    const current = await findVisible(actor, id);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
+    if (current.volume_type === 'root') throw new Conflict("A server's root volume is deleted with its server (the terminate action).", 'root_volume');
+    startVolumeOperation(current.state, 'delete');
+    if (current.server_id !== null) throw new InvalidState(current.state, ['available'], 'The volume is attached; detach it first.');
+    await assertComputeAvailable(host);
+    return begin(actor, current, 'delete', 'volume.delete', {});
+  }
+
+  return { list, get, create, update, resize, attach, detach, remove, findVisible };
+}

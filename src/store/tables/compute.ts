@@ -1,0 +1,107 @@
+import type { Selectable } from 'kysely';
+
+export type ImageStatus = 'pending' | 'ready' | 'error';
+export type ImageSource = 'builtin' | 'upload' | 'snapshot';
+export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
+export type VolumeState = 'creating' | 'available' | 'in_use' | 'resizing' | 'deleting' | 'error';
+export type VolumeType = 'root' | 'data';
+export type SnapshotState = 'creating' | 'available' | 'error';
+
+/** An organization's private network: one bridge, one /24 carved from the configured range. */
+export interface NetworksTable {
+  id: string;
+  organization_id: string;
+  bridge: string;
+  /** `10.77.3.0/24`: unique, so two organizations never share addresses. */
+  subnet: string;
+  gateway: string;
+  created_at: string;
+}
+
+/** A root filesystem servers boot from; `organization_id` null is a public built-in image. */
+export interface ImagesTable {
+  id: string;
+  organization_id: string | null;
+  organization_path: string | null;
+  name: string;
+  arch: string;
+  size_bytes: number;
+  status: ImageStatus;
+  source: ImageSource;
+  snapshot_id: string | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ServersTable {
+  id: string;
+  organization_id: string;
+  organization_path: string;
+  name: string;
+  hostname: string;
+  image_id: string;
+  vcpus: number;
+  memory_bytes: number;
+  state: ServerState;
+  state_detail: string;
+  network_id: string;
+  /** Unique within its network. */
+  private_ip: string;
+  root_volume_id: string;
+  /** JSON array of strings. */
+  tags: string;
+  /** JSON of the host's `ServerFacts`, once gathered. */
+  facts: string | null;
+  facts_updated_at: string | null;
+  /** The machine running this server (reconciliation looks only at its own). */
+  host: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VolumesTable {
+  id: string;
+  organization_id: string;
+  organization_path: string;
+  name: string;
+  size_bytes: number;
+  volume_type: VolumeType;
+  state: VolumeState;
+  server_id: string | null;
+  mount_path: string | null;
+  /** The snapshot this volume was made from. */
+  snapshot_id: string | null;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SnapshotsTable {
+  id: string;
+  organization_id: string;
+  organization_path: string;
+  name: string;
+  volume_id: string;
+  /** The image under the snapshotted root volume; null for a data volume's snapshot. */
+  base_image_id: string | null;
+  size_bytes: number;
+  state: SnapshotState;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ComputeTables {
+  networks: NetworksTable;
+  images: ImagesTable;
+  servers: ServersTable;
+  volumes: VolumesTable;
+  snapshots: SnapshotsTable;
+}
+
+export type NetworkRow = Selectable<NetworksTable>;
+export type ImageRow = Selectable<ImagesTable>;
+export type ServerRow = Selectable<ServersTable>;
+export type VolumeRow = Selectable<VolumesTable>;
+export type SnapshotRow = Selectable<SnapshotsTable>;
