@@ -1,4 +1,7 @@
+import os from 'node:os';
 import path from 'node:path';
+import { parseRange } from './core/compute/addresses.ts';
+import { ValidationFailed } from './core/errors.ts';
 
 /** Everything `nimbus serve` can be told. Flags win over environment variables. */
 export interface Config {
@@ -20,7 +23,22 @@ export interface Config {
   /** On shutdown, how long running tasks may take to finish before they are handed back. */
   shutdownGraceSeconds: number;
   identity: IdentitySettings;
+  /** Where the compute host keeps images, volumes and server bundles (default `<dataDir>/compute`). */
+  computeDir: string;
+  /** The IPv4 range organizations' private /24 networks are carved from. */
+  networkRange: string;
+  /** The runc binary; unset finds it on PATH. */
+  runcPath: string | undefined;
+  /** This machine's id, recorded on the servers it runs (default: the host name). */
+  hostId: string;
+  /** How long a server gets to stop after SIGTERM before it is killed. */
+  stopTimeoutSeconds: number;
+  /** Largest image archive accepted by upload, in bytes. */
+  imageUploadLimit: number;
 }
+
+/** Compute settings' defaults. */
+export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -88,7 +106,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     taskRetentionSeconds: pick('taskRetentionSeconds', () => parseInteger('NIMBUS_TASK_RETENTION_SECONDS', env.NIMBUS_TASK_RETENTION_SECONDS), TASK_DEFAULTS.taskRetentionSeconds),
     shutdownGraceSeconds: pick('shutdownGraceSeconds', () => parseInteger('NIMBUS_SHUTDOWN_GRACE_SECONDS', env.NIMBUS_SHUTDOWN_GRACE_SECONDS), TASK_DEFAULTS.shutdownGraceSeconds),
     identity: { ...DEFAULT_IDENTITY_SETTINGS },
+    computeDir: '',
+    networkRange: pick('networkRange', () => env.NIMBUS_NETWORK_RANGE || undefined, COMPUTE_DEFAULTS.networkRange),
+    runcPath: pick('runcPath', () => env.NIMBUS_RUNC || undefined, undefined),
+    hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
+    stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
+    imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
   };
+  config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
+  try {
+    parseRange(config.networkRange);
+  } catch (error) {
+    if (error instanceof ValidationFailed) throw new ConfigError(error.message);
+    throw error;
+  }
   for (const [key, name] of Object.entries(IDENTITY_ENV) as [keyof IdentitySettings, string][]) {
     const value = overrides.identity?.[key] ?? parseInteger(name, env[name]);
     if (value !== undefined) config.identity[key] = value;

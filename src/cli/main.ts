@@ -11,6 +11,9 @@ interface ServerFlags {
   dataDir?: string;
   databaseUrl?: string;
   logLevel?: string;
+  computeDir?: string;
+  networkRange?: string;
+  runc?: string;
 }
 
 function port(value: string): number {
@@ -25,8 +28,8 @@ function withStoreFlags(command: Command): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env NIMBUS_LOG_LEVEL, default info)');
 }
 
-function overrides(flags: ServerFlags): ConfigOverrides {
-  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as ConfigOverrides;
+function overrides({ runc, ...flags }: ServerFlags): ConfigOverrides {
+  return Object.fromEntries(Object.entries({ ...flags, runcPath: runc }).filter(([, v]) => v !== undefined)) as ConfigOverrides;
 }
 
 const program = new Command('nimbus').description('Nimbus: a self-hosted cloud platform control plane').version(NIMBUS_VERSION, '-v, --version');
@@ -36,7 +39,10 @@ withStoreFlags(
     .command('serve')
     .description('run the API server')
     .option('--host <host>', 'address to listen on (env NIMBUS_HOST, default 127.0.0.1)')
-    .option('--port <port>', 'port to listen on (env NIMBUS_PORT, default 8080)', port),
+    .option('--port <port>', 'port to listen on (env NIMBUS_PORT, default 8080)', port)
+    .option('--compute-dir <dir>', 'where servers, volumes and images live (env NIMBUS_COMPUTE_DIR, default <data dir>/compute)')
+    .option('--network-range <cidr>', "range the organizations' private networks come from (env NIMBUS_NETWORK_RANGE, default 10.77.0.0/16)")
+    .option('--runc <path>', 'the runc binary (env NIMBUS_RUNC, default: found on PATH)'),
 ).action(async (flags: ServerFlags) => {
   await serve(loadConfig(overrides(flags)));
 });

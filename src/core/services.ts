@@ -3,6 +3,12 @@ import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import type { ComputeHost } from '../backends/compute-host.ts';
+import { parseRange } from './compute/addresses.ts';
+import { createComputeServices } from './compute/compute-services.ts';
+import type { ComputeSettings } from './compute/context.ts';
+import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
+import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
@@ -27,7 +33,11 @@ import { createUserService } from './users/user-service.ts';
  */
 export function createCoreServices(
   store: Store,
-  { identity = DEFAULT_IDENTITY_SETTINGS, notifier = createInProcessNotifier() }: { identity?: IdentitySettings; notifier?: Notifier } = {},
+  {
+    identity = DEFAULT_IDENTITY_SETTINGS,
+    notifier = createInProcessNotifier(),
+    compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
+  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings } } = {},
 ) {
   const events = createEventService({ store, notifier });
   const taskHandlers = createTaskHandlerRegistry();
@@ -39,12 +49,15 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
+  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   return {
     identity,
     notifier,
     events,
     taskHandlers,
-    tasks: createTaskService({ store, events, notifier, handlers: taskHandlers }),
+    tasks,
+    compute: createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute }),
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
@@ -62,5 +75,8 @@ export function createCoreServices(
     oauth: createOauthServices({ store, tokens }),
   };
 }
+
+/** Settings of a process without compute: its host refuses everything, so these are never used for real. */
+const UNCONFIGURED_COMPUTE: ComputeSettings = { hostId: 'unconfigured', networkRange: parseRange('10.77.0.0/16'), stopTimeoutMs: 10_000, uploadDir: '' };
 
 export type CoreServices = ReturnType<typeof createCoreServices>;

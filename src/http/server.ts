@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { COMPUTE_DEFAULTS } from '../config.ts';
 import type { CoreServices } from '../core/services.ts';
 import type { Store } from '../store/database.ts';
 import { nativeSurface } from '../surfaces/native/index.ts';
@@ -19,6 +20,8 @@ export interface HttpServerOptions {
   services: CoreServices;
   logger: Logger;
   bodyLimit: number;
+  /** Largest image archive accepted by upload (that route alone takes more than `bodyLimit`). */
+  imageUploadLimit?: number;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,200}$/;
@@ -26,7 +29,7 @@ const REQUEST_ID = /^[\w.:-]{1,200}$/;
 const HOST = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
 
 /** The HTTP server: shared conventions first, then every surface. */
-export async function buildHttpServer({ store, services, logger, bodyLimit }: HttpServerOptions): Promise<FastifyInstance> {
+export async function buildHttpServer({ store, services, logger, bodyLimit, imageUploadLimit = COMPUTE_DEFAULTS.imageUploadLimit }: HttpServerOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One access-log line per request is written in onResponse instead of Fastify's two.
@@ -81,6 +84,6 @@ export async function buildHttpServer({ store, services, logger, bodyLimit }: Ht
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
   await app.register(oauthSurface, { oauth: services.oauth });
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits });
+  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits, imageUploadLimit });
   return app;
 }

@@ -13,6 +13,8 @@ export interface Server extends Omit<ServerRow, 'tags' | 'facts'> {
   facts: ServerFacts | null;
   /** Data volumes attached, with where they are mounted. */
   volumes: { id: string; mount_path: string }[];
+  /** The owning organization's name. */
+  owner_name: string;
 }
 export type Volume = VolumeRow;
 export type Snapshot = SnapshotRow;
@@ -21,8 +23,9 @@ export function toImage(row: ImageRow): Image {
   return { ...row, size_bytes: asNumber(row.size_bytes) };
 }
 
-export function toServer(row: ServerRow, volumes: { id: string; mount_path: string | null }[]): Server {
+export function toServer(row: ServerRow, volumes: { id: string; mount_path: string | null }[], ownerName: string): Server {
   return {
+    owner_name: ownerName,
     ...row,
     vcpus: asNumber(row.vcpus),
     memory_bytes: asNumber(row.memory_bytes),

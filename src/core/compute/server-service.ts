@@ -60,7 +60,10 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     const attached: Pick<VolumeRow, 'id' | 'server_id' | 'mount_path'>[] = ids.length
       ? await executor.selectFrom('volumes').select(['id', 'server_id', 'mount_path']).where('server_id', 'in', ids).where('volume_type', '=', 'data').orderBy('mount_path').execute()
       : [];
-    return rows.map((row) => toServer(row, attached.filter((v) => v.server_id === row.id)));
+    const organizationIds = [...new Set(rows.map((r) => r.organization_id))];
+    const owners = organizationIds.length ? await executor.selectFrom('organizations').select(['id', 'name']).where('id', 'in', organizationIds).execute() : [];
+    const ownerName = (id: string) => owners.find((o) => o.id === id)?.name ?? '';
+    return rows.map((row) => toServer(row, attached.filter((v) => v.server_id === row.id), ownerName(row.organization_id)));
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Server>> {
@@ -140,7 +143,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         await trx.insertInto('volumes').values(rootVolume).execute();
         await events.record(trx, computeEvent(row, 'server', 'created', actor, { name: row.name, image: image.id, private_ip: row.private_ip }));
         const task = await tasks.enqueue(trx, actor, { type: 'server.create', input: { server_id: row.id, start: input.start === true } });
-        return { server: toServer(row, []), task };
+        return { server: (await withVolumes([row], trx))[0]!, task };
       }),
     );
   }

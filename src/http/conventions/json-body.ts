@@ -27,3 +27,19 @@ function describeParseError(error: Error, text: string): string {
   const found = locateJsonSyntaxError(text);
   return found ? `${found.message}: line ${found.line} column ${found.column} (char ${found.offset})` : error.message;
 }
+
+/**
+ * The one exception to JSON-only bodies: a route that receives a file (an image archive) reads
+ * the raw request stream itself. Registered in a child context holding only such routes: the
+ * body is left unread for the handler, which checks its media type with `assertMediaType`.
+ */
+export function acceptRawBodies(child: FastifyInstance): void {
+  child.removeAllContentTypeParsers();
+  child.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+}
+
+/** A raw-body route's media type check: 415 naming what it takes. */
+export function assertMediaType(contentType: string | undefined, accepted: readonly string[]): void {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!accepted.includes(type)) throw new HttpError(415, 'unsupported_media_type', `Unsupported media type "${contentType ?? ''}" in request. Send ${accepted.join(', ')}.`);
+}

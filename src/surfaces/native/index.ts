@@ -9,6 +9,10 @@ import { auditRoutes } from './audit/activity.ts';
 import { credentialRoutes } from './auth/credentials.ts';
 import { sessionRoutes } from './auth/session.ts';
 import { tokenRoutes } from './auth/tokens.ts';
+import { imageRoutes } from './compute/images.ts';
+import { serverRoutes } from './compute/servers.ts';
+import { storageRoutes } from './compute/volumes.ts';
+import { commandRoutes } from './events/commands.ts';
 import { eventRoutes } from './events/events.ts';
 import { groupRoutes } from './iam/groups.ts';
 import { membershipRoutes } from './iam/memberships.ts';
@@ -25,10 +29,12 @@ export interface NativeSurfaceOptions {
   services: CoreServices;
   authenticator: Authenticator;
   limits: RequestLimits;
+  /** Largest image archive accepted by upload, in bytes. */
+  imageUploadLimit: number;
 }
 
 /** The native API under `/api/`: Alpacon's conventions, a superset of its API. */
-export async function nativeSurface(instance: FastifyInstance, { services, authenticator, limits }: NativeSurfaceOptions): Promise<void> {
+export async function nativeSurface(instance: FastifyInstance, { services, authenticator, limits, imageUploadLimit }: NativeSurfaceOptions): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onRequest', async (request, reply) => {
     negotiateApiVersion(request);
@@ -59,4 +65,8 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   oauthAuthorizationRoutes(app, services.oauth.authorizations);
   taskRoutes(app, services.tasks);
   eventRoutes(app, services.events);
+  commandRoutes(app, services.commands);
+  imageRoutes(app, services, { uploadLimit: imageUploadLimit });
+  serverRoutes(app, services);
+  storageRoutes(app, services);
 }

@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Type } from 'typebox';
+import type { Image } from '../../../core/compute/records.ts';
+import type { CoreServices } from '../../../core/services.ts';
+import { acceptRawBodies, assertMediaType } from '../../../http/conventions/json-body.ts';
+import { HttpError } from '../../../http/errors.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { computeErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
+import type { FastifyTypeBox } from '../types.ts';
+import { Bytes, CreatedTask, resourceUrl, sendCreated } from './shared.ts';
+
+const COLLECTION = '/api/images/images/';
+const ARCHIVE_TYPES = ['application/octet-stream', 'application/gzip', 'application/x-gzip', 'application/x-tar'] as const;
+
+const ImageBody = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  arch: Type.String(),
+  size: Bytes('Size of the root filesystem'),
+  status: Type.String({ description: 'pending, ready or error.' }),
+  source: Type.String({ description: 'builtin, upload or snapshot.' }),
+  snapshot: Type.Union([Uuid, Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'Why the image could not be made.' }),
+  public: Type.Boolean({ description: 'Built-in images are public: every organization sees them.' }),
+  organization: Type.Union([Uuid, Type.Null()]),
+  url: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+const ImageCreated = Type.Intersect([ImageBody, Type.Object(CreatedTask)]);
+
+const render = (request: Parameters<typeof resourceUrl>[0]) => (i: Image) => ({
+  id: i.id,
+  name: i.name,
+  arch: i.arch,
+  size: i.size_bytes,
+  status: i.status,
+  source: i.source,
+  snapshot: i.snapshot_id,
+  error: i.error,
+  public: i.organization_id === null,
+  organization: i.organization_id,
+  url: resourceUrl(request, COLLECTION, i.id),
+  created_at: i.created_at,
+  updated_at: i.updated_at,
+});
+
+/** Writes a request body to `file`, refusing (413) past `limit` bytes, whatever Content-Length claimed. */
+async function receiveBody(raw: IncomingMessage, file: string, limit: number): Promise<void> {
+  const tooLarge = () => new HttpError(413, 'request_too_large', `The archive is larger than the limit of ${limit} bytes (NIMBUS_IMAGE_UPLOAD_LIMIT).`);
+  if (Number(raw.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      done(received > limit ? tooLarge() : null, chunk);
+    },
+  });
+  await pipeline(raw, counter, fs.createWriteStream(file, { mode: 0o600 }));
+}
+
+/** `/api/images/images/`: the public built-in image and the acting subtree's own. */
+export function imageRoutes(app: FastifyTypeBox, { compute }: CoreServices, { uploadLimit }: { uploadLimit: number }): void {
+  const { images } = compute;
+  const tags = ['images'];
+
+  app.get(COLLECTION, {
+    schema: {
+      tags,
+      summary: 'List images',
+      querystring: listQuerySchema({ name: Type.Optional(Type.String({ maxLength: 200 })), status: Type.Optional(Type.String({ maxLength: 20 })) }),
+      response: { 200: listResponseSchema(ImageBody), ...computeErrors },
+    },
+    handler: async (request, reply) => sendList(request, reply, await images.list(request.actor, toListRequest(request.query)), render(request)),
+  });
+
+  app.post(COLLECTION, {
+    schema: {
+      tags,
+      summary: 'Make an image from a snapshot (to upload an archive, POST it to upload/)',
+      body: Type.Object({ name: Type.String({ maxLength: 200 }), snapshot: Type.String({ maxLength: 200 }) }),
+      response: { 201: ImageCreated, ...computeErrors },
+    },
+    handler: async (request, reply) => {
+      const { image, task } = await images.fromSnapshot(request.actor, request.body);
+      return sendCreated(request, reply, COLLECTION, image.id, render(request)(image), task.id);
+    },
+  });
+
+  // The upload route lives in its own context: the only one whose body is not JSON.
+  app.register(async (child: FastifyTypeBox) => {
+    acceptRawBodies(child);
+    child.post(`${COLLECTION}upload/`, {
+      bodyLimit: uploadLimit,
+      schema: {
+        tags,
+        summary: 'Import an image from a root filesystem archive (.tar, .tar.gz) or an OCI image layout archive, sent as the request body',
+        querystring: Type.Object({ name: Type.String({ maxLength: 200 }) }),
+        response: { 201: ImageCreated, 413: computeErrors[403], 415: computeErrors[403], ...computeErrors },
+      },
+      handler: async (request, reply) => {
+        assertMediaType(request.headers['content-type'], ARCHIVE_TYPES);
+        const { image, task } = await images.importUpload(request.actor, { name: request.query.name }, (file) => receiveBody(request.raw, file, uploadLimit));
+        return sendCreated(request, reply, COLLECTION, image.id, render(request)(image), task.id);
+      },
+    });
+  });
+
+  app.get(`${COLLECTION}:id/`, {
+    schema: { tags, summary: 'Retrieve an image', params: IdParams, response: { 200: ImageBody, ...computeErrors } },
+    handler: async (request) => render(request)(await images.get(request.actor, request.params.id)),
+  });
+
+  app.delete(`${COLLECTION}:id/`, {
+    schema: { tags, summary: 'Delete an image no server boots from (202 with the task)', params: IdParams, response: { 202: TaskBody, ...computeErrors } },
+    handler: async (request, reply) => sendAccepted(request, reply, await images.remove(request.actor, request.params.id)),
+  });
+}
