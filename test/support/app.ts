@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createNimbus, type Nimbus } from '../../src/app.ts';
+import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
 import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -26,13 +27,20 @@ export interface TestAppOptions {
   configure?: (nimbus: Nimbus) => void | Promise<void>;
   taskLeaseSeconds?: number;
   identity?: Partial<IdentitySettings>;
+  /** Runs servers: the app gets its own compute root and network range, released on close. */
+  compute?: boolean;
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, identity = {} }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, identity = {}, compute = false }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
-  const nimbus = await createNimbus({ bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity } }, logger, store);
+  const computeSettings = compute ? computeTestSettings() : undefined;
+  const nimbus = await createNimbus(
+    { bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
+    logger,
+    store,
+  );
   await configure?.(nimbus);
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
@@ -48,7 +56,12 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
       return nimbus.http.inject({ ...options, headers });
     },
     async close() {
+      const known = computeSettings ? await knownCompute(nimbus) : undefined;
       await nimbus.close();
+      if (computeSettings) {
+        await releaseCompute(nimbus, known!);
+        computeSettings.dispose();
+      }
       await cleanup();
     },
   };
