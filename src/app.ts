@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { TASK_DEFAULTS, type Config } from './config.ts';
+import path from 'node:path';
+import { createRuncHost } from './backends/runc/index.ts';
+import { COMPUTE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { parseRange } from './core/compute/addresses.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -9,6 +12,22 @@ import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS>;
+/** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit'>;
+
+function computeFor(config: Partial<ComputeConfig>) {
+  if (!config.computeDir) return undefined;
+  return {
+    host: createRuncHost({ root: config.computeDir, runcPath: config.runcPath }),
+    settings: {
+      hostId: config.hostId ?? 'local',
+      networkRange: parseRange(config.networkRange ?? COMPUTE_DEFAULTS.networkRange),
+      stopTimeoutMs: (config.stopTimeoutSeconds ?? COMPUTE_DEFAULTS.stopTimeoutSeconds) * 1000,
+      // Beside the host's own directory, not in it: the host sweeps what it does not know there.
+      uploadDir: `${path.resolve(config.computeDir)}-uploads`,
+    },
+  };
+}
 
 export interface Nimbus {
   config: Pick<Config, 'bodyLimit'>;
@@ -31,7 +50,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity'>>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -39,7 +58,8 @@ export async function createNimbus(
   const notifier = createNotifier(config.databaseUrl, logger);
   try {
     await migrateToLatest(store);
-    const services = createCoreServices(store, { notifier, identity: config.identity });
+    const compute = computeFor(config);
+    const services = createCoreServices(store, { notifier, identity: config.identity, compute });
     const tasks = { ...TASK_DEFAULTS, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) } as TaskSettings;
     const worker = createTaskWorker({
       store,
@@ -54,18 +74,25 @@ export async function createNimbus(
         shutdownGraceSeconds: tasks.shutdownGraceSeconds,
       },
     });
-    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit });
+    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, imageUploadLimit: config.imageUploadLimit });
+    let starting: Promise<void> = Promise.resolve();
     return {
       config,
       store,
       services,
       http,
       worker,
-      start: () => worker.start(),
+      start() {
+        // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
+        if (compute && tasks.workerConcurrency > 0) starting = reconcile(services, logger).then(() => worker.start());
+        else worker.start();
+      },
       async close() {
+        await starting;
         await worker.stop();
         services.tasks.close();
         services.events.close();
+        services.commands.close();
         await http.close();
         await notifier.close();
         if (!given) await store.close();
@@ -75,5 +102,15 @@ export async function createNimbus(
     await notifier.close();
     if (!given) await store.close();
     throw error;
+  }
+}
+
+/** Corrects server states and releases leftovers; a host that cannot run servers is only reported. */
+async function reconcile(services: CoreServices, logger: Logger): Promise<void> {
+  try {
+    const { corrected, released } = await services.compute.reconcile(logger);
+    if (corrected || released.length) logger.info({ corrected, released: released.length }, 'compute reconciled');
+  } catch (error) {
+    logger.warn({ err: error }, `compute is unavailable: ${(error as Error).message}`);
   }
 }

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { ComputeConfig, Nimbus } from '../../src/app.ts';
+import { startTestApp, type TestApp, type TestAppOptions } from './app.ts';
+import type { TestDatabase } from './databases.ts';
 
 /**
  * Compute for tests: each test app gets its own compute root under the temp directory and its
@@ -92,4 +94,9 @@ export async function releaseCompute(nimbus: Nimbus, known: { servers: string[];
   }
   for (const id of known.volumes) await host.volumes.remove(id).catch(() => undefined);
   return host.sweep({ servers: new Set(), volumes: new Set(), networks: new Set() });
+}
+
+/** A test app that runs servers (see `startTestApp`'s `compute`). */
+export async function startComputeTestApp(database: TestDatabase, options: Omit<TestAppOptions, 'compute'> = {}): Promise<TestApp> {
+  return startTestApp(database, { ...options, compute: true });
 }

@@ -6,7 +6,7 @@ import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec }
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
-import type { ImageService } from './image-service.ts';
+import { BUILTIN_IMAGE_ID, type ImageService } from './image-service.ts';
 import { checkHostname, checkInteger, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
 import { allocateAddress, ensureNetwork } from './networks.ts';
 import { toServer, type Server } from './records.ts';
@@ -81,7 +81,6 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     const errors: FieldErrors = {};
     checkName(errors, 'name', input.name, { required: true });
     checkHostname(errors, input.hostname);
-    if (input.image === undefined) errors.image = ['This field is required.'];
     checkInteger(errors, 'vcpus', input.vcpus, PLAN_LIMITS.vcpus);
     checkInteger(errors, 'memory', input.memory, PLAN_LIMITS.memory, ' bytes');
     checkInteger(errors, 'root_volume_size', input.root_volume_size, PLAN_LIMITS.rootVolume, ' bytes');
@@ -94,7 +93,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     assertAllowed(actor, 'server:write');
     const errors = validate(input);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
-    const image = await images.findUsable(actor, input.image!);
+    const image = await images.findUsable(actor, input.image ?? BUILTIN_IMAGE_ID);
     await assertComputeAvailable(host);
     const plan = {
       vcpus: input.vcpus ?? PLAN_LIMITS.vcpus.default,

@@ -50,7 +50,7 @@ const ServerCreated = Type.Intersect([ServerBody, Type.Object(CreatedTask)]);
 const ServerPost = Type.Object({
   name: Type.String({ maxLength: 200 }),
   hostname: Type.Optional(Type.String({ maxLength: 200, description: 'Defaults to a form of the name.' })),
-  image: Type.String({ maxLength: 200, description: 'An image id; the built-in `busybox` image is always there.' }),
+  image: Type.Optional(Type.String({ maxLength: 200, description: 'An image id; by default the built-in `busybox` image, which is always there.' })),
   vcpus: Type.Optional(Type.Integer({ description: '1 to 16 (default 1).' })),
   memory: Type.Optional(Type.Integer({ description: 'Memory limit in bytes (default 256 MiB, at least 16 MiB).' })),
   root_volume_size: Type.Optional(Type.Integer({ description: 'Root volume size in bytes (default 1 GiB).' })),
