@@ -1,0 +1,95 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ComputeRejected, type ImageArtifact } from '../compute-host.ts';
+import { exists, makeStagingDir, readJsonIfExists, treeSize } from '../files.ts';
+import type { HostLayout } from '../layout.ts';
+import { unmountAllUnder } from '../mounts.ts';
+import { assertId } from '../names.ts';
+import { hostArch } from './arch.ts';
+import { rootfsFromArchive } from './archive.ts';
+import { writeBusyboxRootfs } from './builtin.ts';
+import { rootfsFromSnapshot } from './from-snapshot.ts';
+
+const METADATA = 'image.json';
+
+type FillRootfs = (rootfs: string, scratch: string) => Promise<{ arch: string }>;
+
+/**
+ * Images: `images/<id>/rootfs`, the read-only lower layer servers share, and `image.json`.
+ * An image is built under staging and renamed into place whole, so an image directory that
+ * exists is complete and a crashed build leaves only staging (swept) behind.
+ */
+export class ImageStore {
+  constructor(private readonly layout: HostLayout) {}
+
+  async artifact(imageId: string): Promise<ImageArtifact | undefined> {
+    return readJsonIfExists<ImageArtifact>(path.join(this.layout.imageDir(imageId), METADATA));
+  }
+
+  /** The image's root filesystem; refused when the image was never made here. */
+  async rootfs(imageId: string): Promise<string> {
+    assertId(imageId, 'image');
+    if (!(await this.artifact(imageId))) throw new ComputeRejected(`image ${imageId} is not on this host`, 'image');
+    return this.layout.imageRootfs(imageId);
+  }
+
+  ensureBuiltin(imageId: string): Promise<ImageArtifact> {
+    return this.build(imageId, async (rootfs) => {
+      await writeBusyboxRootfs(rootfs);
+      return { arch: hostArch() };
+    });
+  }
+
+  importArchive(imageId: string, archivePath: string): Promise<ImageArtifact> {
+    return this.build(imageId, (rootfs, scratch) => rootfsFromArchive(archivePath, rootfs, scratch));
+  }
+
+  async fromSnapshot(imageId: string, snapshotId: string, baseImageId: string | null): Promise<ImageArtifact> {
+    assertId(snapshotId, 'snapshot');
+    const base = baseImageId === null ? undefined : await this.rootfs(baseImageId);
+    const baseArch = baseImageId === null ? undefined : (await this.artifact(baseImageId))?.arch;
+    return this.build(imageId, async (rootfs, scratch) => {
+      await rootfsFromSnapshot(this.layout.snapshotFile(snapshotId), base, rootfs, scratch);
+      return { arch: baseArch ?? hostArch() };
+    });
+  }
+
+  async remove(imageId: string): Promise<void> {
+    assertId(imageId, 'image');
+    const dir = this.layout.imageDir(imageId);
+    if (!(await exists(dir))) return;
+    // Renamed away first so the image vanishes at once, never half-deleted under its own name.
+    const doomed = await makeStagingDir(this.layout.staging, `removed-image-${imageId}`);
+    await rename(dir, path.join(doomed, 'image'));
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  private async build(imageId: string, fill: FillRootfs): Promise<ImageArtifact> {
+    assertId(imageId, 'image');
+    const existing = await this.artifact(imageId);
+    if (existing) return existing;
+    const scratch = await makeStagingDir(this.layout.staging, `image-${imageId}`);
+    try {
+      const image = path.join(scratch, 'image');
+      const rootfs = path.join(image, 'rootfs');
+      await mkdir(rootfs, { recursive: true });
+      const { arch } = await fill(rootfs, scratch);
+      const artifact: ImageArtifact = { sizeBytes: await treeSize(rootfs), arch };
+      await writeFile(path.join(image, METADATA), JSON.stringify(artifact));
+      await mkdir(this.layout.images, { recursive: true });
+      try {
+        await rename(image, this.layout.imageDir(imageId));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // Another task built the same image meanwhile: theirs is as good as ours.
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw error;
+        return (await this.artifact(imageId)) ?? artifact;
+      }
+      return artifact;
+    } finally {
+      // Never rm -rf through a mount: a snapshot mounted read-only under scratch stays intact.
+      await unmountAllUnder(scratch);
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { run } from '../command.ts';
+import type { NetworkSpec } from '../compute-host.ts';
+import { exists, listDir, readJsonIfExists, writeFileAtomic } from '../files.ts';
+import type { HostLayout } from '../layout.ts';
+import { hostVethName, netnsName, peerVethName } from '../names.ts';
+import { checkAddressing } from './ipv4.ts';
+
+const linkExists = (name: string) => exists(path.join('/sys/class/net', name));
+const netnsExists = (name: string) => exists(path.join('/run/netns', name));
+
+/**
+ * An organization's network is a Linux bridge holding the gateway address; each running
+ * server gets a named netns (`nimbus-<serverId>`, which runc joins) and a veth pair whose host
+ * end is on the bridge. The host routes to the subnet through the bridge, so it reaches every
+ * server. A bridge goes when its last server does.
+ *
+ * Each bridge is recorded under `networks/` before it is made, which is how sweep knows the
+ * bridges of this root from those of another.
+ */
+export class NetworkWiring {
+  /** Bridge changes (create, delete-when-empty) run one at a time per bridge. */
+  private readonly bridgeLocks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly layout: HostLayout) {}
+
+  private withBridgeLock<T>(bridge: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.bridgeLocks.get(bridge) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    const settled = next.catch(() => undefined);
+    this.bridgeLocks.set(bridge, settled);
+    void settled.then(() => {
+      if (this.bridgeLocks.get(bridge) === settled) this.bridgeLocks.delete(bridge);
+    });
+    return next;
+  }
+
+  /** Wires the server's netns to its network; on failure leaves nothing of its own behind. */
+  async connect(serverId: string, address: string, network: NetworkSpec): Promise<void> {
+    const prefix = checkAddressing(network, address);
+    await this.withBridgeLock(network.bridge, async () => {
+      await this.ensureBridge(network, prefix);
+      await this.removeLinks(serverId);
+      try {
+        await this.addLinks(serverId, `${address}/${prefix}`, network);
+      } catch (error) {
+        await this.removeLinks(serverId);
+        await this.removeBridgeIfUnused(network);
+        throw error;
+      }
+    });
+  }
+
+  async disconnect(serverId: string, network?: NetworkSpec): Promise<string[]> {
+    const released = await this.removeLinks(serverId);
+    if (network) await this.withBridgeLock(network.bridge, () => this.removeBridgeIfUnused(network));
+    return released;
+  }
+
+  private async ensureBridge(network: NetworkSpec, prefix: number): Promise<void> {
+    await writeFileAtomic(this.layout.networkRecord(network.id), JSON.stringify(network));
+    if (!(await linkExists(network.bridge))) {
+      await run('ip', ['link', 'add', 'name', network.bridge, 'type', 'bridge']).catch(async (error: unknown) => {
+        if (!(await linkExists(network.bridge))) throw error;
+      });
+    }
+    if (!(await exists(path.join('/sys/class/net', network.bridge, 'bridge')))) {
+      throw new Error(`interface ${network.bridge} exists and is not a bridge`);
+    }
+    await run('ip', ['addr', 'replace', `${network.gateway}/${prefix}`, 'dev', network.bridge]);
+    await run('ip', ['link', 'set', network.bridge, 'up']);
+  }
+
+  private async addLinks(serverId: string, cidrAddress: string, network: NetworkSpec): Promise<void> {
+    const netns = netnsName(serverId);
+    const host = hostVethName(serverId);
+    const peer = peerVethName(serverId);
+    await run('ip', ['netns', 'add', netns]);
+    // The server's end is born inside the netns: it never exists on the host under its name.
+    await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', netns]);
+    await run('ip', ['link', 'set', host, 'master', network.bridge, 'up']);
+    const inside = (...args: string[]) => run('ip', ['-n', netns, ...args]);
+    await inside('link', 'set', peer, 'name', 'eth0');
+    await inside('addr', 'add', cidrAddress, 'dev', 'eth0');
+    await inside('link', 'set', 'eth0', 'up');
+    await inside('link', 'set', 'lo', 'up');
+    await inside('route', 'add', 'default', 'via', network.gateway);
+  }
+
+  /** Deleting the netns destroys the veth pair with it; the host end is deleted too in case. */
+  private async removeLinks(serverId: string): Promise<string[]> {
+    const released: string[] = [];
+    const netns = netnsName(serverId);
+    const host = hostVethName(serverId);
+    if (await netnsExists(netns)) {
+      await run('ip', ['netns', 'delete', netns]);
+      released.push(`netns ${netns}`);
+    }
+    if (await linkExists(host)) {
+      await run('ip', ['link', 'delete', host]).catch(async (error: unknown) => {
+        if (await linkExists(host)) throw error;
+      });
+      released.push(`veth ${host}`);
+    }
+    return released;
+  }
+
+  private async removeBridgeIfUnused(network: NetworkSpec): Promise<boolean> {
+    const members = await listDir(path.join('/sys/class/net', network.bridge, 'brif'));
+    if (members.length > 0) return false;
+    const existed = await linkExists(network.bridge);
+    if (existed) await run('ip', ['link', 'delete', network.bridge]);
+    await rm(this.layout.networkRecord(network.id), { force: true });
+    return existed;
+  }
+
+  /** Removes the bridges of networks core no longer knows (their servers are gone by now). */
+  async sweep(knownNetworks: ReadonlySet<string>): Promise<string[]> {
+    const released: string[] = [];
+    for (const name of await readdir(this.layout.networks).catch(() => [] as string[])) {
+      const networkId = /^(.+)\.json$/.exec(name)?.[1];
+      if (!networkId || knownNetworks.has(networkId)) continue;
+      const network = await readJsonIfExists<NetworkSpec>(path.join(this.layout.networks, name));
+      if (!network) continue;
+      await this.withBridgeLock(network.bridge, async () => {
+        if (await linkExists(network.bridge)) {
+          await run('ip', ['link', 'delete', network.bridge]);
+          released.push(`bridge ${network.bridge}`);
+        }
+        await rm(this.layout.networkRecord(network.id), { force: true });
+      });
+    }
+    return released;
+  }
+}

@@ -1,0 +1,99 @@
+import type { ServerSpec } from '../compute-host.ts';
+
+/**
+ * The init every server runs: the host's static busybox, bind-mounted read-only into the
+ * server's /dev (a tmpfs, so nothing lands in the server's own files), works for any image,
+ * even one without a shell. It idles, reaps what is reparented to it, and exits 0 on SIGTERM:
+ * a graceful stop.
+ */
+export const INIT_BINARY_PATH = '/dev/.nimbus/busybox';
+const INIT_SCRIPT = "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done";
+
+/** Docker's default capability set: what software expects of a root user on a server. */
+const CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+export const CPU_PERIOD_US = 100_000;
+
+export interface BundleInputs {
+  spec: ServerSpec;
+  /** The named netns the network wiring made. */
+  netnsPath: string;
+  hostsFile: string;
+  hostnameFile: string;
+  /** Host busybox, the server's init. */
+  initBinary: string;
+  /** Host mount points of the attached volumes, by volume id. */
+  volumeSources: Map<string, string>;
+  cgroupsPath: string;
+}
+
+function bind(source: string, destination: string, readOnly = false) {
+  return { destination, type: 'bind', source, options: ['rbind', 'nosuid', 'nodev', readOnly ? 'ro' : 'rw'] };
+}
+
+/** The OCI runtime config (config.json) of a server; rootfs is the overlay at `<bundle>/rootfs`. */
+export function runtimeConfig(inputs: BundleInputs): object {
+  const { spec } = inputs;
+  return {
+    ociVersion: '1.0.2-dev',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: [INIT_BINARY_PATH, 'sh', '-c', INIT_SCRIPT],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${spec.hostname}`],
+      cwd: '/',
+      capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: spec.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      bind(inputs.initBinary, INIT_BINARY_PATH, true),
+      bind(inputs.hostsFile, '/etc/hosts'),
+      bind(inputs.hostnameFile, '/etc/hostname'),
+      ...spec.volumes.map((volume) => bind(inputs.volumeSources.get(volume.volumeId) ?? '', volume.mountPath)),
+    ],
+    linux: {
+      cgroupsPath: inputs.cgroupsPath,
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        memory: { limit: spec.memoryBytes },
+        cpu: { quota: spec.vcpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
+        pids: { limit: 4096 },
+      },
+      namespaces: [
+        { type: 'pid' },
+        { type: 'network', path: inputs.netnsPath },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+      ],
+      // Unprivileged users of the server may ping (ICMP datagram sockets), as on most distributions.
+      sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' },
+      maskedPaths: [
+        '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
+      ],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}
+
+export function hostsFile(spec: ServerSpec): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `${spec.address}\t${spec.hostname}`,
+    '',
+  ].join('\n');
+}

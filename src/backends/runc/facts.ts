@@ -1,0 +1,65 @@
+import { readFile, statfs } from 'node:fs/promises';
+import type { ServerFacts, ServerSpec } from '../compute-host.ts';
+import { readFileInRoot } from '../rootfs-path.ts';
+
+/** Linux reports process start times in clock ticks; USER_HZ is 100 on every architecture Linux runs Node on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function parseOsRelease(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) fields[match[1]] = match[2].replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return fields;
+}
+
+async function cpuModel(): Promise<string> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  return /^(?:model name|Model|cpu model)\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ?? 'unknown';
+}
+
+/** When a process started, from /proc/<pid>/stat (field 22) and the host's boot time. */
+async function processStartTime(pid: number): Promise<Date> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const startTicks = Number(fields[19]);
+  const bootSeconds = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]);
+  return new Date((bootSeconds + startTicks / CLOCK_TICKS_PER_SECOND) * 1000);
+}
+
+async function disk(hostPath: string, mountPath: string) {
+  const stats = await statfs(hostPath);
+  return { mountPath, sizeBytes: stats.blocks * stats.bsize, usedBytes: (stats.blocks - stats.bfree) * stats.bsize };
+}
+
+export interface FactsSources {
+  spec: ServerSpec;
+  /** The server's merged root filesystem on the host. */
+  rootfs: string;
+  /** Host mount point of each of the server's volumes (root volume included), by volume id. */
+  volumeMount(volumeId: string): string;
+  initPid: number;
+  arch: string;
+}
+
+/** What a running server is: its OS (from its own os-release), its limits, disks and uptime. */
+export async function collectFacts(sources: FactsSources): Promise<ServerFacts> {
+  const { spec } = sources;
+  const osRelease = parseOsRelease(
+    (await readFileInRoot(sources.rootfs, '/etc/os-release')) ?? (await readFileInRoot(sources.rootfs, '/usr/lib/os-release')) ?? '',
+  );
+  const bootTime = await processStartTime(sources.initPid);
+  const disks = [await disk(sources.volumeMount(spec.rootVolumeId), '/')];
+  for (const volume of spec.volumes) disks.push(await disk(sources.volumeMount(volume.volumeId), volume.mountPath));
+  return {
+    hostname: spec.hostname,
+    os: { name: osRelease.NAME ?? 'Linux', version: osRelease.VERSION_ID ?? osRelease.VERSION ?? '', platform: 'linux' },
+    cpu: { count: spec.vcpus, model: await cpuModel(), arch: sources.arch },
+    memoryBytes: spec.memoryBytes,
+    disks,
+    uptimeSeconds: Math.max(0, Math.floor((Date.now() - bootTime.getTime()) / 1000)),
+    bootTime: bootTime.toISOString(),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The runc compute host: servers are OCI containers run by runc on this machine.
+ *
+ * Layout under `root` (see `HostLayout`):
+ * - `images/<id>/rootfs`: an image's root filesystem, the read-only lower layer servers share;
+ * - `volumes/<id>.img`: a volume, a sparse ext4 file; `snapshots/<id>.img`: a sparse copy of one;
+ * - `servers/<id>/`: the runc bundle (config.json, the overlay at rootfs/, hosts, console.log);
+ * - `mounts/<volumeId>`: where a running server's volumes are loop-mounted on the host;
+ * - `networks/<id>.json`: a record per bridge made; `runc/`: runc's state (`--root`);
+ * - `staging/`: things being built, renamed into place when complete.
+ *
+ * A server's root volume holds its writable layer (`upper/`, `work/`) over the image; starting
+ * loop-mounts it, mounts the overlay, loop-mounts data volumes (bind-mounted at their paths),
+ * wires a netns + veth onto the organization's bridge and runs the container detached, so it
+ * outlives this process. Every method is idempotent and undoes its own work when it fails;
+ * `sweep` releases what no known id owns, looking only at this root's things.
+ */
+import { ComputeUnavailable, type ComputeHost } from '../compute-host.ts';
+import { ImageStore } from '../images/store.ts';
+import { HostLayout } from '../layout.ts';
+import { NetworkWiring } from '../network/wiring.ts';
+import { VolumeStore } from '../volumes/store.ts';
+import { hostProblems, unavailable } from './availability.ts';
+import { Runc } from './runtime.ts';
+import { ServerManager } from './servers.ts';
+import { sweepHost } from './sweep.ts';
+
+export interface RuncHostSettings {
+  /** The compute root (`<dataDir>/compute` by default). */
+  root: string;
+  /** The runc binary; `runc` on PATH by default. */
+  runcPath?: string;
+}
+
+export function createRuncHost(settings: RuncHostSettings): ComputeHost {
+  if (!settings.root.startsWith('/') || /[,:]/.test(settings.root)) {
+    // overlayfs options are comma- and colon-separated, so the root's paths must hold neither.
+    throw new ComputeUnavailable(`The compute directory ${JSON.stringify(settings.root)} must be an absolute path without ',' or ':': set NIMBUS_COMPUTE_DIR.`);
+  }
+  const layout = new HostLayout(settings.root.replace(/\/+$/, '') || '/');
+  const runc = new Runc(settings.runcPath ?? 'runc', layout.runcState);
+  const images = new ImageStore(layout);
+  const volumes = new VolumeStore(layout);
+  const network = new NetworkWiring(layout);
+  const servers = new ServerManager(layout, runc, images, volumes, network);
+
+  let available: Promise<void> | undefined;
+  const ensureAvailable = (): Promise<void> => {
+    // Success is cached; a failure is checked again next time (someone may have fixed it).
+    available ??= hostProblems(runc.binary).then((problems) => {
+      if (problems.length > 0) throw unavailable(problems);
+    });
+    return available.catch((error: unknown) => {
+      available = undefined;
+      throw error;
+    });
+  };
+  /** Every host operation first makes sure the host can do it, so the error says how to fix it. */
+  const guarded = <A extends unknown[], R>(operation: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    await ensureAvailable();
+    return operation(...args);
+  };
+
+  return {
+    ensureAvailable,
+    images: {
+      ensureBuiltin: guarded((imageId) => images.ensureBuiltin(imageId)),
+      importArchive: guarded((imageId, archivePath) => images.importArchive(imageId, archivePath)),
+      fromSnapshot: guarded((imageId, snapshotId, baseImageId) => images.fromSnapshot(imageId, snapshotId, baseImageId)),
+      remove: guarded((imageId) => images.remove(imageId)),
+    },
+    volumes: {
+      create: guarded((volumeId, sizeBytes, fromSnapshotId) => volumes.create(volumeId, sizeBytes, fromSnapshotId)),
+      resize: guarded((volumeId, sizeBytes) => volumes.resize(volumeId, sizeBytes)),
+      remove: guarded((volumeId) => volumes.remove(volumeId)),
+      snapshot: guarded((volumeId, snapshotId) => volumes.snapshot(volumeId, snapshotId)),
+      removeSnapshot: guarded((snapshotId) => volumes.removeSnapshot(snapshotId)),
+    },
+    servers: {
+      create: guarded((spec) => servers.create(spec)),
+      start: guarded((spec) => servers.start(spec)),
+      stop: guarded((serverId, options) => servers.stop(serverId, options)),
+      state: guarded((serverId) => servers.state(serverId)),
+      remove: guarded((serverId) => servers.remove(serverId)),
+      exec: guarded((serverId, request) => servers.exec(serverId, request)),
+      facts: guarded((serverId) => servers.facts(serverId)),
+    },
+    sweep: guarded((known) => sweepHost({ layout, runc, servers, network }, known)),
+  };
+}

@@ -1,0 +1,198 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type ServerSpec } from '../compute-host.ts';
+import { exists, readJsonIfExists, writeFileAtomic } from '../files.ts';
+import { hostArch } from '../images/arch.ts';
+import { HOST_BUSYBOX } from '../images/builtin.ts';
+import { ROOT_VOLUME_UPPER } from '../images/from-snapshot.ts';
+import type { ImageStore } from '../images/store.ts';
+import type { HostLayout } from '../layout.ts';
+import { mountOverlay, mountPointsUnder, unmountAllUnder } from '../mounts.ts';
+import { assertId, containerName, netnsName } from '../names.ts';
+import type { NetworkWiring } from '../network/wiring.ts';
+import type { VolumeStore } from '../volumes/store.ts';
+import { hostsFile, runtimeConfig } from './bundle.ts';
+import { execInContainer } from './exec.ts';
+import { collectFacts } from './facts.ts';
+import type { Runc } from './runtime.ts';
+import { checkServerSpec } from './spec.ts';
+
+const ROOT_VOLUME_WORK = 'work';
+const KILL_WAIT_MS = 10_000;
+const REMOVE_STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Servers: a bundle at `servers/<id>/` (spec.json, config.json, hosts, hostname, console.log
+ * and the rootfs mount point). Starting mounts the root volume, an overlay of the image under
+ * the root volume's `upper/`, the data volumes, wires the network and runs the container;
+ * `release` undoes all of that from the recorded spec, whatever state it was left in, so a
+ * failed start, a stop and the sweep share one teardown.
+ */
+export class ServerManager {
+  constructor(
+    private readonly layout: HostLayout,
+    private readonly runc: Runc,
+    private readonly images: ImageStore,
+    private readonly volumes: VolumeStore,
+    private readonly network: NetworkWiring,
+  ) {}
+
+  async create(spec: ServerSpec): Promise<void> {
+    checkServerSpec(spec);
+    await this.images.rootfs(spec.imageId);
+    await this.volumes.requireFile(spec.rootVolumeId);
+    await mkdir(this.layout.serverDir(spec.id), { recursive: true });
+    await writeFileAtomic(this.layout.serverFile(spec.id, 'spec.json'), JSON.stringify(spec));
+  }
+
+  async start(spec: ServerSpec): Promise<void> {
+    checkServerSpec(spec);
+    const id = containerName(spec.id);
+    if ((await this.runc.state(id))?.status === 'running') return;
+    const lower = await this.images.rootfs(spec.imageId);
+    for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
+
+    // The spec is recorded first: whatever happens next, `release` knows what to undo.
+    await mkdir(this.layout.serverDir(spec.id), { recursive: true });
+    await writeFileAtomic(this.layout.serverFile(spec.id, 'spec.json'), JSON.stringify(spec));
+    await this.release(spec.id);
+    try {
+      const rootVolume = await this.volumes.mount(spec.rootVolumeId);
+      const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
+      const work = path.join(rootVolume, ROOT_VOLUME_WORK);
+      await mkdir(upper, { recursive: true });
+      await mkdir(work, { recursive: true });
+      await mountOverlay(this.layout.serverFile(spec.id, 'rootfs'), { lowers: [lower], upper, work });
+      const volumeSources = new Map<string, string>();
+      for (const volume of spec.volumes) volumeSources.set(volume.volumeId, await this.volumes.mount(volume.volumeId));
+      await this.network.connect(spec.id, spec.address, spec.network);
+
+      await writeFileAtomic(this.layout.serverFile(spec.id, 'hosts'), hostsFile(spec));
+      await writeFileAtomic(this.layout.serverFile(spec.id, 'hostname'), `${spec.hostname}\n`);
+      const config = runtimeConfig({
+        spec,
+        netnsPath: path.join('/run/netns', netnsName(spec.id)),
+        hostsFile: this.layout.serverFile(spec.id, 'hosts'),
+        hostnameFile: this.layout.serverFile(spec.id, 'hostname'),
+        initBinary: HOST_BUSYBOX,
+        volumeSources,
+        cgroupsPath: `/${id}`,
+      });
+      await writeFileAtomic(this.layout.serverFile(spec.id, 'config.json'), JSON.stringify(config, null, 2));
+      await this.runDetached(spec.id);
+    } catch (error) {
+      await this.release(spec.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async runDetached(serverId: string): Promise<void> {
+    const id = containerName(serverId);
+    const log = this.layout.serverFile(serverId, 'console.log');
+    try {
+      await this.runc.runDetached(id, this.layout.serverDir(serverId), log);
+    } catch (error) {
+      throw new Error(`the server's container did not start: ${await this.consoleTail(serverId)}`, { cause: error });
+    }
+    if ((await this.runc.state(id))?.status !== 'running') {
+      throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
+    }
+  }
+
+  /** The end of console.log, where runc and the container write: the reason a start failed. */
+  private async consoleTail(serverId: string): Promise<string> {
+    const text = await readFile(this.layout.serverFile(serverId, 'console.log'), 'utf8').catch(() => '');
+    return text.trim().split('\n').slice(-5).join('\n').slice(-1500) || 'no output';
+  }
+
+  async stop(serverId: string, options: { timeoutMs: number }): Promise<void> {
+    assertId(serverId, 'server');
+    const id = containerName(serverId);
+    if (await this.isRunning(id)) {
+      await this.runc.kill(id, 'TERM');
+      if (!(await this.waitUntilStopped(id, options.timeoutMs))) {
+        await this.runc.kill(id, 'KILL');
+        if (!(await this.waitUntilStopped(id, KILL_WAIT_MS))) throw new Error(`server ${serverId} did not die after SIGKILL`);
+      }
+    }
+    await this.release(serverId);
+  }
+
+  private async isRunning(containerId: string): Promise<boolean> {
+    const status = (await this.runc.state(containerId))?.status;
+    return status === 'running' || status === 'paused' || status === 'created';
+  }
+
+  private async waitUntilStopped(containerId: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    do {
+      if (!(await this.isRunning(containerId))) return true;
+      await sleep(50);
+    } while (Date.now() < deadline);
+    return !(await this.isRunning(containerId));
+  }
+
+  /**
+   * Deletes the container and releases its mounts and network, from the recorded spec. Safe on
+   * anything: a running container is killed (callers that want grace use `stop`).
+   */
+  async release(serverId: string): Promise<string[]> {
+    const released: string[] = [];
+    const id = containerName(serverId);
+    if (await this.runc.delete(id)) released.push(`container ${id}`);
+    const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
+    // The overlay first: it sits on the root volume's mount.
+    released.push(...(await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'))));
+    for (const volumeId of spec ? [...spec.volumes.map((v) => v.volumeId), spec.rootVolumeId] : []) {
+      const mountPoint = this.layout.volumeMount(volumeId);
+      if ((await mountPointsUnder(mountPoint)).length > 0) released.push(mountPoint);
+      await this.volumes.unmount(volumeId);
+    }
+    released.push(...(await this.network.disconnect(serverId, spec?.network)));
+    return released;
+  }
+
+  async state(serverId: string): Promise<ContainerState> {
+    assertId(serverId, 'server');
+    const status = (await this.runc.state(containerName(serverId)))?.status;
+    if (status === 'running' || status === 'paused') return 'running';
+    return status !== undefined || (await exists(this.layout.serverDir(serverId))) ? 'stopped' : 'missing';
+  }
+
+  async remove(serverId: string): Promise<void> {
+    await this.stop(serverId, { timeoutMs: REMOVE_STOP_TIMEOUT_MS });
+    await this.removeBundle(serverId);
+  }
+
+  /** Deletes the bundle directory, never through a mount still inside it. */
+  async removeBundle(serverId: string): Promise<void> {
+    const dir = this.layout.serverDir(serverId);
+    await unmountAllUnder(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async exec(serverId: string, request: ExecRequest): Promise<ExecResult> {
+    assertId(serverId, 'server');
+    const id = containerName(serverId);
+    if ((await this.runc.state(id))?.status !== 'running') throw new ComputeRejected(`server ${serverId} is not running`, 'server');
+    return execInContainer(
+      { runc: this.runc, containerId: id, rootfs: this.layout.serverFile(serverId, 'rootfs'), scratchDir: this.layout.serverDir(serverId) },
+      request,
+    );
+  }
+
+  async facts(serverId: string): Promise<ServerFacts> {
+    assertId(serverId, 'server');
+    const state = await this.runc.state(containerName(serverId));
+    const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
+    if (state?.status !== 'running' || !spec) throw new ComputeRejected(`server ${serverId} is not running`, 'server');
+    return collectFacts({
+      spec,
+      rootfs: this.layout.serverFile(serverId, 'rootfs'),
+      volumeMount: (volumeId) => this.layout.volumeMount(volumeId),
+      initPid: state.pid,
+      arch: (await this.images.artifact(spec.imageId))?.arch ?? hostArch(),
+    });
+  }
+}

@@ -1,0 +1,75 @@
+import { ComputeRejected } from '../compute-host.ts';
+import { readFileInRoot } from '../rootfs-path.ts';
+
+export interface ExecUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Supplementary groups from /etc/group membership. */
+  additionalGids: number[];
+  home: string;
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+const NUMERIC = /^[0-9]+$/;
+
+function parsePasswd(text: string): PasswdEntry[] {
+  return text.split('\n').flatMap((line) => {
+    const fields = line.split(':');
+    if (fields.length < 7 || !NUMERIC.test(fields[2]) || !NUMERIC.test(fields[3])) return [];
+    return [{ name: fields[0], uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] || '/' }];
+  });
+}
+
+function parseGroup(text: string): GroupEntry[] {
+  return text.split('\n').flatMap((line) => {
+    const fields = line.split(':');
+    if (fields.length < 4 || !NUMERIC.test(fields[2])) return [];
+    return [{ name: fields[0], gid: Number(fields[2]), members: fields[3].split(',').filter(Boolean) }];
+  });
+}
+
+/**
+ * Who a command runs as, from the server's own /etc/passwd and /etc/group (a user name or a
+ * uid; root by default), the way `su` would: the user's primary group unless one is named,
+ * plus the groups listing the user as a member.
+ */
+export async function resolveExecUser(rootfs: string, username?: string, groupname?: string): Promise<ExecUser> {
+  const passwd = parsePasswd((await readFileInRoot(rootfs, '/etc/passwd')) ?? '');
+  const groups = parseGroup((await readFileInRoot(rootfs, '/etc/group')) ?? '');
+  const wanted = username === undefined || username === '' ? '0' : username;
+
+  let user: PasswdEntry | undefined;
+  if (NUMERIC.test(wanted)) {
+    const uid = Number(wanted);
+    user = passwd.find((entry) => entry.uid === uid) ?? { name: wanted, uid, gid: 0, home: uid === 0 ? '/root' : '/' };
+  } else {
+    user = passwd.find((entry) => entry.name === wanted);
+    if (!user) throw new ComputeRejected(`user ${JSON.stringify(wanted)} does not exist on the server`, 'username');
+  }
+
+  let gid = user.gid;
+  if (groupname !== undefined && groupname !== '') {
+    if (NUMERIC.test(groupname)) {
+      gid = Number(groupname);
+    } else {
+      const group = groups.find((entry) => entry.name === groupname);
+      if (!group) throw new ComputeRejected(`group ${JSON.stringify(groupname)} does not exist on the server`, 'groupname');
+      gid = group.gid;
+    }
+  }
+  const additionalGids = groups.filter((group) => group.members.includes(user.name) && group.gid !== gid).map((group) => group.gid);
+  return { name: user.name, uid: user.uid, gid, additionalGids: [...new Set(additionalGids)], home: user.home };
+}
