@@ -4,7 +4,7 @@ import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { addOrganization, addUser, type TestUser } from '../../support/identity.ts';
-import { accepted, action, BUILTIN_IMAGE, get, MIB, shell } from './support.ts';
+import { accepted, action, BUILTIN_IMAGE, get, MIB, shell, waitForTask } from './support.ts';
 
 const SERVERS = '/api/servers/servers/';
 const VOLUMES = '/api/storage/volumes/';
@@ -34,7 +34,7 @@ for (const database of testDatabases) {
       assert.deepEqual(created.plan, { vcpus: 1, memory: 64 * MIB });
       assert.equal(res.headers.location, `http://localhost:80${SERVERS}${created.id}/`);
       server = created.id;
-      await accepted(app, { method: 'GET', url: `/api/tasks/tasks/${created.task}/` });
+      await waitForTask(app, created.task);
       const running = await get(app, `${SERVERS}${server}/`);
       assert.equal(running.state, 'running', running.state_detail);
       assert.match(running.private_ip, /^10\.2\d\d\.\d+\.\d+$/);
@@ -105,18 +105,16 @@ for (const database of testDatabases) {
 
       await accepted(app, { method: 'POST', url: `${SERVERS}${server}/actions/`, payload: { action: 'poweron' } });
       await shell(app, server, 'echo on-volume > /data/file');
+      await accepted(app, { method: 'POST', url: `${SERVERS}${server}/actions/`, payload: { action: 'poweroff' } });
       const shrink = await app.request({ method: 'POST', url: `${VOLUMES}${volume}/resize/`, payload: { size: 16 * MIB } });
       assert.equal(shrink.statusCode, 400);
       await accepted(app, { method: 'POST', url: `${VOLUMES}${volume}/resize/`, payload: { size: 64 * MIB } });
       const grown = await get(app, `${VOLUMES}${volume}/`);
       assert.equal(grown.size, 64 * MIB);
       assert.equal(grown.state, 'in_use');
-      const size = Number((await shell(app, server, "df -k /data | tail -1 | awk '{print $2}'")).trim());
-      assert.ok(size > 40 * 1024, `the filesystem grew online (${size} KiB)`);
 
       const snapshot = (await accepted(app, { method: 'POST', url: SNAPSHOTS, payload: { name: 'snap', volume } })).id;
       assert.equal((await get(app, `${SNAPSHOTS}${snapshot}/`)).state, 'available');
-      await accepted(app, { method: 'POST', url: `${SERVERS}${server}/actions/`, payload: { action: 'poweroff' } });
       await accepted(app, { method: 'POST', url: `${VOLUMES}${volume}/detach/` });
       assert.equal((await get(app, `${VOLUMES}${volume}/`)).state, 'available');
 
@@ -125,6 +123,8 @@ for (const database of testDatabases) {
       await accepted(app, { method: 'POST', url: `${VOLUMES}${restored}/attach/`, payload: { server, mount_path: '/restored' } });
       await accepted(app, { method: 'POST', url: `${SERVERS}${server}/actions/`, payload: { action: 'poweron' } });
       assert.equal(await shell(app, server, 'cat /restored/file'), 'on-volume\n');
+      const size = Number((await shell(app, server, "df -k /restored | tail -1 | awk '{print $2}'")).trim());
+      assert.ok(size > 40 * 1024, `the grown filesystem came with the snapshot (${size} KiB)`);
 
       await accepted(app, { method: 'DELETE', url: `${VOLUMES}${volume}/` });
       assert.equal((await app.request({ method: 'GET', url: `${VOLUMES}${volume}/` })).statusCode, 404);
@@ -158,7 +158,7 @@ for (const database of testDatabases) {
       const left = (await get(app, VOLUMES)).results;
       assert.deepEqual(left.map((v: any) => [v.name, v.state, v.server]), [['restored', 'available', null]]);
       await accepted(app, { method: 'DELETE', url: `${VOLUMES}${left[0].id}/` });
-      const events = (await get(app, `/api/events/events/?resource=server:${server}`)).results.map((e: any) => e.type);
+      const events = (await get(app, `/api/events/events/?resource=server:${server}&page_size=100`)).results.map((e: any) => e.type);
       assert.ok(events.includes('server.created') && events.includes('server.deleted') && events.includes('server.state_changed'), events.join());
     });
   });
