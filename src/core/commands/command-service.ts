@@ -1,10 +1,11 @@
-import { ComputeUnavailable as HostUnavailable, type ComputeHost } from '../../backends/compute-host.ts';
+import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 import type { CommandRow, CommandStatus } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
-import { ComputeUnavailable, InvalidState, NotFound, ValidationFailed } from '../errors.ts';
+import { assertComputeAvailable } from '../compute/context.ts';
+import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
@@ -78,15 +79,6 @@ export function createCommandService(deps: {
     return row;
   }
 
-  async function ensureHostAvailable(): Promise<void> {
-    try {
-      await host.ensureAvailable();
-    } catch (error) {
-      if (error instanceof HostUnavailable) throw new ComputeUnavailable(error.message);
-      throw error;
-    }
-  }
-
   /**
    * Queues a command on a running server of the actor's subtree. The command and the task that
    * runs it are written in one transaction; a bad request writes nothing.
@@ -109,7 +101,7 @@ export function createCommandService(deps: {
       const missing = spec.runAfter.filter((id) => !found.has(id));
       if (missing.length) throw new ValidationFailed({ run_after: missing.map((id) => `No command matches "${id}".`) });
     }
-    await ensureHostAvailable();
+    await assertComputeAvailable(host);
 
     return db.transaction().execute(async (trx) => {
       const id = newId();
