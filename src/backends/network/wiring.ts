@@ -54,7 +54,7 @@ export class NetworkWiring {
 
   async disconnect(serverId: string, network?: NetworkSpec): Promise<string[]> {
     const released = await this.removeLinks(serverId);
-    if (network) await this.withBridgeLock(network.bridge, () => this.removeBridgeIfUnused(network));
+    if (network && (await this.withBridgeLock(network.bridge, () => this.removeBridgeIfUnused(network)))) released.push(`bridge ${network.bridge}`);
     return released;
   }
 

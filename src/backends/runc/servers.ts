@@ -143,12 +143,13 @@ export class ServerManager {
     if (await this.runc.delete(id)) released.push(`container ${id}`);
     const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
     // The overlay first: it sits on the root volume's mount.
-    released.push(...(await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'))));
+    const unmounted = await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'));
     for (const volumeId of spec ? [...spec.volumes.map((v) => v.volumeId), spec.rootVolumeId] : []) {
       const mountPoint = this.layout.volumeMount(volumeId);
-      if ((await mountPointsUnder(mountPoint)).length > 0) released.push(mountPoint);
+      if ((await mountPointsUnder(mountPoint)).length > 0) unmounted.push(mountPoint);
       await this.volumes.unmount(volumeId);
     }
+    released.push(...unmounted.map((mountPoint) => `mount ${mountPoint}`));
     released.push(...(await this.network.disconnect(serverId, spec?.network)));
     return released;
   }

@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
-import { run } from '../command.ts';
+import { open, stat } from 'node:fs/promises';
+import { CommandFailed, run } from '../command.ts';
 
 /** Smallest volume: ext4 with a journal needs a few MiB to be useful at all. */
 export const MIN_VOLUME_BYTES = 8 * 1024 * 1024;
@@ -30,8 +30,30 @@ export async function growUnmountedExt4(file: string): Promise<void> {
   await run('resize2fs', [file]);
 }
 
-/** Grows a mounted filesystem online: the loop device learns the new length, then ext4 grows. */
-export async function growMountedExt4(loopDevice: string): Promise<void> {
+/**
+ * Grows a mounted filesystem online: the loop device learns the new length, then ext4 grows.
+ * The kernel allows online growth only with CAP_SYS_RESOURCE; a host without it (some
+ * sandboxes) gets `false`, and the growth is finished at the next mount (`growIfShort`).
+ */
+export async function growMountedExt4(loopDevice: string): Promise<boolean> {
   await run('losetup', ['--set-capacity', loopDevice]);
-  await run('resize2fs', [loopDevice]);
+  try {
+    await run('resize2fs', [loopDevice]);
+    return true;
+  } catch (error) {
+    if (error instanceof CommandFailed && /Permission denied to resize/.test(error.stderr)) return false;
+    throw error;
+  }
+}
+
+/** Bytes the filesystem in `file` spans, from its superblock. */
+async function filesystemBytes(file: string): Promise<number> {
+  const { stdout } = await run('dumpe2fs', ['-h', file]);
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(stdout)?.[1]);
+  return field('Block count') * field('Block size');
+}
+
+/** Finishes a growth that could not happen while mounted; run before mounting. */
+export async function growIfShort(file: string): Promise<void> {
+  if ((await filesystemBytes(file)) < (await stat(file)).size) await growUnmountedExt4(file);
 }

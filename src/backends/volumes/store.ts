@@ -5,7 +5,7 @@ import { exists } from '../files.ts';
 import type { HostLayout } from '../layout.ts';
 import { isMountPoint, loopDeviceOf, mountExt4File, unmount } from '../mounts.ts';
 import { assertId } from '../names.ts';
-import { MIN_VOLUME_BYTES, growMountedExt4, growUnmountedExt4, makeExt4File, setFileLength } from './ext4.ts';
+import { MIN_VOLUME_BYTES, growIfShort, growMountedExt4, growUnmountedExt4, makeExt4File, setFileLength } from './ext4.ts';
 
 function assertSize(sizeBytes: number): void {
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < MIN_VOLUME_BYTES) {
@@ -57,7 +57,10 @@ export class VolumeStore {
     }
   }
 
-  /** Grows the file and its filesystem; online when the volume is mounted. Shrinking is refused. */
+  /**
+   * Grows the file and its filesystem; online when the volume is mounted (where the host allows
+   * it, else at the server's next start). Shrinking is refused.
+   */
   async resize(volumeId: string, sizeBytes: number): Promise<void> {
     assertSize(sizeBytes);
     const file = await this.requireFile(volumeId);
@@ -122,6 +125,7 @@ export class VolumeStore {
   async mount(volumeId: string): Promise<string> {
     const file = await this.requireFile(volumeId);
     const mountPoint = this.layout.volumeMount(volumeId);
+    if (!(await isMountPoint(mountPoint))) await growIfShort(file);
     await mountExt4File(file, mountPoint);
     return mountPoint;
   }
