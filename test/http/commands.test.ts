@@ -185,6 +185,36 @@ for (const database of testDatabases) {
       assert.equal(check.exit_code, 1, 'the interrupted command was not executed again');
     });
 
+    it('stops a command when its task is cancelled, and a command waiting for it never starts', async () => {
+      const sleeper = await run({ line: 'echo started; sleep 30' });
+      const waiter = await run({ line: 'touch /tmp/after-cancelled', run_after: [sleeper.id] });
+      await eventually('the first command to run', async () => ((await allChunks(sleeper.id)).length > 0 ? true : undefined));
+      const cancel = (task: string) => app.request({ method: 'POST', url: `/api/tasks/tasks/${task}/cancel/` });
+      assert.equal((await cancel(waiter.task)).statusCode, 200);
+      const notStarted = await finished(waiter.id);
+      assert.deepEqual([notStarted.status, notStarted.started_at, notStarted.result], ['failed', null, 'The command was cancelled before it started.']);
+      const began = Date.now();
+      assert.equal((await cancel(sleeper.task)).statusCode, 200);
+      const stopped = await finished(sleeper.id);
+      assert.ok(Date.now() - began < 10_000, 'the process was stopped, not waited for');
+      assert.equal(stopped.status, 'failed');
+      assert.match(stopped.result, /^started\nThe command was cancelled\.$/);
+      const task = (await app.request({ method: 'GET', url: `/api/tasks/tasks/${sleeper.task}/wait/?timeout=10` })).json();
+      assert.equal(task.status, 'cancelled');
+      const check = await finished((await run({ line: 'test -e /tmp/after-cancelled' })).id);
+      assert.equal(check.exit_code, 1);
+    });
+
+    it('ends a command whose task is gone without it when it is read', async () => {
+      const { db } = app.nimbus.store;
+      const template = await db.selectFrom('commands').selectAll().where('server_id', '=', server).limit(1).executeTakeFirstOrThrow();
+      const id = newId();
+      await db.insertInto('commands').values({ ...template, id, task_id: newId(), status: 'queued', success: null, exit_code: null, result: null, elapsed_time: null, started_at: null, finished_at: null }).execute();
+      const read = (await app.request({ method: 'GET', url: `${COMMANDS}${id}/` })).json();
+      assert.equal(read.status, 'failed');
+      assert.equal(read.result, "The command's task was purged before the command finished.");
+    });
+
     it('refuses bad input with field errors, storing nothing', async () => {
       const before = await commandCount();
       const cases: [object, string][] = [

@@ -5,20 +5,14 @@ import type { CommandRow } from '../../store/schema.ts';
 import { nowIso } from '../clock.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { TaskContext, TaskHandler } from '../tasks/handlers.ts';
-import { commandEvent, FINISHED_STATUSES } from './command-model.ts';
+import { FINISHED_STATUSES } from './command-model.ts';
+import { finishCommand, type Outcome } from './command-outcome.ts';
 import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorderSettings } from './output-recorder.ts';
 
 export const RUN_COMMAND_TASK = 'command.run';
 
 /** A command waiting for the ones it runs after looks again this often, wake-ups aside. */
 const PREREQUISITE_POLL_MS = 1_000;
-
-interface Outcome {
-  success: boolean;
-  exitCode: number | null;
-  result: string;
-  elapsedTime: number | null;
-}
 
 interface Summary {
   command: string;
@@ -28,10 +22,12 @@ interface Summary {
 
 const summary = (row: Pick<CommandRow, 'id' | 'status' | 'exit_code'>): Summary => ({ command: row.id, status: row.status, exit_code: row.exit_code });
 
+const CANCELLED = 'The command was cancelled.';
+
 /** Why the handler's signal was aborted, in words for the command's result. */
 function interruption(signal: AbortSignal): string {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
-  if (reason.includes('cancel')) return 'The command was cancelled.';
+  if (reason.includes('cancel')) return CANCELLED;
   return 'The command was interrupted because Nimbus stopped or lost track of it.';
 }
 
@@ -43,31 +39,13 @@ const secondsSince = (iso: string | null) => (iso === null ? null : Math.max(0, 
  * interrupted by a crash or a shutdown) ends it as failed and never executes it twice.
  */
 export function createCommandRunner(deps: { store: Store; events: EventService; notifier: Notifier; host: ComputeHost; recorder?: OutputRecorderSettings }): TaskHandler {
-  const { store, events, notifier, host } = deps;
+  const { store, notifier, host } = deps;
   const { db } = store;
-
-  /** Records the outcome unless the command has one already; returns the finished row. */
-  async function finish(id: string, outcome: Outcome): Promise<CommandRow | undefined> {
-    return db.transaction().execute(async (trx) => {
-      const status = outcome.success ? 'success' : 'failed';
-      const row = await trx
-        .updateTable('commands')
-        .set({ status, success: outcome.success ? 1 : 0, exit_code: outcome.exitCode, result: outcome.result, elapsed_time: outcome.elapsedTime, finished_at: nowIso() })
-        .where('id', '=', id)
-        .where('status', 'in', ['queued', 'running'])
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) return undefined;
-      await events.record(trx, commandEvent(row, 'finished', { status, success: outcome.success, exit_code: outcome.exitCode, elapsed_time: outcome.elapsedTime }));
-      await notifier.notify(trx, 'command_output');
-      return row;
-    });
-  }
 
   const load = (id: string) => db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
 
   async function finishWith(command: CommandRow, outcome: Outcome): Promise<Summary> {
-    const row = (await finish(command.id, outcome)) ?? (await load(command.id));
+    const row = (await finishCommand(deps, command.id, outcome)) ?? (await load(command.id));
     return summary(row ?? { ...command, status: 'failed' });
   }
 
@@ -102,8 +80,8 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
       await awaitPrerequisites(command, context.signal);
     } catch (error) {
       // Cancelled while waiting: it never ran. Any other interruption leaves it queued for the next run.
-      if (context.signal.aborted && interruption(context.signal) === 'The command was cancelled.') {
-        return finishWith(command, { success: false, exitCode: null, result: 'The command was cancelled before it started.', elapsedTime: null });
+      if (context.signal.aborted && interruption(context.signal) === CANCELLED) {
+        await finishWith(command, { success: false, exitCode: null, result: 'The command was cancelled before it started.', elapsedTime: null });
       }
       throw error;
     }
@@ -120,7 +98,9 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
 
     const recorder = createOutputRecorder(db, notifier, id, deps.recorder ?? DEFAULT_RECORDER_SETTINGS);
     const began = Date.now();
-    let outcome: Outcome;
+    let exitCode: number | null = null;
+    let elapsedTime = 0;
+    let why: string | null = null;
     let unexpected: unknown = null;
     try {
       const done = await host.servers.exec(command.server_id, {
@@ -131,22 +111,27 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
         onOutput: recorder.write,
         signal: context.signal,
       });
+      exitCode = done.exitCode;
+      elapsedTime = done.elapsedMs / 1000;
       await recorder.close();
-      outcome = { success: done.exitCode === 0, exitCode: done.exitCode, result: recorder.tail(), elapsedTime: done.elapsedMs / 1000 };
     } catch (error) {
+      elapsedTime = (Date.now() - began) / 1000;
       await recorder.close().catch((failure) => (unexpected ??= failure));
-      const why = context.signal.aborted
-        ? interruption(context.signal)
-        : error instanceof ComputeRejected || error instanceof ComputeUnavailable
-          ? error.message
-          : 'The command could not be run; the server log has the details.';
-      if (!context.signal.aborted && !(error instanceof ComputeRejected) && !(error instanceof ComputeUnavailable)) unexpected = error;
-      const tail = recorder.tail();
-      outcome = { success: false, exitCode: null, result: tail ? `${tail}${tail.endsWith('\n') ? '' : '\n'}${why}` : why, elapsedTime: (Date.now() - began) / 1000 };
+      if (error instanceof ComputeRejected || error instanceof ComputeUnavailable) why = error.message;
+      else if (!context.signal.aborted) {
+        why = 'The command could not be run; the server log has the details.';
+        unexpected = error;
+      }
     }
-    const finished = await finishWith(command, outcome);
+    // Killed because the task was cancelled or Nimbus stopped: whatever code it exited with, it did not finish.
+    if (context.signal.aborted) why = interruption(context.signal);
+    const tail = recorder.tail();
+    const result = why === null ? tail : tail ? `${tail}${tail.endsWith('\n') ? '' : '\n'}${why}` : why;
+    const finished = await finishWith(command, { success: why === null && exitCode === 0, exitCode, result, elapsedTime });
     // Recorded as failed for the user; the task fails too, so the error reaches the server log.
     if (unexpected !== null) throw unexpected;
+    // The worker ends the task as the interruption says (cancelled, or back to the queue on shutdown).
+    context.signal.throwIfAborted();
     return finished;
   }
 

@@ -12,6 +12,7 @@ import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import { parseCommandRequest, type CommandRequest } from './command-input.ts';
 import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
+import { finishCommand } from './command-outcome.ts';
 import { createCommandRunner, RUN_COMMAND_TASK } from './command-runner.ts';
 import type { OutputRecorderSettings } from './output-recorder.ts';
 
@@ -80,6 +81,26 @@ export function createCommandService(deps: {
   }
 
   /**
+   * A command whose task ended without it (cancelled while still pending, or given up on) would
+   * stay queued or running for ever: it is ended as failed when it is read.
+   */
+  async function settleAbandoned(rows: CommandRow[]): Promise<CommandRow[]> {
+    const open = rows.filter((r) => !FINISHED_STATUSES.has(r.status));
+    if (open.length === 0) return rows;
+    const taskRows = await db.selectFrom('tasks').select(['id', 'status']).where('id', 'in', open.map((r) => r.task_id)).execute();
+    const taskStatus = new Map<string, string>(taskRows.map((t) => [t.id, t.status]));
+    const settled = new Map<string, CommandRow>();
+    for (const row of open) {
+      const status = taskStatus.get(row.task_id) ?? 'purged';
+      if (status !== 'cancelled' && status !== 'failed' && status !== 'purged') continue;
+      const result = status === 'cancelled' && row.status === 'queued' ? 'The command was cancelled before it started.' : `The command's task was ${status} before the command finished.`;
+      const finished = (await finishCommand(deps, row.id, { success: false, exitCode: null, result, elapsedTime: null })) ?? (await db.selectFrom('commands').selectAll().where('id', '=', row.id).executeTakeFirst());
+      if (finished) settled.set(row.id, finished);
+    }
+    return rows.map((r) => settled.get(r.id) ?? r);
+  }
+
+  /**
    * Queues a command on a running server of the actor's subtree. The command and the task that
    * runs it are written in one transaction; a bad request writes nothing.
    */
@@ -136,13 +157,14 @@ export function createCommandService(deps: {
 
   async function get(actor: Actor, id: string): Promise<Command> {
     assertAllowed(actor, 'command:read');
-    return toCommand(await findVisible(actor, id));
+    const [row] = await settleAbandoned([await findVisible(actor, id)]);
+    return toCommand(row!);
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Command>> {
     assertAllowed(actor, 'command:read');
     const result = await runList<CommandRow>(visible(actor), listSpec, request);
-    return { ...result, items: result.items.map(toCommand) } as ListResult<Command>;
+    return { ...result, items: (await settleAbandoned(result.items)).map(toCommand) } as ListResult<Command>;
   }
 
   /** A command's output chunks, by `seq`. */
@@ -172,7 +194,8 @@ export function createCommandService(deps: {
       const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
       // Read before the chunks: output is all stored before the command is marked finished,
       // so a command seen finished here has no chunk the next read could miss.
-      const command = await db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+      const found = await db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+      const command = found && (await settleAbandoned([found]))[0];
       const rows = await db.selectFrom('command_chunks').select(['seq', 'content', 'created_at']).where('command_id', '=', id).where('seq', '>', position).orderBy('seq').limit(FOLLOW_BATCH).execute();
       const complete = !command || (FINISHED_STATUSES.has(command.status) && rows.length < FOLLOW_BATCH);
       if (rows.length) position = Number(rows.at(-1)!.seq);
