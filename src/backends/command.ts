@@ -14,6 +14,8 @@ export class CommandFailed extends Error {
 }
 
 export interface RunOptions {
+  /** Written to the command's stdin (`ip -batch -`); stdin is empty otherwise. */
+  input?: string;
   /** Exit codes that count as success (default: only 0). */
   okCodes?: readonly number[];
   /** Killed (SIGKILL) after this long; a hung `mount` or `runc` must not hang a task forever. */
@@ -39,9 +41,10 @@ export function run(command: string, args: readonly string[], options: RunOption
   return new Promise((resolve, reject) => {
     const output = options.outputFd;
     const child = spawn(command, args, {
-      stdio: output === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', output, output],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', output === undefined ? 'pipe' : output, output === undefined ? 'pipe' : output],
       detached: options.detached ?? false,
     });
+    child.stdin?.on('error', () => undefined).end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

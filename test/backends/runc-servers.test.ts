@@ -114,6 +114,20 @@ describe('runc host: servers', { skip: SKIP_REASON ?? false }, () => {
     assert.equal(await fixture.host.servers.state(server.id), 'running');
   });
 
+  it('undoes its own work when a start fails half-way', async () => {
+    // runc refuses a mount over /proc, after the volumes are mounted and the network wired.
+    const failing = await fixture.server({ network: server.network, hostNumber: 11, volumes: [{ volumeId: await fixture.volume(16 * MiB), mountPath: '/proc/sneaky' }] });
+    await assert.rejects(fixture.host.servers.start(failing), /did not start/);
+    assert.equal(await fixture.host.servers.state(failing.id), 'stopped');
+    const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.doesNotMatch(mountinfo, new RegExp(`${failing.id}|${failing.rootVolumeId}|${failing.volumes[0].volumeId}`));
+    const leftovers = fixture.leftovers().filter((thing) => thing.includes(failing.id) || thing.includes(failing.id.replace(/-/g, '').slice(0, 12)));
+    assert.deepEqual(leftovers.filter((thing) => !thing.startsWith('file: ')), []);
+    await fixture.host.servers.remove(failing.id);
+    await fixture.host.volumes.remove(failing.rootVolumeId);
+    await fixture.host.volumes.remove(failing.volumes[0].volumeId);
+  });
+
   it('removes the server, its volumes and image leaving nothing on the host', async () => {
     await fixture.host.servers.remove(server.id);
     await fixture.host.servers.remove(server.id);

@@ -7,6 +7,11 @@ import type { HostLayout } from '../layout.ts';
 import { hostVethName, netnsName, peerVethName } from '../names.ts';
 import { checkAddressing } from './ipv4.ts';
 
+/** Runs `ip` commands in one process; it stops at the first failing line and names it. */
+function ipBatch(options: string[], lines: string[]) {
+  return run('ip', [...options, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+}
+
 const linkExists = (name: string) => exists(path.join('/sys/class/net', name));
 const netnsExists = (name: string) => exists(path.join('/run/netns', name));
 
@@ -68,24 +73,27 @@ export class NetworkWiring {
     if (!(await exists(path.join('/sys/class/net', network.bridge, 'bridge')))) {
       throw new Error(`interface ${network.bridge} exists and is not a bridge`);
     }
-    await run('ip', ['addr', 'replace', `${network.gateway}/${prefix}`, 'dev', network.bridge]);
-    await run('ip', ['link', 'set', network.bridge, 'up']);
+    await ipBatch([], [`addr replace ${network.gateway}/${prefix} dev ${network.bridge}`, `link set ${network.bridge} up`]);
   }
 
   private async addLinks(serverId: string, cidrAddress: string, network: NetworkSpec): Promise<void> {
     const netns = netnsName(serverId);
     const host = hostVethName(serverId);
     const peer = peerVethName(serverId);
-    await run('ip', ['netns', 'add', netns]);
+    // Two `ip -batch` runs instead of a process per step: starting a server is mostly this.
     // The server's end is born inside the netns: it never exists on the host under its name.
-    await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', netns]);
-    await run('ip', ['link', 'set', host, 'master', network.bridge, 'up']);
-    const inside = (...args: string[]) => run('ip', ['-n', netns, ...args]);
-    await inside('link', 'set', peer, 'name', 'eth0');
-    await inside('addr', 'add', cidrAddress, 'dev', 'eth0');
-    await inside('link', 'set', 'eth0', 'up');
-    await inside('link', 'set', 'lo', 'up');
-    await inside('route', 'add', 'default', 'via', network.gateway);
+    await ipBatch([], [
+      `netns add ${netns}`,
+      `link add ${host} type veth peer name ${peer} netns ${netns}`,
+      `link set ${host} master ${network.bridge} up`,
+    ]);
+    await ipBatch(['-n', netns], [
+      `link set ${peer} name eth0`,
+      `addr add ${cidrAddress} dev eth0`,
+      'link set eth0 up',
+      'link set lo up',
+      `route add default via ${network.gateway}`,
+    ]);
   }
 
   /** Deleting the netns destroys the veth pair with it; the host end is deleted too in case. */

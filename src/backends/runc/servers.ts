@@ -49,14 +49,15 @@ export class ServerManager {
   async start(spec: ServerSpec): Promise<void> {
     checkServerSpec(spec);
     const id = containerName(spec.id);
-    if ((await this.runc.state(id))?.status === 'running') return;
+    const current = await this.runc.state(id);
+    if (current?.status === 'running') return;
     const lower = await this.images.rootfs(spec.imageId);
     for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
 
     // The spec is recorded first: whatever happens next, `release` knows what to undo.
     await mkdir(this.layout.serverDir(spec.id), { recursive: true });
     await writeFileAtomic(this.layout.serverFile(spec.id, 'spec.json'), JSON.stringify(spec));
-    await this.release(spec.id);
+    await this.release(spec.id, { containerGone: current === undefined });
     try {
       const rootVolume = await this.volumes.mount(spec.rootVolumeId);
       const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
@@ -137,10 +138,10 @@ export class ServerManager {
    * Deletes the container and releases its mounts and network, from the recorded spec. Safe on
    * anything: a running container is killed (callers that want grace use `stop`).
    */
-  async release(serverId: string): Promise<string[]> {
+  async release(serverId: string, options: { containerGone?: boolean } = {}): Promise<string[]> {
     const released: string[] = [];
     const id = containerName(serverId);
-    if (await this.runc.delete(id)) released.push(`container ${id}`);
+    if (!options.containerGone && (await this.runc.delete(id))) released.push(`container ${id}`);
     const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
     // The overlay first: it sits on the root volume's mount.
     const unmounted = await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'));
