@@ -111,7 +111,9 @@ for (const database of testDatabases) {
               throw error;
             }
             const what = `${request.method} ${request.url} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
-            assert.ok(response.statusCode < 500, what);
+            // This app runs no servers: a compute request that gets that far is refused with the documented 503.
+            const computeUnavailable = response.statusCode === 503 && response.json().code === 'compute_unavailable';
+            assert.ok(response.statusCode < 500 || computeUnavailable, what);
             assert.ok(response.headers['x-request-id'], `no X-Request-Id: ${what}`);
             if (response.statusCode >= 400 && request.method !== 'HEAD') assertErrorShape(String(request.url), response, what);
           }),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { computeSkipReason } from '../support/compute.ts';
 import { injectBounded } from '../support/inject.ts';
 import { testDatabases } from '../support/databases.ts';
 import { addOrganization, addToken, addUser, GOOD_PASSWORD, type TestUser } from '../support/identity.ts';
@@ -73,6 +74,23 @@ function operationsOf(document: { paths: Record<string, Record<string, { securit
   return operations;
 }
 
+/** B's servers, volumes, snapshots, images and commands: a running server, a volume, its snapshot, an image from it, a command. */
+async function addComputeResources(app: TestApp, token: string): Promise<void> {
+  const waitFor = async (res: { statusCode: number; json(): any; body: string }) => {
+    assert.ok(res.statusCode === 201 || res.statusCode === 202, res.body);
+    const task = res.statusCode === 201 ? res.json().task : res.json().id;
+    const done = (await app.request({ method: 'GET', url: `/api/tasks/tasks/${task}/wait/?timeout=120`, token })).json();
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    return res.json();
+  };
+  const server = await waitFor(await app.request({ method: 'POST', url: '/api/servers/servers/', token, payload: { name: 'sweep-server', memory: 32 * 1024 * 1024, start: true } }));
+  const volume = await waitFor(await app.request({ method: 'POST', url: '/api/storage/volumes/', token, payload: { name: 'sweep-volume', size: 16 * 1024 * 1024 } }));
+  const snapshot = await waitFor(await app.request({ method: 'POST', url: '/api/storage/snapshots/', token, payload: { name: 'sweep-snapshot', volume: server.root_volume } }));
+  await waitFor(await app.request({ method: 'POST', url: '/api/images/images/', token, payload: { name: 'sweep-image', snapshot: snapshot.id } }));
+  await app.request({ method: 'POST', url: '/api/events/commands/', token, payload: { shell: 'system', line: 'true', server: server.id } });
+  assert.ok(volume.id);
+}
+
 for (const database of testDatabases) {
   describe(`tenancy sweep over every route [${database.name}]`, () => {
     let app: TestApp;
@@ -81,7 +99,7 @@ for (const database of testDatabases) {
     let alice: TestUser; // admin of organization A
     let bob: TestUser; // admin of organization B, A's sibling
     before(async () => {
-      app = await startTestApp(database);
+      app = await startTestApp(database, { compute: computeSkipReason() === null });
       const orgA = await addOrganization(app, 'Sweep A');
       orgB = await addOrganization(app, 'Sweep B');
       alice = await addUser(app, 'sweep-alice', { role: 'admin', organization: orgA });
@@ -99,6 +117,7 @@ for (const database of testDatabases) {
       const { verifier, challenge } = pkcePair();
       const code = await obtainCode(app, { client_id: client.client_id, scope: 'profile_read', username: 'sweep-bob', password: GOOD_PASSWORD, code_challenge: challenge, code_challenge_method: 'S256' });
       await tokenRequest(app, client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+      if (computeSkipReason() === null) await addComputeResources(app, bob.session);
       operations = operationsOf((await app.request({ method: 'GET', url: '/api/schema/', token: null })).json());
     });
     after(() => app.close());
@@ -128,8 +147,9 @@ for (const database of testDatabases) {
         const collection = operation.path.slice(0, operation.path.indexOf('{id}'));
         if (GLOBAL_COLLECTIONS.has(collection)) continue;
         if (!foreignIds.has(collection)) {
-          const listed = await app.request({ method: 'GET', url: `${collection}?page_size=1`, token: bob.session });
-          const id = listed.statusCode === 200 ? listed.json().results[0]?.id : undefined;
+          const listed = await app.request({ method: 'GET', url: `${collection}?page_size=100`, token: bob.session });
+          // Public items (the built-in image) are everybody's: B's own are what A must not reach.
+          const id = listed.statusCode === 200 ? listed.json().results.find((r: { public?: boolean }) => r.public !== true)?.id : undefined;
           assert.ok(id, `organization B has nothing in ${collection}: create one in the sweep's setup`);
           foreignIds.set(collection, id);
         }
@@ -148,7 +168,7 @@ for (const database of testDatabases) {
         const list = (token: string) => injectBounded(app.nimbus.http, { method: 'GET', url: `${operation.path}?page_size=100`, headers: { authorization: `token="${token}"` } });
         const [theirs, ours] = [await list(bob.session), await list(alice.session)];
         if (theirs.statusCode !== 200 || !String(theirs.headers['content-type']).startsWith('application/json') || !Array.isArray(theirs.json().results)) continue;
-        const foreign = new Set(theirs.json().results.map((r: { id: string }) => r.id));
+        const foreign = new Set(theirs.json().results.filter((r: { public?: boolean }) => r.public !== true).map((r: { id: string }) => r.id));
         const leaked = (ours.json().results ?? []).filter((r: { id: string }) => foreign.has(r.id));
         if (leaked.length) failures.push(`${operation.path}: ${leaked.length} of B's items`);
       }

@@ -176,9 +176,10 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
    */
   async function act(actor: Actor, id: string, actionName: string): Promise<Task> {
     assertAllowed(actor, 'server:write');
+    // Found first: another organization's server is a 404 whatever the body says.
+    const current = await findVisible(actor, id);
     const action = resolveServerAction(actionName);
     if (!action) throw ValidationFailed.field('action', `"${actionName}" is not a valid choice. Choose from: ${[...SERVER_ACTIONS, ...Object.keys(ACTION_ALIASES)].join(', ')}.`);
-    const current = await findVisible(actor, id);
     startServerAction(current.state, action);
     await assertComputeAvailable(host);
     return enqueueAction(actor, current.id, action);
