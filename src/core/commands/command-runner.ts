@@ -128,6 +128,8 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
     const tail = recorder.tail();
     const result = why === null ? tail : tail ? `${tail}${tail.endsWith('\n') ? '' : '\n'}${why}` : why;
     const finished = await finishWith(command, { success: why === null && exitCode === 0, exitCode, result, elapsedTime });
+    // Its server was deleted (terminated) while it ran, and its record with it: nothing to report.
+    if (!(await load(id))) return { command: id, status: 'deleted', exit_code: null };
     // Recorded as failed for the user; the task fails too, so the error reaches the server log.
     if (unexpected !== null) throw unexpected;
     // The worker ends the task as the interruption says (cancelled, or back to the queue on shutdown).
