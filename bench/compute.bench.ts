@@ -1,0 +1,135 @@
+// Compute benchmark: servers created through the API of a real `nimbus serve` (SQLite), run by
+// runc on this host, against a bare `runc run -d` of an equivalent bundle in the same run.
+//   npm run bench compute        (needs root and runc)
+// Env: BENCH_SERVERS (single-server runs, default 15), BENCH_BATCH (default 50).
+// Prints create -> running latency p50/p95 for Nimbus (POST with start, until its task
+// succeeded) and for bare runc (the same config.json, the image's root filesystem read-only and
+// a fresh network namespace, so no volume or network set-up), their ratio, and the time to
+// bring BENCH_BATCH servers up and to terminate them.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRuncHost } from '../src/backends/runc/index.ts';
+import { startNimbus } from './support/processes.ts';
+
+const SINGLE_RUNS = Number(process.env.BENCH_SERVERS ?? 15);
+const BATCH = Number(process.env.BENCH_BATCH ?? 50);
+const TARGET_RATIO = 1.5;
+
+if (process.getuid?.() !== 0 || spawnSync('runc', ['--version']).status !== 0) {
+  console.error('compute bench: needs root and runc (apt-get install runc); skipped');
+  process.exit(0);
+}
+
+const computeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-compute-'));
+const bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-bare-'));
+const nimbus = await startNimbus({ NIMBUS_COMPUTE_DIR: computeDir, NIMBUS_NETWORK_RANGE: '10.198.0.0/16', NIMBUS_STOP_TIMEOUT_SECONDS: '5' });
+
+async function api(method: string, url: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${nimbus.baseUrl}${url}`, {
+    method,
+    headers: { authorization: `token="${nimbus.token}"`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function waitTask(id: string): Promise<void> {
+  for (;;) {
+    const task = await api('GET', `/api/tasks/tasks/${id}/wait/?timeout=60`);
+    if (task.status === 'succeeded') return;
+    if (['failed', 'cancelled'].includes(task.status)) throw new Error(`task ${id} ${task.status}: ${JSON.stringify(task.error)}`);
+  }
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+async function createRunning(name: string): Promise<{ id: string; elapsed: number }> {
+  const started = performance.now();
+  const server = await api('POST', '/api/servers/servers/', { name, start: true });
+  await waitTask(server.task);
+  return { id: server.id, elapsed: performance.now() - started };
+}
+
+async function terminate(ids: string[]): Promise<void> {
+  const tasks = [];
+  for (const id of ids) tasks.push((await api('POST', `/api/servers/servers/${id}/actions/`, { action: 'terminate' })).id as string);
+  await Promise.all(tasks.map(waitTask));
+}
+
+/** A bundle runc can run as it is: the server's own config, minus what only Nimbus sets up. */
+function bareBundle(serverId: string, imageRootfs: string): string {
+  const config = JSON.parse(fs.readFileSync(path.join(computeDir, 'servers', serverId, 'config.json'), 'utf8'));
+  const bundle = path.join(bareDir, 'bundle');
+  fs.mkdirSync(bundle, { recursive: true });
+  config.root = { path: imageRootfs, readonly: true };
+  config.linux.namespaces = config.linux.namespaces.map((ns: { type: string }) => ({ type: ns.type }));
+  config.mounts = config.mounts.filter((m: { destination: string }) => !['/etc/hosts', '/etc/hostname'].includes(m.destination));
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+  return bundle;
+}
+
+function bareRun(bundle: string, id: string): number {
+  const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+  config.linux.cgroupsPath = `/nimbus-bench/${id}`;
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+  const root = ['--root', path.join(bareDir, 'runc')];
+  const started = performance.now();
+  execFileSync('runc', [...root, 'run', '--detach', '--bundle', bundle, id], { stdio: 'ignore' });
+  const elapsed = performance.now() - started;
+  spawnSync('runc', [...root, 'delete', '--force', id], { stdio: 'ignore' });
+  return elapsed;
+}
+
+let failed = false;
+try {
+  // Warm-up: prepares the built-in image and the organization's network, both one-time costs.
+  const warm = await createRunning('bench-warm');
+  const image = (await api('GET', `/api/servers/servers/${warm.id}/`)).image as string;
+  const bundle = bareBundle(warm.id, path.join(computeDir, 'images', image, 'rootfs'));
+  await terminate([warm.id]);
+  bareRun(bundle, 'bench-bare-warm');
+
+  const nimbusTimes: number[] = [];
+  const bareTimes: number[] = [];
+  for (let i = 0; i < SINGLE_RUNS; i++) {
+    bareTimes.push(bareRun(bundle, `bench-bare-${i}`));
+    const server = await createRunning(`bench-${i}`);
+    nimbusTimes.push(server.elapsed);
+    await terminate([server.id]);
+  }
+
+  const batchStarted = performance.now();
+  const created = await Promise.all(Array.from({ length: BATCH }, (_, i) => api('POST', '/api/servers/servers/', { name: `batch-${i}`, start: true })));
+  await Promise.all(created.map((s) => waitTask(s.task)));
+  const up = performance.now() - batchStarted;
+  const downStarted = performance.now();
+  await terminate(created.map((s) => s.id));
+  const down = performance.now() - downStarted;
+
+  const ratio = percentile(nimbusTimes, 50) / percentile(bareTimes, 50);
+  console.log(`compute: create -> running, ${SINGLE_RUNS} servers one at a time (SQLite, built-in image, 1 vCPU, 256 MiB)`);
+  console.log(`  nimbus (API + task + volume + network + runc)  p50 ${ms(percentile(nimbusTimes, 50))}  p95 ${ms(percentile(nimbusTimes, 95))}`);
+  console.log(`  bare runc run -d (same config.json)            p50 ${ms(percentile(bareTimes, 50))}  p95 ${ms(percentile(bareTimes, 95))}`);
+  console.log(`  ratio at p50: ${ratio.toFixed(2)}x (target: within ${TARGET_RATIO}x) ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}`);
+  console.log(`compute: ${BATCH} servers up (created at once, until every task succeeded): ${(up / 1000).toFixed(1)} s; terminated: ${(down / 1000).toFixed(1)} s`);
+} catch (error) {
+  failed = true;
+  console.error(error);
+} finally {
+  await nimbus.stop();
+  // The organization's bridge, and anything a failed run left.
+  const released = await createRuncHost({ root: computeDir }).sweep({ servers: new Set(), volumes: new Set(), networks: new Set() });
+  if (released.length && failed) console.error(`released after the run: ${released.join('; ')}`);
+  fs.rmSync(computeDir, { recursive: true, force: true });
+  fs.rmSync(bareDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
+
