@@ -49,13 +49,19 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
     return summary(row ?? { ...command, status: 'failed' });
   }
 
-  /** Resolves once every command `command` runs after has finished (or is gone with its server). */
+  /** Resolves once every command `command` runs after has finished, or never will (gone with its server, its task ended). */
   async function awaitPrerequisites(command: CommandRow, signal: AbortSignal): Promise<void> {
     const ids: string[] = JSON.parse(command.run_after);
     while (ids.length) {
       const wake = nextWakeUp(notifier, ['command_output'], PREREQUISITE_POLL_MS, signal);
-      const rows = await db.selectFrom('commands').select(['id', 'status']).where('id', 'in', ids).execute();
-      if (rows.every((r) => FINISHED_STATUSES.has(r.status))) return;
+      const rows = await db
+        .selectFrom('commands')
+        .leftJoin('tasks', 'tasks.id', 'commands.task_id')
+        .select(['commands.status', 'tasks.status as task_status'])
+        .where('commands.id', 'in', ids)
+        .execute();
+      // A prerequisite whose task ended without it (cancelled while pending) will never finish.
+      if (rows.every((r) => FINISHED_STATUSES.has(r.status) || r.task_status === null || r.task_status === 'cancelled' || r.task_status === 'failed')) return;
       await wake;
       signal.throwIfAborted();
     }
