@@ -39,6 +39,7 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
+  const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   return {
     identity,
     notifier,
@@ -57,9 +58,9 @@ export function createCoreServices(
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
-    credentials: createCredentialService({ store, tokens, audit, roleBindings }),
+    credentials,
     organizations: createOrganizationService({ store, events }),
-    oauth: createOauthServices({ store, tokens }),
+    oauth: createOauthServices({ store, tokens, credentials, audit }),
   };
 }
 
