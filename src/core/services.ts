@@ -49,7 +49,11 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
+<<<<<<< HEAD
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
+=======
+  const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+>>>>>>> main
   return {
     identity,
     notifier,
@@ -70,9 +74,9 @@ export function createCoreServices(
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
-    credentials: createCredentialService({ store, tokens, audit, roleBindings }),
+    credentials,
     organizations: createOrganizationService({ store, events }),
-    oauth: createOauthServices({ store, tokens }),
+    oauth: createOauthServices({ store, tokens, credentials, audit }),
   };
 }
 

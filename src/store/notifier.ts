@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { notifyAfterCommit } from './notify-after-commit.ts';
+import { CHANNEL_PREFIX_SQL, notifyAfterCommit } from './notify-after-commit.ts';
 import type { Database } from './schema.ts';
 
 /** Wake-up channels between the processes sharing one database. */
@@ -68,7 +68,6 @@ export function createInProcessNotifier(): Notifier {
   };
 }
 
-const PG_CHANNEL_PREFIX = 'nimbus_';
 const RECONNECT_DELAY_MS = 1_000;
 
 /**
@@ -85,9 +84,9 @@ function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
 
   async function connect(): Promise<void> {
     const next = new pg.Client({ connectionString: databaseUrl });
+    let prefix = '';
     next.on('notification', (message) => {
-      const channel = message.channel.slice(PG_CHANNEL_PREFIX.length) as NotifyChannel;
-      registry.fire(channel);
+      if (message.channel.startsWith(prefix)) registry.fire(message.channel.slice(prefix.length) as NotifyChannel);
     });
     next.on('error', (error) => {
       logger.warn({ err: error }, 'notification connection failed; reconnecting');
@@ -96,7 +95,8 @@ function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
     next.on('end', () => scheduleReconnect(next));
     try {
       await next.connect();
-      for (const channel of channels) await next.query(`LISTEN ${PG_CHANNEL_PREFIX}${channel}`);
+      prefix = (await next.query<{ prefix: string }>(`select ${CHANNEL_PREFIX_SQL} as prefix`)).rows[0]!.prefix;
+      for (const channel of channels) await next.query(`LISTEN "${prefix}${channel}"`);
     } catch (error) {
       logger.warn({ err: error }, 'cannot listen for notifications; retrying (work is still picked up by polling)');
       scheduleReconnect(next);
@@ -120,7 +120,7 @@ function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
   void connect();
   return {
     async notify(trx, channel) {
-      await notifyAfterCommit(trx, PG_CHANNEL_PREFIX + channel);
+      await notifyAfterCommit(trx, channel);
     },
     subscribe: registry.add,
     async close() {

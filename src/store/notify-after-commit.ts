@@ -9,7 +9,12 @@ import type { Database } from './schema.ts';
  * connection and sent right after a successful COMMIT (dropped on ROLLBACK), outside any
  * transaction, where it writes nothing and nobody waits for it.
  */
-const NOTIFY_STATEMENT = "select pg_notify($1, '') /* after commit */";
+/**
+ * Channel names carry a tag of the connection's schema, so that deployments (or test runs)
+ * sharing one PostgreSQL server in different schemas never wake each other.
+ */
+export const CHANNEL_PREFIX_SQL = "'nimbus_' || left(md5(current_schema()), 8) || '_'";
+const NOTIFY_STATEMENT = `select pg_notify(${CHANNEL_PREFIX_SQL} || $1, '') /* after commit */`;
 
 /** Notifies `channel` once `db`'s transaction commits (at once outside a transaction). */
 export async function notifyAfterCommit(db: Kysely<Database> | Transaction<Database>, channel: string): Promise<void> {
@@ -30,7 +35,11 @@ export function deferringNotifications(pool: PostgresPool): PostgresPool {
 function deferringClient(client: PostgresPoolClient): PostgresPoolClient {
   let inTransaction = false;
   const pending = new Set<string>();
+  // The notifications of the last commit, still being sent: the next query (or the release)
+  // waits for them, since a pg client must not be handed a query while it runs another.
+  let sending: Promise<void> = Promise.resolve();
   const query = (async (statement: unknown, parameters?: ReadonlyArray<unknown>) => {
+    await sending;
     if (typeof statement !== 'string') return client.query(statement as never);
     const command = statement.trim().toLowerCase();
     if (inTransaction && statement === NOTIFY_STATEMENT) {
@@ -47,10 +56,12 @@ function deferringClient(client: PostgresPoolClient): PostgresPoolClient {
     inTransaction = false;
     pending.clear();
     const result = await client.query(statement, parameters ?? []);
-    // Not awaited: the client queues it ahead of whatever its next user sends, and the caller
-    // need not wait for it. A wake-up is a hint (waiters also poll): a failed one costs latency.
-    for (const channel of channels) client.query(NOTIFY_STATEMENT, [channel]).catch(() => undefined);
+    // Not awaited by the committer, who need not wait for it. A wake-up is a hint (waiters also
+    // poll): a failed one costs latency, not correctness.
+    sending = (async () => {
+      for (const channel of channels) await client.query(NOTIFY_STATEMENT, [channel]).catch(() => undefined);
+    })();
     return result;
   }) as PostgresPoolClient['query'];
-  return { query, release: () => client.release() };
+  return { query, release: () => void sending.then(() => client.release()) };
 }

@@ -65,3 +65,45 @@ describe('notifier across connections [postgres]', { skip: testPostgresUrl ? fal
       assert.equal(woke, true, 'woken once it committed');
     }));
 });
+
+describe('notifications after commit [postgres]', { skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL' }, () => {
+  const postgres = testDatabases.find((d) => d.name === 'postgres')!;
+  it('never hand a connection a query while its notifications are still being sent', () =>
+    withNotifier(postgres, async (store, notifier) => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on('warning', onWarning);
+      try {
+        // Back-to-back transactions that notify: each next one reuses the connection at once.
+        for (let i = 0; i < 20; i++) {
+          await store.db.transaction().execute(async (trx) => {
+            await notifier.notify(trx, 'tasks');
+            await notifier.notify(trx, 'task_cancel');
+          });
+          await store.db.selectFrom('tasks').select('id').limit(1).execute();
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      assert.deepEqual(warnings.filter((w) => w.includes('already executing a query')), []);
+    }));
+});
+
+describe('notifier per schema [postgres]', { skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL' }, () => {
+  const postgres = testDatabases.find((d) => d.name === 'postgres')!;
+  it('does not wake a deployment in another schema of the same server', () =>
+    withNotifier(postgres, (store, notifier) =>
+      withNotifier(postgres, async (_otherStore, otherNotifier) => {
+        let otherWoke = false;
+        const stop = otherNotifier.subscribe('tasks', () => (otherWoke = true));
+        try {
+          assert.equal(await wakes(notifier, 2000, () => store.db.transaction().execute((trx) => notifier.notify(trx, 'tasks'))), true);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.equal(otherWoke, false);
+        } finally {
+          stop();
+        }
+      }),
+    ));
+});

@@ -83,8 +83,8 @@ for (const database of testDatabases) {
       assert.equal(refused.json().error, 'unauthorized_client');
     });
 
-    it('refuses the implicit, password and unknown grants, and a wrong or missing client secret', async () => {
-      for (const grant of ['password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']) {
+    it('refuses the implicit and unknown grants, and a wrong or missing client secret', async () => {
+      for (const grant of ['implicit', 'urn:ietf:params:oauth:grant-type:device_code']) {
         const res = await tokenRequest(app, client, { grant_type: grant, username: 'admin', password: app.adminPassword });
         assert.equal(res.statusCode, 400);
         assert.equal(res.json().error, 'unsupported_grant_type');

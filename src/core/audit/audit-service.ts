@@ -23,6 +23,7 @@ export const AUDIT_ACTIONS = [
   'role_changed',
   'credential_created',
   'credential_revoked',
+  'oauth_settings_changed',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

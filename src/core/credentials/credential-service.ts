@@ -11,6 +11,7 @@ import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts'
 import type { TokenService } from '../tokens/token-service.ts';
 import type { RoleBindingService } from '../iam/role-binding-service.ts';
 import { organizationIdsUnder } from '../organizations/subtree.ts';
+import { revokeGrantsIssuedFrom } from '../oauth/oauth-server.ts';
 
 const CACHE_TTL_MS = 2_000;
 
@@ -37,7 +38,7 @@ export type CredentialService = ReturnType<typeof createCredentialService>;
 /**
  * API credentials (ComputeStacks' model): a generated username/password pair per user for HTTP
  * Basic, distinct from the login password. Generating a new pair revokes the previous one and
- * every token that was issued with it.
+ * every token that was issued with it (API tokens and OAuth password grants).
  */
 export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; roleBindings: RoleBindingService }) {
   const { db } = deps.store;
@@ -51,6 +52,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
     for (const { id } of live) {
       await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
       await tokens.revokeIssuedFrom(id);
+      await revokeGrantsIssuedFrom(db, id);
       await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: id });
     }
     verified.deleteWhere((_key, principal) => principal.userId === userId);
@@ -113,6 +115,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
     if (row.revoked_at) return;
     await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', row.id).execute();
     await tokens.revokeIssuedFrom(row.id);
+    await revokeGrantsIssuedFrom(db, row.id);
     verified.deleteWhere((_key, principal) => principal.credentialId === row.id);
     await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: row.id });
   }

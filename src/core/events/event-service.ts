@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
@@ -130,6 +131,8 @@ export type EventService = ReturnType<typeof createEventService>;
 export function createEventService({ store, notifier }: { store: Store; notifier: Notifier }) {
   const sequencer = createEventSequencer(store);
   const closing = new AbortController();
+  // Every stream in flight listens for the shutdown: hundreds at once are normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   async function record(trx: Transaction<Database> | Kysely<Database>, events: NewEvent | NewEvent[]): Promise<void> {
     const list = Array.isArray(events) ? events : [events];

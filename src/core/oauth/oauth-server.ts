@@ -8,6 +8,7 @@ import { Unauthenticated } from '../errors.ts';
 import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts';
 import type { OauthApplication, OauthApplicationService } from './application-service.ts';
 import { OauthError } from './oauth-errors.ts';
+import type { OauthSettingsService } from './organization-settings.ts';
 import { matchesRegisteredRedirect } from './redirect-uris.ts';
 import { CLIENT_CREDENTIALS_SCOPES, oauthPermissions, parseScopeString, type OauthScope } from './scopes.ts';
 
@@ -61,7 +62,18 @@ const pkceChallengeOf = (verifier: string) => createHash('sha256').update(verifi
 export type OauthServer = ReturnType<typeof createOauthServer>;
 
 /** The OAuth 2 authorization server: codes with PKCE, token issuance and rotation, revocation, introspection. */
-export function createOauthServer({ store, applications }: { store: Pick<Store, 'db'>; applications: OauthApplicationService }) {
+export function createOauthServer({
+  store,
+  applications,
+  settings,
+  verifyApiCredential,
+}: {
+  store: Pick<Store, 'db'>;
+  applications: OauthApplicationService;
+  settings: Pick<OauthSettingsService, 'passwordGrantEnabled'>;
+  /** Checks an API credential pair (HTTP Basic's), throwing `Unauthenticated` when it is not live. */
+  verifyApiCredential: (username: string, password: string) => Promise<Principal>;
+}) {
   const { db } = store;
 
   /**
@@ -112,16 +124,27 @@ export function createOauthServer({ store, applications }: { store: Pick<Store, 
     return scopes;
   }
 
+  /** Records (or refreshes) a user's consent to an application, which the user can list and revoke. */
+  async function recordAuthorization(trx: Transaction<Database>, userId: string, applicationId: string, approved: OauthScope[]): Promise<string> {
+    const now = nowIso();
+    const scopes = JSON.stringify(approved);
+    const existing = await trx.selectFrom('oauth_authorizations').select('id').where('user_id', '=', userId).where('application_id', '=', applicationId).executeTakeFirst();
+    if (existing) {
+      await trx.updateTable('oauth_authorizations').set({ scopes, updated_at: now }).where('id', '=', existing.id).execute();
+      return existing.id;
+    }
+    const id = newId();
+    await trx.insertInto('oauth_authorizations').values({ id, user_id: userId, application_id: applicationId, scopes, created_at: now, updated_at: now }).execute();
+    return id;
+  }
+
   /** The user approved: records their consent and issues a single-use code for the client. */
   async function approve(request: AuthorizationRequest, userId: string): Promise<string> {
     const code = generateToken('oauth_code');
     const now = nowIso();
     const scopes = JSON.stringify(request.scopes);
     await db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('oauth_authorizations').select('id').where('user_id', '=', userId).where('application_id', '=', request.application.id).executeTakeFirst();
-      const authorizationId = existing?.id ?? newId();
-      if (existing) await trx.updateTable('oauth_authorizations').set({ scopes, updated_at: now }).where('id', '=', authorizationId).execute();
-      else await trx.insertInto('oauth_authorizations').values({ id: authorizationId, user_id: userId, application_id: request.application.id, scopes, created_at: now, updated_at: now }).execute();
+      const authorizationId = await recordAuthorization(trx, userId, request.application.id, request.scopes);
       await trx.deleteFrom('oauth_codes').where('expires_at', '<', new Date(Date.now() - CODE_RETENTION_MS).toISOString()).execute();
       await trx
         .insertInto('oauth_codes')
@@ -153,10 +176,12 @@ export function createOauthServer({ store, applications }: { store: Pick<Store, 
         return refresh(client, params);
       case 'client_credentials':
         return clientCredentials(client, params);
+      case 'password':
+        return passwordGrant(client, params);
       case undefined:
         throw new OauthError('invalid_request', 'The request has no grant_type.');
       default:
-        throw new OauthError('unsupported_grant_type', `grant_type "${params.grant_type}" is not supported; use authorization_code, refresh_token or client_credentials.`);
+        throw new OauthError('unsupported_grant_type', `grant_type "${params.grant_type}" is not supported; use authorization_code, refresh_token, client_credentials or password.`);
     }
   }
 
@@ -191,7 +216,7 @@ export function createOauthServer({ store, applications }: { store: Pick<Store, 
       if (Number(claimed.numUpdatedRows) !== 1) throw invalid;
       await trx
         .insertInto('oauth_grants')
-        .values({ id: grantId, application_id: client.id, user_id: row.user_id, authorization_id: row.authorization_id, grant_type: 'authorization_code', scopes: row.scopes, revoked_at: null, created_at: nowIso() })
+        .values({ id: grantId, application_id: client.id, user_id: row.user_id, authorization_id: row.authorization_id, grant_type: 'authorization_code', scopes: row.scopes, api_credential_id: null, revoked_at: null, created_at: nowIso() })
         .execute();
       return issueTokens(trx, grantId, scopes, scopes, { withRefresh: true });
     });
@@ -239,9 +264,41 @@ export function createOauthServer({ store, applications }: { store: Pick<Store, 
       const grantId = newId();
       await trx
         .insertInto('oauth_grants')
-        .values({ id: grantId, application_id: client.id, user_id: null, authorization_id: null, grant_type: 'client_credentials', scopes: JSON.stringify(scopes), revoked_at: null, created_at: nowIso() })
+        .values({ id: grantId, application_id: client.id, user_id: null, authorization_id: null, grant_type: 'client_credentials', scopes: JSON.stringify(scopes), api_credential_id: null, revoked_at: null, created_at: nowIso() })
         .execute();
       return issueTokens(trx, grantId, scopes, scopes, { withRefresh: false });
+    });
+  }
+
+  /**
+   * ComputeStacks' password grant. It takes the user's API credentials, never the login password,
+   * and only where the credential's organization has turned it on (RFC 9700 deprecates it). The
+   * grant remembers the credential: replacing or revoking the credential ends it.
+   */
+  async function passwordGrant(client: OauthApplication, params: TokenParams): Promise<TokenResponse> {
+    if (!params.username || !params.password) throw new OauthError('invalid_request', 'The password grant needs username and password: an API credential pair.');
+    if (parseToken(params.password) !== 'credential') {
+      throw new OauthError('invalid_grant', 'The password grant takes API credentials (POST /api/auth/credentials/), not the login password.');
+    }
+    let principal: Principal;
+    try {
+      principal = await verifyApiCredential(params.username, params.password);
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw new OauthError('invalid_grant', 'The API credentials are invalid or have been revoked.');
+      throw error;
+    }
+    if (!(await settings.passwordGrantEnabled(principal.organizationId))) {
+      throw new OauthError('unauthorized_client', "The password grant is off for this user's organization; an administrator turns it on with PATCH /api/oauth/settings/ {\"password_grant\": true}.");
+    }
+    const scopes = requestedScopes(params.scope, client.scopes);
+    return db.transaction().execute(async (trx) => {
+      const grantId = newId();
+      const authorizationId = await recordAuthorization(trx, principal.userId, client.id, scopes);
+      await trx
+        .insertInto('oauth_grants')
+        .values({ id: grantId, application_id: client.id, user_id: principal.userId, authorization_id: authorizationId, grant_type: 'password', scopes: JSON.stringify(scopes), api_credential_id: principal.credentialId, revoked_at: null, created_at: nowIso() })
+        .execute();
+      return issueTokens(trx, grantId, scopes, scopes, { withRefresh: true });
     });
   }
 
@@ -362,4 +419,10 @@ export async function revokeGrant(db: Pick<Store['db'], 'updateTable'>, grantId:
   const now = nowIso();
   await db.updateTable('oauth_grants').set({ revoked_at: now }).where('id', '=', grantId).where('revoked_at', 'is', null).execute();
   await db.updateTable('oauth_tokens').set({ revoked_at: now }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
+}
+
+/** Ends every grant issued from an API credential (the password grant), when the credential is replaced or revoked. */
+export async function revokeGrantsIssuedFrom(db: Pick<Store['db'], 'selectFrom' | 'updateTable'>, credentialId: string): Promise<void> {
+  const grants = await db.selectFrom('oauth_grants').select('id').where('api_credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
+  for (const { id } of grants) await revokeGrant(db, id);
 }

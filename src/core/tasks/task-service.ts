@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
@@ -123,6 +124,8 @@ export type TaskService = ReturnType<typeof createTaskService>;
 export function createTaskService({ store, events, notifier, handlers }: { store: Store; events: EventService; notifier: Notifier; handlers: TaskHandlerRegistry }) {
   const { db } = store;
   const closing = new AbortController();
+  // Every long poll in flight listens for the shutdown: hundreds at once are normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   const visible = (actor: Actor) => db.selectFrom('tasks').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
 

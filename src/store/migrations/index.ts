@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation.ts';
 import * as m0100 from './0100_identity.ts';
 import * as m0200 from './0200_oauth.ts';
 import * as m0300 from './0300_tasks.ts';
+import * as m0310 from './0310_oauth_password_grant.ts';
 import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
 
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0100_identity': m0100,
   '0200_oauth': m0200,
   '0300_tasks': m0300,
+  '0310_oauth_password_grant': m0310,
   '0400_compute': m0400,
   '0410_commands': m0410,
 };

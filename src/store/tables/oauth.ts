@@ -44,8 +44,18 @@ export interface OauthGrantsTable {
   authorization_id: string | null;
   grant_type: string;
   scopes: string;
+  /** The API credential a password grant was issued from: replacing or revoking it ends the grant. */
+  api_credential_id: string | null;
   revoked_at: string | null;
   created_at: string;
+}
+
+/** Per-organization OAuth switches. No row means every switch is off. */
+export interface OauthOrganizationSettingsTable {
+  organization_id: string;
+  /** 1 when the organization's API credentials may be exchanged for tokens (the password grant). */
+  password_grant: number;
+  updated_at: string;
 }
 
 /** Authorization codes: single-use, short-lived, stored hashed. */
@@ -105,6 +115,7 @@ export interface OauthTables {
   oauth_tokens: OauthTokensTable;
   oauth_server_keys: OauthServerKeysTable;
   oauth_sign_in_failures: OauthSignInFailuresTable;
+  oauth_organization_settings: OauthOrganizationSettingsTable;
 }
 
 export type OauthApplicationRow = Selectable<OauthApplicationsTable>;

@@ -22,6 +22,7 @@ import { roleRoutes } from './iam/roles.ts';
 import { userRoutes } from './iam/users.ts';
 import { oauthApplicationRoutes } from './oauth/applications.ts';
 import { oauthAuthorizationRoutes } from './oauth/authorizations.ts';
+import { oauthSettingsRoutes } from './oauth/settings.ts';
 import { statusRoutes } from './status.ts';
 import { taskRoutes } from './tasks/tasks.ts';
 
@@ -63,6 +64,7 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   auditRoutes(app, services);
   oauthApplicationRoutes(app, services.oauth.applications);
   oauthAuthorizationRoutes(app, services.oauth.authorizations);
+  oauthSettingsRoutes(app, services.oauth.settings);
   taskRoutes(app, services.tasks);
   eventRoutes(app, services.events);
   commandRoutes(app, services.commands);

@@ -16,7 +16,7 @@ export function metadataEndpoint(app: FastifyInstance): void {
       scopes_supported: SCOPE_NAMES,
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: [...clientAuth, 'none'],
       revocation_endpoint_auth_methods_supported: [...clientAuth, 'none'],
