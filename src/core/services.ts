@@ -49,11 +49,8 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
-<<<<<<< HEAD
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
-=======
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
->>>>>>> main
   return {
     identity,
     notifier,
