@@ -13,8 +13,8 @@ function correctedState(recorded: ServerState, actual: ContainerState): { state:
 
 /**
  * At start-up: records of this host's servers that claim to be running, starting or stopping are
- * corrected to what the host really has (an event `server.state_corrected` each), then the host
- * releases everything that no record owns. Servers in transition with a task still queued are
+ * corrected to what the host really has (an event `server.state_corrected` each; what a dead
+ * container held is released), then the host releases everything that no record owns. Servers in transition with a task still queued are
  * left to their task: it runs again and finishes the change.
  */
 export async function reconcileCompute({ store, host, settings }: Pick<ComputeDeps, 'store' | 'host' | 'settings'>, records: HostRecords, logger: Logger): Promise<{ corrected: number; released: string[] }> {
@@ -34,6 +34,12 @@ export async function reconcileCompute({ store, host, settings }: Pick<ComputeDe
     if (pending) continue;
     const correction = correctedState(server.state, await host.servers.state(server.id));
     if (!correction) continue;
+    // A container that died while Nimbus was away still holds its mounts, loop device and veth;
+    // a stopped server holds none (as after a poweroff), and stopping a dead container only releases.
+    // Failing that is no reason to leave the other servers uncorrected: powering on releases again.
+    if (correction.state === 'stopped') {
+      await host.servers.stop(server.id, { timeoutMs: settings.stopTimeoutMs }).catch((error) => logger.warn({ err: error, server: server.id }, 'compute: could not release a dead container'));
+    }
     await db.transaction().execute((trx) => records.setServerState(trx, server.id, correction.state, correction.detail, 'state_corrected'));
     corrected += 1;
   }
