@@ -1,5 +1,7 @@
 import { mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
 import { CommandFailed, run } from '../command.ts';
+import { exists } from '../files.ts';
 
 export interface ContainerStatus {
   id: string;
@@ -28,17 +30,19 @@ export class Runc {
    * Creates and starts the container detached: its stdio is the log file, runc exits once it
    * runs, and nothing ties the container to this process (it outlives Nimbus restarts).
    */
-  async runDetached(containerId: string, bundle: string, logFile: string): Promise<void> {
+  async runDetached(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
     const log = await open(logFile, 'a');
     try {
-      await this.run(['run', '--detach', '--bundle', bundle, containerId], { outputFd: log.fd, detached: true, timeoutMs: 60_000 });
+      await this.run(['run', '--detach', '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFd: log.fd, detached: true, timeoutMs: 60_000 });
     } finally {
       await log.close();
     }
   }
 
   async state(containerId: string): Promise<ContainerStatus | undefined> {
+    // runc keeps a directory per container under its root: without one there is nothing to ask.
+    if (!(await exists(path.join(this.stateDir, containerId)))) return undefined;
     try {
       const { stdout } = await this.run(['state', containerId]);
       const state = JSON.parse(stdout) as { id: string; status: string; pid: number };

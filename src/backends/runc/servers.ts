@@ -59,15 +59,12 @@ export class ServerManager {
     await writeFileAtomic(this.layout.serverFile(spec.id, 'spec.json'), JSON.stringify(spec));
     await this.release(spec.id, { containerGone: current === undefined });
     try {
-      const rootVolume = await this.volumes.mount(spec.rootVolumeId);
-      const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
-      const work = path.join(rootVolume, ROOT_VOLUME_WORK);
-      await mkdir(upper, { recursive: true });
-      await mkdir(work, { recursive: true });
-      await mountOverlay(this.layout.serverFile(spec.id, 'rootfs'), { lowers: [lower], upper, work });
-      const volumeSources = new Map<string, string>();
-      for (const volume of spec.volumes) volumeSources.set(volume.volumeId, await this.volumes.mount(volume.volumeId));
-      await this.network.connect(spec.id, spec.address, spec.network);
+      // Filesystems and network are independent: set them up side by side. Both settle before
+      // anything is judged, so a failure's teardown never races a half-finished other half.
+      const [filesystems, network] = await Promise.allSettled([this.mountFilesystems(spec, lower), this.network.connect(spec.id, spec.address, spec.network)]);
+      if (filesystems.status === 'rejected') throw filesystems.reason;
+      if (network.status === 'rejected') throw network.reason;
+      const volumeSources = filesystems.value;
 
       await writeFileAtomic(this.layout.serverFile(spec.id, 'hosts'), hostsFile(spec));
       await writeFileAtomic(this.layout.serverFile(spec.id, 'hostname'), `${spec.hostname}\n`);
@@ -88,17 +85,44 @@ export class ServerManager {
     }
   }
 
+  /** The root volume, the overlay over the image, and the data volumes; returns each data volume's host mount point. */
+  private async mountFilesystems(spec: ServerSpec, lower: string): Promise<Map<string, string>> {
+    const rootVolume = await this.volumes.mount(spec.rootVolumeId);
+    const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
+    const work = path.join(rootVolume, ROOT_VOLUME_WORK);
+    await mkdir(upper, { recursive: true });
+    await mkdir(work, { recursive: true });
+    await mountOverlay(this.layout.serverFile(spec.id, 'rootfs'), { lowers: [lower], upper, work });
+    const volumeSources = new Map<string, string>();
+    for (const volume of spec.volumes) volumeSources.set(volume.volumeId, await this.volumes.mount(volume.volumeId));
+    return volumeSources;
+  }
+
   private async runDetached(serverId: string): Promise<void> {
     const id = containerName(serverId);
     const log = this.layout.serverFile(serverId, 'console.log');
     try {
-      await this.runc.runDetached(id, this.layout.serverDir(serverId), log);
+      await this.runc.runDetached(id, this.layout.serverDir(serverId), log, this.layout.serverFile(serverId, 'init.pid'));
     } catch (error) {
       throw new Error(`the server's container did not start: ${await this.consoleTail(serverId)}`, { cause: error });
     }
-    if ((await this.runc.state(id))?.status !== 'running') {
+    if ((await this.runningInitPid(serverId)) === undefined) {
       throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
     }
+  }
+
+  /**
+   * The pid of the server's init while it runs, read from the pid file runc wrote and checked in
+   * /proc (alive, not a zombie, in the server's own cgroup, so a reused pid is not mistaken for
+   * it). It answers in microseconds where asking runc takes a process start.
+   */
+  private async runningInitPid(serverId: string): Promise<number | undefined> {
+    const pid = Number((await readFile(this.layout.serverFile(serverId, 'init.pid'), 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    const [stat, cgroups] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''), readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')]);
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (!state || state === 'Z' || state === 'X') return undefined;
+    return cgroups.includes(`:/${containerName(serverId)}`) ? pid : undefined;
   }
 
   /** The end of console.log, where runc and the container write: the reason a start failed. */
@@ -142,6 +166,7 @@ export class ServerManager {
     const released: string[] = [];
     const id = containerName(serverId);
     if (!options.containerGone && (await this.runc.delete(id))) released.push(`container ${id}`);
+    await rm(this.layout.serverFile(serverId, 'init.pid'), { force: true });
     const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
     // The overlay first: it sits on the root volume's mount.
     const unmounted = await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'));
@@ -177,7 +202,7 @@ export class ServerManager {
   async exec(serverId: string, request: ExecRequest): Promise<ExecResult> {
     assertId(serverId, 'server');
     const id = containerName(serverId);
-    if ((await this.runc.state(id))?.status !== 'running') throw new ComputeRejected(`server ${serverId} is not running`, 'server');
+    if ((await this.runningInitPid(serverId)) === undefined) throw new ComputeRejected(`server ${serverId} is not running`, 'server');
     return execInContainer(
       { runc: this.runc, containerId: id, rootfs: this.layout.serverFile(serverId, 'rootfs'), scratchDir: this.layout.serverDir(serverId) },
       request,
@@ -186,14 +211,14 @@ export class ServerManager {
 
   async facts(serverId: string): Promise<ServerFacts> {
     assertId(serverId, 'server');
-    const state = await this.runc.state(containerName(serverId));
+    const pid = await this.runningInitPid(serverId);
     const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
-    if (state?.status !== 'running' || !spec) throw new ComputeRejected(`server ${serverId} is not running`, 'server');
+    if (pid === undefined || !spec) throw new ComputeRejected(`server ${serverId} is not running`, 'server');
     return collectFacts({
       spec,
       rootfs: this.layout.serverFile(serverId, 'rootfs'),
       volumeMount: (volumeId) => this.layout.volumeMount(volumeId),
-      initPid: state.pid,
+      initPid: pid,
       arch: (await this.images.artifact(spec.imageId))?.arch ?? hostArch(),
     });
   }
