@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../command.ts';
 import type { NetworkSpec } from '../compute-host.ts';
@@ -27,6 +27,11 @@ const netnsExists = (name: string) => exists(path.join('/run/netns', name));
 export class NetworkWiring {
   /** Bridge changes (create, delete-when-empty) run one at a time per bridge. */
   private readonly bridgeLocks = new Map<string, Promise<unknown>>();
+  /**
+   * Bridges this process has set up, by interface index: the next server on the same bridge
+   * skips the set-up (a process start), unless the bridge was deleted and made again since.
+   */
+  private readonly readyBridges = new Map<string, string>();
 
   constructor(private readonly layout: HostLayout) {}
 
@@ -64,6 +69,10 @@ export class NetworkWiring {
   }
 
   private async ensureBridge(network: NetworkSpec, prefix: number): Promise<void> {
+    const ifindex = () => readFile(path.join('/sys/class/net', network.bridge, 'ifindex'), 'utf8').catch(() => undefined);
+    const ready = this.readyBridges.get(network.bridge);
+    if (ready !== undefined && ready === (await ifindex()) && (await exists(this.layout.networkRecord(network.id)))) return;
+    this.readyBridges.delete(network.bridge);
     await writeFileAtomic(this.layout.networkRecord(network.id), JSON.stringify(network));
     if (!(await linkExists(network.bridge))) {
       await run('ip', ['link', 'add', 'name', network.bridge, 'type', 'bridge']).catch(async (error: unknown) => {
@@ -74,6 +83,8 @@ export class NetworkWiring {
       throw new Error(`interface ${network.bridge} exists and is not a bridge`);
     }
     await ipBatch([], [`addr replace ${network.gateway}/${prefix} dev ${network.bridge}`, `link set ${network.bridge} up`]);
+    const index = await ifindex();
+    if (index !== undefined) this.readyBridges.set(network.bridge, index);
   }
 
   private async addLinks(serverId: string, cidrAddress: string, network: NetworkSpec): Promise<void> {
@@ -118,6 +129,7 @@ export class NetworkWiring {
     const members = await listDir(path.join('/sys/class/net', network.bridge, 'brif'));
     if (members.length > 0) return false;
     const existed = await linkExists(network.bridge);
+    this.readyBridges.delete(network.bridge);
     if (existed) await run('ip', ['link', 'delete', network.bridge]);
     await rm(this.layout.networkRecord(network.id), { force: true });
     return existed;
@@ -132,6 +144,7 @@ export class NetworkWiring {
       const network = await readJsonIfExists<NetworkSpec>(path.join(this.layout.networks, name));
       if (!network) continue;
       await this.withBridgeLock(network.bridge, async () => {
+        this.readyBridges.delete(network.bridge);
         if (await linkExists(network.bridge)) {
           await run('ip', ['link', 'delete', network.bridge]);
           released.push(`bridge ${network.bridge}`);
