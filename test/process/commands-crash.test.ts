@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createRuncHost } from '../../src/backends/runc/index.ts';
-import { computeSkipReason, computeTestSettings } from '../support/compute.ts';
-import { testPostgresUrl } from '../support/databases.ts';
-import { api, eventually, postgresDatabase, sqliteDatabase, startServer, type ServerProcess } from '../support/server-process.ts';
+import { commandFinished, computeProcessDatabases, computeProcessSetup } from '../support/compute-processes.ts';
+import { api, eventually, startServer } from '../support/server-process.ts';
 
-const computeSkip = computeSkipReason();
-const databases = [
-  { name: 'sqlite', open: sqliteDatabase, skip: computeSkip ?? (false as const) },
-  { name: 'postgres', open: postgresDatabase, skip: computeSkip ?? (testPostgresUrl ? (false as const) : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)') },
-];
-
-async function commandFinished(server: ServerProcess, token: string, id: string) {
-  return eventually(
-    'the command to finish',
-    async () => {
-      const command = (await api(server, token, 'GET', `/api/events/commands/${id}/`)).json;
-      return ['success', 'failed'].includes(command.status) ? command : undefined;
-    },
-    60_000,
-  );
-}
-
-for (const { name, open, skip } of databases) {
+for (const { name, open, skip } of computeProcessDatabases) {
   describe(`a command running when nimbus serve is killed [${name}]`, { skip }, () => {
     const cleanups: (() => Promise<void> | void)[] = [];
     after(async () => {
@@ -30,21 +11,7 @@ for (const { name, open, skip } of databases) {
     });
 
     it('ends failed after the restart, and is never run a second time', async () => {
-      const database = await open();
-      cleanups.push(() => database.cleanup());
-      const compute = computeTestSettings();
-      cleanups.push(() => compute.dispose());
-      cleanups.push(() => createRuncHost({ root: compute.config.computeDir }).sweep({ servers: new Set(), volumes: new Set(), networks: new Set() }).then(() => undefined));
-      const env = {
-        ...database.env,
-        NIMBUS_COMPUTE_DIR: compute.config.computeDir,
-        NIMBUS_NETWORK_RANGE: compute.config.networkRange,
-        NIMBUS_HOST_ID: compute.config.hostId,
-        NIMBUS_STOP_TIMEOUT_SECONDS: '2',
-        NIMBUS_TASK_LEASE_SECONDS: '2',
-        NIMBUS_SHUTDOWN_GRACE_SECONDS: '1',
-      };
-      const { token } = database;
+      const { token, env } = await computeProcessSetup(open, cleanups);
 
       const first = await startServer(env);
       cleanups.push(() => first.kill());

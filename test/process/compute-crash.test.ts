@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { testPostgresUrl } from '../support/databases.ts';
-import { computeSkipReason, computeTestSettings } from '../support/compute.ts';
+import { commandFinished, computeProcessDatabases, computeProcessSetup, tasksFinished } from '../support/compute-processes.ts';
 import { hostLeftovers } from '../support/host-leftovers.ts';
-import { createRuncHost } from '../../src/backends/runc/index.ts';
-import { api, eventually, postgresDatabase, sqliteDatabase, startServer, type ServerProcess } from '../support/server-process.ts';
+import { api, eventually, startServer } from '../support/server-process.ts';
 
 const BATCH = 5;
-const FINAL = ['succeeded', 'failed', 'cancelled'];
-
-async function tasksFinished(server: ServerProcess, token: string, ids: string[]) {
-  return eventually(
-    'every task to finish',
-    async () => {
-      const tasks = await Promise.all(ids.map(async (id) => (await api(server, token, 'GET', `/api/tasks/tasks/${id}/`)).json));
-      return tasks.every((t) => FINAL.includes(t.status)) ? tasks : undefined;
-    },
-    120_000,
-  );
-}
-
-const computeSkip = computeSkipReason();
-const databases = [
-  { name: 'sqlite', open: sqliteDatabase, skip: computeSkip ?? (false as const) },
-  { name: 'postgres', open: postgresDatabase, skip: computeSkip ?? (testPostgresUrl ? (false as const) : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)') },
-];
-
-for (const { name, open, skip } of databases) {
+for (const { name, open, skip } of computeProcessDatabases) {
   describe(`servers created by a killed nimbus serve [${name}]`, { skip }, () => {
     const cleanups: (() => Promise<void> | void)[] = [];
     after(async () => {
@@ -34,22 +13,7 @@ for (const { name, open, skip } of databases) {
     });
 
     it('all end running after a restart, and terminating them leaves nothing on the host', async () => {
-      const database = await open();
-      cleanups.push(() => database.cleanup());
-      const compute = computeTestSettings();
-      cleanups.push(() => compute.dispose());
-      // Whatever a failed run left (the organization's bridge too) goes before the range is given back.
-      cleanups.push(() => createRuncHost({ root: compute.config.computeDir }).sweep({ servers: new Set(), volumes: new Set(), networks: new Set() }).then(() => undefined));
-      const env = {
-        ...database.env,
-        NIMBUS_COMPUTE_DIR: compute.config.computeDir,
-        NIMBUS_NETWORK_RANGE: compute.config.networkRange,
-        NIMBUS_HOST_ID: compute.config.hostId,
-        NIMBUS_STOP_TIMEOUT_SECONDS: '2',
-        NIMBUS_TASK_LEASE_SECONDS: '2',
-        NIMBUS_SHUTDOWN_GRACE_SECONDS: '1',
-      };
-      const { token } = database;
+      const { token, root, env } = await computeProcessSetup(open, cleanups);
 
       const first = await startServer(env);
       cleanups.push(() => first.kill());
@@ -77,10 +41,7 @@ for (const { name, open, skip } of databases) {
       for (const server of created) {
         const res = await api(second, token, 'POST', '/api/events/commands/', { shell: 'system', line: 'hostname', server: server.id });
         assert.equal(res.status, 201, JSON.stringify(res.json));
-        const command = await eventually('the command to finish', async () => {
-          const c = (await api(second, token, 'GET', `/api/events/commands/${res.json[0].id}/`)).json;
-          return ['success', 'failed'].includes(c.status) ? c : undefined;
-        });
+        const command = await commandFinished(second, token, res.json[0].id);
         assert.equal(command.status, 'success', JSON.stringify(command));
       }
 
@@ -95,7 +56,7 @@ for (const { name, open, skip } of databases) {
       assert.equal((await api(second, token, 'GET', '/api/servers/servers/')).json.count, 0);
       assert.equal((await api(second, token, 'GET', '/api/storage/volumes/')).json.count, 0);
       await second.kill('SIGTERM');
-      assert.deepEqual(hostLeftovers(compute.config.computeDir, { servers: created.map((s) => s.id) }, ['images', 'networks']), []);
+      assert.deepEqual(hostLeftovers(root, { servers: created.map((s) => s.id) }, ['images', 'networks']), []);
     });
   });
 }

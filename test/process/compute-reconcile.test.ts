@@ -3,25 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { testPostgresUrl } from '../support/databases.ts';
-import { computeSkipReason, computeTestSettings } from '../support/compute.ts';
-import { hostLeftovers } from '../support/host-leftovers.ts';
-import { createRuncHost } from '../../src/backends/runc/index.ts';
 import { containerName } from '../../src/backends/names.ts';
-import { api, eventually, postgresDatabase, sqliteDatabase, startServer, type ServerProcess } from '../support/server-process.ts';
-
-const FINAL = ['succeeded', 'failed', 'cancelled'];
-
-async function taskFinished(server: ServerProcess, token: string, id: string) {
-  return eventually(
-    `task ${id} to finish`,
-    async () => {
-      const task = (await api(server, token, 'GET', `/api/tasks/tasks/${id}/`)).json;
-      return FINAL.includes(task.status) ? task : undefined;
-    },
-    120_000,
-  );
-}
+import { commandFinished, computeProcessDatabases, computeProcessSetup, tasksFinished } from '../support/compute-processes.ts';
+import { hostLeftovers } from '../support/host-leftovers.ts';
+import { api, eventually, startServer, type ServerProcess } from '../support/server-process.ts';
 
 async function serverState(server: ServerProcess, token: string, id: string): Promise<{ state: string; state_detail: string; root_volume: string }> {
   const res = await api(server, token, 'GET', `/api/servers/servers/${id}/`);
@@ -47,13 +32,7 @@ function heldOnHost(root: string, serverId: string, rootVolumeId: string): strin
   return hostLeftovers(root, { servers: [serverId] }, readdirSync(root)).filter((line) => line.startsWith('link:') || line.includes(serverId) || line.includes(rootVolumeId));
 }
 
-const computeSkip = computeSkipReason();
-const databases = [
-  { name: 'sqlite', open: sqliteDatabase, skip: computeSkip ?? (false as const) },
-  { name: 'postgres', open: postgresDatabase, skip: computeSkip ?? (testPostgresUrl ? (false as const) : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)') },
-];
-
-for (const { name, open, skip } of databases) {
+for (const { name, open, skip } of computeProcessDatabases) {
   describe(`servers reconciled after nimbus serve was killed [${name}]`, { skip }, () => {
     const cleanups: (() => Promise<void> | void)[] = [];
     after(async () => {
@@ -61,23 +40,7 @@ for (const { name, open, skip } of databases) {
     });
 
     it('keeps a container that outlived it, corrects one killed meanwhile to stopped, and powers it on again', async () => {
-      const database = await open();
-      cleanups.push(() => database.cleanup());
-      const compute = computeTestSettings();
-      cleanups.push(() => compute.dispose());
-      const root = compute.config.computeDir;
-      // Whatever a failed run left (the organization's bridge too) goes before the range is given back.
-      cleanups.push(() => createRuncHost({ root }).sweep({ servers: new Set(), volumes: new Set(), networks: new Set() }).then(() => undefined));
-      const env = {
-        ...database.env,
-        NIMBUS_COMPUTE_DIR: root,
-        NIMBUS_NETWORK_RANGE: compute.config.networkRange,
-        NIMBUS_HOST_ID: compute.config.hostId,
-        NIMBUS_STOP_TIMEOUT_SECONDS: '2',
-        NIMBUS_TASK_LEASE_SECONDS: '2',
-        NIMBUS_SHUTDOWN_GRACE_SECONDS: '1',
-      };
-      const { token } = database;
+      const { token, root, env } = await computeProcessSetup(open, cleanups);
 
       const first = await startServer(env);
       cleanups.push(() => first.kill());
@@ -88,7 +51,7 @@ for (const { name, open, skip } of databases) {
         created.push(res.json);
       }
       for (const server of created) {
-        const task = await taskFinished(first, token, server.task);
+        const [task] = await tasksFinished(first, token, [server.task]);
         assert.equal(task.status, 'succeeded', JSON.stringify(task.error));
         assert.equal((await serverState(first, token, server.id)).state, 'running');
       }
@@ -129,17 +92,14 @@ for (const { name, open, skip } of databases) {
       // The survivor still runs the same container: it answers a command.
       const command = await api(second, token, 'POST', '/api/events/commands/', { shell: 'system', line: 'hostname', server: kept.id });
       assert.equal(command.status, 201, JSON.stringify(command.json));
-      const finished = await eventually('the command to finish', async () => {
-        const c = (await api(second, token, 'GET', `/api/events/commands/${command.json[0].id}/`)).json;
-        return ['success', 'failed'].includes(c.status) ? c : undefined;
-      });
+      const finished = await commandFinished(second, token, command.json[0].id);
       assert.equal(finished.status, 'success', JSON.stringify(finished));
       assert.equal(finished.result.trim(), 'survivor');
 
       // The corrected one starts again.
       const poweron = await api(second, token, 'POST', `/api/servers/servers/${killed.id}/actions/`, { action: 'poweron' });
       assert.equal(poweron.status, 202, JSON.stringify(poweron.json));
-      const started = await taskFinished(second, token, poweron.json.id);
+      const [started] = await tasksFinished(second, token, [poweron.json.id]);
       assert.equal(started.status, 'succeeded', JSON.stringify(started.error));
       assert.equal((await serverState(second, token, killed.id)).state, 'running');
       assert.equal(containerStatus(root, killed.id), 'running');
@@ -150,7 +110,7 @@ for (const { name, open, skip } of databases) {
         assert.equal(res.status, 202, JSON.stringify(res.json));
         terminations.push(res.json.id as string);
       }
-      for (const id of terminations) assert.equal((await taskFinished(second, token, id)).status, 'succeeded');
+      assert.deepEqual((await tasksFinished(second, token, terminations)).map((t) => t.status), terminations.map(() => 'succeeded'));
       assert.equal((await api(second, token, 'GET', '/api/servers/servers/')).json.count, 0);
       assert.equal((await api(second, token, 'GET', '/api/storage/volumes/')).json.count, 0);
       await second.kill('SIGTERM');

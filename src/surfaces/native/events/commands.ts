@@ -1,17 +1,14 @@
-import { once } from 'node:events';
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { LINE_MAX, SHELLS } from '../../../core/commands/command-input.ts';
 import { COMMAND_STATUSES, type Command, type CommandChunk } from '../../../core/commands/command-model.ts';
 import type { CommandService } from '../../../core/commands/command-service.ts';
-import { ValidationFailed } from '../../../core/errors.ts';
+import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
 import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
 import { computeErrors, commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 const COLLECTION = '/api/events/commands/';
-/** A comment line this often keeps proxies from closing an idle stream. */
-const KEEP_ALIVE_MS = 15_000;
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -50,13 +47,6 @@ const CommandsPost = Type.Object({
   server: Uuid,
   run_after: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
 });
-
-function lastSeq(header: string | string[] | undefined, query: string | undefined): number {
-  const given = (typeof header === 'string' ? header : undefined) ?? query;
-  if (given === undefined || given === '') return -1;
-  if (!/^\d{1,9}$/.test(given.trim())) throw ValidationFailed.field('last_event_id', 'Send the seq of the last chunk received (a whole number).');
-  return Number(given.trim());
-}
 
 /** `/api/events/commands/`: Alpacon's remote commands, run on the acting organization's servers. */
 export function commandRoutes(app: FastifyTypeBox, commands: CommandService): void {
@@ -139,42 +129,14 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
       response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors },
     },
     handler: async (request, reply) => {
-      const stop = new AbortController();
-      const stream = await commands.follow(request.actor, request.params.id, {
-        afterSeq: lastSeq(request.headers['last-event-id'], request.query.last_event_id),
-        signal: stop.signal,
-        idleMs: KEEP_ALIVE_MS,
-      });
-      reply.hijack();
-      const out = reply.raw;
-      out.on('close', () => stop.abort());
-      out.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-request-id': request.id,
-        'x-accel-buffering': 'no',
-      });
-      if (request.method === 'HEAD') {
-        // HEAD shares this handler: the headers are the whole answer.
-        stop.abort();
-        out.end();
-        return;
-      }
-      out.write(': stream open\n\n');
+      const afterSeq = lastEventIdOf(request, 'seq of the last chunk received') ?? -1;
       const toClient = render(request);
-      try {
-        for await (const batch of stream) {
-          let text = batch.chunks.map((k) => `id: ${k.seq}\nevent: chunk\ndata: ${JSON.stringify(renderChunk(k))}\n\n`).join('');
-          if (batch.finished) text += `event: finished\ndata: ${JSON.stringify(toClient(batch.finished))}\n\n`;
-          if (text === '') text = ': keep-alive\n\n';
-          if (!out.write(text)) await once(out, 'drain', { signal: stop.signal });
-        }
-      } catch (error) {
-        if (!stop.signal.aborted) request.log.error({ err: error }, 'command output stream failed');
-      } finally {
-        out.end();
-      }
+      await sendEventStream(
+        request,
+        reply,
+        (signal) => commands.follow(request.actor, request.params.id, { afterSeq, signal, idleMs: KEEP_ALIVE_MS }),
+        (batch) => batch.chunks.map((k) => sseEvent(k.seq, 'chunk', renderChunk(k))).join('') + (batch.finished ? sseEvent(null, 'finished', toClient(batch.finished)) : ''),
+      );
     },
   });
 }

@@ -1,14 +1,11 @@
-import { once } from 'node:events';
 import { Type } from 'typebox';
 import type { Event, EventService } from '../../../core/events/event-service.ts';
-import { ValidationFailed } from '../../../core/errors.ts';
+import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
 import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
 import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 const COLLECTION = '/api/events/events/';
-/** A comment line this often keeps proxies from closing an idle stream. */
-const KEEP_ALIVE_MS = 15_000;
 
 const EventBody = Type.Object({
   id: Type.Integer({ description: 'Position in the stream: increasing in commit order.' }),
@@ -39,14 +36,6 @@ function render(e: Event) {
   };
 }
 
-/** Where a stream resumes: after the last event the client received, or from now. */
-function lastEventId(header: string | string[] | undefined, query: string | undefined): number | null {
-  const given = (typeof header === 'string' ? header : undefined) ?? query;
-  if (given === undefined || given === '') return null;
-  if (!/^\d{1,15}$/.test(given.trim())) throw ValidationFailed.field('last_event_id', 'Send the id of the last event received (a whole number).');
-  return Number(given.trim());
-}
-
 /** `/api/events/events/`: what changed, for the acting organization's subtree, as a list and as a live stream. */
 export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
   const tags = ['events'];
@@ -75,42 +64,13 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
     },
     handler: async (request, reply) => {
       const { type, resource } = request.query;
-      const stop = new AbortController();
-      const stream = await events.follow(request.actor, {
-        after: lastEventId(request.headers['last-event-id'], request.query.last_event_id),
-        filters: { type, resource },
-        signal: stop.signal,
-        idleMs: KEEP_ALIVE_MS,
-      });
-      reply.hijack();
-      const out = reply.raw;
-      out.on('close', () => stop.abort());
-      out.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-request-id': request.id,
-        'x-accel-buffering': 'no',
-      });
-      if (request.method === 'HEAD') {
-        // HEAD shares this handler: the headers are the whole answer.
-        stop.abort();
-        out.end();
-        return;
-      }
-      out.write(': stream open\n\n');
-      try {
-        for await (const batch of stream) {
-          const text = batch.length
-            ? batch.map((e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(render(e))}\n\n`).join('')
-            : ': keep-alive\n\n';
-          if (!out.write(text)) await once(out, 'drain', { signal: stop.signal });
-        }
-      } catch (error) {
-        if (!stop.signal.aborted) request.log.error({ err: error }, 'event stream failed');
-      } finally {
-        out.end();
-      }
+      const after = lastEventIdOf(request, 'id of the last event received') ?? null;
+      await sendEventStream(
+        request,
+        reply,
+        (signal) => events.follow(request.actor, { after, filters: { type, resource }, signal, idleMs: KEEP_ALIVE_MS }),
+        (batch) => batch.map((e) => sseEvent(e.id, e.type, render(e))).join(''),
+      );
     },
   });
 }
