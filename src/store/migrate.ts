@@ -39,11 +39,30 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
       // and would take another schema's (another deployment's) for its own.
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(connection);
       const migrator = new Migrator({ db: connection, provider: migrationProvider, migrationTableSchema: rows[0]!.schema });
-      return report(await migrator.migrateToLatest());
+      for (let attempt = 1; ; attempt++) {
+        const results = await migrator.migrateToLatest();
+        if (attempt < INTROSPECTION_ATTEMPTS && lostToConcurrentDrop(results)) {
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          continue;
+        }
+        return report(results);
+      }
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(connection);
     }
   });
+}
+
+const INTROSPECTION_ATTEMPTS = 5;
+
+/**
+ * Before it applies anything, the migrator looks for its own tables by reading the catalog of
+ * every schema in the database; when another deployment (or test run) drops its schema at that
+ * moment, PostgreSQL answers "schema ... does not exist" (3F000). Nothing was applied, so
+ * looking again is safe.
+ */
+function lostToConcurrentDrop({ error, results }: MigrationResultSet): boolean {
+  return (error as { code?: string } | undefined)?.code === '3F000' && !(results ?? []).some((r) => r.status !== 'NotExecuted');
 }
 
 function report({ error, results }: MigrationResultSet): MigrationReport {

@@ -86,3 +86,31 @@ describe('concurrent nimbus migrate processes', () => {
     }
   });
 });
+
+describe('migrating beside other deployments [postgres]', { skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL' }, () => {
+  it('is not thrown off by another schema of the server being dropped meanwhile', async () => {
+    // Another deployment (or test run) keeps making and dropping its schema while ours migrates.
+    let churning = true;
+    const churn = withAdminClient(async (client) => {
+      while (churning) {
+        const other = `nimbus_churn_${randomBytes(4).toString('hex')}`;
+        await client.query(`create schema ${other}; create table ${other}.a (id serial primary key); create table ${other}.b (id serial primary key)`);
+        await client.query(`drop schema ${other} cascade`);
+      }
+    });
+    try {
+      for (let i = 0; i < 8; i++) {
+        const { store, cleanup } = await testDatabases.find((d) => d.name === 'postgres')!.open();
+        try {
+          const report = await migrateToLatest(store);
+          assert.ok(report.applied.length > 0);
+        } finally {
+          await cleanup();
+        }
+      }
+    } finally {
+      churning = false;
+      await churn;
+    }
+  });
+});
