@@ -50,7 +50,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -74,7 +74,7 @@ export async function createNimbus(
         shutdownGraceSeconds: tasks.shutdownGraceSeconds,
       },
     });
-    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, imageUploadLimit: config.imageUploadLimit });
+    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, imageUploadLimit: config.imageUploadLimit });
     let starting: Promise<void> = Promise.resolve();
     return {
       config,

@@ -13,6 +13,11 @@ export interface Config {
   logLevel: string;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /**
+   * Which proxies' X-Forwarded-For/-Proto/-Host are believed (for client addresses, rate limits,
+   * the audit log and the links Nimbus writes): false (none), a number of hops, or addresses and CIDRs.
+   */
+  trustProxy: TrustProxy;
   adminPassword: string | undefined;
   /** Tasks this process runs at once; 0 runs no task worker here (an API-only replica). */
   workerConcurrency: number;
@@ -35,6 +40,20 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+}
+
+export type TrustProxy = false | number | string[];
+
+/** `NIMBUS_TRUST_PROXY`: unset or `false`, a hop count (`1`), or addresses and CIDRs, comma-separated. */
+export function parseTrustProxy(value: string | undefined): TrustProxy {
+  const given = value?.trim();
+  if (!given || given === 'false') return false;
+  if (/^\d+$/.test(given)) return Number(given);
+  if (given === 'true') throw new ConfigError('NIMBUS_TRUST_PROXY=true would believe any client\'s X-Forwarded-For: name the proxies (addresses or CIDRs) or a hop count');
+  const entries = given.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.find((e) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(e));
+  if (bad !== undefined) throw new ConfigError(`NIMBUS_TRUST_PROXY: "${bad}" is not an address or CIDR`);
+  return entries;
 }
 
 /** Compute settings' defaults. */
@@ -100,6 +119,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     databaseUrl: pick('databaseUrl', () => env.NIMBUS_DATABASE_URL || undefined, undefined),
     logLevel: pick('logLevel', () => env.NIMBUS_LOG_LEVEL || undefined, 'info'),
     bodyLimit: pick('bodyLimit', () => parseInteger('NIMBUS_BODY_LIMIT', env.NIMBUS_BODY_LIMIT), 1024 * 1024),
+    trustProxy: pick('trustProxy', () => parseTrustProxy(env.NIMBUS_TRUST_PROXY), false),
     adminPassword: pick('adminPassword', () => env.NIMBUS_ADMIN_PASSWORD || undefined, undefined),
     workerConcurrency: pick('workerConcurrency', () => parseInteger('NIMBUS_WORKER_CONCURRENCY', env.NIMBUS_WORKER_CONCURRENCY), TASK_DEFAULTS.workerConcurrency),
     taskLeaseSeconds: pick('taskLeaseSeconds', () => parseInteger('NIMBUS_TASK_LEASE_SECONDS', env.NIMBUS_TASK_LEASE_SECONDS), TASK_DEFAULTS.taskLeaseSeconds),

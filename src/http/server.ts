@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { COMPUTE_DEFAULTS } from '../config.ts';
+import { COMPUTE_DEFAULTS, type TrustProxy } from '../config.ts';
 import type { CoreServices } from '../core/services.ts';
 import type { Store } from '../store/database.ts';
 import { nativeSurface } from '../surfaces/native/index.ts';
@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   services: CoreServices;
   logger: Logger;
   bodyLimit: number;
+  /** Proxies whose X-Forwarded-* headers are believed; none by default. */
+  trustProxy?: TrustProxy;
   /** Largest image archive accepted by upload (that route alone takes more than `bodyLimit`). */
   imageUploadLimit?: number;
 }
@@ -29,9 +31,11 @@ const REQUEST_ID = /^[\w.:-]{1,200}$/;
 const HOST = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
 
 /** The HTTP server: shared conventions first, then every surface. */
-export async function buildHttpServer({ store, services, logger, bodyLimit, imageUploadLimit = COMPUTE_DEFAULTS.imageUploadLimit }: HttpServerOptions): Promise<FastifyInstance> {
+export async function buildHttpServer({ store, services, logger, bodyLimit, trustProxy = false, imageUploadLimit = COMPUTE_DEFAULTS.imageUploadLimit }: HttpServerOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // proxy-addr counts hops through a function; addresses and CIDRs it takes as they are.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     // One access-log line per request is written in onResponse instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
@@ -57,8 +61,9 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, imag
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
-    const host = request.headers.host;
-    if (host !== undefined && !HOST.test(host)) throw new HttpError(400, 'invalid_host', `Invalid Host header: "${host.slice(0, 100)}".`);
+    // The Host header, or a trusted proxy's X-Forwarded-Host: links are built from it.
+    const host = request.host;
+    if (host && !HOST.test(host)) throw new HttpError(400, 'invalid_host', `Invalid Host header: "${host.slice(0, 100)}".`);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');

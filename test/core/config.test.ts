@@ -36,6 +36,15 @@ describe('configuration', () => {
     assert.deepEqual(config, { host: '0.0.0.0', port: 9090, dataDir: '/var/lib/nimbus', databaseUrl: 'postgres://u@db/nimbus', logLevel: 'warn', bodyLimit: 2048, adminPassword: 'secret' });
   });
 
+  it('believes no proxy unless told which: a hop count, or addresses and CIDRs', () => {
+    assert.equal(loadConfig({}, {}).trustProxy, false);
+    assert.equal(loadConfig({}, { NIMBUS_TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({}, { NIMBUS_TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({}, { NIMBUS_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
+    assert.throws(() => loadConfig({}, { NIMBUS_TRUST_PROXY: 'true' }), (e: unknown) => e instanceof ConfigError && /name the proxies/.test(e.message));
+    assert.throws(() => loadConfig({}, { NIMBUS_TRUST_PROXY: '10.0.0.1,lb.internal' }), (e: unknown) => e instanceof ConfigError && /"lb.internal" is not an address/.test(e.message));
+  });
+
   it('reads the identity settings from the environment, flags winning', () => {
     const env = {
       NIMBUS_SESSION_TTL: '3600',
