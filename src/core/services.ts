@@ -72,7 +72,7 @@ export function createCoreServices(
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
     credentials,
-    organizations: createOrganizationService({ store, events }),
+    organizations: createOrganizationService({ store, events, access }),
     oauth: createOauthServices({ store, tokens, credentials, audit }),
   };
 }

@@ -69,6 +69,17 @@ for (const database of testDatabases) {
       assert.equal(moved.statusCode, 200, moved.body);
       const children = (await app.request({ method: 'GET', url: `/api/iam/organizations/?parent=${other.id}` })).json();
       assert.deepEqual(children.results.map((o: { id: string }) => o.id), [b.id]);
+      // What was done in the grandchild moved along: its tasks and events are seen from the new
+      // ancestors (and from the grandchild itself), no longer from the old ones.
+      const task = (await app.request({ method: 'POST', url: `/api/tasks/tasks/?org_id=${c.id}`, payload: { type: 'noop' } })).json();
+      const tasksSeenFrom = async (org: string) => (await app.request({ method: 'GET', url: `/api/tasks/tasks/?org_id=${org}` })).json().results.map((t: { id: string }) => t.id);
+      const other2 = (await create({ name: 'Other 2' })).json();
+      assert.equal((await app.request({ method: 'PATCH', url: `/api/iam/organizations/${b.id}/`, payload: { parent: other2.id } })).statusCode, 200);
+      assert.deepEqual(await tasksSeenFrom(c.id), [task.id]);
+      assert.deepEqual(await tasksSeenFrom(other2.id), [task.id]);
+      assert.deepEqual(await tasksSeenFrom(other.id), []);
+      const events = (await app.request({ method: 'GET', url: `/api/events/events/?org_id=${other2.id}&resource=task:${task.id}&cursor=` })).json();
+      assert.ok(events.results.length > 0, 'the task events moved along');
       // The grandchild moved along: deleting it then B works, and A is now empty.
       assert.equal((await app.request({ method: 'DELETE', url: `/api/iam/organizations/${c.id}/` })).statusCode, 204);
       assert.equal((await app.request({ method: 'DELETE', url: `/api/iam/organizations/${b.id}/` })).statusCode, 204);

@@ -98,5 +98,11 @@ export function createAccessService({ store }: { store: Pick<Store, 'db'> }) {
     effective.deleteWhere((key) => key.startsWith(`${userId} `));
   }
 
-  return { actingContext, forgetUser };
+  /** Forgets every organization path this replica cached (after an organization moved). */
+  function forgetOrganizationPaths(): void {
+    organizationPaths.clear();
+    effective.clear();
+  }
+
+  return { actingContext, forgetUser, forgetOrganizationPaths };
 }

@@ -6,6 +6,8 @@ import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService, NewEvent } from '../events/event-service.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { AccessService } from '../iam/access-service.ts';
+import { deleteOwnedRecords, movePathCopies, resourcesBlockingDeletion } from './owned-records.ts';
 
 export interface Organization {
   id: string;
@@ -84,7 +86,7 @@ function organizationEvent(actor: Actor, verb: 'created' | 'updated' | 'deleted'
 }
 
 /** Organizations form a tree; an actor sees its acting organization and everything below it. */
-export function createOrganizationService({ store, events }: { store: Pick<Store, 'db'>; events: Pick<EventService, 'record'> }) {
+export function createOrganizationService({ store, events, access }: { store: Pick<Store, 'db'>; events: Pick<EventService, 'record'>; access: Pick<AccessService, 'forgetOrganizationPaths'> }) {
   const { db } = store;
 
   const inSubtree = (actor: Actor) => db.selectFrom('organizations').where('path', 'like', `${actor.organizationPath}%`);
@@ -199,6 +201,8 @@ export function createOrganizationService({ store, events }: { store: Pick<Store
           for (const d of descendants) {
             await trx.updateTable('organizations').set({ path: changes.path + d.path.slice(current.path.length) }).where('id', '=', d.id).execute();
           }
+          // Tasks, events, servers... carry the path too: they move with the subtree.
+          await movePathCopies(trx, current.path, changes.path);
         }
         await events.record(trx, organizationEvent(actor, 'updated', { ...current, ...changes }));
       });
@@ -206,6 +210,8 @@ export function createOrganizationService({ store, events }: { store: Pick<Store
       if (isUniqueViolation(error)) throw ValidationFailed.field('slug', 'organization with this slug already exists.');
       throw error;
     }
+    // This replica sees the move at once; the others within their caches' lifetime.
+    if (parent) access.forgetOrganizationPaths();
     return toOrganization({ ...current, ...changes });
   }
 
@@ -221,6 +227,9 @@ export function createOrganizationService({ store, events }: { store: Pick<Store
       }
       const users = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', current.id).executeTakeFirstOrThrow();
       if (users.n > 0) throw new Conflict(`Organization "${current.name}" still has ${users.n} user(s); remove them first.`, 'organization_has_users');
+      const resources = await resourcesBlockingDeletion(trx, current.id);
+      if (resources.length) throw new Conflict(`Organization "${current.name}" still has ${resources.join(', ')}; delete them first.`, 'organization_has_resources');
+      await deleteOwnedRecords(trx, current.id);
       await trx.deleteFrom('api_tokens').where('organization_id', '=', current.id).execute();
       const deleted = await trx.deleteFrom('organizations').where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
       if (Number(deleted.numDeletedRows) !== 1) throw new PreconditionFailed('The organization was changed by another request; read it again and retry.');
