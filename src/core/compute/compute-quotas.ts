@@ -2,8 +2,8 @@ import type { QuotaService } from '../quotas/quota-service.ts';
 import { asNumber, type Executor } from './context.ts';
 
 /**
- * Quota checks of compute, run inside the creating transaction with the organization's
- * current totals. Root volumes count toward `volume_bytes` (they use the disk) but not toward
+ * Quota checks of compute, run inside the creating transaction: each takes the organization's
+ * turn, then checks its current totals. Root volumes count toward `volume_bytes` (they use the disk) but not toward
  * the `volumes` count (that counts what users create themselves).
  */
 export function computeQuotas(quotas: QuotaService) {
@@ -19,6 +19,7 @@ export function computeQuotas(quotas: QuotaService) {
 
   return {
     async forServer(trx: Executor, organizationId: string, plan: { vcpus: number; memoryBytes: number; rootVolumeBytes: number }): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
       const totals = await trx
         .selectFrom('servers')
         .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('vcpus').as('vcpus'), eb.fn.sum<number>('memory_bytes').as('memory')])
@@ -31,6 +32,7 @@ export function computeQuotas(quotas: QuotaService) {
     },
 
     async forDataVolume(trx: Executor, organizationId: string, sizeBytes: number): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
       const row = await trx.selectFrom('volumes').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).where('volume_type', '=', 'data').executeTakeFirst();
       await quotas.assertWithin(trx, organizationId, 'volumes', asNumber(row?.n));
       await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), sizeBytes);
@@ -38,14 +40,17 @@ export function computeQuotas(quotas: QuotaService) {
 
     /** Growing a volume by `extraBytes`. */
     async forGrowth(trx: Executor, organizationId: string, extraBytes: number): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
       await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), extraBytes);
     },
 
     async forSnapshot(trx: Executor, organizationId: string): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
       await quotas.assertWithin(trx, organizationId, 'snapshots', await count(trx, 'snapshots', organizationId));
     },
 
     async forImage(trx: Executor, organizationId: string): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
       await quotas.assertWithin(trx, organizationId, 'images', await count(trx, 'images', organizationId));
     },
   };

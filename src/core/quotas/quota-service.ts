@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import type { Database } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
@@ -14,8 +14,20 @@ export type Quotas = Record<QuotaResource, number | null>;
 
 export type QuotaService = ReturnType<typeof createQuotaService>;
 
-export function createQuotaService({ store }: { store: Pick<Store, 'db'> }) {
+// Arbitrary constant naming quota turns among PostgreSQL advisory locks (with the organization's hash).
+const QUOTA_LOCK_ID = 727_002;
+
+export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'dialect'> }) {
   const { db } = store;
+
+  /**
+   * Makes an organization's quota-checked creates take turns until the calling transaction ends.
+   * Call it before counting: two PostgreSQL transactions (read committed) would otherwise both
+   * count the same total and both pass a limit with room for one. SQLite has one writer already.
+   */
+  async function takeTurn(trx: Kysely<Database>, organizationId: string): Promise<void> {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${QUOTA_LOCK_ID}, hashtext(${organizationId}))`.execute(trx);
+  }
 
   async function limitsOf(executor: Kysely<Database>, organizationId: string): Promise<Quotas> {
     const rows = await executor.selectFrom('organization_quotas').select(['resource', 'maximum']).where('organization_id', '=', organizationId).execute();
@@ -26,7 +38,8 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db'> }) {
 
   /**
    * Throws `QuotaExceeded` when adding `adding` more of `resource` to the organization would pass
-   * its limit. Call it inside the transaction that creates the resource, with the current count.
+   * its limit. Call it inside the transaction that creates the resource, with the current count
+   * read after `takeTurn`.
    */
   async function assertWithin(executor: Kysely<Database>, organizationId: string, resource: QuotaResource, current: number, adding = 1): Promise<void> {
     const limit = (await limitsOf(executor, organizationId))[resource];
@@ -73,5 +86,5 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db'> }) {
     return limitsOf(db, organization.id);
   }
 
-  return { assertWithin, get, set };
+  return { takeTurn, assertWithin, get, set };
 }

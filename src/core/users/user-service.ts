@@ -192,6 +192,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     const role = input.role ?? 'member';
     try {
       await db.transaction().execute(async (trx) => {
+        await quotas.takeTurn(trx, row.organization_id);
         const { n } = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', row.organization_id).executeTakeFirstOrThrow();
         await quotas.assertWithin(trx, row.organization_id, 'users', Number(n));
         await trx.insertInto('users').values(row).execute();
