@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandFailed, run } from '../command.ts';
 import { exists } from '../files.ts';
@@ -32,12 +32,7 @@ export class Runc {
    */
   async runDetached(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
-    const log = await open(logFile, 'a');
-    try {
-      await this.run(['run', '--detach', '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFd: log.fd, detached: true, timeoutMs: 60_000 });
-    } finally {
-      await log.close();
-    }
+    await this.run(['run', '--detach', '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFile: logFile, detached: true, timeoutMs: 60_000 });
   }
 
   async state(containerId: string): Promise<ContainerStatus | undefined> {
