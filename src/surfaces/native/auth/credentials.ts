@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import type { ApiCredential } from '../../../core/credentials/credential-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { collectionRoutes } from '../collection-routes.ts';
+import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 const CredentialBody = Type.Object({
@@ -22,37 +22,20 @@ const COLLECTION = '/api/auth/credentials/';
 
 /** `/api/auth/credentials/`: generated username/password pairs for HTTP Basic. */
 export function credentialRoutes(app: FastifyTypeBox, { credentials }: Pick<CoreServices, 'credentials'>): void {
-  const tags = ['auth'];
-
-  app.get(COLLECTION, {
-    schema: { tags, summary: 'List your API credentials (never their passwords)', querystring: listQuerySchema({}), response: { 200: listResponseSchema(CredentialBody), ...commonErrors } },
-    handler: async (request, reply) => sendList(request, reply, await credentials.list(request.actor, toListRequest(request.query)), render),
-  });
-
-  app.post(COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags: ['auth'],
+    errors: commonErrors,
+    item: CredentialBody,
+    render: () => render,
+    list: { summary: 'List your API credentials (never their passwords)', filters: {}, run: credentials.list },
+    create: {
       summary: 'Generate an API credential pair; the previous pair and every token issued with it stop working',
       body: CredentialsPost,
-      response: { 201: CreatedCredentialBody, ...commonErrors },
+      response: CreatedCredentialBody,
+      run: async (actor, body) => { const { credential, password } = await credentials.generate(actor, body ?? {}); return { row: credential, extra: { password } }; },
     },
-    handler: async (request, reply) => {
-      const { credential, password } = await credentials.generate(request.actor, request.body ?? {});
-      reply.code(201);
-      return { ...render(credential), password };
-    },
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve one of your API credentials', params: IdParams, response: { 200: CredentialBody, ...commonErrors } },
-    handler: async (request) => render(await credentials.get(request.actor, request.params.id)),
-  });
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Revoke an API credential and the tokens issued with it', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
-    handler: async (request, reply) => {
-      await credentials.revoke(request.actor, request.params.id);
-      return reply.code(204).send(null);
-    },
+    retrieve: { summary: 'Retrieve one of your API credentials', run: credentials.get },
+    remove: { summary: 'Revoke an API credential and the tokens issued with it', run: credentials.revoke },
   });
 }

@@ -2,8 +2,8 @@ import { Type } from 'typebox';
 import type { ApiToken } from '../../../core/tokens/token-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { actionsOf, RESOURCES, SCOPE_WILDCARDS } from '../../../core/iam/permissions.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { collectionRoutes } from '../collection-routes.ts';
+import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 const TokenBody = Type.Object({
@@ -55,18 +55,21 @@ const COLLECTION = '/api/auth/tokens/';
 export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreServices, 'tokens' | 'bearers'>): void {
   const tags = ['auth'];
 
-  app.get(COLLECTION, {
-    schema: { tags, summary: 'List your API tokens (never their secrets)', querystring: listQuerySchema({ name: Type.Optional(Type.String({ maxLength: 100 })) }), response: { 200: listResponseSchema(TokenBody), ...commonErrors } },
-    handler: async (request, reply) => sendList(request, reply, await tokens.list(request.actor, toListRequest(request.query)), render),
-  });
-
-  app.post(COLLECTION, {
-    schema: { tags, summary: 'Create an API token; its key is shown once', body: TokensPost, response: { 201: CreatedTokenBody, ...commonErrors } },
-    handler: async (request, reply) => {
-      const { token, secret } = await tokens.createFor(request.actor, request.body);
-      reply.code(201);
-      return { ...render(token), key: secret };
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags,
+    errors: commonErrors,
+    item: TokenBody,
+    render: () => render,
+    list: { summary: 'List your API tokens (never their secrets)', filters: { name: Type.Optional(Type.String({ maxLength: 100 })) }, run: tokens.list },
+    create: {
+      summary: 'Create an API token; its key is shown once',
+      body: TokensPost,
+      response: CreatedTokenBody,
+      run: async (actor, body) => { const { token, secret } = await tokens.createFor(actor, body); return { row: token, extra: { key: secret } }; },
     },
+    retrieve: { summary: 'Retrieve one of your API tokens', run: tokens.get },
+    remove: { summary: 'Revoke one of your API tokens (and the bearers exchanged from it)', run: tokens.revokeFor },
   });
 
   app.get(`${COLLECTION}scopes/`, {
@@ -83,19 +86,6 @@ export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreS
     handler: async (request) => {
       const { token, expiresAt } = await bearers.exchange(request.actor);
       return { token, expires_at: expiresAt };
-    },
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve one of your API tokens', params: IdParams, response: { 200: TokenBody, ...commonErrors } },
-    handler: async (request) => render(await tokens.get(request.actor, request.params.id)),
-  });
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Revoke one of your API tokens (and the bearers exchanged from it)', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
-    handler: async (request, reply) => {
-      await tokens.revokeFor(request.actor, request.params.id);
-      return reply.code(204).send(null);
     },
   });
 }

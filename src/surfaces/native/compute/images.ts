@@ -7,9 +7,8 @@ import type { Image } from '../../../core/compute/records.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { acceptRawBodies, assertMediaType } from '../../../http/conventions/json-body.ts';
 import { HttpError } from '../../../http/errors.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
-import { computeErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
-import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
+import { collectionRoutes } from '../collection-routes.ts';
+import { computeErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { Bytes, CreatedTask, resourceUrl, sendCreated } from './shared.ts';
 
@@ -68,27 +67,22 @@ export function imageRoutes(app: FastifyTypeBox, { compute }: CoreServices, { up
   const { images } = compute;
   const tags = ['images'];
 
-  app.get(COLLECTION, {
-    schema: {
-      tags,
-      summary: 'List images',
-      querystring: listQuerySchema({ name: Type.Optional(Type.String({ maxLength: 200 })), status: Type.Optional(Type.String({ maxLength: 20 })) }),
-      response: { 200: listResponseSchema(ImageBody), ...computeErrors },
-    },
-    handler: async (request, reply) => sendList(request, reply, await images.list(request.actor, toListRequest(request.query)), render(request)),
-  });
-
-  app.post(COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags,
+    errors: computeErrors,
+    item: ImageBody,
+    render,
+    list: { summary: 'List images', filters: { name: Type.Optional(Type.String({ maxLength: 200 })), status: Type.Optional(Type.String({ maxLength: 20 })) }, run: images.list },
+    create: {
       summary: 'Make an image from a snapshot (to upload an archive, POST it to upload/)',
       body: Type.Object({ name: Type.String({ maxLength: 200 }), snapshot: Type.String({ maxLength: 200 }) }),
-      response: { 201: ImageCreated, ...computeErrors },
+      response: ImageCreated,
+      location: true,
+      run: async (actor, body) => { const { image, task } = await images.fromSnapshot(actor, body); return { row: image, extra: { task: task.id } }; },
     },
-    handler: async (request, reply) => {
-      const { image, task } = await images.fromSnapshot(request.actor, request.body);
-      return sendCreated(request, reply, COLLECTION, image.id, render(request)(image), task.id);
-    },
+    retrieve: { summary: 'Retrieve an image', run: images.get },
+    remove: { summary: 'Delete an image no server boots from (202 with the task)', accepted: true, run: images.remove },
   });
 
   // The upload route lives in its own context: the only one whose body is not JSON.
@@ -108,15 +102,5 @@ export function imageRoutes(app: FastifyTypeBox, { compute }: CoreServices, { up
         return sendCreated(request, reply, COLLECTION, image.id, render(request)(image), task.id);
       },
     });
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve an image', params: IdParams, response: { 200: ImageBody, ...computeErrors } },
-    handler: async (request) => render(request)(await images.get(request.actor, request.params.id)),
-  });
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Delete an image no server boots from (202 with the task)', params: IdParams, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => sendAccepted(request, reply, await images.remove(request.actor, request.params.id)),
   });
 }

@@ -2,12 +2,11 @@ import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { Server } from '../../../core/compute/records.ts';
 import { SERVER_ACTIONS, ACTION_ALIASES } from '../../../core/compute/states.ts';
-import { expectedRevision, revisionEtag } from '../../../http/conventions/etag.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { Bytes, CreatedTask, resourceUrl, sendCreated } from './shared.ts';
+import { Bytes, CreatedTask, resourceUrl } from './shared.ts';
 
 const COLLECTION = '/api/servers/servers/';
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -104,50 +103,28 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   const { servers } = compute;
   const tags = ['servers'];
 
-  app.get(COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags,
+    errors: computeErrors,
+    item: ServerBody,
+    render,
+    revisions: true,
+    list: {
       summary: 'List servers',
-      querystring: listQuerySchema({ name: Type.Optional(Type.String({ maxLength: 200 })), state: Type.Optional(Type.String({ maxLength: 20 })), image: Type.Optional(Type.String({ maxLength: 200 })) }),
-      response: { 200: listResponseSchema(ServerBody), ...computeErrors },
+      filters: { name: Type.Optional(Type.String({ maxLength: 200 })), state: Type.Optional(Type.String({ maxLength: 20 })), image: Type.Optional(Type.String({ maxLength: 200 })) },
+      run: servers.list,
     },
-    handler: async (request, reply) => sendList(request, reply, await servers.list(request.actor, toListRequest(request.query)), render(request)),
-  });
-
-  app.post(COLLECTION, {
-    schema: { tags, summary: 'Create a server (its task makes it on the host, and starts it with `start: true`)', body: ServerPost, response: { 201: ServerCreated, ...computeErrors } },
-    handler: async (request, reply) => {
-      const { server, task } = await servers.create(request.actor, request.body);
-      reply.header('etag', revisionEtag(server.id, server.revision));
-      return sendCreated(request, reply, COLLECTION, server.id, render(request)(server), task.id);
+    create: {
+      summary: 'Create a server (its task makes it on the host, and starts it with `start: true`)',
+      body: ServerPost,
+      response: ServerCreated,
+      location: true,
+      run: async (actor, body) => { const { server, task } = await servers.create(actor, body); return { row: server, extra: { task: task.id } }; },
     },
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve a server', params: IdParams, response: { 200: ServerBody, ...computeErrors } },
-    handler: async (request, reply) => {
-      const server = await servers.get(request.actor, request.params.id);
-      reply.header('etag', revisionEtag(server.id, server.revision));
-      return render(request)(server);
-    },
-  });
-
-  app.patch(`${COLLECTION}:id/`, {
-    schema: { tags, summary: "Change a server's name or tags", params: IdParams, body: ServerPatch, response: { 200: ServerBody, ...computeErrors } },
-    handler: async (request, reply) => {
-      const { id } = request.params;
-      const server = await servers.update(request.actor, id, request.body, { expectedRevision: expectedRevision(request, id) });
-      reply.header('etag', revisionEtag(server.id, server.revision));
-      return render(request)(server);
-    },
-  });
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Delete a stopped server and its root volume (202 with the task; attached data volumes are detached)', params: IdParams, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => {
-      const { id } = request.params;
-      return sendAccepted(request, reply, await servers.remove(request.actor, id, { expectedRevision: expectedRevision(request, id) }));
-    },
+    retrieve: { summary: 'Retrieve a server', run: servers.get },
+    update: { summary: "Change a server's name or tags", body: ServerPatch, run: servers.update },
+    remove: { summary: 'Delete a stopped server and its root volume (202 with the task; attached data volumes are detached)', accepted: true, ifMatch: true, run: servers.remove },
   });
 
   app.get(`${COLLECTION}:id/actions/`, {

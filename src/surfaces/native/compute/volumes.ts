@@ -1,12 +1,11 @@
 import { Type } from 'typebox';
 import type { Snapshot, Volume } from '../../../core/compute/records.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { expectedRevision, revisionEtag } from '../../../http/conventions/etag.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { Bytes, CreatedTask, resourceUrl, sendCreated } from './shared.ts';
+import { Bytes, CreatedTask, resourceUrl } from './shared.ts';
 
 const VOLUMES = '/api/storage/volumes/';
 const SNAPSHOTS = '/api/storage/snapshots/';
@@ -76,55 +75,24 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
   const { volumes, snapshots } = compute;
   const tags = ['storage'];
 
-  app.get(VOLUMES, {
-    schema: {
-      tags,
-      summary: 'List volumes',
-      querystring: listQuerySchema({ name: Type.Optional(Id), server: Type.Optional(Id), state: Type.Optional(Id), type: Type.Optional(Id) }),
-      response: { 200: listResponseSchema(VolumeBody), ...computeErrors },
-    },
-    handler: async (request, reply) => sendList(request, reply, await volumes.list(request.actor, toListRequest(request.query)), renderVolume(request)),
-  });
-
-  app.post(VOLUMES, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: VOLUMES,
+    tags,
+    errors: computeErrors,
+    item: VolumeBody,
+    render: renderVolume,
+    revisions: true,
+    list: { summary: 'List volumes', filters: { name: Type.Optional(Id), server: Type.Optional(Id), state: Type.Optional(Id), type: Type.Optional(Id) }, run: volumes.list },
+    create: {
       summary: 'Create a data volume, empty or from a snapshot',
       body: Type.Object({ name: Type.String({ maxLength: 200 }), size: Type.Optional(Type.Integer({ description: 'Bytes; from a snapshot, defaults to its volume\'s size.' })), snapshot: Type.Optional(Id) }),
-      response: { 201: Type.Intersect([VolumeBody, Type.Object(CreatedTask)]), ...computeErrors },
+      response: Type.Intersect([VolumeBody, Type.Object(CreatedTask)]),
+      location: true,
+      run: async (actor, body) => { const { volume, task } = await volumes.create(actor, body); return { row: volume, extra: { task: task.id } }; },
     },
-    handler: async (request, reply) => {
-      const { volume, task } = await volumes.create(request.actor, request.body);
-      reply.header('etag', revisionEtag(volume.id, volume.revision));
-      return sendCreated(request, reply, VOLUMES, volume.id, renderVolume(request)(volume), task.id);
-    },
-  });
-
-  app.get(`${VOLUMES}:id/`, {
-    schema: { tags, summary: 'Retrieve a volume', params: IdParams, response: { 200: VolumeBody, ...computeErrors } },
-    handler: async (request, reply) => {
-      const volume = await volumes.get(request.actor, request.params.id);
-      reply.header('etag', revisionEtag(volume.id, volume.revision));
-      return renderVolume(request)(volume);
-    },
-  });
-
-  app.patch(`${VOLUMES}:id/`, {
-    schema: { tags, summary: 'Rename a volume', params: IdParams, body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }), response: { 200: VolumeBody, ...computeErrors } },
-    handler: async (request, reply) => {
-      const { id } = request.params;
-      const volume = await volumes.update(request.actor, id, request.body, { expectedRevision: expectedRevision(request, id) });
-      reply.header('etag', revisionEtag(volume.id, volume.revision));
-      return renderVolume(request)(volume);
-    },
-  });
-
-  app.delete(`${VOLUMES}:id/`, {
-    schema: { tags, summary: 'Delete a detached data volume (202 with the task)', params: IdParams, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => {
-      const { id } = request.params;
-      return sendAccepted(request, reply, await volumes.remove(request.actor, id, { expectedRevision: expectedRevision(request, id) }));
-    },
+    retrieve: { summary: 'Retrieve a volume', run: volumes.get },
+    update: { summary: 'Rename a volume', body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }), run: volumes.update },
+    remove: { summary: 'Delete a detached data volume (202 with the task)', accepted: true, ifMatch: true, run: volumes.remove },
   });
 
   app.post(`${VOLUMES}:id/resize/`, {
@@ -148,36 +116,21 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     handler: async (request, reply) => sendAccepted(request, reply, await volumes.detach(request.actor, request.params.id)),
   });
 
-  app.get(SNAPSHOTS, {
-    schema: {
-      tags,
-      summary: 'List snapshots',
-      querystring: listQuerySchema({ name: Type.Optional(Id), volume: Type.Optional(Id) }),
-      response: { 200: listResponseSchema(SnapshotBody), ...computeErrors },
-    },
-    handler: async (request, reply) => sendList(request, reply, await snapshots.list(request.actor, toListRequest(request.query)), renderSnapshot(request)),
-  });
-
-  app.post(SNAPSHOTS, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: SNAPSHOTS,
+    tags,
+    errors: computeErrors,
+    item: SnapshotBody,
+    render: renderSnapshot,
+    list: { summary: 'List snapshots', filters: { name: Type.Optional(Id), volume: Type.Optional(Id) }, run: snapshots.list },
+    create: {
       summary: "Snapshot a volume (a root volume's snapshot can become an image)",
       body: Type.Object({ name: Type.String({ maxLength: 200 }), volume: Id }),
-      response: { 201: Type.Intersect([SnapshotBody, Type.Object(CreatedTask)]), ...computeErrors },
+      response: Type.Intersect([SnapshotBody, Type.Object(CreatedTask)]),
+      location: true,
+      run: async (actor, body) => { const { snapshot, task } = await snapshots.create(actor, body); return { row: snapshot, extra: { task: task.id } }; },
     },
-    handler: async (request, reply) => {
-      const { snapshot, task } = await snapshots.create(request.actor, request.body);
-      return sendCreated(request, reply, SNAPSHOTS, snapshot.id, renderSnapshot(request)(snapshot), task.id);
-    },
-  });
-
-  app.get(`${SNAPSHOTS}:id/`, {
-    schema: { tags, summary: 'Retrieve a snapshot', params: IdParams, response: { 200: SnapshotBody, ...computeErrors } },
-    handler: async (request) => renderSnapshot(request)(await snapshots.get(request.actor, request.params.id)),
-  });
-
-  app.delete(`${SNAPSHOTS}:id/`, {
-    schema: { tags, summary: 'Delete a snapshot (202 with the task)', params: IdParams, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => sendAccepted(request, reply, await snapshots.remove(request.actor, request.params.id)),
+    retrieve: { summary: 'Retrieve a snapshot', run: snapshots.get },
+    remove: { summary: 'Delete a snapshot (202 with the task)', accepted: true, run: snapshots.remove },
   });
 }

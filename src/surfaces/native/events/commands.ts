@@ -5,6 +5,7 @@ import { COMMAND_STATUSES, type Command, type CommandChunk } from '../../../core
 import type { CommandService } from '../../../core/commands/command-service.ts';
 import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
 import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
@@ -77,16 +78,17 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
   });
   const renderChunk = (k: CommandChunk) => ({ seq: k.seq, content: k.content, added_at: k.createdAt });
 
-  app.get(COLLECTION, {
-    schema: {
-      tags,
-      summary: 'List commands, newest first',
-      querystring: listQuerySchema({ server: Type.Optional(Type.String({ maxLength: 40 })), status: Type.Optional(Type.String({ maxLength: 100 })) }),
-      response: { 200: listResponseSchema(CommandBody), ...commonErrors },
-    },
-    handler: async (request, reply) => sendList(request, reply, await commands.list(request.actor, toListRequest(request.query)), render(request)),
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags,
+    errors: commonErrors,
+    item: CommandBody,
+    render,
+    list: { summary: 'List commands, newest first', filters: { server: Type.Optional(Type.String({ maxLength: 40 })), status: Type.Optional(Type.String({ maxLength: 100 })) }, run: commands.list },
+    retrieve: { summary: 'Retrieve a command: its status, exit code and the end of its output', run: commands.get },
   });
 
+  // Answers a list, as Alpacon does.
   app.post(COLLECTION, {
     schema: {
       tags,
@@ -99,11 +101,6 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
       reply.code(201).header('location', `${baseUrl(request)}${COLLECTION}${command.id}/`);
       return [render(request)(command)];
     },
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve a command: its status, exit code and the end of its output', params: IdParams, response: { 200: CommandBody, ...commonErrors } },
-    handler: async (request) => render(request)(await commands.get(request.actor, request.params.id)),
   });
 
   app.get(`${COLLECTION}:id/chunks/`, {

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { MEMBERSHIP_ROLES, type Membership } from '../../../core/iam/membership-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { collectionRoutes } from '../collection-routes.ts';
+import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 const MembershipBody = Type.Object({ id: Uuid, group: Uuid, user: Uuid, role: Type.String(), created_at: Timestamp, updated_at: Timestamp });
@@ -16,49 +16,24 @@ const COLLECTION = '/api/iam/memberships/';
 
 /** `/api/iam/memberships/`: who is in which group; a group always keeps an owner. */
 export function membershipRoutes(app: FastifyTypeBox, { memberships }: Pick<CoreServices, 'memberships'>): void {
-  const tags = ['iam'];
-
-  app.get(COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags: ['iam'],
+    errors: commonErrors,
+    item: MembershipBody,
+    render: () => render,
+    list: {
       summary: 'List memberships',
-      querystring: listQuerySchema({
+      filters: {
         user: Type.Optional(Type.String({ maxLength: 200 })),
         group: Type.Optional(Type.String({ maxLength: 200 })),
         role: Type.Optional(Type.String({ maxLength: 20 })),
-      }),
-      response: { 200: listResponseSchema(MembershipBody), ...commonErrors },
+      },
+      run: memberships.list,
     },
-    handler: async (request, reply) => sendList(request, reply, await memberships.list(request.actor, toListRequest(request.query)), render),
-  });
-
-  app.post(COLLECTION, {
-    schema: { tags, summary: 'Add a user to a group', body: MembershipsPost, response: { 201: MembershipBody, ...commonErrors } },
-    handler: async (request, reply) => {
-      reply.code(201);
-      return render(await memberships.create(request.actor, request.body));
-    },
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve a membership', params: IdParams, response: { 200: MembershipBody, ...commonErrors } },
-    handler: async (request) => render(await memberships.get(request.actor, request.params.id)),
-  });
-
-  for (const method of ['PUT', 'PATCH'] as const) {
-    app.route({
-      method,
-      url: `${COLLECTION}:id/`,
-      schema: { tags, summary: "Change a member's role", params: IdParams, body: MembershipPatch, response: { 200: MembershipBody, ...commonErrors } },
-      handler: async (request) => render(await memberships.update(request.actor, request.params.id, request.body)),
-    });
-  }
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Remove a user from a group (never its last owner)', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
-    handler: async (request, reply) => {
-      await memberships.remove(request.actor, request.params.id);
-      return reply.code(204).send(null);
-    },
+    create: { summary: 'Add a user to a group', body: MembershipsPost, run: async (actor, body) => ({ row: await memberships.create(actor, body) }) },
+    retrieve: { summary: 'Retrieve a membership', run: memberships.get },
+    update: { summary: "Change a member's role", body: MembershipPatch, replace: { summary: "Change a member's role", body: MembershipPatch }, run: memberships.update },
+    remove: { summary: 'Remove a user from a group (never its last owner)', run: memberships.remove },
   });
 }

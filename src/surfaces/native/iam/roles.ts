@@ -3,7 +3,7 @@ import { NotFound } from '../../../core/errors.ts';
 import type { RoleBinding } from '../../../core/iam/role-binding-service.ts';
 import { ROLES, type RoleDefinition } from '../../../core/iam/roles.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
@@ -48,47 +48,24 @@ export function roleRoutes(app: FastifyTypeBox, { roleBindings }: Pick<CoreServi
     },
   });
 
-  app.get(BINDINGS, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: BINDINGS,
+    tags,
+    errors: commonErrors,
+    item: BindingBody,
+    render: () => renderBinding,
+    list: {
       summary: "List users' roles in organizations",
-      querystring: listQuerySchema({
+      filters: {
         user: Type.Optional(Type.String({ maxLength: 200 })),
         organization: Type.Optional(Type.String({ maxLength: 200 })),
         role: Type.Optional(Type.String({ maxLength: 50 })),
-      }),
-      response: { 200: listResponseSchema(BindingBody), ...commonErrors },
+      },
+      run: roleBindings.list,
     },
-    handler: async (request, reply) => sendList(request, reply, await roleBindings.list(request.actor, toListRequest(request.query)), renderBinding),
-  });
-
-  app.post(BINDINGS, {
-    schema: { tags, summary: 'Give a user a role in an organization (replacing the one it had there)', body: BindingsPost, response: { 201: BindingBody, ...commonErrors } },
-    handler: async (request, reply) => {
-      reply.code(201);
-      return renderBinding(await roleBindings.create(request.actor, request.body));
-    },
-  });
-
-  app.get(`${BINDINGS}:id/`, {
-    schema: { tags, summary: 'Retrieve a role binding', params: IdParams, response: { 200: BindingBody, ...commonErrors } },
-    handler: async (request) => renderBinding(await roleBindings.get(request.actor, request.params.id)),
-  });
-
-  for (const method of ['PUT', 'PATCH'] as const) {
-    app.route({
-      method,
-      url: `${BINDINGS}:id/`,
-      schema: { tags, summary: 'Change the role', params: IdParams, body: BindingPatch, response: { 200: BindingBody, ...commonErrors } },
-      handler: async (request) => renderBinding(await roleBindings.update(request.actor, request.params.id, request.body)),
-    });
-  }
-
-  app.delete(`${BINDINGS}:id/`, {
-    schema: { tags, summary: 'Take the role away', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
-    handler: async (request, reply) => {
-      await roleBindings.remove(request.actor, request.params.id);
-      return reply.code(204).send(null);
-    },
+    create: { summary: 'Give a user a role in an organization (replacing the one it had there)', body: BindingsPost, run: async (actor, body) => ({ row: await roleBindings.create(actor, body) }) },
+    retrieve: { summary: 'Retrieve a role binding', run: roleBindings.get },
+    update: { summary: 'Change the role', body: BindingPatch, replace: { summary: 'Change the role', body: BindingPatch }, run: roleBindings.update },
+    remove: { summary: 'Take the role away', run: roleBindings.remove },
   });
 }

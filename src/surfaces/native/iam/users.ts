@@ -1,8 +1,9 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { User } from '../../../core/users/user-service.ts';
-import { expectedRevision, revisionEtag } from '../../../http/conventions/etag.ts';
-import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
@@ -58,8 +59,7 @@ const COLLECTION = '/api/iam/users/';
 /** `/api/iam/users/` (`-` is you): people of the acting organization's subtree. */
 export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'users'>): void {
   const tags = ['iam'];
-  const locate = (request: { protocol: string; host: string }, id: string) => `${baseUrl(request as never)}${COLLECTION}${id}/`;
-  const render = (request: { protocol: string; host: string }) => (u: User) => ({
+  const render = (request: FastifyRequest) => (u: User) => ({
     id: u.id,
     username: u.username,
     email: u.email,
@@ -70,65 +70,34 @@ export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'u
     is_superuser: u.isSuperuser,
     organization: u.organizationId,
     role: u.role,
-    url: locate(request, u.id),
+    url: `${baseUrl(request)}${COLLECTION}${u.id}/`,
     created_at: u.createdAt,
     updated_at: u.updatedAt,
     last_login: u.lastLogin,
   });
 
-  app.get(COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags,
+    errors: commonErrors,
+    item: UserBody,
+    render,
+    revisions: true,
+    self: '-',
+    list: {
       summary: 'List users',
-      querystring: listQuerySchema({
+      filters: {
         username: Type.Optional(Type.String({ maxLength: 150 })),
         email: Type.Optional(Type.String({ maxLength: 254 })),
         is_active: Type.Optional(Type.String({ enum: ['true', 'false'] })),
         organization: Type.Optional(Type.String({ maxLength: 200 })),
-      }),
-      response: { 200: listResponseSchema(UserBody), ...commonErrors },
-    },
-    handler: async (request, reply) => sendList(request, reply, await users.list(request.actor, toListRequest(request.query)), render(request)),
-  });
-
-  app.post(COLLECTION, {
-    schema: { tags, summary: 'Create a user', body: UsersPost, response: { 201: UserBody, ...commonErrors } },
-    handler: async (request, reply) => {
-      const created = await users.create(request.actor, request.body);
-      reply.code(201).header('location', locate(request, created.id)).header('etag', revisionEtag(created.id, created.revision));
-      return render(request)(created);
-    },
-  });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve a user (`-` for yourself)', params: IdParams, response: { 200: UserBody, ...commonErrors } },
-    handler: async (request, reply) => {
-      const found = await users.get(request.actor, request.params.id);
-      reply.header('etag', revisionEtag(found.id, found.revision));
-      return render(request)(found);
-    },
-  });
-
-  for (const [method, body, partial] of [['PUT', UserPut, false], ['PATCH', UserPatch, true]] as const) {
-    app.route({
-      method,
-      url: `${COLLECTION}:id/`,
-      schema: { tags, summary: partial ? 'Update some fields of a user' : 'Replace a user', params: IdParams, body, response: { 200: UserBody, ...commonErrors } },
-      handler: async (request, reply) => {
-        const { id } = request.params;
-        const updated = await users.update(request.actor, id, request.body, { partial, expectedRevision: id === '-' ? undefined : expectedRevision(request, id) });
-        reply.header('etag', revisionEtag(updated.id, updated.revision));
-        return render(request)(updated);
       },
-    });
-  }
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Delete a user', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
-    handler: async (request, reply) => {
-      await users.remove(request.actor, request.params.id);
-      return reply.code(204).send(null);
+      run: users.list,
     },
+    create: { summary: 'Create a user', body: UsersPost, location: true, run: async (actor, body) => ({ row: await users.create(actor, body) }) },
+    retrieve: { summary: 'Retrieve a user (`-` for yourself)', run: users.get },
+    update: { summary: 'Update some fields of a user', body: UserPatch, replace: { summary: 'Replace a user', body: UserPut }, run: users.update },
+    remove: { summary: 'Delete a user', run: users.remove },
   });
 
   app.post(`${COLLECTION}:id/password/`, {

@@ -1,8 +1,10 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { OauthApplication, OauthApplicationService } from '../../../core/oauth/application-service.ts';
 import { SCOPE_NAMES } from '../../../core/oauth/scopes.ts';
-import { expectedRevision, revisionEtag } from '../../../http/conventions/etag.ts';
-import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { revisionEtag } from '../../../http/conventions/etag.ts';
+import { baseUrl } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
@@ -47,8 +49,7 @@ const COLLECTION = '/api/oauth/applications/';
 /** `/api/oauth/applications/`: OAuth clients registered by the acting organization and its sub-organizations. */
 export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthApplicationService): void {
   const tags = ['oauth'];
-  const locate = (request: { protocol: string; host: string }, id: string) => `${baseUrl(request as never)}${COLLECTION}${id}/`;
-  const render = (request: { protocol: string; host: string }) => (a: OauthApplication) => ({
+  const render = (request: FastifyRequest) => (a: OauthApplication) => ({
     id: a.id,
     name: a.name,
     client_id: a.clientId,
@@ -56,52 +57,34 @@ export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthA
     redirect_uris: a.redirectUris,
     scopes: a.scopes,
     organization: a.organizationId,
-    url: locate(request, a.id),
+    url: `${baseUrl(request)}${COLLECTION}${a.id}/`,
     created_at: a.createdAt,
     updated_at: a.updatedAt,
   });
 
-  app.get(COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: COLLECTION,
+    tags,
+    errors: commonErrors,
+    item: ApplicationBody,
+    render,
+    revisions: true,
+    list: {
       summary: 'List OAuth applications',
-      querystring: listQuerySchema({ client_id: Type.Optional(Type.String({ maxLength: 200 })), client_type: Type.Optional(Type.String({ maxLength: 20 })) }),
-      response: { 200: listResponseSchema(ApplicationBody), ...commonErrors },
+      filters: { client_id: Type.Optional(Type.String({ maxLength: 200 })), client_type: Type.Optional(Type.String({ maxLength: 20 })) },
+      run: applications.list,
     },
-    handler: async (request, reply) => sendList(request, reply, await applications.list(request.actor, toListRequest(request.query)), render(request)),
-  });
-
-  app.post(COLLECTION, {
-    schema: { tags, summary: 'Register an OAuth application (the client secret is shown once)', body: ApplicationsPost, response: { 201: WithSecret, ...commonErrors } },
-    handler: async (request, reply) => {
-      const { application, clientSecret } = await applications.create(request.actor, request.body);
-      reply.code(201).header('location', locate(request, application.id)).header('etag', revisionEtag(application.id, application.revision));
-      return { ...render(request)(application), client_secret: clientSecret };
+    create: {
+      summary: 'Register an OAuth application (the client secret is shown once)',
+      body: ApplicationsPost,
+      response: WithSecret,
+      location: true,
+      run: async (actor, body) => { const { application, clientSecret } = await applications.create(actor, body); return { row: application, extra: { client_secret: clientSecret } }; },
     },
+    retrieve: { summary: 'Retrieve an OAuth application', run: applications.get },
+    update: { summary: 'Update some fields of an OAuth application', body: ApplicationPatch, replace: { summary: 'Replace an OAuth application', body: ApplicationsPost }, run: applications.update },
+    remove: { summary: 'Delete an OAuth application and every token issued to it', ifMatch: true, run: applications.remove },
   });
-
-  app.get(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve an OAuth application', params: IdParams, response: { 200: ApplicationBody, ...commonErrors } },
-    handler: async (request, reply) => {
-      const found = await applications.get(request.actor, request.params.id);
-      reply.header('etag', revisionEtag(found.id, found.revision));
-      return render(request)(found);
-    },
-  });
-
-  for (const [method, body, partial] of [['PUT', ApplicationsPost, false], ['PATCH', ApplicationPatch, true]] as const) {
-    app.route({
-      method,
-      url: `${COLLECTION}:id/`,
-      schema: { tags, summary: partial ? 'Update some fields of an OAuth application' : 'Replace an OAuth application', params: IdParams, body, response: { 200: ApplicationBody, ...commonErrors } },
-      handler: async (request, reply) => {
-        const { id } = request.params;
-        const updated = await applications.update(request.actor, id, request.body, { partial, expectedRevision: expectedRevision(request, id) });
-        reply.header('etag', revisionEtag(updated.id, updated.revision));
-        return render(request)(updated);
-      },
-    });
-  }
 
   app.post(`${COLLECTION}:id/rotate_secret/`, {
     schema: { tags, summary: 'Replace the client secret (the old one stops working; the new one is shown once)', params: IdParams, response: { 200: WithSecret, ...commonErrors } },
@@ -109,15 +92,6 @@ export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthA
       const { application, clientSecret } = await applications.rotateSecret(request.actor, request.params.id);
       reply.header('etag', revisionEtag(application.id, application.revision));
       return { ...render(request)(application), client_secret: clientSecret };
-    },
-  });
-
-  app.delete(`${COLLECTION}:id/`, {
-    schema: { tags, summary: 'Delete an OAuth application and every token issued to it', params: IdParams, response: { 204: Type.Null(), ...commonErrors } },
-    handler: async (request, reply) => {
-      const { id } = request.params;
-      await applications.remove(request.actor, id, { expectedRevision: expectedRevision(request, id) });
-      return reply.code(204).send(null);
     },
   });
 }

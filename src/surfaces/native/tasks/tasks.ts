@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { MAX_WAIT_SECONDS, TASK_STATUSES, type TaskService } from '../../../core/tasks/task-service.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, ErrorBody, IdParams } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { renderTask, sendAccepted, TaskBody, TASKS_COLLECTION } from './task-body.ts';
@@ -14,28 +14,28 @@ const TasksPost = Type.Object({
 export function taskRoutes(app: FastifyTypeBox, tasks: TaskService): void {
   const tags = ['tasks'];
 
-  app.get(TASKS_COLLECTION, {
-    schema: {
-      tags,
+  collectionRoutes(app, {
+    path: TASKS_COLLECTION,
+    tags,
+    errors: commonErrors,
+    item: TaskBody,
+    render: renderTask,
+    list: {
       summary: 'List tasks, newest first',
-      querystring: listQuerySchema({
+      filters: {
         status: Type.Optional(Type.String({ maxLength: 200, description: `One or more of ${TASK_STATUSES.join(', ')}, comma-separated.` })),
         type: Type.Optional(Type.String({ maxLength: 100 })),
         resource: Type.Optional(Type.String({ maxLength: 300, description: 'Tasks touching this resource: `<id>` or `<type>:<id>`.' })),
-      }),
-      response: { 200: listResponseSchema(TaskBody), ...commonErrors },
+      },
+      run: tasks.list,
     },
-    handler: async (request, reply) => sendList(request, reply, await tasks.list(request.actor, toListRequest(request.query)), renderTask(request)),
+    retrieve: { summary: 'Retrieve a task', run: tasks.get },
   });
 
+  // 202 with the task, not 201 with a resource.
   app.post(TASKS_COLLECTION, {
     schema: { tags, summary: 'Enqueue a task of a user-creatable type', body: TasksPost, response: { 202: TaskBody, ...commonErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await tasks.create(request.actor, request.body)),
-  });
-
-  app.get(`${TASKS_COLLECTION}:id/`, {
-    schema: { tags, summary: 'Retrieve a task', params: IdParams, response: { 200: TaskBody, ...commonErrors } },
-    handler: async (request) => renderTask(request)(await tasks.get(request.actor, request.params.id)),
   });
 
   app.get(`${TASKS_COLLECTION}:id/wait/`, {
