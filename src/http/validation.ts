@@ -114,7 +114,8 @@ function messageFor(error: ErrorObject): string {
 
 /** Ajv's errors as DRF-style field errors: `{"field": ["message", ...]}`, `non_field_errors` for the root. */
 export function toValidationFailed(errors: ErrorObject[]): ValidationFailed {
-  const fields: FieldErrors = {};
+  // No prototype: a field named `toString`, `constructor` or `__proto__` is a field like any other.
+  const fields: FieldErrors = Object.create(null);
   const nonField: string[] = [];
   for (const error of errors) {
     const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));

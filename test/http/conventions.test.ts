@@ -170,6 +170,12 @@ for (const database of testDatabases) {
         assert.equal(query.statusCode, 400);
         assert.deepEqual(query.json(), { page: ['A valid integer is required.'] });
         assert.deepEqual((await get(`${COLLECTION}?search=a%00`)).json(), { search: ['Null characters are not allowed.'] });
+        // Fields named like Object.prototype's members are fields like any other.
+        for (const name of ['toString', 'constructor', '__proto__']) {
+          const odd = await get(`${COLLECTION}?${name}=a%00`);
+          assert.equal(odd.statusCode, 400, odd.body);
+          assert.deepEqual(odd.json(), { [name]: ['Null characters are not allowed.'] });
+        }
       });
     });
 
