@@ -39,10 +39,12 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
       // and would take another schema's (another deployment's) for its own.
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(connection);
       const migrator = new Migrator({ db: connection, provider: migrationProvider, migrationTableSchema: rows[0]!.schema });
-      for (let attempt = 1; ; attempt++) {
+      const deadline = Date.now() + INTROSPECTION_RETRY_MS;
+      for (;;) {
         const results = await migrator.migrateToLatest();
-        if (attempt < INTROSPECTION_ATTEMPTS && lostToConcurrentDrop(results)) {
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        if (Date.now() < deadline && lostToConcurrentDrop(results)) {
+          // A random pause, so that two migrators do not keep meeting the same drop.
+          await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));
           continue;
         }
         return report(results);
@@ -53,13 +55,13 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
   });
 }
 
-const INTROSPECTION_ATTEMPTS = 5;
+const INTROSPECTION_RETRY_MS = 15_000;
 
 /**
  * Before it applies anything, the migrator looks for its own tables by reading the catalog of
  * every schema in the database; when another deployment (or test run) drops its schema at that
  * moment, PostgreSQL answers "schema ... does not exist" (3F000). Nothing was applied, so
- * looking again is safe.
+ * looking again is safe; it succeeds once the drops pause (they are given 15 s).
  */
 function lostToConcurrentDrop({ error, results }: MigrationResultSet): boolean {
   return (error as { code?: string } | undefined)?.code === '3F000' && !(results ?? []).some((r) => r.status !== 'NotExecuted');

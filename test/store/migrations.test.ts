@@ -99,7 +99,7 @@ describe('migrating beside other deployments [postgres]', { skip: testPostgresUr
       }
     });
     try {
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 12; i++) {
         const { store, cleanup } = await testDatabases.find((d) => d.name === 'postgres')!.open();
         try {
           const report = await migrateToLatest(store);
