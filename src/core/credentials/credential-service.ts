@@ -47,14 +47,17 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
 
   const own = (actor: Actor) => db.selectFrom('api_credentials').selectAll().where('user_id', '=', actor.principal.userId);
 
+  /** Revokes one pair and everything issued with it (API tokens, OAuth password grants). */
+  async function revokeOne(actor: Actor, id: string): Promise<void> {
+    await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+    await tokens.revokeIssuedFrom(id);
+    await revokeGrantsIssuedFrom(db, id);
+    await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: id });
+  }
+
   async function revokePairsOf(userId: string, actor: Actor): Promise<void> {
     const live = await db.selectFrom('api_credentials').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
-    for (const { id } of live) {
-      await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
-      await tokens.revokeIssuedFrom(id);
-      await revokeGrantsIssuedFrom(db, id);
-      await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: id });
-    }
+    for (const { id } of live) await revokeOne(actor, id);
     verified.deleteWhere((_key, principal) => principal.userId === userId);
   }
 
@@ -113,11 +116,8 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
     assertScope(actor, 'credential:write');
     const row = await findOwn(actor, id);
     if (row.revoked_at) return;
-    await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', row.id).execute();
-    await tokens.revokeIssuedFrom(row.id);
-    await revokeGrantsIssuedFrom(db, row.id);
+    await revokeOne(actor, row.id);
     verified.deleteWhere((_key, principal) => principal.credentialId === row.id);
-    await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: row.id });
   }
 
   /** HTTP Basic with an API credential. Every failure reads the same. */

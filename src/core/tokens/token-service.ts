@@ -202,22 +202,26 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     forget(new Set([tokenId]));
   }
 
+  /** Revokes the live tokens `ids` finds (a select of `api_tokens.id`), and forgets them here. */
+  async function revokeFound(ids: { execute(): Promise<{ id: string }[]> }): Promise<void> {
+    const found = (await ids.execute()).map((r) => r.id);
+    if (!found.length) return;
+    await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', 'in', found).where('revoked_at', 'is', null).execute();
+    forget(new Set(found));
+  }
+
+  const liveTokens = () => db.selectFrom('api_tokens').select('id').where('revoked_at', 'is', null);
+
   /** Revokes every live token issued while authenticated with an API credential. */
   async function revokeIssuedFrom(credentialId: string): Promise<void> {
-    const rows = await db.selectFrom('api_tokens').select('id').where('issued_from_credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
-    if (!rows.length) return;
-    await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('issued_from_credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
-    forget(new Set(rows.map((r) => r.id)));
+    await revokeFound(liveTokens().where('issued_from_credential_id', '=', credentialId));
   }
 
   /** Revokes a user's login sessions, but the one given (a password change keeps the caller signed in). */
   async function revokeSessionsOf(userId: string, keep: string | null): Promise<void> {
-    let query = db.selectFrom('api_tokens').select('id').where('user_id', '=', userId).where('kind', '=', 'session').where('revoked_at', 'is', null);
-    if (keep) query = query.where('id', '!=', keep);
-    const ids = (await query.execute()).map((r) => r.id);
-    if (!ids.length) return;
-    await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', 'in', ids).execute();
-    forget(new Set(ids));
+    let sessions = liveTokens().where('user_id', '=', userId).where('kind', '=', 'session');
+    if (keep) sessions = sessions.where('id', '!=', keep);
+    await revokeFound(sessions);
   }
 
   // --- The caller's own API tokens (/api/auth/tokens/) ---
