@@ -26,6 +26,18 @@ const BEARER = /^bearer\s+(\S+)$/i;
 const BASIC = /^basic\s+([A-Za-z0-9+/=]+)$/i;
 
 /**
+ * An `Authorization: Basic` header's pair: undefined when the header is not Basic, null when
+ * what it encodes has no `user:password` colon.
+ */
+export function readBasic(authorization: string): { username: string; password: string } | null | undefined {
+  const basic = BASIC.exec(authorization);
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
  * Every auth carrier the surfaces accept, read into one credential: `Authorization: token="..."`,
  * `token=...`, `Token ...`, `Bearer ...`, `Basic ...`, `X-Auth-Token` (Scaleway) and
  * `MC-Api-Key` (CloudMC). Null when none is present; a malformed header is refused.
@@ -35,15 +47,11 @@ export function readCredential(headers: FastifyRequest['headers']): Credential |
   if (authorization) {
     const token = TOKEN_QUOTED.exec(authorization) ?? TOKEN_BARE.exec(authorization) ?? BEARER.exec(authorization);
     if (token) return { kind: 'token', value: token[1]! };
-    const basic = BASIC.exec(authorization);
+    const basic = readBasic(authorization);
+    if (basic === null) throw new Unauthenticated('Invalid basic header. Credentials not correctly base64 encoded.', 'authentication_failed');
     if (basic) {
-      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon < 0) throw new Unauthenticated('Invalid basic header. Credentials not correctly base64 encoded.', 'authentication_failed');
-      const username = decoded.slice(0, colon);
-      const password = decoded.slice(colon + 1);
       // An empty user name with a token as the password is the token-exchange convention.
-      return username === '' ? { kind: 'token', value: password } : { kind: 'basic', username, password };
+      return basic.username === '' ? { kind: 'token', value: basic.password } : { kind: 'basic', ...basic };
     }
     throw new Unauthenticated('Invalid authorization header. Use: Authorization: token="<key>".', 'authentication_failed');
   }
