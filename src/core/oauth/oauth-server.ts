@@ -226,16 +226,8 @@ export function createOauthServer({
     if (!params.refresh_token) throw new OauthError('invalid_request', 'The request has no refresh_token.');
     const invalid = new OauthError('invalid_grant', 'The refresh token is invalid, expired or revoked.');
     if (parseToken(params.refresh_token) !== 'oauth_refresh') throw invalid;
-    const row = await db
-      .selectFrom('oauth_tokens')
-      .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
-      .leftJoin('users', 'users.id', 'oauth_grants.user_id')
-      .select(['oauth_tokens.id', 'oauth_tokens.grant_id', 'oauth_tokens.scopes', 'oauth_tokens.expires_at', 'oauth_tokens.rotated_at', 'oauth_tokens.revoked_at'])
-      .select(['oauth_grants.application_id', 'oauth_grants.revoked_at as grant_revoked_at', 'users.is_active'])
-      .where('oauth_tokens.token_hash', '=', hashToken(params.refresh_token))
-      .where('oauth_tokens.kind', '=', 'refresh')
-      .executeTakeFirst();
-    if (!row || row.application_id !== client.id || row.revoked_at || row.grant_revoked_at || row.is_active !== 1) throw invalid;
+    const row = await findClientToken(client, params.refresh_token);
+    if (!row || row.kind !== 'refresh' || row.revoked_at || row.grant_revoked_at || row.is_active !== 1) throw invalid;
     if (Date.parse(row.expires_at) <= Date.now()) throw invalid;
     if (row.rotated_at) return refuseReuse(row.grant_id);
     const granted = JSON.parse(row.scopes) as OauthScope[];
@@ -379,6 +371,7 @@ export function createOauthServer({
   async function authenticateAccessToken(token: string): Promise<Principal> {
     const invalid = new Unauthenticated('Invalid token.', 'authentication_failed');
     if (parseToken(token) !== 'oauth_access') throw invalid;
+    const hash = hashToken(token);
     const row = await db
       .selectFrom('oauth_tokens')
       .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
@@ -391,10 +384,10 @@ export function createOauthServer({
       .select(['oauth_tokens.id', 'oauth_tokens.token_hash', 'oauth_tokens.scopes', 'oauth_tokens.expires_at', 'oauth_tokens.revoked_at'])
       .select(['oauth_grants.revoked_at as grant_revoked_at', 'oauth_grants.user_id', 'oauth_applications.client_id', 'users.username', 'users.is_active'])
       .select(['organizations.id as organization_id', 'organizations.path as organization_path'])
-      .where('oauth_tokens.token_hash', '=', hashToken(token))
+      .where('oauth_tokens.token_hash', '=', hash)
       .where('oauth_tokens.kind', '=', 'access')
       .executeTakeFirst();
-    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hashToken(token)))) throw invalid;
+    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) throw invalid;
     if (row.revoked_at || row.grant_revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
     if (Date.parse(row.expires_at) <= Date.now()) throw new Unauthenticated('Token has expired.', 'token_expired');
     if (row.user_id && row.is_active !== 1) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
