@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ComputeHost, NetworkSpec, ServerSpec } from '../../src/backends/compute-host.ts';
-import { bridgeName, hostVethName } from '../../src/backends/names.ts';
+import { bridgeName } from '../../src/backends/names.ts';
 import { createRuncHost } from '../../src/backends/runc/index.ts';
 import { computeSkipReason, computeTestSettings } from '../support/compute.ts';
+import { hostLeftovers } from '../support/host-leftovers.ts';
 
 /** Why these tests cannot run here (not root, no runc), or null. */
 export const SKIP_REASON = computeSkipReason();
@@ -85,22 +85,9 @@ export class BackendFixture {
     return { ...result, output };
   }
 
-  /** What of this fixture is still on the host: mounts, loop devices, links, netns, files. */
+  /** What of this fixture is still on the host: mounts, loop devices, links, netns, cgroups, files. */
   leftovers(): string[] {
-    const found: string[] = [];
-    const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-    found.push(...mountinfo.split('\n').filter((line) => line.includes(this.root)).map((line) => `mount: ${line}`));
-    const loops = execFileSync('losetup', ['-a'], { encoding: 'utf8' });
-    found.push(...loops.split('\n').filter((line) => line.includes(this.root)).map((line) => `loop: ${line}`));
-    const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' });
-    const names = [...this.serverIds.map(hostVethName), ...this.networks.map((n) => n.bridge)];
-    found.push(...links.split('\n').filter((line) => names.some((name) => line.includes(`${name}:`) || line.includes(`${name}@`))).map((line) => `link: ${line}`));
-    const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    found.push(...namespaces.split('\n').filter((line) => this.serverIds.some((id) => line.includes(id))).map((line) => `netns: ${line}`));
-    const cgroups = readdirSync('/sys/fs/cgroup/memory').filter((name) => this.serverIds.some((id) => name.includes(id)));
-    found.push(...cgroups.map((name) => `cgroup: ${name}`));
-    found.push(...filesUnder(this.root).map((file) => `file: ${file}`));
-    return found;
+    return hostLeftovers(this.root, { servers: this.serverIds, bridges: this.networks.map((n) => n.bridge) }, []);
   }
 
   /**
@@ -117,20 +104,6 @@ export class BackendFixture {
       if (leaked.length > 0) throw new Error(`the sweep left: ${leaked.join('\n')}`);
     }
   }
-}
-
-/** Files (not directories) under `dir`, recursively. */
-function filesUnder(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return entries.flatMap((name) => {
-    const full = path.join(dir, name);
-    return lstatSync(full, { throwIfNoEntry: false })?.isDirectory() ? filesUnder(full) : [full];
-  });
 }
 
 /** Whether the host can reach an address (one ICMP echo). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hostVethName } from '../../src/backends/names.ts';
 
@@ -26,19 +26,32 @@ export function hostLeftovers(root: string, ids: { servers: readonly string[]; b
   return found;
 }
 
-/** Files under `root`, but in the top-level folders named in `keep` (images stay for the next server). */
+/**
+ * Files under `root`, but in the top-level folders named in `keep` (images stay for the next
+ * server). Symlinks are listed, never followed (an image's rootfs may point anywhere).
+ */
 function filesUnder(root: string, keep: readonly string[]): string[] {
   if (!existsSync(root)) return [];
   const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      const stat = statSync(full, { throwIfNoEntry: false });
-      if (!stat) continue;
-      if (stat.isDirectory()) walk(full);
-      else files.push(full);
+  const walk = (full: string) => {
+    const stat = lstatSync(full, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (!stat.isDirectory()) {
+      files.push(full);
+      return;
     }
+    for (const name of entriesOf(full)) walk(path.join(full, name));
   };
-  for (const name of readdirSync(root)) if (!keep.includes(name)) walk(path.join(root, name));
+  for (const name of entriesOf(root)) if (!keep.includes(name)) walk(path.join(root, name));
   return files;
+}
+
+/** A directory's entries, or none when it went away meanwhile. */
+function entriesOf(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
 }

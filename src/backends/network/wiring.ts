@@ -1,4 +1,4 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../command.ts';
 import type { NetworkSpec } from '../compute-host.ts';
@@ -128,8 +128,13 @@ export class NetworkWiring {
   private async removeBridgeIfUnused(network: NetworkSpec): Promise<boolean> {
     const members = await listDir(path.join('/sys/class/net', network.bridge, 'brif'));
     if (members.length > 0) return false;
-    const existed = await linkExists(network.bridge);
+    return this.deleteBridge(network);
+  }
+
+  /** Deletes the bridge (if it exists) and its record; returns whether the bridge existed. */
+  private async deleteBridge(network: NetworkSpec): Promise<boolean> {
     this.readyBridges.delete(network.bridge);
+    const existed = await linkExists(network.bridge);
     if (existed) await run('ip', ['link', 'delete', network.bridge]);
     await rm(this.layout.networkRecord(network.id), { force: true });
     return existed;
@@ -138,19 +143,12 @@ export class NetworkWiring {
   /** Removes the bridges of networks core no longer knows (their servers are gone by now). */
   async sweep(knownNetworks: ReadonlySet<string>): Promise<string[]> {
     const released: string[] = [];
-    for (const name of await readdir(this.layout.networks).catch(() => [] as string[])) {
+    for (const name of await listDir(this.layout.networks)) {
       const networkId = /^(.+)\.json$/.exec(name)?.[1];
       if (!networkId || knownNetworks.has(networkId)) continue;
       const network = await readJsonIfExists<NetworkSpec>(path.join(this.layout.networks, name));
       if (!network) continue;
-      await this.withBridgeLock(network.bridge, async () => {
-        this.readyBridges.delete(network.bridge);
-        if (await linkExists(network.bridge)) {
-          await run('ip', ['link', 'delete', network.bridge]);
-          released.push(`bridge ${network.bridge}`);
-        }
-        await rm(this.layout.networkRecord(network.id), { force: true });
-      });
+      if (await this.withBridgeLock(network.bridge, () => this.deleteBridge(network))) released.push(`bridge ${network.bridge}`);
     }
     return released;
   }

@@ -8,7 +8,7 @@ import { HOST_BUSYBOX } from '../images/builtin.ts';
 import { ROOT_VOLUME_UPPER } from '../images/from-snapshot.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { HostLayout } from '../layout.ts';
-import { mountOverlay, mountPointsUnder, unmountAllUnder } from '../mounts.ts';
+import { mountOverlay, unmountAllUnder } from '../mounts.ts';
 import { assertId, containerName, netnsName } from '../names.ts';
 import type { NetworkWiring } from '../network/wiring.ts';
 import type { VolumeStore } from '../volumes/store.ts';
@@ -42,7 +42,11 @@ export class ServerManager {
     checkServerSpec(spec);
     await this.images.rootfs(spec.imageId);
     await this.volumes.requireFile(spec.rootVolumeId);
-    await mkdir(this.layout.serverDir(spec.id), { recursive: true });
+    await this.recordSpec(spec);
+  }
+
+  /** Writes spec.json, creating the server's directory; `release` undoes from it. */
+  private async recordSpec(spec: ServerSpec): Promise<void> {
     await writeFileAtomic(this.layout.serverFile(spec.id, 'spec.json'), JSON.stringify(spec));
   }
 
@@ -55,8 +59,7 @@ export class ServerManager {
     for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
 
     // The spec is recorded first: whatever happens next, `release` knows what to undo.
-    await mkdir(this.layout.serverDir(spec.id), { recursive: true });
-    await writeFileAtomic(this.layout.serverFile(spec.id, 'spec.json'), JSON.stringify(spec));
+    await this.recordSpec(spec);
     await this.release(spec.id, { containerGone: current === undefined });
     try {
       // Filesystems and network are independent: set them up side by side. Both settle before
@@ -171,9 +174,7 @@ export class ServerManager {
     // The overlay first: it sits on the root volume's mount.
     const unmounted = await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'));
     for (const volumeId of spec ? [...spec.volumes.map((v) => v.volumeId), spec.rootVolumeId] : []) {
-      const mountPoint = this.layout.volumeMount(volumeId);
-      if ((await mountPointsUnder(mountPoint)).length > 0) unmounted.push(mountPoint);
-      await this.volumes.unmount(volumeId);
+      if (await this.volumes.unmount(volumeId)) unmounted.push(this.layout.volumeMount(volumeId));
     }
     released.push(...unmounted.map((mountPoint) => `mount ${mountPoint}`));
     released.push(...(await this.network.disconnect(serverId, spec?.network)));

@@ -130,10 +130,12 @@ export class VolumeStore {
     return mountPoint;
   }
 
-  async unmount(volumeId: string): Promise<void> {
+  /** Unmounts the volume's host mount point; returns whether anything was mounted there. */
+  async unmount(volumeId: string): Promise<boolean> {
     const mountPoint = this.layout.volumeMount(volumeId);
-    await unmount(mountPoint);
+    const unmounted = await unmount(mountPoint);
     await rmdir(mountPoint).catch(() => undefined);
+    return unmounted;
   }
 
   async requireFile(volumeId: string): Promise<string> {

@@ -1,14 +1,10 @@
 import type { NetworkSpec } from '../../backends/compute-host.ts';
+import { bridgeName } from '../../backends/names.ts';
 import type { NetworkRow } from '../../store/schema.ts';
 import { newId, nowIso } from '../clock.ts';
 import { Conflict } from '../errors.ts';
 import { firstFreeAddress, firstFreeSubnet, type AddressRange } from './addresses.ts';
 import type { Executor } from './context.ts';
-
-/** The bridge of a network: `nb` and 12 hex digits of its id, within Linux's 15-character limit. */
-export function bridgeName(networkId: string): string {
-  return `nb${networkId.replaceAll('-', '').slice(0, 12)}`;
-}
 
 export function toNetworkSpec(row: NetworkRow): NetworkSpec {
   return { id: row.id, bridge: row.bridge, subnet: row.subnet, gateway: row.gateway };
