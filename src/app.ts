@@ -60,20 +60,13 @@ export async function createNimbus(
     await migrateToLatest(store);
     const compute = computeFor(config);
     const services = createCoreServices(store, { notifier, identity: config.identity, compute });
-    const tasks = { ...TASK_DEFAULTS, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) } as TaskSettings;
-    const worker = createTaskWorker({
-      store,
-      events: services.events,
-      notifier,
-      handlers: services.taskHandlers,
-      logger,
-      settings: {
-        concurrency: tasks.workerConcurrency,
-        leaseSeconds: tasks.taskLeaseSeconds,
-        retentionSeconds: tasks.taskRetentionSeconds,
-        shutdownGraceSeconds: tasks.shutdownGraceSeconds,
-      },
-    });
+    const workerSettings = {
+      concurrency: config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency,
+      leaseSeconds: config.taskLeaseSeconds ?? TASK_DEFAULTS.taskLeaseSeconds,
+      retentionSeconds: config.taskRetentionSeconds ?? TASK_DEFAULTS.taskRetentionSeconds,
+      shutdownGraceSeconds: config.shutdownGraceSeconds ?? TASK_DEFAULTS.shutdownGraceSeconds,
+    };
+    const worker = createTaskWorker({ store, events: services.events, notifier, handlers: services.taskHandlers, logger, settings: workerSettings });
     const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, imageUploadLimit: config.imageUploadLimit });
     let starting: Promise<void> = Promise.resolve();
     return {
@@ -84,7 +77,7 @@ export async function createNimbus(
       worker,
       start() {
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
-        if (compute && tasks.workerConcurrency > 0) starting = reconcile(services, logger).then(() => worker.start());
+        if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => worker.start());
         else worker.start();
       },
       async close() {

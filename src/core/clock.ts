@@ -5,6 +5,11 @@ export function nowIso(): string {
   return new Date().toISOString();
 }
 
+/** The time `ms` milliseconds from now, in the same form as `nowIso`. */
+export function isoAfter(ms: number): string {
+  return new Date(Date.now() + ms).toISOString();
+}
+
 export function newId(): string {
   return randomUUID();
 }

@@ -1,6 +1,6 @@
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
-import { nowIso } from '../clock.ts';
+import { isoAfter, nowIso } from '../clock.ts';
 
 /** How long a first response is kept and replayed. */
 const RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -23,8 +23,6 @@ export type IdempotencyClaim =
   /** The first request with this key is still running. */
   | { outcome: 'in_flight' };
 
-const later = (ms: number) => new Date(Date.now() + ms).toISOString();
-
 export type IdempotencyService = ReturnType<typeof createIdempotencyService>;
 
 /**
@@ -38,7 +36,7 @@ export function createIdempotencyService({ store }: { store: Pick<Store, 'db'> }
   async function claim(credentialId: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
     await purgeNowAndThen();
     const now = nowIso();
-    const fresh = { fingerprint, state: 'in_flight' as const, response_status: null, response_headers: null, response_body: null, created_at: now, expires_at: later(RETENTION_MS), locked_until: later(IN_FLIGHT_LOCK_MS) };
+    const fresh = { fingerprint, state: 'in_flight' as const, response_status: null, response_headers: null, response_body: null, created_at: now, expires_at: isoAfter(RETENTION_MS), locked_until: isoAfter(IN_FLIGHT_LOCK_MS) };
     try {
       await db.insertInto('idempotency_keys').values({ credential_id: credentialId, key, ...fresh }).execute();
       return { outcome: 'first' };

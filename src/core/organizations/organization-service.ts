@@ -5,7 +5,7 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService, NewEvent } from '../events/event-service.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { AccessService } from '../iam/access-service.ts';
 import { deleteOwnedRecords, movePathCopies, resourcesBlockingDeletion } from './owned-records.ts';
 
@@ -36,10 +36,7 @@ const SLUG_MAX = 63;
 
 const listSpec: ListSpec = {
   filters: {
-    parent: (query, value) => {
-      if (!isUuid(value)) throw ValidationFailed.field('parent', `"${value}" is not a valid UUID.`);
-      return query.where('parent_id', '=', value);
-    },
+    parent: uuidFilter('parent_id', 'parent'),
     slug: (query, value) => query.where('slug', '=', value),
     name: (query, value) => query.where('name', '=', value),
   },

@@ -5,7 +5,7 @@ import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
 import { claimableRows } from '../../store/row-claims.ts';
 import type { Database, TaskRow, TaskStatus } from '../../store/schema.ts';
-import { nowIso } from '../clock.ts';
+import { isoAfter, nowIso } from '../clock.ts';
 import { DomainError, InvalidState, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { RetryableError, type ResourceRef, type TaskContext, type TaskHandlerRegistry } from './handlers.ts';
@@ -61,8 +61,6 @@ function toTaskError(error: unknown): TaskError {
   if (error instanceof DomainError || error instanceof RetryableError) return { code: error.code, message: error.message };
   return { code: 'internal_error', message: 'The task failed unexpectedly; the server log has the details.' };
 }
-
-const later = (ms: number) => new Date(Date.now() + ms).toISOString();
 
 /** A flag that a waiter can sleep on: set by wake-ups, cleared by the wait that consumes it. */
 function wakeFlag() {
@@ -154,7 +152,7 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
           attempts: eb('attempts', '+', 1),
           started_at: eb.fn.coalesce('started_at', eb.val(now)),
           locked_by: workerId,
-          locked_until: later(leaseMs),
+          locked_until: isoAfter(leaseMs),
           updated_at: now,
         }))
         .where('id', 'in', winners)
@@ -324,7 +322,7 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
     if (!(error instanceof DomainError) && !(error instanceof RetryableError)) logger.error({ err: error, task: row.id, type: row.type }, 'task handler failed');
     if (error instanceof RetryableError && row.attempts < row.max_attempts) {
       const delay = retryDelayMs(row.attempts);
-      await transition(running, 'pending', { error: JSON.stringify(taskError), run_after: later(delay) }, { attempt: row.attempts, error: taskError, retry_in_ms: delay });
+      await transition(running, 'pending', { error: JSON.stringify(taskError), run_after: isoAfter(delay) }, { attempt: row.attempts, error: taskError, retry_in_ms: delay });
       return;
     }
     await transition(running, 'failed', { error: JSON.stringify(taskError) }, { error: taskError });
@@ -352,7 +350,7 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
   async function heartbeat(): Promise<void> {
     const ids = [...active.keys()];
     if (ids.length === 0) return;
-    await db.updateTable('tasks').set({ locked_until: later(leaseMs) }).where('locked_by', '=', workerId).where('id', 'in', ids).execute();
+    await db.updateTable('tasks').set({ locked_until: isoAfter(leaseMs) }).where('locked_by', '=', workerId).where('id', 'in', ids).execute();
     await checkActive(ids);
   }
 
