@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRuncHost } from '../src/backends/runc/index.ts';
+import { percentile } from './support/load.ts';
 import { startNimbus } from './support/processes.ts';
 
 const SINGLE_RUNS = Number(process.env.BENCH_SERVERS ?? 15);
@@ -45,10 +46,6 @@ async function waitTask(id: string): Promise<void> {
   }
 }
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 async function createRunning(name: string): Promise<{ id: string; elapsed: number }> {

@@ -8,11 +8,14 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createNimbus } from '../src/app.ts';
 import { bootstrapIfEmpty } from '../src/core/bootstrap.ts';
+import { DEFAULT_IDENTITY_SETTINGS } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
+import { BENCH_RATE_LIMIT } from './support/processes.ts';
 
 const DURATION_S = 5;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
-const nimbus = await createNimbus({ bodyLimit: 1 << 20, databaseUrl: process.env.NIMBUS_BENCH_DATABASE_URL, dataDir }, createLogger('silent'));
+const identity = { ...DEFAULT_IDENTITY_SETTINGS, rateLimitPerCredential: BENCH_RATE_LIMIT, rateLimitPerAddress: BENCH_RATE_LIMIT };
+const nimbus = await createNimbus({ bodyLimit: 1 << 20, databaseUrl: process.env.NIMBUS_BENCH_DATABASE_URL, dataDir, identity }, createLogger('silent'));
 const boot = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: 'bench password' });
 await nimbus.http.listen({ host: '127.0.0.1', port: 0 });
 const base = `http://127.0.0.1:${(nimbus.http.server.address() as AddressInfo).port}`;

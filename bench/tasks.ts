@@ -7,20 +7,20 @@
 // both under that load and for tasks sent one at a time to idle servers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { openStore, type Store } from '../src/store/database.ts';
+import { percentile } from './support/load.ts';
+import { BENCH_RATE_LIMIT_ENV, freePort, repositoryRoot, stop } from './support/processes.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const IDLE_TASKS = Number(process.env.BENCH_IDLE_TASKS ?? 200);
 const WORKER_CONCURRENCY = process.env.NIMBUS_WORKER_CONCURRENCY ?? '64';
 const POSTGRES_URL = process.env.NIMBUS_BENCH_DATABASE_URL || process.env.NIMBUS_TEST_DATABASE_URL;
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 interface Server {
   url: string;
@@ -28,19 +28,10 @@ interface Server {
   output: () => string;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nimbus.js'), 'serve'], {
-    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: String(port), NIMBUS_LOG_LEVEL: 'warn', NIMBUS_WORKER_CONCURRENCY: WORKER_CONCURRENCY, ...env },
+  const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve'], {
+    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: String(port), NIMBUS_LOG_LEVEL: 'warn', NIMBUS_WORKER_CONCURRENCY: WORKER_CONCURRENCY, ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -61,17 +52,15 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   return { url, child, output: () => output };
 }
 
-async function stop(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  await exited;
-}
-
-function tokenFrom(server: Server): string {
-  const match = /admin API token: (\S+)/.exec(server.output());
-  if (!match) throw new Error('no bootstrap token in the server output');
-  return match[1]!;
+/** The bootstrap token, which the server prints after it starts listening (once the admin is created). */
+async function tokenFrom(server: Server): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const match = /admin API token: (\S+)/.exec(server.output());
+    if (match) return match[1]!;
+    if (Date.now() > deadline) throw new Error('no bootstrap token in the server output');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const pools = new Map<string, Pool>();
@@ -102,10 +91,6 @@ function cpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function timings(store: Store, ids: string[]) {
@@ -177,10 +162,10 @@ async function sqlite(): Promise<void> {
   const server = await startServer({ NIMBUS_DATA_DIR: dir });
   const store = openStore({ sqliteFile: path.join(dir, 'nimbus.db') });
   try {
-    await run('SQLite, one process', [server], tokenFrom(server), store);
+    await run('SQLite, one process', [server], await tokenFrom(server), store);
   } finally {
     await store.close();
-    await stop(server);
+    await stop(server.child);
     await closePools();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -199,10 +184,10 @@ async function postgres(databaseUrl: string): Promise<void> {
   try {
     servers.push(await startServer(env));
     servers.push(await startServer(env));
-    await run('PostgreSQL, two processes', servers, tokenFrom(servers[0]!), store);
+    await run('PostgreSQL, two processes', servers, await tokenFrom(servers[0]!), store);
   } finally {
     await store.close();
-    await Promise.all(servers.map(stop));
+    await Promise.all(servers.map((server) => stop(server.child)));
     await closePools();
     await admin.query(`drop schema ${schema} cascade`);
     await admin.end();

@@ -16,6 +16,12 @@ export interface LoadOptions {
   body?: string;
 }
 
+/** The `p`th percentile (nearest rank) of some values. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
 /** Loads one URL with autocannon: a short warm-up (JIT, caches), then the measured run. */
 export async function load({ url, headers = {}, connections = 10, durationSeconds = 8, method = 'GET', body }: LoadOptions): Promise<LoadFigures> {
   await autocannon({ url, headers, connections, method, body, duration: 2 });

@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** Rate limits still run on every request, but with limits no benchmark load reaches. */
+export const BENCH_RATE_LIMIT = 1_000_000_000;
+/** `BENCH_RATE_LIMIT` as the environment of a `nimbus serve` process. */
+export const BENCH_RATE_LIMIT_ENV = { NIMBUS_RATE_LIMIT: String(BENCH_RATE_LIMIT), NIMBUS_RATE_LIMIT_ANONYMOUS: String(BENCH_RATE_LIMIT) };
+
 /** A port nobody listens on right now (the OS picks it; we release it for the server). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -55,8 +60,7 @@ export async function startNimbus(env: Record<string, string> = {}): Promise<Nim
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve', '--port', String(port), '--data-dir', dataDir], {
-    // Rate limits still run on every request, but with limits no benchmark load reaches.
-    env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', NIMBUS_RATE_LIMIT: '1000000000', NIMBUS_RATE_LIMIT_ANONYMOUS: '1000000000', ...env },
+    env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
