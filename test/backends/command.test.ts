@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CommandFailed, run, succeeds } from '../../src/backends/command.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** Pids of spawner processes whose environment carries `marker`. */
 function spawnersMarked(marker: string): number[] {
@@ -60,8 +61,7 @@ describe('host commands', () => {
     await new Promise<void>((resolve) => child.stdout!.on('data', (chunk) => String(chunk).includes('ran') && resolve()));
     assert.equal(spawnersMarked(value).length, 1, 'the helper runs while its user does');
     child.kill('SIGKILL');
-    const deadline = Date.now() + 5_000;
-    while (spawnersMarked(value).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually('the helper to exit', async () => (spawnersMarked(value).length === 0 ? true : undefined), 5_000);
     assert.deepEqual(spawnersMarked(value), []);
   });
 });

@@ -1,36 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { ComputeRejected, type NetworkSpec } from '../../src/backends/compute-host.ts';
+import { archiveLayout, busyboxTree, ociLayout, writeTree } from '../support/oci.ts';
 import { BackendFixture, SKIP_REASON } from './fixture.ts';
-
-type Tree = Record<string, string | { link: string }>;
-
-/** Writes files (text) and symlinks (`{ link }`) under `dir`. */
-function writeTree(dir: string, tree: Tree): void {
-  for (const [name, content] of Object.entries(tree)) {
-    const file = path.join(dir, name);
-    mkdirSync(path.dirname(file), { recursive: true });
-    if (typeof content === 'string') writeFileSync(file, content);
-    else symlinkSync(content.link, file);
-  }
-}
-
-/** A minimal runnable root filesystem: busybox, a shell and a few applets (absolute and relative links). */
-function busyboxTree(dir: string): void {
-  mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  copyFileSync('/bin/busybox', path.join(dir, 'bin/busybox'));
-  writeTree(dir, { 'bin/sh': { link: '/bin/busybox' }, 'bin/cat': { link: 'busybox' }, 'bin/ls': { link: '/bin/busybox' }, 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n' });
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 describe('runc host: images', { skip: SKIP_REASON ?? false }, () => {
   let fixture: BackendFixture;
@@ -93,31 +70,7 @@ describe('runc host: images', { skip: SKIP_REASON ?? false }, () => {
     const upper = path.join(work, 'layer2');
     writeTree(upper, { 'etc/.wh.doomed': '', 'opt/dir/.wh..wh..opq': '', 'opt/dir/new': 'new', 'etc/added': 'added\n', 'escape/.wh.victim': '' });
 
-    const layout = path.join(work, 'layout');
-    const blob = (data: Buffer | string) => {
-      const digest = sha256(data);
-      writeTree(layout, { [`blobs/sha256/${digest}`]: '' });
-      writeFileSync(path.join(layout, 'blobs/sha256', digest), data);
-      return { digest: `sha256:${digest}`, size: Buffer.byteLength(data) };
-    };
-    const layerTars = [];
-    for (const dir of [lower, upper]) {
-      const file = `${dir}.tar`;
-      await tar.c({ file, cwd: dir }, ['.']);
-      layerTars.push(readFileSync(file));
-    }
-    const layers = [
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(layerTars[0])) },
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...blob(layerTars[1]) },
-    ];
-    const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layerTars.map((t) => `sha256:${sha256(t)}`) } }));
-    const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
-    writeTree(layout, {
-      'oci-layout': JSON.stringify({ imageLayoutVersion: '1.0.0' }),
-      'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, platform: { architecture: 'amd64', os: 'linux' } }] }),
-    });
-    const archive = path.join(work, 'image-oci.tar');
-    await tar.c({ file: archive, cwd: layout }, ['oci-layout', 'index.json', 'blobs']);
+    const { dir: layout, layerBlobs, archive } = await ociLayout(work, lower, upper, { platform: true });
 
     const imageId = randomUUID();
     const artifact = await fixture.host.images.importArchive(imageId, archive);
@@ -128,12 +81,12 @@ describe('runc host: images', { skip: SKIP_REASON ?? false }, () => {
     rmSync(outside, { recursive: true, force: true });
 
     // The same layout with one byte of a layer changed: its size is right, its digest is not.
-    const layerFile = path.join(layout, 'blobs/sha256', layers[1].digest.slice('sha256:'.length));
+    const layerFile = layerBlobs[1]!;
     const bytes = readFileSync(layerFile);
     bytes[600] ^= 0xff;
     writeFileSync(layerFile, bytes);
     const tampered = path.join(work, 'tampered-oci.tar');
-    await tar.c({ file: tampered, cwd: layout }, ['oci-layout', 'index.json', 'blobs']);
+    await archiveLayout(layout, tampered);
     const refused = randomUUID();
     await assert.rejects(fixture.host.images.importArchive(refused, tampered), (error: Error) => error instanceof ComputeRejected && /digest/.test(error.message));
     assertNothingStaged(refused);

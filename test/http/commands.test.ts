@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { newId, nowIso } from '../../src/core/clock.ts';
 import { RUN_COMMAND_TASK } from '../../src/core/commands/command-runner.ts';
 import { computeSkipReason, startComputeTestApp } from '../support/compute.ts';
+import { eventually } from '../support/eventually.ts';
 import { testDatabases } from '../support/databases.ts';
 import { addOrganization, addUser, type TestUser } from '../support/identity.ts';
 import { openEventStream } from '../support/sse.ts';
@@ -12,16 +13,6 @@ import type { TestApp } from '../support/app.ts';
 const COMMANDS = '/api/events/commands/';
 const SERVERS = '/api/servers/servers/';
 const FINISHED = new Set(['success', 'failed']);
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 for (const database of testDatabases) {
   describe(`remote commands [${database.name}]`, { skip: computeSkipReason() ?? false }, () => {
@@ -47,7 +38,7 @@ for (const database of testDatabases) {
       eventually(`command ${id} to finish`, async () => {
         const command = (await app.request({ method: 'GET', url: `${COMMANDS}${id}/` })).json();
         return FINISHED.has(command.status) ? command : undefined;
-      });
+      }, 60_000);
     const allChunks = async (id: string) => {
       const chunks: { seq: number; content: string; added_at: string }[] = [];
       for (let page = 1; ; page++) {
@@ -71,7 +62,7 @@ for (const database of testDatabases) {
     after(async () => {
       if (server) {
         await action(server, 'terminate');
-        await eventually('the server to be gone', async () => ((await getServer(server)).statusCode === 404 ? true : undefined));
+        await eventually('the server to be gone', async () => ((await getServer(server)).statusCode === 404 ? true : undefined), 60_000);
       }
       await app.close();
     });
@@ -188,7 +179,7 @@ for (const database of testDatabases) {
     it('stops a command when its task is cancelled, and a command waiting for it never starts', async () => {
       const sleeper = await run({ line: 'echo started; sleep 30' });
       const waiter = await run({ line: 'touch /tmp/after-cancelled', run_after: [sleeper.id] });
-      await eventually('the first command to run', async () => ((await allChunks(sleeper.id)).length > 0 ? true : undefined));
+      await eventually('the first command to run', async () => ((await allChunks(sleeper.id)).length > 0 ? true : undefined), 60_000);
       const cancel = (task: string) => app.request({ method: 'POST', url: `/api/tasks/tasks/${task}/cancel/` });
       assert.equal((await cancel(waiter.task)).statusCode, 200);
       const notStarted = await finished(waiter.id);

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/core/clock.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { eventually } from '../support/eventually.ts';
 import { addUser } from '../support/identity.ts';
 import { createTestTables, executions, registerTestHandlers, sideEffects } from '../support/test-handlers.ts';
 
@@ -20,14 +21,12 @@ for (const database of testDatabases) {
     after(() => app.close());
 
     const enqueue = (body: object, token?: string) => app.request({ method: 'POST', url: '/api/tasks/tasks/', payload: body, token });
-    const eventuallyIdle = async (resource: string) => {
-      for (let i = 0; i < 200; i++) {
-        const open = (await app.request({ method: 'GET', url: `/api/tasks/tasks/?resource=${resource}&status=running,pending` })).json().count;
-        if (open === 0) return 0;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return -1;
-    };
+    const eventuallyIdle = (resource: string) =>
+      eventually(
+        `no task open on ${resource}`,
+        async () => ((await app.request({ method: 'GET', url: `/api/tasks/tasks/?resource=${resource}&status=running,pending` })).json().count === 0 ? 0 : undefined),
+        10_000,
+      );
     const waitFor = async (id: string, timeout = 10) => {
       const res = await app.request({ method: 'GET', url: `/api/tasks/tasks/${id}/wait/?timeout=${timeout}` });
       assert.equal(res.statusCode, 200, res.body);
@@ -136,9 +135,7 @@ for (const database of testDatabases) {
       const resource = newId();
       const running = (await enqueue({ type: 'test.sleep', input: { ms: 5000, resource } })).json();
       const queued = (await enqueue({ type: 'test.sleep', input: { ms: 1, resource } })).json();
-      for (let i = 0; i < 100 && (await app.request({ method: 'GET', url: `/api/tasks/tasks/${running.id}/` })).json().status !== 'running'; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await eventually('the first task to run', async () => ((await app.request({ method: 'GET', url: `/api/tasks/tasks/${running.id}/` })).json().status === 'running' ? true : undefined), 2_000);
       const cancelledQueued = await app.request({ method: 'POST', url: `/api/tasks/tasks/${queued.id}/cancel/` });
       assert.equal(cancelledQueued.statusCode, 200, cancelledQueued.body);
       assert.equal(cancelledQueued.json().status, 'cancelled');

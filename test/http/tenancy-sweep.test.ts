@@ -6,6 +6,7 @@ import { injectBounded } from '../support/inject.ts';
 import { testDatabases } from '../support/databases.ts';
 import { addOrganization, addToken, addUser, GOOD_PASSWORD, type TestUser } from '../support/identity.ts';
 import { obtainCode, pkcePair, REDIRECT_URI, tokenRequest } from '../support/oauth.ts';
+import { accepted } from './compute/support.ts';
 
 /**
  * Cross-organization access is a 404, for every route the server registers: the sweep reads the
@@ -76,17 +77,10 @@ function operationsOf(document: { paths: Record<string, Record<string, { securit
 
 /** B's servers, volumes, snapshots, images and commands: a running server, a volume, its snapshot, an image from it, a command. */
 async function addComputeResources(app: TestApp, token: string): Promise<void> {
-  const waitFor = async (res: { statusCode: number; json(): any; body: string }) => {
-    assert.ok(res.statusCode === 201 || res.statusCode === 202, res.body);
-    const task = res.statusCode === 201 ? res.json().task : res.json().id;
-    const done = (await app.request({ method: 'GET', url: `/api/tasks/tasks/${task}/wait/?timeout=120`, token })).json();
-    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
-    return res.json();
-  };
-  const server = await waitFor(await app.request({ method: 'POST', url: '/api/servers/servers/', token, payload: { name: 'sweep-server', memory: 32 * 1024 * 1024, start: true } }));
-  const volume = await waitFor(await app.request({ method: 'POST', url: '/api/storage/volumes/', token, payload: { name: 'sweep-volume', size: 16 * 1024 * 1024 } }));
-  const snapshot = await waitFor(await app.request({ method: 'POST', url: '/api/storage/snapshots/', token, payload: { name: 'sweep-snapshot', volume: server.root_volume } }));
-  await waitFor(await app.request({ method: 'POST', url: '/api/images/images/', token, payload: { name: 'sweep-image', snapshot: snapshot.id } }));
+  const server = await accepted(app, { method: 'POST', url: '/api/servers/servers/', token, payload: { name: 'sweep-server', memory: 32 * 1024 * 1024, start: true } });
+  const volume = await accepted(app, { method: 'POST', url: '/api/storage/volumes/', token, payload: { name: 'sweep-volume', size: 16 * 1024 * 1024 } });
+  const snapshot = await accepted(app, { method: 'POST', url: '/api/storage/snapshots/', token, payload: { name: 'sweep-snapshot', volume: server.root_volume } });
+  await accepted(app, { method: 'POST', url: '/api/images/images/', token, payload: { name: 'sweep-image', snapshot: snapshot.id } });
   await app.request({ method: 'POST', url: '/api/events/commands/', token, payload: { shell: 'system', line: 'true', server: server.id } });
   assert.ok(volume.id);
 }

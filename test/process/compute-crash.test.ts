@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { commandFinished, computeProcessDatabases, computeProcessSetup, tasksFinished } from '../support/compute-processes.ts';
+import { commandFinished, computeProcessDatabases, computeProcessSetup } from '../support/compute-processes.ts';
 import { hostLeftovers } from '../support/host-leftovers.ts';
-import { api, eventually, startServer } from '../support/server-process.ts';
+import { api, eventually, startServer, tasksFinished } from '../support/server-process.ts';
 
 const BATCH = 5;
 for (const { name, open, skip } of computeProcessDatabases) {
@@ -32,7 +32,7 @@ for (const { name, open, skip } of computeProcessDatabases) {
 
       const second = await startServer(env);
       cleanups.push(() => second.kill());
-      const tasks = await tasksFinished(second, token, created.map((s) => s.task));
+      const tasks = await tasksFinished(second, token, created.map((s) => s.task), 120_000);
       assert.deepEqual(tasks.map((t) => t.status), created.map(() => 'succeeded'), JSON.stringify(tasks.map((t) => t.error)));
       assert.ok(tasks.some((t) => t.attempts >= 2), `a task was taken over after the crash: ${tasks.map((t) => t.attempts)}`);
       const servers = (await api(second, token, 'GET', '/api/servers/servers/?page_size=100')).json.results;
@@ -51,7 +51,7 @@ for (const { name, open, skip } of computeProcessDatabases) {
         assert.equal(res.status, 202, JSON.stringify(res.json));
         terminations.push(res.json.id as string);
       }
-      const ended = await tasksFinished(second, token, terminations);
+      const ended = await tasksFinished(second, token, terminations, 120_000);
       assert.deepEqual(ended.map((t) => t.status), terminations.map(() => 'succeeded'));
       assert.equal((await api(second, token, 'GET', '/api/servers/servers/')).json.count, 0);
       assert.equal((await api(second, token, 'GET', '/api/storage/volumes/')).json.count, 0);

@@ -4,9 +4,9 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { containerName } from '../../src/backends/names.ts';
-import { commandFinished, computeProcessDatabases, computeProcessSetup, tasksFinished } from '../support/compute-processes.ts';
+import { commandFinished, computeProcessDatabases, computeProcessSetup } from '../support/compute-processes.ts';
 import { hostLeftovers } from '../support/host-leftovers.ts';
-import { api, eventually, startServer, type ServerProcess } from '../support/server-process.ts';
+import { api, eventually, startServer, tasksFinished, type ServerProcess } from '../support/server-process.ts';
 
 async function serverState(server: ServerProcess, token: string, id: string): Promise<{ state: string; state_detail: string; root_volume: string }> {
   const res = await api(server, token, 'GET', `/api/servers/servers/${id}/`);
@@ -51,7 +51,7 @@ for (const { name, open, skip } of computeProcessDatabases) {
         created.push(res.json);
       }
       for (const server of created) {
-        const [task] = await tasksFinished(first, token, [server.task]);
+        const [task] = await tasksFinished(first, token, [server.task], 120_000);
         assert.equal(task.status, 'succeeded', JSON.stringify(task.error));
         assert.equal((await serverState(first, token, server.id)).state, 'running');
       }
@@ -99,7 +99,7 @@ for (const { name, open, skip } of computeProcessDatabases) {
       // The corrected one starts again.
       const poweron = await api(second, token, 'POST', `/api/servers/servers/${killed.id}/actions/`, { action: 'poweron' });
       assert.equal(poweron.status, 202, JSON.stringify(poweron.json));
-      const [started] = await tasksFinished(second, token, [poweron.json.id]);
+      const [started] = await tasksFinished(second, token, [poweron.json.id], 120_000);
       assert.equal(started.status, 'succeeded', JSON.stringify(started.error));
       assert.equal((await serverState(second, token, killed.id)).state, 'running');
       assert.equal(containerStatus(root, killed.id), 'running');
@@ -110,7 +110,7 @@ for (const { name, open, skip } of computeProcessDatabases) {
         assert.equal(res.status, 202, JSON.stringify(res.json));
         terminations.push(res.json.id as string);
       }
-      assert.deepEqual((await tasksFinished(second, token, terminations)).map((t) => t.status), terminations.map(() => 'succeeded'));
+      assert.deepEqual((await tasksFinished(second, token, terminations, 120_000)).map((t) => t.status), terminations.map(() => 'succeeded'));
       assert.equal((await api(second, token, 'GET', '/api/servers/servers/')).json.count, 0);
       assert.equal((await api(second, token, 'GET', '/api/storage/volumes/')).json.count, 0);
       await second.kill('SIGTERM');

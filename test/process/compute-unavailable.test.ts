@@ -3,15 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { testPostgresUrl } from '../support/databases.ts';
-import { api, postgresDatabase, sqliteDatabase, startServer } from '../support/server-process.ts';
+import { api, processDatabases, startServer } from '../support/server-process.ts';
 
-const databases = [
-  { name: 'sqlite', open: sqliteDatabase, skip: false as const },
-  { name: 'postgres', open: postgresDatabase, skip: testPostgresUrl ? (false as const) : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)' },
-];
-
-for (const { name, open, skip } of databases) {
+for (const { name, open, skip } of processDatabases) {
   describe(`nimbus serve on a host that cannot run servers [${name}]`, { skip }, () => {
     const cleanups: (() => Promise<void> | void)[] = [];
     after(async () => {

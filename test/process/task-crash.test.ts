@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { testPostgresUrl } from '../support/databases.ts';
-import { api, eventually, postgresDatabase, sqliteDatabase, startServer, type ServerProcess, type SharedDatabase } from '../support/server-process.ts';
+import { api, eventually, processDatabases, startServer, tasksFinished, type ServerProcess, type SharedDatabase } from '../support/server-process.ts';
 import { executions, sideEffects } from '../support/test-handlers.ts';
 
 const LEASE = { NIMBUS_TASK_LEASE_SECONDS: '2', NIMBUS_WORKER_CONCURRENCY: '4', NIMBUS_SHUTDOWN_GRACE_SECONDS: '1' };
@@ -16,14 +15,6 @@ async function enqueueSleepers(server: ServerProcess, token: string, count: numb
   return ids;
 }
 
-/** Every task finished: returns them once none is pending, running or cancelling. */
-async function allFinished(server: ServerProcess, token: string, ids: string[]) {
-  return eventually('every task to finish', async () => {
-    const tasks = await Promise.all(ids.map(async (id) => (await api(server, token, 'GET', `/api/tasks/tasks/${id}/`)).json));
-    return tasks.every((t) => ['succeeded', 'failed', 'cancelled'].includes(t.status)) ? tasks : undefined;
-  });
-}
-
 /** Each task's two side effects happened exactly once. */
 async function assertEachSideEffectOnce(database: SharedDatabase, ids: string[]) {
   const effects = await sideEffects(database.store.db);
@@ -33,12 +24,7 @@ async function assertEachSideEffectOnce(database: SharedDatabase, ids: string[])
   }
 }
 
-const databases = [
-  { name: 'sqlite', open: sqliteDatabase, skip: false as const },
-  { name: 'postgres', open: postgresDatabase, skip: testPostgresUrl ? (false as const) : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)' },
-];
-
-for (const { name, open, skip } of databases) {
+for (const { name, open, skip } of processDatabases) {
   describe(`a killed server's tasks [${name}]`, { skip }, () => {
     const cleanups: (() => Promise<void>)[] = [];
     after(async () => {
@@ -62,7 +48,7 @@ for (const { name, open, skip } of databases) {
 
       const second = await startServer({ ...database.env, ...LEASE });
       cleanups.push(() => second.kill());
-      const tasks = await allFinished(second, database.token, ids);
+      const tasks = await tasksFinished(second, database.token, ids);
       assert.deepEqual(tasks.map((t) => t.status), ids.map(() => 'succeeded'));
       await assertEachSideEffectOnce(database, ids);
       assert.ok(tasks.some((t) => t.attempts >= 2), 'at least one task was taken over after the crash');
@@ -83,7 +69,7 @@ for (const { name, open, skip } of databases) {
 
       const second = await startServer({ ...database.env, ...LEASE });
       cleanups.push(() => second.kill());
-      const tasks = await allFinished(second, database.token, ids);
+      const tasks = await tasksFinished(second, database.token, ids);
       assert.deepEqual(tasks.map((t) => t.status), ids.map(() => 'succeeded'));
       await assertEachSideEffectOnce(database, ids);
     });

@@ -2,22 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { testPostgresUrl } from '../support/databases.ts';
-import { api, eventually, postgresDatabase, startServer, type ServerProcess, type SharedDatabase } from '../support/server-process.ts';
+import { api, eventually, postgresDatabase, startServer, tasksFinished, type ServerProcess, type SharedDatabase } from '../support/server-process.ts';
 import { openEventStream } from '../support/sse.ts';
 import { executions, sideEffects, type Execution } from '../support/test-handlers.ts';
 
 const WORKERS = { NIMBUS_TASK_LEASE_SECONDS: '2', NIMBUS_WORKER_CONCURRENCY: '4' };
-
-async function allFinished(server: ServerProcess, token: string, ids: string[], timeoutMs = 30_000) {
-  return eventually(
-    'every task to finish',
-    async () => {
-      const tasks = await Promise.all(ids.map(async (id) => (await api(server, token, 'GET', `/api/tasks/tasks/${id}/`)).json));
-      return tasks.every((t) => ['succeeded', 'failed', 'cancelled'].includes(t.status)) ? tasks : undefined;
-    },
-    timeoutMs,
-  );
-}
 
 function overlaps(a: Execution, b: Execution): boolean {
   return a.started_at < (b.finished_at ?? '9') && b.started_at < (a.finished_at ?? '9');
@@ -53,7 +42,7 @@ describe('two worker processes on one PostgreSQL', { skip: testPostgresUrl ? fal
             return { id: res.json.id as string, resource: input.resource };
           }),
         );
-        const tasks = await allFinished(first, database.token, ids.map((t) => t.id));
+        const tasks = await tasksFinished(first, database.token, ids.map((t) => t.id));
         assert.ok(tasks.every((t) => t.status === 'succeeded'));
         const runs = await executions(database.store.db);
         for (const { id } of ids) assert.equal(runs.filter((r) => r.task_id === id).length, 1, `task ${id} ran exactly once`);
@@ -92,7 +81,7 @@ describe('two worker processes on one PostgreSQL', { skip: testPostgresUrl ? fal
     const killedAt = new Date().toISOString();
     await first.kill('SIGKILL');
 
-    const tasks = await allFinished(second, database.token, ids);
+    const tasks = await tasksFinished(second, database.token, ids);
     assert.ok(tasks.every((t) => t.status === 'succeeded'), JSON.stringify(tasks.map((t) => t.status)));
     const runs = (await executions(database.store.db)).filter((r) => ids.includes(r.task_id));
     const interrupted = runs.filter((r) => r.worker === victim && r.finished_at === null);

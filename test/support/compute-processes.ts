@@ -1,7 +1,6 @@
 import { createRuncHost } from '../../src/backends/runc/index.ts';
 import { computeSkipReason, computeTestSettings } from './compute.ts';
-import { testPostgresUrl } from './databases.ts';
-import { api, eventually, postgresDatabase, sqliteDatabase, type ServerProcess, type SharedDatabase } from './server-process.ts';
+import { api, eventually, processDatabases, type ServerProcess, type SharedDatabase } from './server-process.ts';
 
 /**
  * For tests that run `nimbus serve` processes with compute: the databases to run them on (each
@@ -10,10 +9,7 @@ import { api, eventually, postgresDatabase, sqliteDatabase, type ServerProcess, 
  */
 const computeSkip = computeSkipReason();
 
-export const computeProcessDatabases = [
-  { name: 'sqlite', open: sqliteDatabase, skip: computeSkip ?? (false as const) },
-  { name: 'postgres', open: postgresDatabase, skip: computeSkip ?? (testPostgresUrl ? (false as const) : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)') },
-];
+export const computeProcessDatabases = processDatabases.map((database) => ({ ...database, skip: computeSkip ?? database.skip }));
 
 export interface ComputeProcessSetup {
   database: SharedDatabase;
@@ -42,20 +38,6 @@ export async function computeProcessSetup(open: () => Promise<SharedDatabase>, c
     NIMBUS_SHUTDOWN_GRACE_SECONDS: '1',
   };
   return { database, token: database.token, root, env };
-}
-
-const FINAL_TASK_STATUSES = ['succeeded', 'failed', 'cancelled'];
-
-/** The tasks, once every one of them has finished. */
-export function tasksFinished(server: ServerProcess, token: string, ids: string[]): Promise<any[]> {
-  return eventually(
-    'every task to finish',
-    async () => {
-      const tasks = await Promise.all(ids.map(async (id) => (await api(server, token, 'GET', `/api/tasks/tasks/${id}/`)).json));
-      return tasks.every((t) => FINAL_TASK_STATUSES.includes(t.status)) ? tasks : undefined;
-    },
-    120_000,
-  );
 }
 
 /** The command, once it has finished. */

@@ -7,8 +7,11 @@ import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createCoreServices } from '../../src/core/services.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
-import { urlWithSchema, withAdminClient } from './databases.ts';
+import { testPostgresUrl, urlWithSchema, withAdminClient } from './databases.ts';
+import { eventually } from './eventually.ts';
 import { createTestTables } from './test-handlers.ts';
+
+export { eventually };
 
 const ENTRY = path.resolve(import.meta.dirname, 'serve-with-test-handlers.ts');
 const START_TIMEOUT_MS = 30_000;
@@ -54,6 +57,12 @@ export async function postgresDatabase(): Promise<SharedDatabase> {
   const url = urlWithSchema(schema);
   return prepare({ postgresUrl: url, poolSize: 3 }, { NIMBUS_DATABASE_URL: url }, () => withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`)).then(() => undefined));
 }
+
+/** The databases `nimbus serve` processes can share, each skipped (saying why) where it cannot run. */
+export const processDatabases: { name: string; open: () => Promise<SharedDatabase>; skip: false | string }[] = [
+  { name: 'sqlite', open: sqliteDatabase, skip: false },
+  { name: 'postgres', open: postgresDatabase, skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)' },
+];
 
 export interface ServerProcess {
   pid: number;
@@ -109,13 +118,16 @@ export async function api(server: ServerProcess, token: string, method: string, 
   return { status: response.status, json: await response.json() };
 }
 
-/** Polls `check` until it returns a value other than undefined, for at most `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+const FINAL_TASK_STATUSES = ['succeeded', 'failed', 'cancelled'];
+
+/** The tasks, once every one of them has finished (none pending, running or cancelling). */
+export function tasksFinished(server: ServerProcess, token: string, ids: string[], timeoutMs = 30_000): Promise<any[]> {
+  return eventually(
+    'every task to finish',
+    async () => {
+      const tasks = await Promise.all(ids.map(async (id) => (await api(server, token, 'GET', `/api/tasks/tasks/${id}/`)).json));
+      return tasks.every((t) => FINAL_TASK_STATUSES.includes(t.status)) ? tasks : undefined;
+    },
+    timeoutMs,
+  );
 }

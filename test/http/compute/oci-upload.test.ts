@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
-import * as tar from 'tar';
 import type { ComputeConfig } from '../../../src/app.ts';
 import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
+import { eventually } from '../../support/eventually.ts';
+import { busyboxTree, ociLayout, writeTree } from '../../support/oci.ts';
 import { accepted, get, MIB } from './support.ts';
 
 const IMAGES = '/api/images/images/';
@@ -17,54 +16,17 @@ const SERVERS = '/api/servers/servers/';
 const COMMANDS = '/api/events/commands/';
 const skip = computeSkipReason();
 
-/** Writes text files and (`{ link }`) symlinks under `dir`. */
-function writeTree(dir: string, tree: Record<string, string | { link: string }>): void {
-  for (const [name, content] of Object.entries(tree)) {
-    const file = path.join(dir, name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (typeof content === 'string') fs.writeFileSync(file, content);
-    else fs.symlinkSync(content.link, file);
-  }
-}
-
 /**
  * An OCI image layout archive of two layers: busybox and `/removed` (gzipped), then a layer
  * whiting out `/removed` and adding `/added` (plain tar).
  */
 async function ociArchive(work: string): Promise<Buffer> {
   const lower = path.join(work, 'lower');
-  fs.mkdirSync(path.join(lower, 'bin'), { recursive: true });
-  fs.copyFileSync('/bin/busybox', path.join(lower, 'bin/busybox'));
-  writeTree(lower, { 'bin/sh': { link: 'busybox' }, 'bin/cat': { link: 'busybox' }, 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n', removed: 'must be whited out\n' });
+  busyboxTree(lower);
+  writeTree(lower, { removed: 'must be whited out\n' });
   const upper = path.join(work, 'upper');
   writeTree(upper, { '.wh.removed': '', added: 'added by the second layer\n' });
-
-  const layout = path.join(work, 'layout');
-  fs.mkdirSync(path.join(layout, 'blobs/sha256'), { recursive: true });
-  const blob = (data: Buffer | string) => {
-    const digest = createHash('sha256').update(data).digest('hex');
-    fs.writeFileSync(path.join(layout, 'blobs/sha256', digest), data);
-    return { digest: `sha256:${digest}`, size: Buffer.byteLength(data) };
-  };
-  const layerTars: Buffer[] = [];
-  for (const dir of [lower, upper]) {
-    await tar.c({ file: `${dir}.tar`, cwd: dir }, ['.']);
-    layerTars.push(fs.readFileSync(`${dir}.tar`));
-  }
-  const layers = [
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(layerTars[0])) },
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...blob(layerTars[1]) },
-  ];
-  const diffIds = layerTars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}`);
-  const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }));
-  const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
-  writeTree(layout, {
-    'oci-layout': JSON.stringify({ imageLayoutVersion: '1.0.0' }),
-    'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }),
-  });
-  const archive = path.join(work, 'image-oci.tar');
-  await tar.c({ file: archive, cwd: layout }, ['oci-layout', 'index.json', 'blobs']);
-  return fs.readFileSync(archive);
+  return fs.readFileSync((await ociLayout(work, lower, upper)).archive);
 }
 
 for (const database of testDatabases) {
@@ -101,12 +63,14 @@ for (const database of testDatabases) {
       const res = await app.request({ method: 'POST', url: COMMANDS, payload: { shell: 'system', line: 'cat /added; test ! -e /removed && echo gone', server: server.id } });
       assert.equal(res.statusCode, 201, res.body);
       const id = res.json()[0].id;
-      const deadline = Date.now() + 60_000;
-      let command = await get(app, `${COMMANDS}${id}/`);
-      while (!['success', 'failed'].includes(command.status) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        command = await get(app, `${COMMANDS}${id}/`);
-      }
+      const command = await eventually(
+        'the command to finish',
+        async () => {
+          const command = await get(app, `${COMMANDS}${id}/`);
+          return ['success', 'failed'].includes(command.status) ? command : undefined;
+        },
+        60_000,
+      );
       assert.equal(command.status, 'success', JSON.stringify(command));
       const chunks = await get(app, `${COMMANDS}${id}/chunks/?ordering=seq&page_size=100`);
       const output = chunks.results.map((c: { content: string }) => c.content).join('');
