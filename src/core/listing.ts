@@ -33,6 +33,28 @@ export function uuidFilter(column: string, field: string): ListSpec['filters'][s
   };
 }
 
+/**
+ * A filter on a column holding one of fixed `choices`; any other value is a 400 on the filter's
+ * own name. With `multiple`, the value may list several choices separated by commas (any of them).
+ */
+export function choiceFilter(column: string, field: string, choices: readonly string[], { multiple = false }: { multiple?: boolean } = {}): ListSpec['filters'][string] {
+  return (query, value) => {
+    const values = multiple ? value.split(',') : [value];
+    const unknown = values.find((v) => !choices.includes(v));
+    if (unknown !== undefined) throw ValidationFailed.field(field, `"${unknown}" is not a valid choice. Choose from: ${choices.join(', ')}.`);
+    return multiple ? query.where(column, 'in', values) : query.where(column, '=', value);
+  };
+}
+
+/**
+ * A resource named as `type:id`, or as just `id` (any type), as conditions on the query's
+ * `resource_type` and `resource_id` columns.
+ */
+export function whereResource(query: AnyQuery, value: string): AnyQuery {
+  const colon = value.indexOf(':');
+  return colon < 0 ? query.where('resource_id', '=', value) : query.where('resource_type', '=', value.slice(0, colon)).where('resource_id', '=', value.slice(colon + 1));
+}
+
 export type Pagination = { style: 'page'; page: number; pageSize: number } | { style: 'cursor'; cursor: string | null; pageSize: number };
 
 export interface ListRequest {

@@ -25,17 +25,21 @@ export function computeQuotas(quotas: QuotaService) {
         .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('vcpus').as('vcpus'), eb.fn.sum<number>('memory_bytes').as('memory')])
         .where('organization_id', '=', organizationId)
         .executeTakeFirst();
-      await quotas.assertWithin(trx, organizationId, 'servers', asNumber(totals?.n));
-      await quotas.assertWithin(trx, organizationId, 'vcpus', asNumber(totals?.vcpus), plan.vcpus);
-      await quotas.assertWithin(trx, organizationId, 'memory_bytes', asNumber(totals?.memory), plan.memoryBytes);
-      await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), plan.rootVolumeBytes);
+      await quotas.assertAllWithin(trx, organizationId, [
+        { resource: 'servers', current: asNumber(totals?.n), adding: 1 },
+        { resource: 'vcpus', current: asNumber(totals?.vcpus), adding: plan.vcpus },
+        { resource: 'memory_bytes', current: asNumber(totals?.memory), adding: plan.memoryBytes },
+        { resource: 'volume_bytes', current: await volumeBytes(trx, organizationId), adding: plan.rootVolumeBytes },
+      ]);
     },
 
     async forDataVolume(trx: Executor, organizationId: string, sizeBytes: number): Promise<void> {
       await quotas.takeTurn(trx, organizationId);
       const row = await trx.selectFrom('volumes').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).where('volume_type', '=', 'data').executeTakeFirst();
-      await quotas.assertWithin(trx, organizationId, 'volumes', asNumber(row?.n));
-      await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), sizeBytes);
+      await quotas.assertAllWithin(trx, organizationId, [
+        { resource: 'volumes', current: asNumber(row?.n), adding: 1 },
+        { resource: 'volume_bytes', current: await volumeBytes(trx, organizationId), adding: sizeBytes },
+      ]);
     },
 
     /** Growing a volume by `extraBytes`. */

@@ -5,12 +5,13 @@ import { BUILTIN_IMAGE_ID } from '../../store/migrations/0400_compute.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { choiceFilter, runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
 import { checkName, hasErrors } from './inputs.ts';
 import { toImage, type Image } from './records.ts';
+import { availableSnapshot } from './snapshot-service.ts';
 
 export { BUILTIN_IMAGE_ID };
 
@@ -19,10 +20,7 @@ const STATUSES = ['pending', 'ready', 'error'];
 const listSpec: ListSpec = {
   filters: {
     name: (query, value) => query.where('name', '=', value),
-    status: (query, value) => {
-      if (!STATUSES.includes(value)) throw ValidationFailed.field('status', `"${value}" is not a valid choice. Choose from: ${STATUSES.join(', ')}.`);
-      return query.where('status', '=', value);
-    },
+    status: choiceFilter('status', 'status', STATUSES),
   },
   searchColumns: ['name'],
   orderings: { name: 'name', created_at: 'created_at' },
@@ -133,11 +131,7 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     checkName(errors, 'name', input.name, { required: true });
     if (input.snapshot === undefined) errors.snapshot = ['This field is required.'];
     if (hasErrors(errors)) throw new ValidationFailed(errors);
-    const snapshot = isUuid(input.snapshot!)
-      ? await db.selectFrom('snapshots').selectAll().where('id', '=', input.snapshot!).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
-      : undefined;
-    if (!snapshot) throw ValidationFailed.field('snapshot', `Invalid pk "${input.snapshot}" - object does not exist.`);
-    if (snapshot.state !== 'available') throw ValidationFailed.field('snapshot', `The snapshot is ${snapshot.state}; an image is made from an available snapshot.`);
+    const snapshot = await availableSnapshot(db, actor, input.snapshot, 'an image');
     await assertComputeAvailable(host);
     const row = newImage(actor, input.name!, 'snapshot', snapshot.id);
     return insertWithTask(actor, row, { type: 'image.from_snapshot', input: { image_id: row.id } });

@@ -2,7 +2,7 @@ import type { ServerRow, VolumeRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
-import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
@@ -28,10 +28,7 @@ const STATES = ['stopped', 'starting', 'running', 'stopping', 'error'];
 const listSpec: ListSpec = {
   filters: {
     name: (query, value) => query.where('name', '=', value),
-    state: (query, value) => {
-      if (!STATES.includes(value)) throw ValidationFailed.field('state', `"${value}" is not a valid choice. Choose from: ${STATES.join(', ')}.`);
-      return query.where('state', '=', value);
-    },
+    state: choiceFilter('state', 'state', STATES),
     image: uuidFilter('image_id', 'image'),
   },
   searchColumns: ['name', 'hostname', 'private_ip'],

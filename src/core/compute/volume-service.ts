@@ -2,13 +2,14 @@ import type { VolumeRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, InvalidState, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
-import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
 import { asNumber, assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
 import { checkInteger, checkMountPath, checkName, hasErrors, PLAN_LIMITS } from './inputs.ts';
 import { toVolume, type Volume } from './records.ts';
 import type { ServerService } from './server-service.ts';
+import { availableSnapshot } from './snapshot-service.ts';
 import { assertServerAcceptsVolumeChanges, startVolumeOperation, type VolumeOperation } from './states.ts';
 
 export interface VolumeInput {
@@ -23,10 +24,7 @@ const listSpec: ListSpec = {
   filters: {
     name: (query, value) => query.where('name', '=', value),
     server: uuidFilter('server_id', 'server'),
-    state: (query, value) => {
-      if (!STATES.includes(value)) throw ValidationFailed.field('state', `"${value}" is not a valid choice. Choose from: ${STATES.join(', ')}.`);
-      return query.where('state', '=', value);
-    },
+    state: choiceFilter('state', 'state', STATES),
     type: (query, value) => query.where('volume_type', '=', value),
   },
   searchColumns: ['name'],
@@ -71,11 +69,7 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
     if (hasErrors(errors)) throw new ValidationFailed(errors);
     let sourceSize = 0;
     if (input.snapshot !== undefined) {
-      const snapshot = isUuid(input.snapshot)
-        ? await db.selectFrom('snapshots').selectAll().where('id', '=', input.snapshot).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
-        : undefined;
-      if (!snapshot) throw ValidationFailed.field('snapshot', `Invalid pk "${input.snapshot}" - object does not exist.`);
-      if (snapshot.state !== 'available') throw ValidationFailed.field('snapshot', `The snapshot is ${snapshot.state}; a volume is made from an available snapshot.`);
+      const snapshot = await availableSnapshot(db, actor, input.snapshot, 'a volume');
       if (snapshot.base_image_id !== null) throw ValidationFailed.field('snapshot', "A root volume's snapshot becomes an image (POST /api/images/images/), not a volume.");
       const volume = await db.selectFrom('volumes').select('size_bytes').where('id', '=', snapshot.volume_id).executeTakeFirst();
       sourceSize = asNumber(volume?.size_bytes ?? snapshot.size_bytes);

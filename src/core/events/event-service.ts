@@ -6,7 +6,7 @@ import type { Database, EventRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
 import { ValidationFailed } from '../errors.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import { createEventSequencer } from './sequencer.ts';
 
 /** A change to record, in the transaction that makes it. */
@@ -85,13 +85,7 @@ function applyFilters(query: AnyQuery, filters: EventFilters): AnyQuery {
       ? narrowed.where('type', 'like', `${filters.type.slice(0, -1)}%`)
       : narrowed.where('type', '=', filters.type);
   }
-  if (filters.resource !== undefined) {
-    const colon = filters.resource.indexOf(':');
-    narrowed =
-      colon < 0
-        ? narrowed.where('resource_id', '=', filters.resource)
-        : narrowed.where('resource_type', '=', filters.resource.slice(0, colon)).where('resource_id', '=', filters.resource.slice(colon + 1));
-  }
+  if (filters.resource !== undefined) narrowed = whereResource(narrowed, filters.resource);
   return narrowed;
 }
 

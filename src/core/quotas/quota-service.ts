@@ -42,8 +42,19 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
    * read after `takeTurn`.
    */
   async function assertWithin(executor: Kysely<Database>, organizationId: string, resource: QuotaResource, current: number, adding = 1): Promise<void> {
-    const limit = (await limitsOf(executor, organizationId))[resource];
-    if (limit !== null && current + adding > limit) throw new QuotaExceeded(resource, limit);
+    await assertAllWithin(executor, organizationId, [{ resource, current, adding }]);
+  }
+
+  /**
+   * `assertWithin` for several resources at once, reading the limits once: checks them in order
+   * and reports the first one that would pass its limit.
+   */
+  async function assertAllWithin(executor: Kysely<Database>, organizationId: string, checks: { resource: QuotaResource; current: number; adding: number }[]): Promise<void> {
+    const limits = await limitsOf(executor, organizationId);
+    for (const { resource, current, adding } of checks) {
+      const limit = limits[resource];
+      if (limit !== null && current + adding > limit) throw new QuotaExceeded(resource, limit);
+    }
   }
 
   async function findOrganization(actor: Actor, id: string) {
@@ -86,5 +97,5 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
     return limitsOf(db, organization.id);
   }
 
-  return { takeTurn, assertWithin, get, set };
+  return { takeTurn, assertWithin, assertAllWithin, get, set };
 }

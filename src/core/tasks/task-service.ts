@@ -7,7 +7,7 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
-import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { choiceFilter, runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { ResourceRef, TaskHandlerRegistry } from './handlers.ts';
 
 export const TASK_STATUSES: TaskStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'];
@@ -92,22 +92,9 @@ export function taskEvent(row: Pick<TaskRow, 'id' | 'type' | 'organization_id' |
 
 const listSpec: ListSpec = {
   filters: {
-    status: (query, value) => {
-      const statuses = value.split(',');
-      const unknown = statuses.find((s) => !TASK_STATUSES.includes(s as TaskStatus));
-      if (unknown !== undefined) throw ValidationFailed.field('status', `"${unknown}" is not a valid choice. Choose from: ${TASK_STATUSES.join(', ')}.`);
-      return query.where('status', 'in', statuses);
-    },
+    status: choiceFilter('status', 'status', TASK_STATUSES, { multiple: true }),
     type: (query, value) => query.where('type', '=', value),
-    resource: (query, value) => {
-      const colon = value.indexOf(':');
-      return query.where('id', 'in', (eb: Kysely<Database>) => {
-        const matching = eb.selectFrom('task_resources').select('task_id');
-        return colon < 0
-          ? matching.where('resource_id', '=', value)
-          : matching.where('resource_type', '=', value.slice(0, colon)).where('resource_id', '=', value.slice(colon + 1));
-      });
-    },
+    resource: (query, value) => query.where('id', 'in', (eb: Kysely<Database>) => whereResource(eb.selectFrom('task_resources').select('task_id'), value)),
   },
   searchColumns: ['type'],
   orderings: { created_at: 'created_at', type: 'type', status: 'status' },
