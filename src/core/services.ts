@@ -1,4 +1,4 @@
-import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -51,14 +51,15 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   return {
     identity,
     notifier,
     events,
     taskHandlers,
     tasks,
-    compute: createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute }),
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host }),
+    compute: computeServices,
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
@@ -78,6 +79,11 @@ export function createCoreServices(
 }
 
 /** Settings of a process without compute: its host refuses everything, so these are never used for real. */
-const UNCONFIGURED_COMPUTE: ComputeSettings = { hostId: 'unconfigured', networkRange: parseRange('10.77.0.0/16'), stopTimeoutMs: 10_000, uploadDir: '' };
+const UNCONFIGURED_COMPUTE: ComputeSettings = {
+  hostId: 'unconfigured',
+  networkRange: parseRange(COMPUTE_DEFAULTS.networkRange),
+  stopTimeoutMs: COMPUTE_DEFAULTS.stopTimeoutSeconds * 1000,
+  uploadDir: '',
+};
 
 export type CoreServices = ReturnType<typeof createCoreServices>;

@@ -1,7 +1,16 @@
-import type { CommandChunkRow, CommandRow, CommandStatus } from '../../store/schema.ts';
+import type { CommandChunkRow, CommandRow, CommandStatus, TaskStatus } from '../../store/schema.ts';
 
 export const COMMAND_STATUSES: CommandStatus[] = ['queued', 'running', 'success', 'failed'];
 export const FINISHED_STATUSES: ReadonlySet<CommandStatus> = new Set(['success', 'failed']);
+
+/**
+ * Whether a command's task ended without it (cancelled while pending, or given up on), given the
+ * task's status: null or undefined when the task row is gone (purged), which means the same.
+ * Such a command will never finish on its own.
+ */
+export function taskEndedWithout(taskStatus: TaskStatus | null | undefined): boolean {
+  return taskStatus == null || taskStatus === 'cancelled' || taskStatus === 'failed';
+}
 
 export interface Command {
   id: string;

@@ -15,7 +15,8 @@ export interface Outcome {
 
 /**
  * Records how a command ended, with its `command.finished` event, unless it has ended already
- * (whoever comes second changes nothing); returns the finished row, or undefined.
+ * (whoever comes second changes nothing); returns the command's row as it now is, read in the
+ * same transaction, or undefined when it is gone (deleted with its server).
  */
 export async function finishCommand(deps: { store: Store; events: EventService; notifier: Notifier }, id: string, outcome: Outcome): Promise<CommandRow | undefined> {
   return deps.store.db.transaction().execute(async (trx) => {
@@ -27,7 +28,7 @@ export async function finishCommand(deps: { store: Store; events: EventService; 
       .where('status', 'in', ['queued', 'running'])
       .returningAll()
       .executeTakeFirst();
-    if (!row) return undefined;
+    if (!row) return trx.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
     await deps.events.record(trx, commandEvent(row, 'finished', { status, success: outcome.success, exit_code: outcome.exitCode, elapsed_time: outcome.elapsedTime }));
     await deps.notifier.notify(trx, 'command_output');
     return row;

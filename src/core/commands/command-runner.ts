@@ -5,7 +5,7 @@ import type { CommandRow } from '../../store/schema.ts';
 import { nowIso } from '../clock.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { TaskContext, TaskHandler } from '../tasks/handlers.ts';
-import { FINISHED_STATUSES } from './command-model.ts';
+import { FINISHED_STATUSES, taskEndedWithout } from './command-model.ts';
 import { finishCommand, type Outcome } from './command-outcome.ts';
 import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorderSettings } from './output-recorder.ts';
 
@@ -45,7 +45,7 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
   const load = (id: string) => db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
 
   async function finishWith(command: CommandRow, outcome: Outcome): Promise<Summary> {
-    const row = (await finishCommand(deps, command.id, outcome)) ?? (await load(command.id));
+    const row = await finishCommand(deps, command.id, outcome);
     return summary(row ?? { ...command, status: 'failed' });
   }
 
@@ -61,7 +61,7 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
         .where('commands.id', 'in', ids)
         .execute();
       // A prerequisite whose task ended without it (cancelled while pending) will never finish.
-      if (rows.every((r) => FINISHED_STATUSES.has(r.status) || r.task_status === null || r.task_status === 'cancelled' || r.task_status === 'failed')) return;
+      if (rows.every((r) => FINISHED_STATUSES.has(r.status) || taskEndedWithout(r.task_status))) return;
       await wake;
       signal.throwIfAborted();
     }

@@ -1,17 +1,18 @@
 import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
-import type { CommandRow, CommandStatus } from '../../store/schema.ts';
+import type { CommandRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { assertComputeAvailable } from '../compute/context.ts';
+import type { ServerService } from '../compute/server-service.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
-import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import { parseCommandRequest, type CommandRequest } from './command-input.ts';
-import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
+import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, taskEndedWithout, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
 import { finishCommand } from './command-outcome.ts';
 import { createCommandRunner, RUN_COMMAND_TASK } from './command-runner.ts';
 import type { OutputRecorderSettings } from './output-recorder.ts';
@@ -23,12 +24,7 @@ const FOLLOW_BATCH = 500;
 const listSpec: ListSpec = {
   filters: {
     server: uuidFilter('server_id', 'server'),
-    status: (query, value) => {
-      const statuses = value.split(',');
-      const unknown = statuses.find((s) => !COMMAND_STATUSES.includes(s as CommandStatus));
-      if (unknown !== undefined) throw ValidationFailed.field('status', `"${unknown}" is not a valid choice. Choose from: ${COMMAND_STATUSES.join(', ')}.`);
-      return query.where('status', 'in', statuses);
-    },
+    status: choiceFilter('status', 'status', COMMAND_STATUSES, { multiple: true }),
   },
   searchColumns: ['line'],
   // `added_at` is Alpacon's name for the creation time.
@@ -65,9 +61,11 @@ export function createCommandService(deps: {
   tasks: TaskService;
   taskHandlers: TaskHandlerRegistry;
   host: ComputeHost;
+  /** Finds the server a new command runs on. */
+  servers: Pick<ServerService, 'findVisible'>;
   recorder?: OutputRecorderSettings;
 }) {
-  const { store, events, notifier, tasks, host } = deps;
+  const { store, events, notifier, tasks, host, servers } = deps;
   const { db } = store;
   const closing = new AbortController();
   deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner(deps));
@@ -88,13 +86,13 @@ export function createCommandService(deps: {
     const open = rows.filter((r) => !FINISHED_STATUSES.has(r.status));
     if (open.length === 0) return rows;
     const taskRows = await db.selectFrom('tasks').select(['id', 'status']).where('id', 'in', open.map((r) => r.task_id)).execute();
-    const taskStatus = new Map<string, string>(taskRows.map((t) => [t.id, t.status]));
+    const taskStatus = new Map(taskRows.map((t) => [t.id, t.status]));
     const settled = new Map<string, CommandRow>();
     for (const row of open) {
-      const status = taskStatus.get(row.task_id) ?? 'purged';
-      if (status !== 'cancelled' && status !== 'failed' && status !== 'purged') continue;
-      const result = status === 'cancelled' && row.status === 'queued' ? 'The command was cancelled before it started.' : `The command's task was ${status} before the command finished.`;
-      const finished = (await finishCommand(deps, row.id, { success: false, exitCode: null, result, elapsedTime: null })) ?? (await db.selectFrom('commands').selectAll().where('id', '=', row.id).executeTakeFirst());
+      const status = taskStatus.get(row.task_id);
+      if (!taskEndedWithout(status)) continue;
+      const result = status === 'cancelled' && row.status === 'queued' ? 'The command was cancelled before it started.' : `The command's task was ${status ?? 'purged'} before the command finished.`;
+      const finished = await finishCommand(deps, row.id, { success: false, exitCode: null, result, elapsedTime: null });
       if (finished) settled.set(row.id, finished);
     }
     return rows.map((r) => settled.get(r.id) ?? r);
@@ -109,13 +107,7 @@ export function createCommandService(deps: {
     const parsed = parseCommandRequest(request);
     if ('errors' in parsed) throw new ValidationFailed(parsed.errors);
     const { spec } = parsed;
-    const server = await db
-      .selectFrom('servers')
-      .select(['id', 'state'])
-      .where('id', '=', spec.serverId)
-      .where('organization_path', 'like', `${actor.organizationPath}%`)
-      .executeTakeFirst();
-    if (!server) throw new NotFound('server', 'No server matches the given query.');
+    const server = await servers.findVisible(actor, spec.serverId);
     if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; a command runs only on a running server.`);
     if (spec.runAfter.length) {
       const found = new Set((await visible(actor).clearSelect().select('id').where('id', 'in', spec.runAfter).execute()).map((r) => r.id));
