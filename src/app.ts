@@ -6,10 +6,13 @@ import { COMPUTE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
-import { buildHttpServer } from './http/server.ts';
+import { buildListeners, type Listeners } from './http/listeners.ts';
+import { createRequestLimits } from './http/rate-limit.ts';
+import type { Surface } from './http/surface.ts';
 import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
+import { nativeSurface } from './surfaces/native/index.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
@@ -29,13 +32,27 @@ function computeFor(config: Partial<ComputeConfig>) {
   };
 }
 
+/**
+ * The mount table: each surface at its prefix on the main listener and, when
+ * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
+ */
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'surfacePorts'>>): Surface[] {
+  const limits = createRequestLimits(services.limiter, services.identity);
+  const ports = config.surfacePorts ?? {};
+  return [
+    { name: 'native', prefix: '', port: ports.native, plugin: nativeSurface({ services, limits, imageUploadLimit: config.imageUploadLimit ?? COMPUTE_DEFAULTS.imageUploadLimit }) },
+  ];
+}
+
 export interface Nimbus {
   config: Pick<Config, 'bodyLimit'>;
   store: Store;
   services: CoreServices;
+  /** The main listener (every surface at its prefix); `listeners` has the others too. */
   http: FastifyInstance;
+  listeners: Listeners;
   worker: TaskWorker;
-  /** Starts the background work (the task worker); the HTTP server is started by the caller. */
+  /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
    * Stops claiming tasks and lets running ones finish (bounded), ends long polls and event
@@ -50,7 +67,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'surfacePorts'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -67,13 +84,23 @@ export async function createNimbus(
       shutdownGraceSeconds: config.shutdownGraceSeconds ?? TASK_DEFAULTS.shutdownGraceSeconds,
     };
     const worker = createTaskWorker({ store, events: services.events, notifier, handlers: services.taskHandlers, logger, settings: workerSettings });
-    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, imageUploadLimit: config.imageUploadLimit });
+    const listeners = await buildListeners({
+      surfaces: mountTable(services, config),
+      logger,
+      bodyLimit: config.bodyLimit,
+      trustProxy: config.trustProxy,
+      checkReady: () => store.ping(),
+    });
+    // Rate-limit counts reach the shared table in the background; the last ones on close.
+    const limiterFailed = (error: unknown) => logger.error({ err: error }, 'rate limit counters could not be saved');
+    services.limiter.start(limiterFailed);
     let starting: Promise<void> = Promise.resolve();
     return {
       config,
       store,
       services,
-      http,
+      http: listeners.main,
+      listeners,
       worker,
       start() {
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
@@ -86,7 +113,8 @@ export async function createNimbus(
         services.tasks.close();
         services.events.close();
         services.commands.close();
-        await http.close();
+        await listeners.close();
+        await services.limiter.stop().catch(limiterFailed);
         await notifier.close();
         if (!given) await store.close();
       },

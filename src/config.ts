@@ -40,6 +40,8 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
+  surfacePorts: Record<string, number>;
 }
 
 export type TrustProxy = false | number | string[];
@@ -132,6 +134,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
   };
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
@@ -147,8 +150,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   for (const key of ['sessionTtlSeconds', 'throttleWindowSeconds', 'rateLimitWindowSeconds', 'keyRotationSeconds'] as const) {
     if (config.identity[key] < 1) throw new ConfigError(`${IDENTITY_ENV[key]} must be at least 1 second`);
   }
-  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
-    throw new ConfigError(`port must be an integer between 0 and 65535, got ${config.port}`);
+  const ports: [string, number][] = [['port', config.port], ...Object.entries(config.surfacePorts).map(([surface, p]): [string, number] => [`NIMBUS_${surface.toUpperCase()}_PORT`, p])];
+  for (const [name, port] of ports) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be an integer between 0 and 65535, got ${port}`);
   }
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
@@ -158,6 +162,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');
   }
   return config;
+}
+
+/** Every `NIMBUS_<NAME>_PORT` of the environment, by lower-case surface name; undefined when there is none. */
+function surfacePortsIn(env: NodeJS.ProcessEnv): Record<string, number> | undefined {
+  const ports: Record<string, number> = {};
+  for (const [variable, value] of Object.entries(env)) {
+    const name = /^NIMBUS_([A-Z][A-Z0-9]*)_PORT$/.exec(variable)?.[1];
+    if (name && value) ports[name.toLowerCase()] = parseInteger(variable, value)!;
+  }
+  return Object.keys(ports).length ? ports : undefined;
 }
 
 function parseInteger(name: string, value: string | undefined): number | undefined {

@@ -1,6 +1,6 @@
 /**
  * Typed domain errors. Core services throw these; each surface renders them in its own
- * platform's shape (the native API: DRF-style bodies, see src/http/errors.ts).
+ * platform's shape (the native API: DRF-style bodies, see src/surfaces/native/errors.ts).
  */
 export abstract class DomainError extends Error {
   /** Machine-readable code, stable across releases (`{"code": ...}` on the native API). */

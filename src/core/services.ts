@@ -3,6 +3,7 @@ import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createPrincipalResolver } from './auth/principals.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
@@ -52,6 +53,8 @@ export function createCoreServices(
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
+  const bearers = createBearerService({ store, tokens, audit, settings: identity });
+  const oauth = createOauthServices({ store, tokens, credentials, audit });
   return {
     identity,
     notifier,
@@ -71,10 +74,11 @@ export function createCoreServices(
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
-    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    bearers,
     credentials,
+    principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),
     organizations: createOrganizationService({ store, events, access }),
-    oauth: createOauthServices({ store, tokens, credentials, audit }),
+    oauth,
   };
 }
 

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyTypeBox } from './types.ts';
-import { CURRENT_API_VERSION, SUPPORTED_API_VERSIONS } from '../../http/conventions/api-version.ts';
+import { CURRENT_API_VERSION, SUPPORTED_API_VERSIONS } from './api-version.ts';
 import { NIMBUS_VERSION } from '../../version.ts';
 import { commonErrors, Timestamp, Uuid } from './schemas.ts';
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { AuditEvent } from '../../../core/audit/audit-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../pagination.ts';
 import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { Uuid } from '../schemas.ts';
 
 /** The `task` field of a created compute resource: the task doing the work (its state shows progress). */

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Event, EventService } from '../../../core/events/event-service.ts';
 import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../pagination.ts';
 import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Organization, OrganizationService } from '../../../core/organizations/organization-service.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';

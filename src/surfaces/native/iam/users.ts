@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { User } from '../../../core/users/user-service.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { OauthApplication, OauthApplicationService } from '../../../core/oauth/application-service.ts';
 import { SCOPE_NAMES } from '../../../core/oauth/scopes.ts';
 import { revisionEtag } from '../../../http/conventions/etag.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Task } from '../../../core/tasks/task-service.ts';
 import type { TaskStatus } from '../../../store/schema.ts';
 import { TASK_STATUSES } from '../../../core/tasks/task-service.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { Timestamp, Uuid } from '../schemas.ts';
 
 export const TASKS_COLLECTION = '/api/tasks/tasks/';

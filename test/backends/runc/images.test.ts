@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tar from 'tar';
+import { ComputeRejected, type NetworkSpec } from '../../../src/backends/compute-host.ts';
+import { archiveLayout, busyboxTree, ociLayout, writeTree } from '../../support/oci.ts';
+import { BackendFixture, SKIP_REASON } from './fixture.ts';
+
+describe('runc host: images', { skip: SKIP_REASON ?? false }, () => {
+  let fixture: BackendFixture;
+  let network: NetworkSpec;
+  let work: string;
+  let hostNumber = 10;
+
+  before(() => {
+    fixture = new BackendFixture();
+    network = fixture.network();
+    work = mkdtempSync(path.join(os.tmpdir(), 'nimbus-image-archives-'));
+  });
+
+  after(async () => {
+    rmSync(work, { recursive: true, force: true });
+    await fixture?.dispose();
+  });
+
+  async function runFrom(imageId: string, line: string): Promise<string> {
+    const server = await fixture.server({ network, hostNumber: hostNumber++, imageId });
+    await fixture.host.servers.start(server);
+    const { output } = await fixture.exec(server.id, line);
+    await fixture.host.servers.remove(server.id);
+    return output;
+  }
+
+  /** Nothing of a refused import may stay: no image directory, nothing in staging. */
+  function assertNothingStaged(imageId: string): void {
+    assert.equal(existsSync(path.join(fixture.root, 'images', imageId)), false);
+    assert.deepEqual(readdirSync(path.join(fixture.root, 'staging')), []);
+  }
+
+  it('makes the built-in image once, however often asked', async () => {
+    const imageId = randomUUID();
+    const [first, second] = await Promise.all([fixture.host.images.ensureBuiltin(imageId), fixture.host.images.ensureBuiltin(imageId)]);
+    assert.deepEqual(first, second);
+    assert.ok(first.sizeBytes > 500_000);
+    const output = await runFrom(imageId, 'grep nimbus /etc/passwd; cat /etc/os-release | head -n 1; ls -ld /tmp | cut -c1-10');
+    assert.equal(output, 'nimbus:x:1000:1000:Nimbus user:/home/nimbus:/bin/sh\nNAME="Nimbus BusyBox"\ndrwxrwxrwt\n');
+  });
+
+  it('imports a root filesystem tarball (.tar.gz)', async () => {
+    const tree = path.join(work, 'plain');
+    busyboxTree(tree);
+    writeTree(tree, { 'etc/hello': 'from a tarball\n' });
+    const archive = path.join(work, 'plain.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: tree }, ['.']);
+    const imageId = randomUUID();
+    const artifact = await fixture.host.images.importArchive(imageId, archive);
+    assert.ok(artifact.sizeBytes > 1_000_000);
+    assert.equal(await runFrom(imageId, 'cat /etc/hello; ls /bin'), 'from a tarball\nbusybox\ncat\nls\nsh\n');
+  });
+
+  it('imports an OCI image layout: layers in order, whiteouts and opaque directories honoured', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'nimbus-outside-'));
+    writeFileSync(path.join(outside, 'victim'), 'must survive');
+    const lower = path.join(work, 'layer1');
+    busyboxTree(lower);
+    writeTree(lower, { 'etc/doomed': 'x', 'etc/kept': 'kept\n', 'opt/dir/old': 'old', 'escape': { link: outside } });
+    const upper = path.join(work, 'layer2');
+    writeTree(upper, { 'etc/.wh.doomed': '', 'opt/dir/.wh..wh..opq': '', 'opt/dir/new': 'new', 'etc/added': 'added\n', 'escape/.wh.victim': '' });
+
+    const { dir: layout, layerBlobs, archive } = await ociLayout(work, lower, upper, { platform: true });
+
+    const imageId = randomUUID();
+    const artifact = await fixture.host.images.importArchive(imageId, archive);
+    assert.equal(artifact.arch, 'amd64');
+    const output = await runFrom(imageId, 'ls /etc; ls /opt/dir; cat /etc/kept /etc/added');
+    assert.equal(output, 'added\nhostname\nhosts\nkept\npasswd\nnew\nkept\nadded\n');
+    assert.equal(readFileSync(path.join(outside, 'victim'), 'utf8'), 'must survive', 'a whiteout never reaches out through a link');
+    rmSync(outside, { recursive: true, force: true });
+
+    // The same layout with one byte of a layer changed: its size is right, its digest is not.
+    const layerFile = layerBlobs[1]!;
+    const bytes = readFileSync(layerFile);
+    bytes[600] ^= 0xff;
+    writeFileSync(layerFile, bytes);
+    const tampered = path.join(work, 'tampered-oci.tar');
+    await archiveLayout(layout, tampered);
+    const refused = randomUUID();
+    await assert.rejects(fixture.host.images.importArchive(refused, tampered), (error: Error) => error instanceof ComputeRejected && /digest/.test(error.message));
+    assertNothingStaged(refused);
+  });
+
+  it('refuses what is not an archive, and an archive reaching outside, leaving nothing', async () => {
+    const garbage = path.join(work, 'garbage.tar.gz');
+    writeFileSync(garbage, 'this is not a tarball at all'.repeat(100));
+    const first = randomUUID();
+    await assert.rejects(fixture.host.images.importArchive(first, garbage), ComputeRejected);
+    assertNothingStaged(first);
+
+    const header = new tar.Header({ path: '../../escaped', mode: 0o644, size: 4, type: 'File', mtime: new Date() });
+    header.encode();
+    const evil = path.join(work, 'evil.tar');
+    writeFileSync(evil, Buffer.concat([header.block!, Buffer.from('evil'), Buffer.alloc(508), Buffer.alloc(1024)]));
+    const second = randomUUID();
+    await assert.rejects(fixture.host.images.importArchive(second, evil), ComputeRejected);
+    assertNothingStaged(second);
+    assert.equal(existsSync(path.join(fixture.root, 'escaped')), false);
+
+    await assert.rejects(fixture.host.images.importArchive(randomUUID(), path.join(work, 'missing.tar')), ComputeRejected);
+  });
+
+  it('removes an image (twice is once)', async () => {
+    const imageId = randomUUID();
+    await fixture.host.images.ensureBuiltin(imageId);
+    await fixture.host.images.remove(imageId);
+    await fixture.host.images.remove(imageId);
+    assert.equal(existsSync(path.join(fixture.root, 'images', imageId)), false);
+  });
+});
