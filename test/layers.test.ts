@@ -13,18 +13,41 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/** The modules `file` imports (type-only imports too), relative to src/. */
+function importsOf(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(IMPORT)]
+    .map((match) => match[1] ?? match[2]!)
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => path.relative(SRC, path.resolve(path.dirname(file), specifier)));
+}
+
 /** Every module under `layer` that imports one under `forbidden`, as `importer -> imported`. */
 function importsInto(layer: string, forbidden: string[]): string[] {
-  const found: string[] = [];
-  for (const file of filesUnder(path.join(SRC, layer))) {
-    for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
-      const specifier = match[1] ?? match[2]!;
-      if (!specifier.startsWith('.')) continue;
-      const target = path.relative(SRC, path.resolve(path.dirname(file), specifier));
-      if (forbidden.some((f) => target === f || target.startsWith(`${f}/`))) found.push(`${path.relative(SRC, file)} -> ${target}`);
+  return filesUnder(path.join(SRC, layer)).flatMap((file) =>
+    importsOf(file)
+      .filter((target) => forbidden.some((f) => target === f || target.startsWith(`${f}/`)))
+      .map((target) => `${path.relative(SRC, file)} -> ${target}`),
+  );
+}
+
+/** Import cycles among the modules of src/, each as the modules along it. */
+function importCycles(): string[] {
+  const graph = new Map(filesUnder(SRC).map((file) => [path.relative(SRC, file), importsOf(file)]));
+  const state = new Map<string, 'open' | 'done'>();
+  const trail: string[] = [];
+  const cycles: string[] = [];
+  const visit = (module: string) => {
+    state.set(module, 'open');
+    trail.push(module);
+    for (const next of graph.get(module) ?? []) {
+      if (state.get(next) === 'open') cycles.push([...trail.slice(trail.indexOf(next)), next].join(' -> '));
+      else if (!state.has(next)) visit(next);
     }
-  }
-  return found;
+    trail.pop();
+    state.set(module, 'done');
+  };
+  for (const module of graph.keys()) if (!state.has(module)) visit(module);
+  return cycles;
 }
 
 /** Dependencies point downwards only: surfaces -> http -> core -> store and backends. */
@@ -37,6 +60,10 @@ describe('layers', () => {
 
   it('src/http imports no surface and not the composition root', () => {
     assert.deepEqual(importsInto('http', ['surfaces', 'app.ts', 'cli']), []);
+  });
+
+  it('src has no import cycle: services that need each other receive each other', () => {
+    assert.deepEqual(importCycles(), []);
   });
 
   it('sees the imports it checks', () => {

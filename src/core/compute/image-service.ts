@@ -11,7 +11,7 @@ import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
 import { checkName, hasErrors } from './inputs.ts';
 import { toImage, type Image } from './records.ts';
-import { availableSnapshot } from './snapshot-service.ts';
+import { availableSnapshot } from './snapshot-lookup.ts';
 
 export { BUILTIN_IMAGE_ID };
 

@@ -9,7 +9,7 @@ import { asNumber, assertComputeAvailable, computeEvent, type ComputeDeps, type 
 import { checkInteger, checkMountPath, checkName, hasErrors, PLAN_LIMITS } from './inputs.ts';
 import { toVolume, type Volume } from './records.ts';
 import type { ServerService } from './server-service.ts';
-import { availableSnapshot } from './snapshot-service.ts';
+import { availableSnapshot } from './snapshot-lookup.ts';
 import { assertServerAcceptsVolumeChanges, startVolumeOperation, type VolumeOperation } from './states.ts';
 
 export interface VolumeInput {
