@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 
-/** Wire schema pieces shared by the native API's routes. */
+/** Wire schema pieces shared by the native API's resources. */
 export const Uuid = Type.String({ format: 'uuid', examples: ['a540bf0f-8b37-4f03-8546-dd71c6b03329'] });
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-23T11:04:38.123Z'] });
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
@@ -27,3 +27,12 @@ export const commonErrors = {
 
 /** Errors of routes that need the compute host: 503 when servers cannot run on this machine. */
 export const computeErrors = { ...commonErrors, 503: ErrorBody } as const;
+
+/** A size in bytes. */
+export const Bytes = (description: string) => Type.Integer({ minimum: 0, description: `${description}, in bytes.` });
+
+/** The `task` field of a created compute resource: the task doing the work (its state shows progress). */
+export const CreatedTask = { task: Type.Union([Uuid, Type.Null()], { description: 'The id of the task making this resource; GET /api/tasks/tasks/<id>/wait/ waits for it.' }) };
+
+/** The schema, or null. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
