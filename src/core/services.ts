@@ -3,6 +3,7 @@ import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createPrincipalResolver } from './auth/principals.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
@@ -52,9 +53,10 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   const bearers = createBearerService({ store, tokens, audit, settings: identity });
-  const oauth = createOauthServices({ store, tokens, credentials, audit });
+  const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
   return {
     identity,
     notifier,
@@ -73,11 +75,11 @@ export function createCoreServices(
     groups,
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
-    auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
+    auth,
     bearers,
     credentials,
     principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),
-    organizations: createOrganizationService({ store, events, access }),
+    organizations: createOrganizationService({ store, events, access, quotas }),
     oauth,
   };
 }

@@ -60,7 +60,8 @@ export function dialectFor(app: FastifyInstance, url: string): ErrorRenderer | u
 
 /** `scheme://host` as the client sees it (the Host header, or a trusted proxy's X-Forwarded-Host/-Proto). */
 export function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
+  // A scheme is case-insensitive, and proxies do not all send it in lower case.
+  return `${request.protocol.toLowerCase()}://${request.host}`;
 }
 
 /**

@@ -57,7 +57,7 @@ export function nativeSurface(options: NativeSurfaceOptions): FastifyPluginAsync
       if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
     });
     await addOpenApi(app);
-    await app.register(oauthSurface, { oauth: options.services.oauth });
+    await app.register(oauthSurface, { oauth: options.services.oauth, limits: options.limits });
     await app.register(apiRoutes, options);
   };
 }

@@ -5,7 +5,7 @@ import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { CreatedCredentialBody, CredentialBody, CredentialsPost } from '../wire/credentials.ts';
 
-const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, created_at: c.createdAt, revoked_at: c.revokedAt });
+const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, scopes: c.scopes, created_at: c.createdAt, revoked_at: c.revokedAt });
 
 const COLLECTION = '/api/auth/credentials/';
 

@@ -3,7 +3,12 @@ import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { SettingsBody, SettingsPatch } from '../wire/oauth-settings.ts';
 
-const render = (settings: OauthOrganizationSettings) => ({ organization: settings.organizationId, password_grant: settings.passwordGrant, updated_at: settings.updatedAt });
+const render = (settings: OauthOrganizationSettings) => ({
+  organization: settings.organizationId,
+  password_grant: settings.passwordGrant,
+  pkce_optional_for_confidential: settings.pkceOptionalForConfidential,
+  updated_at: settings.updatedAt,
+});
 
 /** `/api/oauth/settings/`: the acting organization's OAuth switches. */
 export function oauthSettingsRoutes(app: FastifyTypeBox, settings: OauthSettingsService): void {
@@ -20,7 +25,7 @@ export function oauthSettingsRoutes(app: FastifyTypeBox, settings: OauthSettings
       method,
       url,
       schema: { tags, summary: "Change the acting organization's OAuth settings", body: SettingsPatch, response: { 200: SettingsBody, ...commonErrors } },
-      handler: async (request) => render(await settings.update(request.actor, { passwordGrant: request.body.password_grant })),
+      handler: async (request) => render(await settings.update(request.actor, { passwordGrant: request.body.password_grant, pkceOptionalForConfidential: request.body.pkce_optional_for_confidential })),
     });
   }
 }

@@ -8,6 +8,7 @@ export const CredentialBody = Type.Object({
   user: Uuid,
   username: Type.String({ description: 'The HTTP Basic user name.' }),
   enabled: Type.Boolean(),
+  scopes: Type.Array(Type.String(), { description: 'What the pair may do: the scopes of the credential that generated it.' }),
   created_at: Timestamp,
   revoked_at: Type.Union([Timestamp, Type.Null()]),
 });
