@@ -8,7 +8,7 @@ import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
 import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
-import { createCommandService } from './commands/command-service.ts';
+import { createCommandService, DEFAULT_COMMAND_SETTINGS, type CommandSettings } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
@@ -16,6 +16,7 @@ import { createGroupService } from './iam/group-service.ts';
 import { createMembershipService } from './iam/membership-service.ts';
 import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
+import { createLongRequests, DEFAULT_LONG_REQUEST_LIMITS, type LongRequestLimits } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
@@ -37,9 +38,20 @@ export function createCoreServices(
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings } } = {},
+    commands = DEFAULT_COMMAND_SETTINGS,
+    longRequestLimits = DEFAULT_LONG_REQUEST_LIMITS,
+  }: {
+    identity?: IdentitySettings;
+    notifier?: Notifier;
+    compute?: { host: ComputeHost; settings: ComputeSettings };
+    commands?: CommandSettings;
+    /** Open event streams, output streams and long polls allowed per credential and per process. */
+    longRequestLimits?: LongRequestLimits;
+  } = {},
 ) {
-  const events = createEventService({ store, notifier });
+  // One count of open requests for every service that keeps requests open.
+  const longRequests = createLongRequests(longRequestLimits);
+  const events = createEventService({ store, notifier, longRequests });
   const taskHandlers = createTaskHandlerRegistry();
   registerBuiltinTaskHandlers(taskHandlers);
   const audit = createAuditService({ store });
@@ -49,7 +61,7 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
-  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
+  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   return {
@@ -59,7 +71,8 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
+    longRequests,
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commands, longRequests }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

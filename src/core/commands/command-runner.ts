@@ -7,7 +7,7 @@ import type { EventService } from '../events/event-service.ts';
 import type { TaskContext, TaskHandler } from '../tasks/handlers.ts';
 import { FINISHED_STATUSES, taskEndedWithout } from './command-model.ts';
 import { finishCommand, type Outcome } from './command-outcome.ts';
-import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorderSettings } from './output-recorder.ts';
+import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorder, type OutputRecorderSettings } from './output-recorder.ts';
 
 export const RUN_COMMAND_TASK = 'command.run';
 
@@ -29,6 +29,18 @@ function interruption(signal: AbortSignal): string {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
   if (reason.includes('cancel')) return CANCELLED;
   return 'The command was interrupted because Nimbus stopped or lost track of it.';
+}
+
+/**
+ * A finished command's `result`: the end of its output, saying first when the start of the
+ * output was cut from what is stored, then why it did not finish, if it did not.
+ */
+function resultOf(recorder: OutputRecorder, why: string | null): string {
+  const tail = recorder.tail();
+  const cut = recorder.cutChars();
+  const shown = cut ? `[output cut: the first ${cut} characters were not kept; the chunks hold the rest]\n${tail}` : tail;
+  if (why === null) return shown;
+  return shown ? `${shown}${shown.endsWith('\n') ? '' : '\n'}${why}` : why;
 }
 
 const secondsSince = (iso: string | null) => (iso === null ? null : Math.max(0, (Date.now() - Date.parse(iso)) / 1000));
@@ -103,6 +115,7 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
     }
 
     const recorder = createOutputRecorder(db, notifier, id, deps.recorder ?? DEFAULT_RECORDER_SETTINGS);
+    const timeout = AbortSignal.timeout(command.timeout_seconds * 1000);
     const began = Date.now();
     let exitCode: number | null = null;
     let elapsedTime = 0;
@@ -115,7 +128,7 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
         ...(command.groupname ? { groupname: command.groupname } : {}),
         env: JSON.parse(command.env),
         onOutput: recorder.write,
-        signal: context.signal,
+        signal: AbortSignal.any([context.signal, timeout]),
       });
       exitCode = done.exitCode;
       elapsedTime = done.elapsedMs / 1000;
@@ -131,8 +144,8 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
     }
     // Killed because the task was cancelled or Nimbus stopped: whatever code it exited with, it did not finish.
     if (context.signal.aborted) why = interruption(context.signal);
-    const tail = recorder.tail();
-    const result = why === null ? tail : tail ? `${tail}${tail.endsWith('\n') ? '' : '\n'}${why}` : why;
+    else if (timeout.aborted) why = `The command was stopped after its timeout of ${command.timeout_seconds} seconds.`;
+    const result = resultOf(recorder, why);
     const finished = await finishWith(command, { success: why === null && exitCode === 0, exitCode, result, elapsedTime });
     // Its server was deleted (terminated) while it ran, and its record with it: nothing to report.
     if (!(await load(id))) return { command: id, status: 'deleted', exit_code: null };
