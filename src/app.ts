@@ -4,12 +4,14 @@ import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
 import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
 import { buildHttpServer } from './http/server.ts';
 import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
+import { loadSecretKey } from './store/secret-key.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
 type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
@@ -51,7 +53,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -62,12 +64,14 @@ export async function createNimbus(
     const compute = computeFor(config);
     const limits = { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) };
     const services = createCoreServices(store, {
+      secrets: createSecretBox(loadSecretKey(config)),
       notifier,
       identity: config.identity,
       compute,
       commands: { timeouts: { defaultSeconds: limits.commandTimeoutSeconds, maxSeconds: limits.commandTimeoutMaxSeconds }, outputLimitChars: limits.commandOutputLimit },
       longRequestLimits: { perCredential: limits.streamsPerCredential, perProcess: limits.streamsPerProcess },
     });
+    await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
     const workerSettings = {
       concurrency,

@@ -16,6 +16,7 @@ import { createGroupService } from './iam/group-service.ts';
 import { createMembershipService } from './iam/membership-service.ts';
 import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
 import { createLongRequests, DEFAULT_LONG_REQUEST_LIMITS, type LongRequestLimits } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
@@ -35,19 +36,22 @@ import { createUserService } from './users/user-service.ts';
 export function createCoreServices(
   store: Store,
   {
+    secrets,
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
     commands = DEFAULT_COMMAND_SETTINGS,
     longRequestLimits = DEFAULT_LONG_REQUEST_LIMITS,
   }: {
+    /** Seals the secrets kept in the database with a key kept outside it. */
+    secrets: SecretBox;
     identity?: IdentitySettings;
     notifier?: Notifier;
     compute?: { host: ComputeHost; settings: ComputeSettings };
     commands?: CommandSettings;
     /** Open event streams, output streams and long polls allowed per credential and per process. */
     longRequestLimits?: LongRequestLimits;
-  } = {},
+  },
 ) {
   // One count of open requests for every service that keeps requests open.
   const longRequests = createLongRequests(longRequestLimits);
@@ -84,7 +88,7 @@ export function createCoreServices(
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
-    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    bearers: createBearerService({ store, tokens, audit, settings: identity, secrets }),
     credentials,
     organizations: createOrganizationService({ store, events, access }),
     oauth: createOauthServices({ store, tokens, credentials, audit }),

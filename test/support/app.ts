@@ -20,6 +20,8 @@ export interface TestApp {
 }
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+/** The secret key of test apps; replicas of one test database share it, as real replicas must. */
+export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 
 export interface TestAppOptions {
   bodyLimit?: number;
@@ -42,7 +44,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
     logger,
     store,
   );
