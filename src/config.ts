@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRange } from './core/compute/addresses.ts';
 import { ValidationFailed } from './core/errors.ts';
+import { SECRET_KEY_MIN_LENGTH } from './core/secrets/secret-box.ts';
 
 /** Everything `nimbus serve` can be told. Flags win over environment variables. */
 export interface Config {
@@ -193,6 +194,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     if (value < 1) throw new ConfigError(`${name} must be at least 1`);
   }
   if (config.commandTimeoutSeconds > config.commandTimeoutMaxSeconds) throw new ConfigError('NIMBUS_COMMAND_TIMEOUT must not be more than NIMBUS_COMMAND_TIMEOUT_MAX');
+  if (config.secretKey !== undefined && config.secretKey.length < SECRET_KEY_MIN_LENGTH) throw new ConfigError(`NIMBUS_SECRET_KEY must be at least ${SECRET_KEY_MIN_LENGTH} characters long`);
   if (config.commandOutputLimit < COMMAND_OUTPUT_LIMIT_MIN) throw new ConfigError(`NIMBUS_COMMAND_OUTPUT_LIMIT must be at least ${COMMAND_OUTPUT_LIMIT_MIN} characters`);
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');
