@@ -62,14 +62,12 @@ export async function createNimbus(
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
-    const limits = { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) };
     const services = createCoreServices(store, {
       secrets: createSecretBox(loadSecretKey(config)),
       notifier,
       identity: config.identity,
       compute,
-      commands: { timeouts: { defaultSeconds: limits.commandTimeoutSeconds, maxSeconds: limits.commandTimeoutMaxSeconds }, outputLimitChars: limits.commandOutputLimit },
-      longRequestLimits: { perCredential: limits.streamsPerCredential, perProcess: limits.streamsPerProcess },
+      limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
     });
     await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;

@@ -7,8 +7,6 @@ export interface LongRequestLimits {
   perProcess: number;
 }
 
-export const DEFAULT_LONG_REQUEST_LIMITS: LongRequestLimits = { perCredential: 20, perProcess: 1000 };
-
 /**
  * How often an open request resolves its caller again. The credential and role caches live 2 s,
  * so a revocation, a removed role or a deactivated user ends it within 3 s on any replica.
@@ -36,7 +34,7 @@ export type LongRequests = ReturnType<typeof createLongRequests>;
  * so that one credential cannot hold every connection the process can keep, and keep checking
  * that their caller may still see what they deliver.
  */
-export function createLongRequests(limits: LongRequestLimits = DEFAULT_LONG_REQUEST_LIMITS) {
+export function createLongRequests(limits: LongRequestLimits) {
   const byCredential = new Map<string, number>();
   let total = 0;
 

@@ -1,4 +1,4 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -8,7 +8,7 @@ import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
 import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
-import { createCommandService, DEFAULT_COMMAND_SETTINGS, type CommandSettings } from './commands/command-service.ts';
+import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
@@ -17,7 +17,7 @@ import { createMembershipService } from './iam/membership-service.ts';
 import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
 import type { SecretBox } from './secrets/secret-box.ts';
-import { createLongRequests, DEFAULT_LONG_REQUEST_LIMITS, type LongRequestLimits } from './long-requests.ts';
+import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
@@ -40,21 +40,23 @@ export function createCoreServices(
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
-    commands = DEFAULT_COMMAND_SETTINGS,
-    longRequestLimits = DEFAULT_LONG_REQUEST_LIMITS,
+    limits = LIMIT_DEFAULTS,
   }: {
     /** Seals the secrets kept in the database with a key kept outside it. */
     secrets: SecretBox;
     identity?: IdentitySettings;
     notifier?: Notifier;
     compute?: { host: ComputeHost; settings: ComputeSettings };
-    commands?: CommandSettings;
-    /** Open event streams, output streams and long polls allowed per credential and per process. */
-    longRequestLimits?: LongRequestLimits;
+    /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
+    limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
   },
 ) {
   // One count of open requests for every service that keeps requests open.
-  const longRequests = createLongRequests(longRequestLimits);
+  const longRequests = createLongRequests({ perCredential: limits.streamsPerCredential, perProcess: limits.streamsPerProcess });
+  const commandSettings = {
+    timeouts: { defaultSeconds: limits.commandTimeoutSeconds, maxSeconds: limits.commandTimeoutMaxSeconds },
+    outputLimitChars: limits.commandOutputLimit,
+  };
   const events = createEventService({ store, notifier, longRequests });
   const taskHandlers = createTaskHandlerRegistry();
   registerBuiltinTaskHandlers(taskHandlers);
@@ -76,7 +78,7 @@ export function createCoreServices(
     tasks,
     compute: computeServices,
     longRequests,
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commands, longRequests }),
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

@@ -7,7 +7,7 @@ import type { EventService } from '../events/event-service.ts';
 import type { TaskContext, TaskHandler } from '../tasks/handlers.ts';
 import { FINISHED_STATUSES, taskEndedWithout } from './command-model.ts';
 import { finishCommand, type Outcome } from './command-outcome.ts';
-import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorder, type OutputRecorderSettings } from './output-recorder.ts';
+import { createOutputRecorder, type OutputRecorder, type OutputRecorderSettings } from './output-recorder.ts';
 
 export const RUN_COMMAND_TASK = 'command.run';
 
@@ -50,7 +50,7 @@ const secondsSince = (iso: string | null) => (iso === null ? null : Math.max(0, 
  * cannot be resumed, so a run that finds its command already `running` (the previous run was
  * interrupted by a crash or a shutdown) ends it as failed and never executes it twice.
  */
-export function createCommandRunner(deps: { store: Store; events: EventService; notifier: Notifier; host: ComputeHost; recorder?: OutputRecorderSettings }): TaskHandler {
+export function createCommandRunner(deps: { store: Store; events: EventService; notifier: Notifier; host: ComputeHost; recorder: OutputRecorderSettings }): TaskHandler {
   const { store, notifier, host } = deps;
   const { db } = store;
 
@@ -114,7 +114,7 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
       return finishWith(command, { success: false, exitCode: null, result: `The server is ${state}; a command runs only on a running server.`, elapsedTime: 0 });
     }
 
-    const recorder = createOutputRecorder(db, notifier, id, deps.recorder ?? DEFAULT_RECORDER_SETTINGS);
+    const recorder = createOutputRecorder(db, notifier, id, deps.recorder);
     const timeout = AbortSignal.timeout(command.timeout_seconds * 1000);
     const began = Date.now();
     let exitCode: number | null = null;

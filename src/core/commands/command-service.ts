@@ -9,14 +9,14 @@ import type { ServerService } from '../compute/server-service.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
-import { createLongRequests, endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
+import { endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import { parseCommandRequest, type CommandRequest, type CommandTimeouts } from './command-input.ts';
 import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, taskEndedWithout, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
 import { finishCommand } from './command-outcome.ts';
 import { createCommandRunner, RUN_COMMAND_TASK } from './command-runner.ts';
-import { DEFAULT_RECORDER_SETTINGS, type OutputRecorderSettings } from './output-recorder.ts';
+import { DEFAULT_OUTPUT_BATCHING, type OutputRecorderSettings } from './output-recorder.ts';
 
 /** Command limits from the configuration: timeouts, and how much output is stored. */
 export interface CommandSettings {
@@ -24,8 +24,6 @@ export interface CommandSettings {
   /** The most output characters stored per command; past it the oldest are cut. */
   outputLimitChars: number;
 }
-
-export const DEFAULT_COMMAND_SETTINGS: CommandSettings = { timeouts: { defaultSeconds: 3600, maxSeconds: 24 * 3600 }, outputLimitChars: DEFAULT_RECORDER_SETTINGS.limitChars };
 
 /** Live output followers look again this often even without a wake-up. */
 const FOLLOW_POLL_MS = 1_000;
@@ -73,17 +71,16 @@ export function createCommandService(deps: {
   host: ComputeHost;
   /** Finds the server a new command runs on. */
   servers: Pick<ServerService, 'findVisible'>;
-  settings?: CommandSettings;
-  longRequests?: LongRequests;
+  settings: CommandSettings;
+  longRequests: LongRequests;
   /** How output is batched (tests make it smaller); the limit comes from `settings`. */
   recorder?: Omit<OutputRecorderSettings, 'limitChars'>;
 }) {
-  const { store, events, notifier, tasks, host, servers } = deps;
+  const { store, events, notifier, tasks, host, servers, longRequests } = deps;
   const { db } = store;
   const closing = new AbortController();
-  const settings = deps.settings ?? DEFAULT_COMMAND_SETTINGS;
-  const longRequests = deps.longRequests ?? createLongRequests();
-  deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner({ ...deps, recorder: { ...(deps.recorder ?? DEFAULT_RECORDER_SETTINGS), limitChars: settings.outputLimitChars } }));
+  const { settings } = deps;
+  deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner({ ...deps, recorder: { ...(deps.recorder ?? DEFAULT_OUTPUT_BATCHING), limitChars: settings.outputLimitChars } }));
   /** Commands as `actor` may see them (environment values only with `command:write`). */
   const shownTo = (actor: Actor) => {
     const revealEnv = actor.permissions.has('command:write');

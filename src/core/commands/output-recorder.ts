@@ -14,7 +14,8 @@ export interface OutputRecorderSettings {
   limitChars: number;
 }
 
-export const DEFAULT_RECORDER_SETTINGS: OutputRecorderSettings = { flushMs: 100, chunkChars: 16 * 1024, tailChars: 64 * 1024, limitChars: 8 * 1024 * 1024 };
+/** How output is batched, whatever the limit. */
+export const DEFAULT_OUTPUT_BATCHING: Omit<OutputRecorderSettings, 'limitChars'> = { flushMs: 100, chunkChars: 16 * 1024, tailChars: 64 * 1024 };
 
 export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
 
@@ -26,7 +27,7 @@ export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
  * `limitChars`, the oldest chunks are deleted as new ones come and the command's `output_cut`
  * counts what was cut, so a command printing for ever cannot fill the database.
  */
-export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings = DEFAULT_RECORDER_SETTINGS) {
+export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings: OutputRecorderSettings) {
   let pending = '';
   let tail = '';
   let nextSeq = 0;

@@ -7,7 +7,7 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
 import { ValidationFailed } from '../errors.ts';
 import { runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
-import { createLongRequests, endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
+import { endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
 import { createEventSequencer } from './sequencer.ts';
 
 /** A change to record, in the transaction that makes it. */
@@ -123,7 +123,7 @@ export type EventService = ReturnType<typeof createEventService>;
  * change, so an event exists exactly when its change does. Readers see an organization's
  * subtree: events are stored with the organization's path.
  */
-export function createEventService({ store, notifier, longRequests = createLongRequests() }: { store: Store; notifier: Notifier; longRequests?: LongRequests }) {
+export function createEventService({ store, notifier, longRequests }: { store: Store; notifier: Notifier; longRequests: LongRequests }) {
   const sequencer = createEventSequencer(store);
   const closing = new AbortController();
   // Every stream in flight listens for the shutdown: hundreds at once are normal, not a leak.

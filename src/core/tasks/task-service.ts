@@ -8,7 +8,7 @@ import { isUuid, newId, nowIso } from '../clock.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
-import { createLongRequests, type LongRequests } from '../long-requests.ts';
+import type { LongRequests } from '../long-requests.ts';
 import type { ResourceRef, TaskHandlerRegistry } from './handlers.ts';
 
 export const TASK_STATUSES: TaskStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'];
@@ -114,13 +114,13 @@ export function createTaskService({
   events,
   notifier,
   handlers,
-  longRequests = createLongRequests(),
+  longRequests,
 }: {
   store: Store;
   events: EventService;
   notifier: Notifier;
   handlers: TaskHandlerRegistry;
-  longRequests?: LongRequests;
+  longRequests: LongRequests;
 }) {
   const { db } = store;
   const closing = new AbortController();
