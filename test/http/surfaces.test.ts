@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { mountTable } from '../../src/app.ts';
 import { RateLimited } from '../../src/core/errors.ts';
+import { createSecretBox } from '../../src/core/secrets/secret-box.ts';
 import { createCoreServices } from '../../src/core/services.ts';
 import { acceptJsonBodiesOnly } from '../../src/http/conventions/json-body.ts';
 import { interpretError, sendErrorBody } from '../../src/http/errors.ts';
@@ -12,6 +13,7 @@ import { buildListeners, type Listeners } from '../../src/http/listeners.ts';
 import { surfaceUrl, useDialect, type Surface } from '../../src/http/surface.ts';
 import { createLogger } from '../../src/logger.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
+import { TEST_SECRET_KEY } from '../support/app.ts';
 import { testDatabases } from '../support/databases.ts';
 
 const BODY_LIMIT = 4096;
@@ -66,7 +68,7 @@ for (const database of testDatabases) {
       const opened = await database.open();
       cleanup = opened.cleanup;
       await migrateToLatest(opened.store);
-      const services = createCoreServices(opened.store);
+      const services = createCoreServices(opened.store, { secrets: createSecretBox(TEST_SECRET_KEY) });
       const contract: Surface = { name: 'contract', prefix: '/compat/contract', port: 0, plugin: contractSurface(seen) };
       listeners = await buildListeners({ surfaces: [...mountTable(services, {}), contract], logger: createLogger('silent'), bodyLimit: BODY_LIMIT, checkReady: () => opened.store.ping() });
       await listeners.listen('127.0.0.1', 0);

@@ -29,6 +29,8 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
     exit_code: c.exitCode,
     result: c.result,
     elapsed_time: c.elapsedTime,
+    timeout: c.timeoutSeconds,
+    output_cut: c.outputCut,
     // Alpacon's names, beside Nimbus's own.
     added_at: c.createdAt,
     created_at: c.createdAt,
