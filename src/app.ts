@@ -13,12 +13,16 @@ import { createNotifier } from './store/notifier.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
   return {
-    host: createRuncHost({ root: config.computeDir, runcPath: config.runcPath }),
+    host: createRuncHost({
+      root: config.computeDir,
+      runcPath: config.runcPath,
+      imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
+    }),
     settings: {
       hostId: config.hostId ?? 'local',
       networkRange: parseRange(config.networkRange ?? COMPUTE_DEFAULTS.networkRange),

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { ValidationFailed } from './core/errors.ts';
 
@@ -40,6 +41,9 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Most bytes, and most files, one imported image may unpack to. */
+  imageMaxBytes: number;
+  imageMaxFiles: number;
 }
 
 export type TrustProxy = false | number | string[];
@@ -57,7 +61,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** Compute settings' defaults. */
-export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3 } as const;
+export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -132,6 +136,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
+    imageMaxFiles: pick('imageMaxFiles', () => parseInteger('NIMBUS_IMAGE_MAX_FILES', env.NIMBUS_IMAGE_MAX_FILES), COMPUTE_DEFAULTS.imageMaxFiles),
   };
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {

@@ -67,6 +67,8 @@ export function computeTestSettings(): ComputeTestSettings {
       hostId: `test-${process.pid}`,
       stopTimeoutSeconds: 2,
       imageUploadLimit: 64 * 1024 * 1024,
+      imageMaxBytes: 256 * 1024 * 1024,
+      imageMaxFiles: 20_000,
     },
     dispose() {
       fs.rmSync(computeDir, { recursive: true, force: true });

@@ -7,7 +7,9 @@ import type { ServerSpec } from '../compute-host.ts';
  * a graceful stop.
  */
 export const INIT_BINARY_PATH = '/dev/.nimbus/busybox';
-const INIT_SCRIPT = "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done";
+// Its output goes nowhere: console.log (its stdio, where runc reports a failed start) is a host
+// file, and a server's root could otherwise fill the host's disk through /proc/1/fd/1.
+const INIT_SCRIPT = "exec >/dev/null 2>&1 </dev/null; trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done";
 
 /** Docker's default capability set: what software expects of a root user on a server. */
 const CAPABILITIES = [
@@ -89,7 +91,7 @@ export function runtimeConfig(inputs: BundleInputs): object {
   };
 }
 
-export function hostsFile(spec: ServerSpec): string {
+export function hostsFileContent(spec: ServerSpec): string {
   return [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',

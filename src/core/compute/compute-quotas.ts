@@ -17,7 +17,25 @@ export function computeQuotas(quotas: QuotaService) {
     return asNumber(row?.n);
   }
 
+  /** Bytes of the organization's images (one being made counts 0 until it is ready). */
+  async function imageBytes(executor: Executor, organizationId: string): Promise<number> {
+    const row = await executor.selectFrom('images').select((eb) => eb.fn.sum<number>('size_bytes').as('total')).where('organization_id', '=', organizationId).executeTakeFirst();
+    return asNumber(row?.total);
+  }
+
   return {
+    /** How many image bytes the organization may still add; undefined when unlimited. An import stops once it unpacks more. */
+    async imageBytesLeft(executor: Executor, organizationId: string): Promise<number | undefined> {
+      const limit = (await quotas.limitsOf(executor, organizationId)).image_bytes;
+      return limit === null ? undefined : Math.max(0, limit - (await imageBytes(executor, organizationId)));
+    },
+
+    /** A made image of `sizeBytes` becoming ready, checked in the transaction that records it (two imports finishing at once take turns). */
+    async forImageBytes(trx: Executor, organizationId: string, sizeBytes: number): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
+      await quotas.assertWithin(trx, organizationId, 'image_bytes', await imageBytes(trx, organizationId), sizeBytes);
+    },
+
     async forServer(trx: Executor, organizationId: string, plan: { vcpus: number; memoryBytes: number; rootVolumeBytes: number }): Promise<void> {
       await quotas.takeTurn(trx, organizationId);
       const totals = await trx

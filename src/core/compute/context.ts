@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import path from 'node:path';
 import { ComputeRejected, ComputeUnavailable as HostUnavailable, type ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
@@ -21,6 +22,11 @@ export interface ComputeSettings {
   uploadDir: string;
 }
 
+/** Where an upload is written before its import task reads it; the task removes it. */
+export function uploadPath(settings: Pick<ComputeSettings, 'uploadDir'>, imageId: string): string {
+  return path.join(settings.uploadDir, `${imageId}.archive`);
+}
+
 /** What every compute service shares. */
 export interface ComputeDeps {
   store: Store;
@@ -40,11 +46,6 @@ export class ComputeRefused extends Conflict {
   }
 }
 
-/** The host failed in a way nobody asked for; the task fails with the host's message. */
-export class ComputeFailed extends DomainError {
-  readonly code = 'compute_failed';
-}
-
 /** Runs host work, turning the host's errors into domain errors a task or a request can report. */
 export async function onHost<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -54,11 +55,21 @@ export async function onHost<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The host's refusals become domain errors, their messages written for the tenant. Anything
+ * else stays what it is: its message may hold host paths or a tenant file's content, so the
+ * worker logs it for the operator and tells the tenant only that the task failed.
+ */
 export function asDomainError(error: unknown): Error {
   if (error instanceof DomainError) return error;
   if (error instanceof HostUnavailable) return new ComputeUnavailable(error.message);
   if (error instanceof ComputeRejected) return new ComputeRefused(error.message);
-  return new ComputeFailed(error instanceof Error ? error.message : String(error));
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** What a resource's `error` field says about a failure: a domain error's message, never a host's. */
+export function tenantMessage(error: Error): string {
+  return error instanceof DomainError ? error.message : 'The host could not complete the work; the operator\'s log has the details.';
 }
 
 /** Refuses with one clear error, before anything is written, when servers cannot run here. */

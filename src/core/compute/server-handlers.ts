@@ -1,5 +1,5 @@
 import type { TaskContext, TaskHandlerRegistry } from '../tasks/handlers.ts';
-import { asNumber, asDomainError, computeEvent, onHost, type ComputeDeps } from './context.ts';
+import { asNumber, asDomainError, computeEvent, onHost, tenantMessage, type ComputeDeps } from './context.ts';
 import type { HostRecords } from './host-records.ts';
 import { nowIso } from '../clock.ts';
 
@@ -26,7 +26,7 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
           return (await work(ctx, serverId)) ?? {};
         } catch (error) {
           const failure = asDomainError(error);
-          await records.setServerState(db, serverId, 'error', failure.message);
+          await records.setServerState(db, serverId, 'error', tenantMessage(failure));
           throw failure;
         }
       },
