@@ -69,6 +69,7 @@ export function computeTestSettings(): ComputeTestSettings {
       imageUploadLimit: 64 * 1024 * 1024,
       imageMaxBytes: 256 * 1024 * 1024,
       imageMaxFiles: 20_000,
+      serverNat: false,
     },
     dispose() {
       fs.rmSync(computeDir, { recursive: true, force: true });

@@ -18,6 +18,7 @@
 import { ComputeUnavailable, type ComputeHost } from '../compute-host.ts';
 import { ImageStore, type ImageLimits } from '../images/store.ts';
 import { HostLayout } from '../layout.ts';
+import { Firewall } from '../network/firewall.ts';
 import { NetworkWiring } from '../network/wiring.ts';
 import { VolumeStore } from '../volumes/store.ts';
 import { hostProblems, unavailable } from './availability.ts';
@@ -32,6 +33,8 @@ export interface RuncHostSettings {
   runcPath?: string;
   /** What one imported image may unpack to (`DEFAULT_IMAGE_LIMITS` when unset). */
   imageLimits?: ImageLimits;
+  /** Servers reach the internet through NAT (off by default: they reach only their own network). */
+  nat?: boolean;
 }
 
 export function createRuncHost(settings: RuncHostSettings): ComputeHost {
@@ -43,7 +46,7 @@ export function createRuncHost(settings: RuncHostSettings): ComputeHost {
   const runc = new Runc(settings.runcPath ?? 'runc', layout.runcState);
   const images = new ImageStore(layout, settings.imageLimits);
   const volumes = new VolumeStore(layout);
-  const network = new NetworkWiring(layout);
+  const network = new NetworkWiring(layout, new Firewall(layout.root, { nat: settings.nat ?? false }));
   const servers = new ServerManager(layout, runc, images, volumes, network);
 
   let available: Promise<void> | undefined;
