@@ -21,6 +21,7 @@ const RANGES = 55;
 export function computeSkipReason(): string | null {
   if (process.getuid?.() !== 0) return 'compute tests need root (servers are runc containers with their own network namespaces)';
   if (spawnSync('runc', ['--version']).status !== 0) return 'compute tests need runc: apt-get install runc';
+  if (spawnSync('nft', ['--version']).status !== 0) return 'compute tests need nftables: apt-get install nftables';
   return null;
 }
 

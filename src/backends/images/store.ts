@@ -52,10 +52,11 @@ export class ImageStore {
 
   /** A failed or refused import leaves nothing: what it unpacked is under scratch, removed by `build`. */
   importArchive(imageId: string, archivePath: string, options: { maxBytes?: number } = {}): Promise<ImageArtifact> {
-    const quotaFirst = options.maxBytes !== undefined && options.maxBytes < this.limits.maxBytes;
-    const budget = quotaFirst
-      ? new ExtractionBudget(options.maxBytes!, this.limits.maxEntries, 'what is left of its organization\'s image quota')
-      : new ExtractionBudget(this.limits.maxBytes, this.limits.maxEntries);
+    const { maxBytes } = options;
+    const budget =
+      maxBytes !== undefined && maxBytes < this.limits.maxBytes
+        ? new ExtractionBudget(maxBytes, this.limits.maxEntries, 'what is left of its organization\'s image quota')
+        : new ExtractionBudget(this.limits.maxBytes, this.limits.maxEntries);
     return this.build(imageId, (rootfs, scratch) => rootfsFromArchive(archivePath, rootfs, scratch, budget));
   }
 
