@@ -50,7 +50,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'computeServiceCode'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -59,7 +59,7 @@ export async function createNimbus(
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
-    const services = createCoreServices(store, { notifier, identity: config.identity, compute });
+    const services = createCoreServices(store, { notifier, identity: config.identity, compute, computeServiceCode: config.computeServiceCode });
     const workerSettings = {
       concurrency: config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency,
       leaseSeconds: config.taskLeaseSeconds ?? TASK_DEFAULTS.taskLeaseSeconds,

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseRange } from './core/compute/addresses.ts';
+import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
 import { ValidationFailed } from './core/errors.ts';
 
 /** Everything `nimbus serve` can be told. Flags win over environment variables. */
@@ -40,6 +41,8 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** The code of the compute service connection, as environments' services name it (`compute`). */
+  computeServiceCode: string;
 }
 
 export type TrustProxy = false | number | string[];
@@ -132,6 +135,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
   };
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
@@ -153,6 +157,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
+  if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');

@@ -10,6 +10,8 @@ import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
+import { createEnvironmentService } from './environments/environment-service.ts';
+import { createServiceConnectionService } from './environments/service-connections.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
 import { createGroupService } from './iam/group-service.ts';
@@ -23,13 +25,15 @@ import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
- * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL).
+ * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL); `computeServiceCode`
+ * is the code of the compute service connection (`compute` unless configured).
  */
 export function createCoreServices(
   store: Store,
@@ -37,7 +41,8 @@ export function createCoreServices(
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings } } = {},
+    computeServiceCode,
+  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings }; computeServiceCode?: string } = {},
 ) {
   const events = createEventService({ store, notifier });
   const taskHandlers = createTaskHandlerRegistry();
@@ -51,6 +56,7 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   return {
     identity,
@@ -73,6 +79,9 @@ export function createCoreServices(
     auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
     credentials,
+    apiKeys: createApiKeyService({ store, tokens, audit }),
+    serviceConnections,
+    environments: createEnvironmentService({ store, events, connections: serviceConnections }),
     organizations: createOrganizationService({ store, events, access }),
     oauth: createOauthServices({ store, tokens, credentials, audit }),
   };

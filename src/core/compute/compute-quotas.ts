@@ -33,6 +33,20 @@ export function computeQuotas(quotas: QuotaService) {
       ]);
     },
 
+    /** Changing a server's size by these amounts (negative when it shrinks). */
+    async forResize(trx: Executor, organizationId: string, change: { vcpus: number; memoryBytes: number }): Promise<void> {
+      await quotas.takeTurn(trx, organizationId);
+      const totals = await trx
+        .selectFrom('servers')
+        .select((eb) => [eb.fn.sum<number>('vcpus').as('vcpus'), eb.fn.sum<number>('memory_bytes').as('memory')])
+        .where('organization_id', '=', organizationId)
+        .executeTakeFirst();
+      await quotas.assertAllWithin(trx, organizationId, [
+        { resource: 'vcpus', current: asNumber(totals?.vcpus), adding: Math.max(change.vcpus, 0) },
+        { resource: 'memory_bytes', current: asNumber(totals?.memory), adding: Math.max(change.memoryBytes, 0) },
+      ]);
+    },
+
     async forDataVolume(trx: Executor, organizationId: string, sizeBytes: number): Promise<void> {
       await quotas.takeTurn(trx, organizationId);
       const row = await trx.selectFrom('volumes').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).where('volume_type', '=', 'data').executeTakeFirst();

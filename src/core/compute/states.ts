@@ -33,6 +33,8 @@ const SERVER_RULES: Record<ServerAction, Rule<ServerState>> = {
 const SERVER_DELETABLE: readonly ServerState[] = ['stopped'];
 /** Volumes are attached to and detached from stopped servers only. */
 const SERVER_ATTACHABLE: readonly ServerState[] = ['stopped'];
+/** A server's size changes while it is stopped; the next start applies it. */
+const SERVER_RESIZABLE: readonly ServerState[] = ['stopped'];
 
 /** The canonical action for a name a client sent (an alias included), or null when unknown. */
 export function resolveServerAction(name: string): ServerAction | null {
@@ -61,6 +63,12 @@ export function assertServerDeletable(state: ServerState): void {
 export function assertServerAcceptsVolumeChanges(state: ServerState): void {
   if (!SERVER_ATTACHABLE.includes(state)) {
     throw new InvalidState(state, [...SERVER_ATTACHABLE], `The server is ${state}; volumes are attached and detached while it is stopped.`);
+  }
+}
+
+export function assertServerResizable(state: ServerState): void {
+  if (!SERVER_RESIZABLE.includes(state)) {
+    throw new InvalidState(state, [...SERVER_RESIZABLE], `The server is ${state}; its size changes while it is stopped.`);
   }
 }
 

@@ -16,6 +16,8 @@ export interface VolumeInput {
   name?: string;
   size?: number;
   snapshot?: string;
+  /** An environment of the acting organization the volume belongs to. */
+  environment?: string;
 }
 
 const STATES = ['creating', 'available', 'in_use', 'resizing', 'deleting', 'error'];
@@ -26,6 +28,7 @@ const listSpec: ListSpec = {
     server: uuidFilter('server_id', 'server'),
     state: choiceFilter('state', 'state', STATES),
     type: (query, value) => query.where('volume_type', '=', value),
+    environment: uuidFilter('environment_id', 'environment'),
   },
   searchColumns: ['name'],
   orderings: { name: 'name', created_at: 'created_at', size: 'size_bytes' },
@@ -75,6 +78,7 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
       sourceSize = asNumber(volume?.size_bytes ?? snapshot.size_bytes);
       if (input.size !== undefined && input.size < sourceSize) throw ValidationFailed.field('size', `Ensure this value is at least the snapshot's volume size, ${sourceSize} bytes.`);
     }
+    const environmentId = await servers.environmentFor(actor, input.environment);
     await assertComputeAvailable(host);
     const now = nowIso();
     const row: VolumeRow = {
@@ -88,6 +92,7 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
       server_id: null,
       mount_path: null,
       snapshot_id: input.snapshot ?? null,
+      environment_id: environmentId,
       revision: 1,
       created_at: now,
       updated_at: now,
