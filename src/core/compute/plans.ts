@@ -44,6 +44,29 @@ export function resolvePlan(id: string, field: string): Plan {
   return found;
 }
 
+/** Volume sizes by name (CloudMC's disk offerings): a shorthand for a size, with an id that never changes. */
+export interface VolumePlan {
+  id: string;
+  name: string;
+  sizeBytes: number;
+}
+
+const volumePlan = (n: number, gib: number): VolumePlan => ({ id: `00000000-0000-4000-8000-0000000b${String(n).padStart(4, '0')}`, name: `${gib}GB`, sizeBytes: gib * GIB });
+
+export const VOLUME_PLANS: readonly VolumePlan[] = [volumePlan(1, 1), volumePlan(2, 5), volumePlan(3, 10), volumePlan(4, 20), volumePlan(5, 50), volumePlan(6, 100)];
+
+export function listVolumePlans(actor: Actor): VolumePlan[] {
+  assertAllowed(actor, 'volume:read');
+  return [...VOLUME_PLANS];
+}
+
+/** The volume plan a create names, or a field error on `field`. */
+export function resolveVolumePlan(id: string, field: string): VolumePlan {
+  const found = VOLUME_PLANS.find((p) => p.id === id);
+  if (!found) throw ValidationFailed.field(field, `Invalid pk "${id}" - object does not exist.`);
+  return found;
+}
+
 /** The plan a server's size matches, when it matches one. */
 export function planOf(size: { vcpus: number; memory_bytes: number }): Plan | null {
   return PLANS.find((p) => p.vcpus === size.vcpus && p.memoryBytes === size.memory_bytes) ?? null;

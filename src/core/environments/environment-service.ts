@@ -15,6 +15,7 @@ export interface Environment {
   description: string;
   organizationId: string;
   organizationName: string;
+  organizationSlug: string;
   serviceConnectionId: string;
   revision: number;
   createdAt: string;
@@ -72,7 +73,7 @@ const memberListSpec: ListSpec = {
   idColumn: 'environment_members.id',
 };
 
-type EnvironmentWithOrganization = EnvironmentRow & { organization_name: string };
+type EnvironmentWithOrganization = EnvironmentRow & { organization_name: string; organization_slug: string };
 
 function toEnvironment(row: EnvironmentWithOrganization): Environment {
   return {
@@ -81,6 +82,7 @@ function toEnvironment(row: EnvironmentWithOrganization): Environment {
     description: row.description,
     organizationId: row.organization_id,
     organizationName: row.organization_name,
+    organizationSlug: row.organization_slug,
     serviceConnectionId: row.service_connection_id,
     revision: Number(row.revision),
     createdAt: row.created_at,
@@ -120,7 +122,7 @@ export function createEnvironmentService({ store, events, connections }: { store
       .selectFrom('environments')
       .innerJoin('organizations', 'organizations.id', 'environments.organization_id')
       .selectAll('environments')
-      .select('organizations.name as organization_name')
+      .select(['organizations.name as organization_name', 'organizations.slug as organization_slug'])
       .where('environments.organization_path', 'like', `${actor.organizationPath}%`);
 
   async function find(actor: Actor, id: string): Promise<EnvironmentWithOrganization> {
@@ -178,7 +180,7 @@ export function createEnvironmentService({ store, events, connections }: { store
     const connection = connections.resolve(input.serviceConnection, 'service_connection');
     const organizationId = input.organization ?? actor.organizationId;
     const organization = isUuid(organizationId)
-      ? await db.selectFrom('organizations').select(['id', 'name', 'path']).where('path', 'like', `${actor.organizationPath}%`).where('id', '=', organizationId).executeTakeFirst()
+      ? await db.selectFrom('organizations').select(['id', 'name', 'slug', 'path']).where('path', 'like', `${actor.organizationPath}%`).where('id', '=', organizationId).executeTakeFirst()
       : undefined;
     if (!organization) throw ValidationFailed.field('organization', `Invalid pk "${organizationId}" - object does not exist.`);
     const now = nowIso();
@@ -202,7 +204,7 @@ export function createEnvironmentService({ store, events, connections }: { store
     } catch (error) {
       nameTaken(error);
     }
-    return toEnvironment({ ...row, organization_name: organization.name });
+    return toEnvironment({ ...row, organization_name: organization.name, organization_slug: organization.slug });
   }
 
   async function update(actor: Actor, id: string, input: EnvironmentInput, options: { partial: boolean; expectedRevision?: number }): Promise<Environment> {
