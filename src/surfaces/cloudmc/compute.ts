@@ -7,7 +7,7 @@ import type { Environment } from '../../core/environments/environment-service.ts
 import { NotFound } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
-import { onEntity, UnsupportedOperation } from './errors.ts';
+import { onEntities, UnsupportedOperation, type Entity } from './errors.ts';
 import { accepted, everything, many, single } from './replies.ts';
 import { instanceRenderer, instanceState, renderComputeOffering, renderDiskOffering, renderSnapshot, renderTemplate, renderVolume, snapshotState, volumeState } from './renderers.ts';
 
@@ -66,8 +66,8 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
   }
   const instanceIn = async (actor: Actor, environment: Environment, id: string) => inEnvironment(environment, 'instance', await servers.get(actor, id));
   const volumeIn = async (actor: Actor, environment: Environment, id: string) => inEnvironment(environment, 'volume', await volumes.get(actor, id));
-  const instanceEntity = (id: string) => ({ type: 'instances', id });
-  const volumeEntity = (id: string) => ({ type: 'volumes', id });
+  const instanceEntity = (id: string): Entity => ({ type: 'instances', id, stateName: instanceState });
+  const volumeEntity = (id: string): Entity => ({ type: 'volumes', id, stateName: volumeState });
 
   app.get(`${base}/instances`, { schema: { params: ServiceParams } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
@@ -104,18 +104,18 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
   });
 
   // Destroying purges at once (`purgeImmediately` is what Nimbus always does).
-  app.delete(`${base}/instances/:id`, { schema: { params: EntityParams, body: Type.Optional(InstanceDelete) } }, async (request) => {
+  app.delete(`${base}/instances/:id`, { schema: { params: EntityParams, body: Type.Union([InstanceDelete, Type.Null()]) } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
     const { id } = await instanceIn(request.actor, environment, request.params.id);
-    return accepted(await onEntity(instanceEntity(id), instanceState, () => servers.act(request.actor, id, 'terminate')));
+    return accepted(await onEntities({ server: instanceEntity(id) }, () => servers.act(request.actor, id, 'terminate')));
   });
 
-  app.post(`${base}/instances/:id`, { schema: { params: EntityParams, querystring: Operation, body: Type.Optional(InstanceOperationBody) } }, async (request) => {
+  app.post(`${base}/instances/:id`, { schema: { params: EntityParams, querystring: Operation, body: Type.Union([InstanceOperationBody, Type.Null()]) } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
     const instance = await instanceIn(request.actor, environment, request.params.id);
     const operation = request.query.operation ?? '';
     const body = request.body ?? {};
-    const run = <T>(work: () => Promise<T>) => onEntity(instanceEntity(instance.id), instanceState, work);
+    const run = <T>(work: () => Promise<T>) => onEntities({ server: instanceEntity(instance.id) }, work);
     if (Object.hasOwn(INSTANCE_ACTIONS, operation)) return accepted(await run(() => servers.act(request.actor, instance.id, INSTANCE_ACTIONS[operation]!)));
     if (operation === 'changeComputeOffering') {
       const memory = body.memoryInMB === undefined ? undefined : body.memoryInMB * MIB;
@@ -127,7 +127,7 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
 
   app.get(`${base}/templates`, { schema: { params: ServiceParams } }, async (request) => {
     await environmentOf(request.actor, request.params);
-    return many((await everything(images.list, request.actor, { status: 'ready' })).map(renderTemplate));
+    return many((await everything(images.list, request.actor)).map(renderTemplate));
   });
   app.get(`${base}/templates/:id`, { schema: { params: EntityParams } }, async (request) => {
     await environmentOf(request.actor, request.params);
@@ -167,14 +167,16 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
   app.delete(`${base}/volumes/:id`, { schema: { params: EntityParams } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
     const { id } = await volumeIn(request.actor, environment, request.params.id);
-    return accepted(await onEntity(volumeEntity(id), volumeState, () => volumes.remove(request.actor, id)));
+    return accepted(await onEntities({ volume: volumeEntity(id) }, () => volumes.remove(request.actor, id)));
   });
 
-  app.post(`${base}/volumes/:id`, { schema: { params: EntityParams, querystring: Operation, body: Type.Optional(VolumeOperationBody) } }, async (request) => {
+  app.post(`${base}/volumes/:id`, { schema: { params: EntityParams, querystring: Operation, body: Type.Union([VolumeOperationBody, Type.Null()]) } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
     const volume = await volumeIn(request.actor, environment, request.params.id);
     const body = request.body ?? {};
-    const run = <T>(work: () => Promise<T>) => onEntity(volumeEntity(volume.id), volumeState, work);
+    // The instance it is (or is to be) attached to may be what is in the wrong state.
+    const instanceId = body.instanceId ?? volume.server_id;
+    const run = <T>(work: () => Promise<T>) => onEntities({ volume: volumeEntity(volume.id), ...(instanceId ? { server: instanceEntity(instanceId) } : {}) }, work);
     switch (request.query.operation) {
       case 'attachToInstance': {
         // The instance must be of this environment too; CloudMC volumes have no mount point, so it is named after the volume.
@@ -215,7 +217,7 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
   app.delete(`${base}/snapshots/:id`, { schema: { params: EntityParams } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
     const { id } = await snapshotIn(request.actor, environment, request.params.id);
-    return accepted(await onEntity({ type: 'snapshots', id }, snapshotState, () => snapshots.remove(request.actor, id)));
+    return accepted(await onEntities({ snapshot: { type: 'snapshots', id, stateName: snapshotState } }, () => snapshots.remove(request.actor, id)));
   });
 }
 

@@ -52,13 +52,23 @@ interface CloudmcError {
   context: Record<string, unknown>;
 }
 
+/** An entity a route works on: its CloudMC type, its id, and its states in CloudMC's words. */
+export interface Entity {
+  type: string;
+  id: string;
+  stateName: (state: string) => string;
+}
+
 /**
- * A domain error plus what only the route knows: which entity it concerns and how to name
- * states in CloudMC's words (an `InvalidState` carries core's).
+ * A domain error plus what only the route knows: the entities it concerns, by core's resource
+ * type (an `InvalidState` says which was in the wrong state, in core's words).
  */
 export class EntityError extends Error {
-  constructor(readonly cause: DomainError, readonly entity: { type: string; id: string }, readonly stateName: (state: string) => string) {
+  readonly entity: Entity;
+  constructor(readonly cause: DomainError, entities: Record<string, Entity>) {
     super(cause.message);
+    const named = cause instanceof InvalidState && cause.resource ? entities[cause.resource] : undefined;
+    this.entity = named ?? Object.values(entities)[0]!;
   }
 }
 
@@ -84,7 +94,7 @@ function domainErrors(error: DomainError, entity?: EntityError): { kind: ErrorKi
     return { kind: 'INVALID_FIELD', errors: [...fields, ...error.nonField.map((m) => entry('INVALID_FIELD', m))] };
   }
   if (error instanceof InvalidState) {
-    const name = entity?.stateName ?? ((s: string) => s);
+    const name = entity?.entity.stateName ?? ((s: string) => s);
     const context = { ...(entity ? { id: entity.entity.id } : {}), currentState: name(error.current), expectedStates: error.expected.map(name), ...(entity ? { type: entity.entity.type } : {}) };
     return { kind: 'WRONG_STATE', errors: [entry('WRONG_STATE', error.message, context)] };
   }
@@ -128,12 +138,15 @@ export function renderCloudmcError(error: unknown, request: FastifyRequest, repl
   reply.code(ERROR_CODES[kind].status).type('application/json; charset=utf-8').send(JSON.stringify({ errors }));
 }
 
-/** Runs a core call on one entity, so that its errors carry the entity and CloudMC's state names. */
-export async function onEntity<T>(entity: { type: string; id: string }, stateName: (state: string) => string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs a core call on entities (keyed by core's resource type, the one asked about first), so
+ * that its errors carry the entity concerned and CloudMC's state names.
+ */
+export async function onEntities<T>(entities: Record<string, Entity>, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof DomainError) throw new EntityError(error, entity, stateName);
+    if (error instanceof DomainError) throw new EntityError(error, entities);
     throw error;
   }
 }
