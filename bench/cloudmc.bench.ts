@@ -5,35 +5,14 @@
 // Prints req/s and p99 of `GET /compat/cloudmc/api/v2/services/compute/bench/instances`
 // (MC-Api-Key) and of `GET /api/servers/servers/?environment=<id>&page_size=<n>` (API token),
 // each measured twice, alternating, and what the surface costs (target: under 15%).
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createRuncHost } from '../src/backends/runc/index.ts';
+import { startComputeNimbus } from './support/compute.ts';
 import { load, type LoadFigures } from './support/load.ts';
-import { startNimbus } from './support/processes.ts';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 20);
 const TARGET_COST = 0.15;
 
-if (process.getuid?.() !== 0 || spawnSync('runc', ['--version']).status !== 0) {
-  console.error('cloudmc bench: needs root and runc (apt-get install runc); skipped');
-  process.exit(0);
-}
-
-const computeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-cloudmc-'));
-const nimbus = await startNimbus({ NIMBUS_COMPUTE_DIR: computeDir, NIMBUS_NETWORK_RANGE: '10.197.0.0/16' });
-
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${nimbus.baseUrl}${url}`, {
-    method,
-    headers: { authorization: `token="${nimbus.token}"`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const compute = await startComputeNimbus('cloudmc', { NIMBUS_NETWORK_RANGE: '10.197.0.0/16' });
+const { api, nimbus } = compute;
 
 let failed = false;
 try {
@@ -69,8 +48,6 @@ try {
   failed = true;
   console.error(error);
 } finally {
-  await nimbus.stop();
-  await createRuncHost({ root: computeDir }).sweep({ servers: new Set(), volumes: new Set(), networks: new Set() });
-  fs.rmSync(computeDir, { recursive: true, force: true });
+  await compute.stop();
 }
 process.exit(failed ? 1 : 0);
