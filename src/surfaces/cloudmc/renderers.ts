@@ -24,7 +24,8 @@ function zoneId(host: string): string {
 }
 
 export const megabytes = (bytes: number) => Math.round(bytes / MIB);
-export const gigabytes = (bytes: number) => Math.round((bytes / GIB) * 1000) / 1000;
+/** Sizes are whole gigabytes in CloudMC (clients read integers); a smaller volume counts as one. */
+export const gigabytes = (bytes: number) => Math.ceil(bytes / GIB);
 
 /** Instances, with their templates' names (read once per answer). */
 export function instanceRenderer(images: ComputeServices['images']) {
@@ -71,6 +72,7 @@ export const renderVolume = (v: Volume) => ({
   name: v.name,
   type: v.volume_type === 'root' ? 'os' : 'data',
   sizeInGb: gigabytes(v.size_bytes),
+  size: v.size_bytes,
   state: volumeState(v.state),
   instanceId: v.server_id,
   creationDate: v.created_at,
@@ -78,7 +80,7 @@ export const renderVolume = (v: Volume) => ({
 
 export const renderSnapshot = (s: Snapshot) => ({ id: s.id, name: s.name, volumeId: s.volume_id, state: snapshotState(s.state), sizeInGb: gigabytes(s.size_bytes), creationDate: s.created_at });
 
-export const renderTemplate = (i: Image) => ({ id: i.id, name: i.name, size: i.size_bytes, isPublic: i.organization_id === null, isReady: i.status === 'ready', creationDate: i.created_at });
+export const renderTemplate = (i: Image) => ({ id: i.id, name: i.name, description: i.name, size: i.size_bytes, availablePublicly: i.organization_id === null, ready: i.status === 'ready', creationDate: i.created_at });
 
 export const renderComputeOffering = (p: Plan) => ({ id: p.id, name: p.name, cpuCount: p.vcpus, memoryInMB: megabytes(p.memoryBytes), custom: false });
 

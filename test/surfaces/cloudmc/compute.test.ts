@@ -41,7 +41,7 @@ for (const database of testDatabases) {
 
     it('lists templates (Nimbus images) and compute offerings (Nimbus plans)', async () => {
       const templates = await sandbox.templates().list();
-      assert.ok(templates.some((t: { id: string; isPublic: boolean }) => t.id === BUILTIN_IMAGE && t.isPublic), JSON.stringify(templates));
+      assert.ok(templates.some((t: { id: string; availablePublicly: boolean }) => t.id === BUILTIN_IMAGE && t.availablePublicly), JSON.stringify(templates));
       offerings = await sandbox.computeofferings().list();
       assert.ok(offerings.some((o) => o.name === '1vCPU.128MB'));
       assert.ok((await sandbox.diskofferings().list()).some((o: { name: string }) => o.name === '1GB'));
