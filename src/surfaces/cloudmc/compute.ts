@@ -36,7 +36,7 @@ const InstanceOperationBody = Type.Object({
   forceStop: Type.Optional(Type.Boolean()),
 });
 const InstanceDelete = Type.Object({ purgeImmediately: Type.Optional(Type.Boolean()) });
-const VolumePost = Type.Object({ name: Type.String({ maxLength: 200 }), diskOfferingId: Type.Optional(Id), sizeInGb: Type.Optional(Type.Integer()) });
+const VolumePost = Type.Object({ name: Type.String({ maxLength: 200 }), diskOfferingId: Type.Optional(Id), sizeInGb: Type.Optional(Type.Integer()), instanceId: Type.Optional(Id) });
 const VolumeOperationBody = Type.Object({ instanceId: Type.Optional(Id), name: Type.Optional(Type.String({ maxLength: 200 })), newSizeInGb: Type.Optional(Type.Integer()) });
 const VolumeQuery = Type.Object({ type: Type.Optional(Type.String({ maxLength: 10 })), instance_id: Type.Optional(Id) });
 
@@ -158,9 +158,12 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
 
   app.post(`${base}/volumes`, { schema: { params: ServiceParams, body: VolumePost } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
-    const { name, diskOfferingId, sizeInGb } = request.body;
+    const { name, diskOfferingId, sizeInGb, instanceId } = request.body;
     const size = diskOfferingId !== undefined ? resolveVolumePlan(diskOfferingId, 'volume_plan').sizeBytes : sizeInGb === undefined ? undefined : sizeInGb * GIB;
-    const { volume, task } = await volumes.create(request.actor, { name, size, environment: environment.id });
+    // Made attached to an instance of this environment when one is named.
+    if (instanceId !== undefined) await instanceIn(request.actor, environment, instanceId);
+    const create = () => volumes.create(request.actor, { name, size, environment: environment.id, server: instanceId });
+    const { volume, task } = instanceId === undefined ? await create() : await onEntities({ server: instanceEntity(instanceId) }, create);
     return accepted(task, renderVolume(volume));
   });
 
@@ -179,9 +182,9 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
     const run = <T>(work: () => Promise<T>) => onEntities({ volume: volumeEntity(volume.id), ...(instanceId ? { server: instanceEntity(instanceId) } : {}) }, work);
     switch (request.query.operation) {
       case 'attachToInstance': {
-        // The instance must be of this environment too; CloudMC volumes have no mount point, so it is named after the volume.
+        // The instance must be of this environment too; CloudMC volumes have no mount point: core's default.
         if (body.instanceId !== undefined) await instanceIn(request.actor, environment, body.instanceId);
-        return accepted(await run(() => volumes.attach(request.actor, volume.id, { server: body.instanceId, mount_path: `/mnt/${volume.id}` })));
+        return accepted(await run(() => volumes.attach(request.actor, volume.id, { server: body.instanceId })));
       }
       case 'detachFromInstance':
         return accepted(await run(() => volumes.detach(request.actor, volume.id)));

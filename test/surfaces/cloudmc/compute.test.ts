@@ -118,6 +118,11 @@ for (const database of testDatabases) {
       await sandbox.snapshots().delete(snapshot.id);
       await sandbox.volumes().delete(volume.id);
       onlyError(await cloudmc(app, key, 'GET', `/services/compute/sandbox/volumes/${volume.id}`), 404, 1020);
+      // Made attached at once to a stopped instance, and detached for the rest of the lifecycle.
+      const attachedAtOnce = await sandbox.volumes().create(JSON.stringify({ name: 'logs', sizeInGb: 1, instanceId: instance }));
+      assert.equal(attachedAtOnce.state, 'Attached', JSON.stringify(attachedAtOnce));
+      assert.equal(attachedAtOnce.instanceId, instance);
+      await sandbox.volumes().detachFromInstance(attachedAtOnce.id);
     });
 
     it('refuses operations it does not have, and unknown ones, in its own shape', async () => {

@@ -86,8 +86,15 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     revisions: true,
     list: { summary: 'List volumes', filters: { name: Type.Optional(Id), server: Type.Optional(Id), state: Type.Optional(Id), type: Type.Optional(Id), environment: Type.Optional(Id) }, run: volumes.list },
     create: {
-      summary: 'Create a data volume, empty or from a snapshot',
-      body: Type.Object({ name: Type.String({ maxLength: 200 }), size: Type.Optional(Type.Integer({ description: 'Bytes; from a snapshot, defaults to its volume\'s size.' })), snapshot: Type.Optional(Id), environment: Type.Optional(Id) }),
+      summary: 'Create a data volume, empty or from a snapshot, attached at once to a stopped `server` when one is named',
+      body: Type.Object({
+        name: Type.String({ maxLength: 200 }),
+        size: Type.Optional(Type.Integer({ description: 'Bytes; from a snapshot, defaults to its volume\'s size.' })),
+        snapshot: Type.Optional(Id),
+        environment: Type.Optional(Id),
+        server: Type.Optional(Type.String({ maxLength: 200, description: 'A stopped server to attach the new volume to at once.' })),
+        mount_path: Type.Optional(Type.String({ maxLength: 300, description: 'Where, with `server`; `/mnt/<volume id>` by default.' })),
+      }),
       response: Type.Intersect([VolumeBody, Type.Object(CreatedTask)]),
       location: true,
       run: async (actor, body) => { const { volume, task } = await volumes.create(actor, body); return { row: volume, extra: { task: task.id } }; },
@@ -105,9 +112,9 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
   app.post(`${VOLUMES}:id/attach/`, {
     schema: {
       tags,
-      summary: 'Attach a data volume to a stopped server; it is mounted at `mount_path` when the server starts',
+      summary: 'Attach a data volume to a stopped server; it is mounted at `mount_path` (by default `/mnt/<volume id>`) when the server starts',
       params: IdParams,
-      body: Type.Object({ server: Id, mount_path: Type.String({ maxLength: 300 }) }),
+      body: Type.Object({ server: Id, mount_path: Type.Optional(Type.String({ maxLength: 300 })) }),
       response: { 202: TaskBody, ...computeErrors },
     },
     handler: async (request, reply) => sendAccepted(request, reply, await volumes.attach(request.actor, request.params.id, request.body)),
