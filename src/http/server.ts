@@ -90,7 +90,7 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, trus
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
   const authenticator = createAuthenticator(services);
-  await app.register(oauthSurface, { oauth: services.oauth });
+  await app.register(oauthSurface, { oauth: services.oauth, limits });
   await app.register(nativeSurface, { services, authenticator, limits, imageUploadLimit });
   await app.register(cloudmcSurface, { prefix: '/compat/cloudmc', services, authenticator, limits });
   return app;
