@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
 import { ValidationFailed } from './core/errors.ts';
 import { SECRET_KEY_MIN_LENGTH } from './core/secrets/secret-box.ts';
 
@@ -59,6 +60,8 @@ export interface Config {
   streamsPerProcess: number;
   /** Encrypts secrets kept in the database (bearer signing keys); unset: a key file in the data directory. */
   secretKey: string | undefined;
+  /** The code of the compute service connection, as environments' services name it (`compute`). */
+  computeServiceCode: string;
 }
 
 export type TrustProxy = false | number | string[];
@@ -175,6 +178,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     streamsPerCredential: pick('streamsPerCredential', () => parseInteger('NIMBUS_STREAMS_PER_CREDENTIAL', env.NIMBUS_STREAMS_PER_CREDENTIAL), LIMIT_DEFAULTS.streamsPerCredential),
     streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
     secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),
+    computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
   };
   config.workerSlotsPerTenant = pick('workerSlotsPerTenant', () => parseInteger('NIMBUS_WORKER_SLOTS_PER_TENANT', env.NIMBUS_WORKER_SLOTS_PER_TENANT), defaultSlotsPerTenant(config.workerConcurrency));
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
@@ -197,6 +201,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
+  if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
   for (const [value, name] of [[config.commandTimeoutSeconds, 'NIMBUS_COMMAND_TIMEOUT'], [config.commandTimeoutMaxSeconds, 'NIMBUS_COMMAND_TIMEOUT_MAX'], [config.streamsPerCredential, 'NIMBUS_STREAMS_PER_CREDENTIAL'], [config.streamsPerProcess, 'NIMBUS_STREAMS_PER_PROCESS']] as const) {

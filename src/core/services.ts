@@ -11,6 +11,8 @@ import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
+import { createEnvironmentService } from './environments/environment-service.ts';
+import { createServiceConnectionService } from './environments/service-connections.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
 import { createGroupService } from './iam/group-service.ts';
@@ -26,13 +28,15 @@ import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
- * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL).
+ * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL); `computeServiceCode`
+ * is the code of the compute service connection (`compute` unless configured).
  */
 export function createCoreServices(
   store: Store,
@@ -42,6 +46,7 @@ export function createCoreServices(
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
     limits = LIMIT_DEFAULTS,
+    computeServiceCode,
   }: {
     /** Seals the secrets kept in the database with a key kept outside it. */
     secrets: SecretBox;
@@ -50,6 +55,8 @@ export function createCoreServices(
     compute?: { host: ComputeHost; settings: ComputeSettings };
     /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
     limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
+    /** The code of the compute service connection (`compute` unless configured). */
+    computeServiceCode?: string;
   },
 ) {
   // One count of open requests for every service that keeps requests open.
@@ -71,6 +78,7 @@ export function createCoreServices(
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
+  const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   return {
     identity,
@@ -94,6 +102,9 @@ export function createCoreServices(
     auth,
     bearers: createBearerService({ store, tokens, audit, settings: identity, secrets }),
     credentials,
+    apiKeys: createApiKeyService({ store, tokens, audit }),
+    serviceConnections,
+    environments: createEnvironmentService({ store, events, connections: serviceConnections }),
     organizations: createOrganizationService({ store, events, access, quotas }),
     oauth: createOauthServices({ store, tokens, credentials, audit, auth }),
   };

@@ -81,10 +81,11 @@ export function createAuthenticator(services: Pick<CoreServices, 'tokens' | 'bea
 /**
  * Resolves the request's actor: its principal, the organization it acts in (its own, or the
  * sub-organization `?org_id=` names) and its effective permissions there. The actor can resolve
- * itself again the same way, for requests that stay open.
+ * itself again the same way, for requests that stay open. `read` finds the credential: every
+ * carrier by default, a surface's own when it accepts fewer.
  */
-export async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
-  const credential = readCredential(request.headers);
+export async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator, read: (headers: FastifyRequest['headers']) => Credential | null = readCredential): Promise<void> {
+  const credential = read(request.headers);
   if (!credential) throw new Unauthenticated();
   const requested = (request.query as Record<string, unknown> | undefined)?.org_id;
   const organizationId = typeof requested === 'string' && requested !== '' ? requested : undefined;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { COMPUTE_DEFAULTS, type TrustProxy } from '../config.ts';
 import type { CoreServices } from '../core/services.ts';
 import type { Store } from '../store/database.ts';
+import { cloudmcSurface } from '../surfaces/cloudmc/index.ts';
 import { nativeSurface } from '../surfaces/native/index.ts';
 import { oauthSurface } from '../surfaces/oauth/index.ts';
 import { createAuthenticator } from './auth.ts';
@@ -88,7 +89,9 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, trus
   services.limiter.start((error) => app.log.error({ err: error }, 'rate limit counters could not be saved'));
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
+  const authenticator = createAuthenticator(services);
   await app.register(oauthSurface, { oauth: services.oauth, limits });
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits, imageUploadLimit });
+  await app.register(nativeSurface, { services, authenticator, limits, imageUploadLimit });
+  await app.register(cloudmcSurface, { prefix: '/compat/cloudmc', services, authenticator, limits });
   return app;
 }

@@ -23,6 +23,7 @@ export const AUDIT_ACTIONS = [
   'role_changed',
   'credential_created',
   'credential_revoked',
+  'api_key_regenerated',
   'oauth_settings_changed',
 ] as const;
 

@@ -43,6 +43,9 @@ export function computeQuotas(quotas: QuotaService) {
     forImageBytes: (trx: Executor, organizationId: string, sizeBytes: number) => quotas.reserve(trx, organizationId, { image_bytes: sizeBytes }),
     forServer: (trx: Executor, organizationId: string, plan: { vcpus: number; memoryBytes: number; rootVolumeBytes: number }) =>
       quotas.reserve(trx, organizationId, { servers: 1, vcpus: plan.vcpus, memory_bytes: plan.memoryBytes, volume_bytes: plan.rootVolumeBytes }),
+    /** Changing a server's size by these amounts (negative when it shrinks: nothing to reserve). */
+    forResize: (trx: Executor, organizationId: string, change: { vcpus: number; memoryBytes: number }) =>
+      quotas.reserve(trx, organizationId, { vcpus: Math.max(change.vcpus, 0), memory_bytes: Math.max(change.memoryBytes, 0) }),
     forDataVolume: (trx: Executor, organizationId: string, sizeBytes: number) => quotas.reserve(trx, organizationId, { volumes: 1, volume_bytes: sizeBytes }),
     /** Growing a volume by `extraBytes`. */
     forGrowth: (trx: Executor, organizationId: string, extraBytes: number) => quotas.reserve(trx, organizationId, { volume_bytes: extraBytes }),

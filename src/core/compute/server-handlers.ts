@@ -81,6 +81,15 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     }),
   );
 
+  // A stopped server's new size reaches the host's record of it; the next start applies it.
+  registry.register(
+    'server.resize',
+    serverTask(async (_ctx, serverId) => {
+      const server = (await records.findServer(db, serverId))!;
+      await onHost(async () => host.servers.create(await records.specOf(server)));
+    }),
+  );
+
   registry.register(
     'server.update_information',
     serverTask(async (_ctx, serverId) => {

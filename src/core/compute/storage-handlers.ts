@@ -49,7 +49,8 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
     volumeTask(ref('volume', 'volume_id'), () => 'error', async (ctx, volumeId) => {
       const volume = (await volumeRow(volumeId))!;
       await onHost(() => host.volumes.create(volumeId, Number(volume.size_bytes), volume.snapshot_id ?? undefined));
-      await ctx.step('available', (trx) => setVolume(trx, volumeId, { state: 'available' }));
+      // Made attached (its server named at creation), it is in use from the start.
+      await ctx.step('available', (trx) => setVolume(trx, volumeId, { state: restingState(volume) }));
     }),
   );
 

@@ -5,11 +5,18 @@ import { HttpError } from '../errors.ts';
 
 const METHOD_ORDER = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
+/** The body of an OPTIONS answer on a path, given the methods it allows. */
+export type OptionsBody = (path: string, allow: string[]) => unknown;
+
+/** DRF's OPTIONS body (the native API's). */
+const drfOptions: OptionsBody = (path, allow) => ({ name: path, renders: ['application/json'], parses: ['application/json'], allow });
+
 /**
  * Knows which methods every path answers, so that a wrong method is a 405 with `Allow`
  * (not a 404), OPTIONS answers every route, and every response carries `Allow` as DRF does.
+ * A surface tracks its own routes (in its own scope) and says what its OPTIONS answers hold.
  */
-export function trackAllowedMethods(app: FastifyInstance) {
+export function trackAllowedMethods(app: FastifyInstance, optionsBody: OptionsBody = drfOptions) {
   const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 500 });
   const byRoute = new Map<string, Set<string>>();
   const allowHeader = new Map<string, string>();
@@ -44,7 +51,7 @@ export function trackAllowedMethods(app: FastifyInstance) {
     if (allow) {
       reply.header('allow', allow);
       if (request.method === 'OPTIONS') {
-        return reply.code(200).send({ name: request.url.split('?')[0], renders: ['application/json'], parses: ['application/json'], allow: allow.split(', ') });
+        return reply.code(200).send(optionsBody(request.url.split('?')[0]!, allow.split(', ')));
       }
       throw new HttpError(405, 'method_not_allowed', `Method "${request.method}" not allowed.`);
     }

@@ -6,14 +6,17 @@ import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
 import { honourIdempotencyKeys } from '../../http/conventions/idempotency.ts';
 import { auditRoutes } from './audit/activity.ts';
+import { apiKeyRoutes } from './auth/api-key.ts';
 import { credentialRoutes } from './auth/credentials.ts';
 import { sessionRoutes } from './auth/session.ts';
 import { tokenRoutes } from './auth/tokens.ts';
 import { imageRoutes } from './compute/images.ts';
+import { planRoutes } from './compute/plans.ts';
 import { serverRoutes } from './compute/servers.ts';
 import { storageRoutes } from './compute/volumes.ts';
 import { commandRoutes } from './events/commands.ts';
 import { eventRoutes } from './events/events.ts';
+import { environmentRoutes } from './iam/environments.ts';
 import { groupRoutes } from './iam/groups.ts';
 import { membershipRoutes } from './iam/memberships.ts';
 import { organizationRoutes } from './iam/organizations.ts';
@@ -58,9 +61,11 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   groupRoutes(app, services);
   membershipRoutes(app, services);
   roleRoutes(app, services);
+  environmentRoutes(app, services);
   sessionRoutes(app, services);
   tokenRoutes(app, services);
   credentialRoutes(app, services);
+  apiKeyRoutes(app, services);
   auditRoutes(app, services);
   oauthApplicationRoutes(app, services.oauth.applications);
   oauthAuthorizationRoutes(app, services.oauth.authorizations);
@@ -69,6 +74,7 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   eventRoutes(app, services.events);
   commandRoutes(app, services.commands);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
+  planRoutes(app);
   serverRoutes(app, services);
   storageRoutes(app, services);
 }

@@ -24,6 +24,7 @@ const ServerBody = Type.Object({
   volumes: Type.Array(Type.Object({ id: Uuid, mount_path: Type.String() }), { description: 'Attached data volumes.' }),
   tags: Type.Array(Type.String()),
   organization: Uuid,
+  environment: Nullable(Uuid),
   url: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -55,8 +56,19 @@ const ServerPost = Type.Object({
   root_volume_size: Type.Optional(Type.Integer({ description: 'Root volume size in bytes (default 1 GiB).' })),
   tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
   start: Type.Optional(Type.Boolean({ description: 'Start the server once it is created.' })),
+  plan: Type.Optional(Type.String({ maxLength: 200, description: 'A plan id (GET /api/servers/plans/) instead of vcpus and memory.' })),
+  environment: Type.Optional(Type.String({ maxLength: 200, description: 'An environment of the acting organization the server belongs to.' })),
 });
-const ServerPatch = Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })), tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })) });
+const ServerPatch = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  hostname: Type.Optional(Type.String({ maxLength: 200, description: 'Shown from the next start.' })),
+  tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
+});
+const ResizePost = Type.Object({
+  plan: Type.Optional(Type.String({ maxLength: 200, description: 'A plan id (GET /api/servers/plans/).' })),
+  vcpus: Type.Optional(Type.Integer({ description: '1 to 16.' })),
+  memory: Type.Optional(Type.Integer({ description: 'Memory limit in bytes.' })),
+});
 
 const ActionPost = Type.Object({
   action: Type.String({ maxLength: 50, description: `${[...SERVER_ACTIONS, ...Object.keys(ACTION_ALIASES)].join(', ')}.` }),
@@ -78,6 +90,7 @@ function render(request: Parameters<typeof resourceUrl>[0]) {
     volumes: s.volumes,
     tags: s.tags,
     organization: s.organization_id,
+    environment: s.environment_id,
     url: resourceUrl(request, COLLECTION, s.id),
     created_at: s.created_at,
     updated_at: s.updated_at,
@@ -112,7 +125,12 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     revisions: true,
     list: {
       summary: 'List servers',
-      filters: { name: Type.Optional(Type.String({ maxLength: 200 })), state: Type.Optional(Type.String({ maxLength: 20 })), image: Type.Optional(Type.String({ maxLength: 200 })) },
+      filters: {
+        name: Type.Optional(Type.String({ maxLength: 200 })),
+        state: Type.Optional(Type.String({ maxLength: 20 })),
+        image: Type.Optional(Type.String({ maxLength: 200 })),
+        environment: Type.Optional(Type.String({ maxLength: 200 })),
+      },
       run: servers.list,
     },
     create: {
@@ -123,7 +141,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
       run: async (actor, body) => { const { server, task } = await servers.create(actor, body); return { row: server, extra: { task: task.id } }; },
     },
     retrieve: { summary: 'Retrieve a server', run: servers.get },
-    update: { summary: "Change a server's name or tags", body: ServerPatch, run: servers.update },
+    update: { summary: "Change a server's name, host name or tags", body: ServerPatch, run: servers.update },
     remove: { summary: 'Delete a stopped server and its root volume (202 with the task; attached data volumes are detached)', accepted: true, ifMatch: true, run: servers.remove },
   });
 
@@ -135,5 +153,10 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   app.post(`${COLLECTION}:id/actions/`, {
     schema: { tags, summary: 'Power on, power off, reboot or terminate a server, or refresh its facts (202 with the task)', params: IdParams, body: ActionPost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await servers.act(request.actor, request.params.id, request.body.action)),
+  });
+
+  app.post(`${COLLECTION}:id/resize/`, {
+    schema: { tags, summary: 'Give a stopped server a new size, a plan or vcpus and memory (202 with the task; the next start applies it)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
+    handler: async (request, reply) => sendAccepted(request, reply, await servers.resize(request.actor, request.params.id, request.body)),
   });
 }

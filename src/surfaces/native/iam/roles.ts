@@ -4,7 +4,7 @@ import type { RoleBinding } from '../../../core/iam/role-binding-service.ts';
 import { ROLES, type RoleDefinition } from '../../../core/iam/roles.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors, IdParams, onePage, OnePage, Timestamp, Uuid } from '../schemas.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 const RoleBody = Type.Object({
@@ -14,7 +14,6 @@ const RoleBody = Type.Object({
   is_system: Type.Boolean(),
   permissions: Type.Array(Type.String()),
 });
-const RoleListBody = Type.Object({ count: Type.Integer(), current: Type.Integer(), next: Type.Null(), previous: Type.Null(), last: Type.Integer(), results: Type.Array(RoleBody) });
 
 const BindingBody = Type.Object({ id: Uuid, user: Uuid, organization: Uuid, role: Type.String(), created_at: Timestamp });
 const BindingsPost = Type.Object({
@@ -35,8 +34,8 @@ export function roleRoutes(app: FastifyTypeBox, { roleBindings }: Pick<CoreServi
   const roles = Object.values(ROLES);
 
   app.get('/api/iam/roles/', {
-    schema: { tags, summary: 'List the built-in roles and their permissions', response: { 200: RoleListBody, ...commonErrors } },
-    handler: async () => ({ count: roles.length, current: 1, next: null, previous: null, last: 1, results: roles.map(renderRole) }),
+    schema: { tags, summary: 'List the built-in roles and their permissions', response: { 200: OnePage(RoleBody), ...commonErrors } },
+    handler: async () => onePage(roles.map(renderRole)),
   });
 
   app.get('/api/iam/roles/:id/', {
