@@ -99,12 +99,14 @@ export async function createNimbus(
         else worker.start();
       },
       async close() {
+        // Stop accepting at once; in-flight requests finish while the worker winds down.
+        const httpClosed = http.close();
         await starting;
         await worker.stop();
         services.tasks.close();
         services.events.close();
         services.commands.close();
-        await http.close();
+        await httpClosed;
         await notifier.close();
         if (!given) await store.close();
       },
