@@ -1,6 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseRange } from './core/compute/addresses.ts';
+import { parseSecondary } from './core/dns/model.ts';
+import { NameError, parseTargetName } from './core/dns/names.ts';
 import { ValidationFailed } from './core/errors.ts';
 
 /** Everything `nimbus serve` can be told. Flags win over environment variables. */
@@ -40,6 +42,15 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
+  dnsAddress: string;
+  dnsPort: number;
+  /** The name servers of every zone (apex NS records; the first is the SOA's primary by default). */
+  dnsNameservers: string[];
+  /** Secondaries of every zone (`address` or `address:port`): notified of changes, allowed to transfer. */
+  dnsSecondaries: string[];
+  /** The largest UDP answer sent to EDNS0 clients. */
+  dnsUdpSize: number;
 }
 
 export type TrustProxy = false | number | string[];
@@ -58,6 +69,9 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3 } as const;
+
+/** DNS settings' defaults. */
+export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -132,7 +146,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
+    dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
+    dnsNameservers: pick('dnsNameservers', () => parseList(env.NIMBUS_DNS_NAMESERVERS), [...DNS_DEFAULTS.nameservers]),
+    dnsSecondaries: pick('dnsSecondaries', () => parseList(env.NIMBUS_DNS_SECONDARIES), []),
+    dnsUdpSize: pick('dnsUdpSize', () => parseInteger('NIMBUS_DNS_EDNS_UDP_SIZE', env.NIMBUS_DNS_EDNS_UDP_SIZE), DNS_DEFAULTS.udpSize),
   };
+  config.dnsNameservers = parseNameservers(config.dnsNameservers);
+  if (config.dnsSecondaries.some((s) => !parseSecondary(s))) throw new ConfigError(`NIMBUS_DNS_SECONDARIES: each is an IP address or address:port, got "${config.dnsSecondaries.join(',')}"`);
+  if (config.dnsUdpSize < 512 || config.dnsUdpSize > 4096) throw new ConfigError('NIMBUS_DNS_EDNS_UDP_SIZE must be from 512 to 4096');
+  if (!Number.isInteger(config.dnsPort) || config.dnsPort > 65535) throw new ConfigError(`NIMBUS_DNS_PORT must be a port from 0 (no DNS server) to 65535, got ${config.dnsPort}`);
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
     parseRange(config.networkRange);
@@ -158,6 +181,24 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');
   }
   return config;
+}
+
+/** A comma-separated list; unset or empty is undefined (the default applies). */
+function parseList(value: string | undefined): string[] | undefined {
+  const items = value?.split(',').map((v) => v.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
+}
+
+/** `NIMBUS_DNS_NAMESERVERS`: host names, absolute, stored without their final dot. */
+function parseNameservers(names: string[]): string[] {
+  return names.map((name) => {
+    try {
+      return parseTargetName(name, '', { host: true });
+    } catch (error) {
+      if (error instanceof NameError) throw new ConfigError(`NIMBUS_DNS_NAMESERVERS: "${name}": ${error.message}`);
+      throw error;
+    }
+  });
 }
 
 function parseInteger(name: string, value: string | undefined): number | undefined {

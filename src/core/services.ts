@@ -1,4 +1,4 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -10,6 +10,9 @@ import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
+import type { ZonePublisher } from './dns/changes.ts';
+import { createDnsServices } from './dns/dns-services.ts';
+import type { DnsSettings } from './dns/model.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
 import { createGroupService } from './iam/group-service.ts';
@@ -37,7 +40,8 @@ export function createCoreServices(
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings } } = {},
+    dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
+  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings }; dns?: { settings: DnsSettings; publisher?: ZonePublisher } } = {},
 ) {
   const events = createEventService({ store, notifier });
   const taskHandlers = createTaskHandlerRegistry();
@@ -51,7 +55,8 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
+  const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute, addresses: dnsServices.serverRecords });
   return {
     identity,
     notifier,
@@ -59,6 +64,7 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
+    dns: dnsServices,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
     idempotency: createIdempotencyService({ store }),
     audit,

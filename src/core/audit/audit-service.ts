@@ -24,6 +24,10 @@ export const AUDIT_ACTIONS = [
   'credential_created',
   'credential_revoked',
   'oauth_settings_changed',
+  'dns_zone_created',
+  'dns_zone_updated',
+  'dns_zone_deleted',
+  'dns_records_changed',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

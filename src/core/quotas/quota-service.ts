@@ -6,7 +6,7 @@ import { isUuid } from '../clock.ts';
 import { NotFound, PermissionDenied, QuotaExceeded, ValidationFailed } from '../errors.ts';
 
 /** What an organization's quotas can limit. Each service enforces its own with `assertWithin`. */
-export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'vcpus', 'memory_bytes', 'volume_bytes'] as const;
+export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'dns_records', 'vcpus', 'memory_bytes', 'volume_bytes'] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 
 /** Limit per resource; null is unlimited. */
@@ -57,6 +57,24 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
     }
   }
 
+  /**
+   * Quotas that limit a whole subtree: adding `adding` of `resource` in the organization at
+   * `organizationPath` must keep it, and every ancestor with a limit, within that limit,
+   * counting (with `countUnder(path)`) everything of their subtrees. Takes those organizations'
+   * turns, from the root down, before counting.
+   */
+  async function assertWithinSubtrees(trx: Kysely<Database>, organizationPath: string, resource: QuotaResource, adding: number, countUnder: (path: string) => Promise<number>): Promise<void> {
+    const ids = organizationPath.split('/').filter(Boolean);
+    const limits = await trx.selectFrom('organization_quotas').select(['organization_id', 'maximum']).where('organization_id', 'in', ids).where('resource', '=', resource).execute();
+    for (const [depth, id] of ids.entries()) {
+      const limit = limits.find((l) => l.organization_id === id);
+      if (!limit) continue;
+      await takeTurn(trx, id);
+      const current = await countUnder(`/${ids.slice(0, depth + 1).join('/')}/`);
+      if (current + adding > limit.maximum) throw new QuotaExceeded(resource, limit.maximum);
+    }
+  }
+
   async function findOrganization(actor: Actor, id: string) {
     const row = isUuid(id)
       ? await db.selectFrom('organizations').select(['id', 'path']).where('id', '=', id).where('path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
@@ -97,5 +115,5 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
     return limitsOf(db, organization.id);
   }
 
-  return { takeTurn, assertWithin, assertAllWithin, get, set };
+  return { takeTurn, assertWithin, assertAllWithin, assertWithinSubtrees, get, set };
 }

@@ -12,6 +12,7 @@ import { tokenRoutes } from './auth/tokens.ts';
 import { imageRoutes } from './compute/images.ts';
 import { serverRoutes } from './compute/servers.ts';
 import { storageRoutes } from './compute/volumes.ts';
+import { dnsRoutes } from './dns/zones.ts';
 import { commandRoutes } from './events/commands.ts';
 import { eventRoutes } from './events/events.ts';
 import { groupRoutes } from './iam/groups.ts';
@@ -71,4 +72,5 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
   serverRoutes(app, services);
   storageRoutes(app, services);
+  dnsRoutes(app, services);
 }
