@@ -24,9 +24,9 @@ export function dnsQuotas(quotas: QuotaService) {
   };
   return {
     forZone: (trx: Executor, organizationPath: string) => quotas.assertWithinSubtrees(trx, organizationPath, 'dns_zones', 1, zonesUnder(trx)),
-    /** `adding` more records (a replace: the new count less the zone's current records). */
-    forRecords: async (trx: Executor, organizationPath: string, adding: number) => {
-      if (adding > 0) await quotas.assertWithinSubtrees(trx, organizationPath, 'dns_records', adding, recordsUnder(trx));
+    /** After a change wrote `added` more records than it removed: the counts, which include them, must be within the limits. */
+    forRecordsWritten: async (trx: Executor, organizationPath: string, added: number) => {
+      if (added > 0) await quotas.assertWithinSubtrees(trx, organizationPath, 'dns_records', 0, recordsUnder(trx));
     },
   };
 }

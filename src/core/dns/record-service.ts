@@ -8,7 +8,7 @@ import { choiceFilter, runList, type ListRequest, type ListResult, type ListSpec
 import type { ZoneChange, ZoneChanges } from './changes.ts';
 import type { DnsQuotas } from './dns-quotas.ts';
 import { checkTtl, storedData, toRecord, type DnsRecord, type ZoneDetail } from './model.ts';
-import { absoluteName, NameError, parseOwnerName, relativeName } from './names.ts';
+import { absoluteName, fqdn, NameError, parseOwnerName, relativeName } from './names.ts';
 import { dataFields, isRecordType, parseRecordData, RECORD_TYPES, type RecordFields } from './record-types.ts';
 import { conflictsIn, type ZoneRecord } from './rules.ts';
 import type { ServerRecords } from './server-records.ts';
@@ -70,7 +70,9 @@ function prefixed(errors: FieldErrors, prefix: string): FieldErrors {
 
 /** The fields a record shows for a client: its input, as it would send it back. */
 export function recordInputOf(record: DnsRecord, zone: string): RecordInput {
-  return { name: relativeName(record.name, zone), type: record.type, ttl: record.ttl, ...dataFields(record.data) } as RecordInput;
+  const fields = dataFields(record.data);
+  if (typeof fields.hostname === 'string') fields.hostname = fields.hostname === '' ? '.' : fqdn(fields.hostname);
+  return { name: relativeName(record.name, zone), type: record.type, ttl: record.ttl, ...fields };
 }
 
 export type RecordService = ReturnType<typeof createRecordService>;
@@ -134,7 +136,7 @@ export function createRecordService({ store, zones, changes, limits, serverRecor
       const locked = await changes.lock(trx, visible.id);
       if (!locked) throw new NotFound('dns_zone', 'No DNS zone matches the given query.');
       const { result, written, adding, change, field } = await work(trx, locked);
-      await limits.forRecords(trx, locked.organization_path, adding);
+      await limits.forRecordsWritten(trx, locked.organization_path, adding);
       const rows = (await trx.selectFrom('dns_records').selectAll().where('zone_id', '=', locked.id).execute()).map(toRecord);
       const order = [...rows.filter((r) => !written.includes(r.id)), ...written.map((id) => rows.find((r) => r.id === id)!)];
       const problems = conflictsIn(locked.name, order, order.length - written.length);

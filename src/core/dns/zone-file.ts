@@ -14,6 +14,7 @@ export interface ParsedRecord {
   /** Absolute, with the final dot: relative names were resolved against `$ORIGIN`. */
   name: string;
   type: RecordType;
+  /** Null: the file's first `$TTL` (the zone's default TTL). */
   ttl: number | null;
   fields: RecordFields;
 }
@@ -32,7 +33,7 @@ export interface ParsedSoa {
 export interface ParsedZoneFile {
   records: ParsedRecord[];
   soa: ParsedSoa | null;
-  /** `$TTL`, when the file set it. */
+  /** The file's first `$TTL`, when it set one: records without a TTL of their own get it (null). */
   defaultTtl: number | null;
   /** Lines with a problem, `line N: ...`. */
   errors: string[];
@@ -144,6 +145,7 @@ export function parseZoneFile(source: string, zone: string): ParsedZoneFile {
   const records: ParsedRecord[] = [];
   let origin = zone;
   let defaultTtl: number | null = null;
+  let currentTtl: number | null = null;
   let soa: ParsedSoa | null = null;
   let lastOwner: string | null = null;
 
@@ -155,7 +157,10 @@ export function parseZoneFile(source: string, zone: string): ParsedZoneFile {
       const directive = first.toUpperCase();
       if (directive === '$ORIGIN' && tokens.length === 2 && tokens[1]!.endsWith('.')) origin = absoluteName(tokens[1]!, origin);
       else if (directive === '$ORIGIN') problem('$ORIGIN takes one absolute name (ending with a dot).');
-      else if (directive === '$TTL' && tokens.length === 2 && parseTtl(tokens[1]!) !== null) defaultTtl = parseTtl(tokens[1]!);
+      else if (directive === '$TTL' && tokens.length === 2 && parseTtl(tokens[1]!) !== null) {
+        currentTtl = parseTtl(tokens[1]!);
+        defaultTtl ??= currentTtl;
+      }
       else if (directive === '$TTL') problem('$TTL takes one TTL, in seconds or with units (1h30m).');
       else problem(`${first} is not supported (only $ORIGIN and $TTL are).`);
       continue;
@@ -209,7 +214,7 @@ export function parseZoneFile(source: string, zone: string): ParsedZoneFile {
       problem(fields);
       continue;
     }
-    records.push({ line: entry.line, name: owner, type, ttl: ttl ?? defaultTtl, fields });
+    records.push({ line: entry.line, name: owner, type, ttl: ttl ?? (currentTtl === defaultTtl ? null : currentTtl), fields });
   }
   return { records, soa, defaultTtl, errors };
 }
