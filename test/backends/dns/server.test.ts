@@ -149,6 +149,30 @@ for (const database of testDatabases) {
       assert.match(refused.output, /Transfer failed|REFUSED/);
     });
 
+    it('sends NOTIFY to the secondaries of a zone when it changes', async () => {
+      const secondary = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => secondary.bind(0, '127.0.0.1', resolve));
+      const notifies: packet.DecodedPacket[] = [];
+      secondary.on('message', (message, remote) => {
+        const notify = packet.decode(message);
+        notifies.push(notify);
+        secondary.send(packet.encode({ type: 'response', id: notify.id, flags: notify.flags, questions: notify.questions }), remote.port, remote.address);
+      });
+      try {
+        const zone = await addZone(app, 'notified.test', [], { secondaries: [`127.0.0.1:${secondary.address().port}`] });
+        await app.request({ method: 'POST', url: `/api/dns/zones/${zone}/records/`, payload: { name: 'www', type: 'A', ip: '192.0.2.1' } });
+        const deadline = Date.now() + 5000;
+        while (notifies.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(notifies.length >= 2, `${notifies.length} NOTIFY received`);
+        for (const notify of notifies) {
+          assert.equal(((notify.flags ?? 0) >> 11) & 0xf, 4, 'opcode NOTIFY');
+          assert.deepEqual(notify.questions?.map((q) => [q.name, q.type]), [['notified.test', 'SOA']]);
+        }
+      } finally {
+        secondary.close();
+      }
+    });
+
     it('answers a change made through the API from the very next query', async () => {
       const added = await app.request({ method: 'POST', url: `/api/dns/zones/${zoneId}/records/`, payload: { name: 'fresh', type: 'A', ip: '192.0.2.200' } });
       assert.equal(added.statusCode, 201, added.body);
