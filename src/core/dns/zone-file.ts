@@ -40,7 +40,10 @@ export interface ParsedZoneFile {
 }
 
 interface Token {
+  /** With its escapes resolved. */
   text: string;
+  /** As written (an SOA contact's `\.` matters). */
+  raw: string;
   quoted: boolean;
 }
 
@@ -92,6 +95,7 @@ function tokenize(line: string, tokens: Token[], depth: number): number {
       i++;
     } else {
       const quoted = c === '"';
+      const start = i;
       let text = '';
       if (quoted) i++;
       for (;;) {
@@ -121,7 +125,7 @@ function tokenize(line: string, tokens: Token[], depth: number): number {
         text += ch;
         i++;
       }
-      tokens.push({ text, quoted });
+      tokens.push({ text, raw: line.slice(start, i), quoted });
     }
   }
   return depth;
@@ -202,7 +206,7 @@ export function parseZoneFile(source: string, zone: string): ParsedZoneFile {
         problem(`the SOA belongs to the zone apex (${fqdn(zone)}).`);
         continue;
       }
-      soa = { primaryNs: name(rdata[0]!), email: mailboxToEmail(name(rdata[1]!)), refresh: timers[0]!, retry: timers[1]!, expire: timers[2]!, minimum: timers[3]!, ttl };
+      soa = { primaryNs: name(rdata[0]!), email: mailboxToEmail(name(entry.tokens[entry.tokens.length - 6]!.raw)), refresh: timers[0]!, retry: timers[1]!, expire: timers[2]!, minimum: timers[3]!, ttl };
       continue;
     }
     if (!isRecordType(type)) {
@@ -246,8 +250,9 @@ function fieldsOf(type: RecordType, rdata: string[], tokens: Token[], name: (t: 
 /** SOA RNAME (`hostmaster.example.com.`) as an address (`hostmaster@example.com`); an escaped dot stays in the local part. */
 export function mailboxToEmail(mailbox: string): string {
   const name = mailbox.replace(/\.$/, '');
-  const dot = name.indexOf('.');
-  return dot < 0 ? name : `${name.slice(0, dot)}@${name.slice(dot + 1)}`;
+  const dot = /(?<!\\)\./.exec(name)?.index ?? -1;
+  const local = (dot < 0 ? name : name.slice(0, dot)).replaceAll('\\.', '.');
+  return dot < 0 ? local : `${local}@${name.slice(dot + 1)}`;
 }
 
 /** An address as SOA RNAME, with the final dot (dots in the local part escaped). */
