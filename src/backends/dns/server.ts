@@ -26,6 +26,8 @@ const TCP_MAX = 65535;
 /** A zone transfer is sent in messages of about this size. */
 const TRANSFER_MESSAGE_BYTES = 16_000;
 const TCP_IDLE_MS = 10_000;
+/** Ways of asking one question (case of the name, UDP size, EDNS0) kept encoded. */
+const MAX_VARIANTS = 16;
 const TCP_MAX_CONNECTIONS = 512;
 /** EDNS version 1 and later are answered BADVERS (RFC 6891 6.1.3): extended RCODE 1, i.e. 16. */
 const BADVERS_HIGH_BITS = 1;
@@ -47,6 +49,8 @@ export function createDnsServer({ authority, logger, address, port, ednsUdpSize 
   const tcp = net.createServer({ pauseOnConnect: false });
   tcp.maxConnections = TCP_MAX_CONNECTIONS;
   const connections = new Set<net.Socket>();
+  /** Encoded answers by how they were asked; they go with the answer (and so with its zone's snapshot). */
+  const encoded = new WeakMap<object, Map<string, Buffer>>();
 
   /** Nimbus's EDNS0 record: the UDP size it accepts, and the high bits of an extended RCODE. */
   const optRecord = (extendedRcode: number): packet.OptAnswer => ({ type: 'OPT', name: '.', udpPayloadSize: ednsUdpSize, extendedRcode, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
@@ -98,15 +102,30 @@ export function createDnsServer({ authority, logger, address, port, ednsUdpSize 
 
     const answer = await authority.answer(question.name, question.type);
     if (!answer) return finish(errorReply(query, RCODE.REFUSED));
-    finish({
-      type: 'response',
-      id: query.id,
-      flags: flagsFor(query, RCODE[answer.rcode], answer.authoritative ? AA : 0),
-      questions: query.questions,
-      answers: answer.answers.map(toPacketRecord),
-      authorities: answer.authorities.map(toPacketRecord),
-      additionals: answer.additionals.map(toPacketRecord),
-    });
+    // The same answer, asked the same way, is encoded once: only its id and RD bit differ.
+    const variant = `${transport === 'udp' ? udpLimit : TCP_MAX} ${opt ? 1 : 0} ${question.name} ${question.class}`;
+    const encodings = encoded.get(answer) ?? new Map<string, Buffer>();
+    encoded.set(answer, encodings);
+    let encoding = encodings.get(variant);
+    if (!encoding) {
+      encoding = encodeWithin(
+        {
+          type: 'response',
+          id: 0,
+          flags: flagsFor(null, RCODE[answer.rcode], answer.authoritative ? AA : 0),
+          questions: [question],
+          answers: answer.answers.map(toPacketRecord),
+          authorities: answer.authorities.map(toPacketRecord),
+          additionals: [...answer.additionals.map(toPacketRecord), ...ednsReply],
+        },
+        transport === 'udp' ? udpLimit : TCP_MAX,
+      );
+      if (encodings.size < MAX_VARIANTS) encodings.set(variant, encoding);
+    }
+    const reply = Buffer.from(encoding);
+    reply.writeUInt16BE(query.id ?? 0, 0);
+    reply[2]! |= ((query.flags ?? 0) & RD) >> 8;
+    send(reply);
   }
 
   /**

@@ -2,6 +2,8 @@ import type { DnsCatalog } from './catalog.ts';
 import { lookup, type Answer } from './lookup.ts';
 import type { Rr } from './snapshot.ts';
 
+const MAX_CACHED_ANSWERS = 10_000;
+
 /** A zone transfer's outcome: the records to send (SOA first and last), or why not. */
 export type Transfer = { outcome: 'refused' } | { outcome: 'records'; records: Rr[] };
 
@@ -13,11 +15,23 @@ export function serialAtLeast(a: number, b: number): boolean {
 
 /** What the DNS server asks core: answers to questions and zone transfers, from the cached zones. */
 export function createDnsAuthority(catalog: Pick<DnsCatalog, 'zoneFor'>) {
-  /** The answer to a question, or null when no zone here holds the name (REFUSED). */
+  /**
+   * The answer to a question, or null when no zone here holds the name (REFUSED). The same
+   * question gets the same object until its zone changes, so the server can keep its encoding.
+   */
   async function answer(qname: string, qtype: string): Promise<Answer | null> {
     const name = normalize(qname);
     const zone = await catalog.zoneFor(name);
-    return zone ? lookup(zone, name, qtype) : null;
+    if (!zone) return null;
+    const key = `${name} ${qtype}`;
+    let found = zone.answers.get(key) as Answer | undefined;
+    if (!found) {
+      // Bounded: questions for names that do not exist could otherwise grow it without end.
+      if (zone.answers.size >= MAX_CACHED_ANSWERS) zone.answers.clear();
+      found = lookup(zone, name, qtype);
+      zone.answers.set(key, found);
+    }
+    return found;
   }
 
   /**

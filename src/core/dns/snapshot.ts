@@ -49,6 +49,8 @@ export interface ZoneSnapshot {
   transferAllowed: Set<string>;
   /** Every record, apex SOA first, in a stable order (for zone transfers). */
   all: Rr[];
+  /** Answers already worked out, by `name type` (the zone never changes: a change makes a new snapshot). */
+  answers: Map<string, unknown>;
 }
 
 export function buildSnapshot(zone: DnsZoneRow, rows: DnsRecordRow[], settings: DnsSettings, transferAllowed: Set<string>): ZoneSnapshot {
@@ -75,5 +77,5 @@ export function buildSnapshot(zone: DnsZoneRow, rows: DnsRecordRow[], settings: 
     for (let name: string | null = rr.name; name !== null && isAtOrBelow(name, zone.name) && !names.has(name); name = parentOf(name)) names.add(name);
   }
   const delegations = new Set(records.filter((r) => r.data.type === 'NS').map((r) => r.name));
-  return { id: zone.id, name: zone.name, serial: Number(zone.serial), soa, negativeTtl: Math.min(zone.default_ttl, zone.minimum), nodes, names, delegations, transferAllowed, all };
+  return { id: zone.id, name: zone.name, serial: Number(zone.serial), soa, negativeTtl: Math.min(zone.default_ttl, zone.minimum), nodes, names, delegations, transferAllowed, all, answers: new Map() };
 }
