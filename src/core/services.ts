@@ -3,6 +3,7 @@ import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createLoginThrottle } from './auth/login-throttle.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
@@ -55,6 +56,7 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute, addresses: dnsServices.serverRecords });
   return {
@@ -76,11 +78,11 @@ export function createCoreServices(
     groups,
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
-    auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
+    auth,
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
     credentials,
-    organizations: createOrganizationService({ store, events, access }),
-    oauth: createOauthServices({ store, tokens, credentials, audit }),
+    organizations: createOrganizationService({ store, events, access, quotas }),
+    oauth: createOauthServices({ store, tokens, credentials, audit, auth }),
   };
 }
 

@@ -88,7 +88,7 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, trus
   services.limiter.start((error) => app.log.error({ err: error }, 'rate limit counters could not be saved'));
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
-  await app.register(oauthSurface, { oauth: services.oauth });
+  await app.register(oauthSurface, { oauth: services.oauth, limits });
   await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits, imageUploadLimit });
   return app;
 }

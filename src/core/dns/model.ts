@@ -12,25 +12,12 @@ export interface DnsSettings {
   secondaries: string[];
 }
 
-export interface Zone {
-  id: string;
-  organization_id: string;
-  name: string;
-  default_ttl: number;
-  primary_ns: string;
-  email: string;
-  refresh: number;
-  retry: number;
-  expire: number;
-  minimum: number;
-  serial: number;
+/** A zone as core shows it: its row, with its lists and flags decoded, and the deployment's name servers. */
+export interface Zone extends Omit<DnsZoneRow, 'organization_path' | 'secondaries' | 'server_records'> {
   secondaries: string[];
   server_records: boolean;
   /** The deployment's name servers: the zone's apex NS records. */
   nameservers: string[];
-  revision: number;
-  created_at: string;
-  updated_at: string;
 }
 
 export interface DnsRecord {
@@ -54,25 +41,8 @@ export interface ZoneDetail extends Zone {
 }
 
 export function toZone(row: DnsZoneRow, settings: DnsSettings): Zone {
-  return {
-    id: row.id,
-    organization_id: row.organization_id,
-    name: row.name,
-    default_ttl: row.default_ttl,
-    primary_ns: row.primary_ns,
-    email: row.email,
-    refresh: row.refresh,
-    retry: row.retry,
-    expire: row.expire,
-    minimum: row.minimum,
-    serial: Number(row.serial),
-    secondaries: JSON.parse(row.secondaries) as string[],
-    server_records: row.server_records === 1,
-    nameservers: settings.nameservers,
-    revision: row.revision,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
+  const { organization_path: _path, ...fields } = row;
+  return { ...fields, serial: Number(row.serial), secondaries: JSON.parse(row.secondaries) as string[], server_records: row.server_records === 1, nameservers: settings.nameservers };
 }
 
 export function toRecord(row: DnsRecordRow): DnsRecord {

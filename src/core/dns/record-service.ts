@@ -136,7 +136,7 @@ export function createRecordService({ store, zones, changes, limits, serverRecor
       const locked = await changes.lock(trx, visible.id);
       if (!locked) throw new NotFound('dns_zone', 'No DNS zone matches the given query.');
       const { result, written, adding, change, field } = await work(trx, locked);
-      await limits.forRecordsWritten(trx, locked.organization_path, adding);
+      await limits.forRecordsWritten(trx, locked.organization_id, adding);
       const rows = (await trx.selectFrom('dns_records').selectAll().where('zone_id', '=', locked.id).execute()).map(toRecord);
       const order = [...rows.filter((r) => !written.includes(r.id)), ...written.map((id) => rows.find((r) => r.id === id)!)];
       const problems = conflictsIn(locked.name, order, order.length - written.length);

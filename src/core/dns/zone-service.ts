@@ -110,7 +110,7 @@ export function createZoneService({ store, settings, changes, limits, serverReco
     };
     try {
       const zone = await db.transaction().execute(async (trx) => {
-        await limits.forZone(trx, actor.organizationPath);
+        await limits.forZone(trx, actor.organizationId);
         await assertNameFree(trx, actor, name);
         await trx.insertInto('dns_zones').values(row).execute();
         const created = await changes.record(trx, row, actor, { event: 'dns_zone.created', audit: 'dns_zone_created' });
