@@ -1,4 +1,4 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -20,6 +20,8 @@ import { createGroupService } from './iam/group-service.ts';
 import { createMembershipService } from './iam/membership-service.ts';
 import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
+import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
@@ -38,13 +40,31 @@ import { createUserService } from './users/user-service.ts';
 export function createCoreServices(
   store: Store,
   {
+    secrets,
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
+    limits = LIMIT_DEFAULTS,
     dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings }; dns?: { settings: DnsSettings; publisher?: ZonePublisher } } = {},
+  }: {
+    /** Seals the secrets kept in the database with a key kept outside it. */
+    secrets: SecretBox;
+    identity?: IdentitySettings;
+    notifier?: Notifier;
+    compute?: { host: ComputeHost; settings: ComputeSettings };
+    /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
+    limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
+    /** The deployment's name servers and secondaries, and what sends NOTIFY to secondaries. */
+    dns?: { settings: DnsSettings; publisher?: ZonePublisher };
+  },
 ) {
-  const events = createEventService({ store, notifier });
+  // One count of open requests for every service that keeps requests open.
+  const longRequests = createLongRequests({ perCredential: limits.streamsPerCredential, perProcess: limits.streamsPerProcess });
+  const commandSettings = {
+    timeouts: { defaultSeconds: limits.commandTimeoutSeconds, maxSeconds: limits.commandTimeoutMaxSeconds },
+    outputLimitChars: limits.commandOutputLimit,
+  };
+  const events = createEventService({ store, notifier, longRequests });
   const taskHandlers = createTaskHandlerRegistry();
   registerBuiltinTaskHandlers(taskHandlers);
   const audit = createAuditService({ store });
@@ -54,7 +74,7 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
-  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
+  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
@@ -67,7 +87,8 @@ export function createCoreServices(
     tasks,
     compute: computeServices,
     dns: dnsServices,
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
+    longRequests,
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
@@ -79,7 +100,7 @@ export function createCoreServices(
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth,
-    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    bearers: createBearerService({ store, tokens, audit, settings: identity, secrets }),
     credentials,
     organizations: createOrganizationService({ store, events, access, quotas }),
     oauth: createOauthServices({ store, tokens, credentials, audit, auth }),
