@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
-import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
+import { createNotifySender } from './backends/dns/notify.ts';
+import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
@@ -37,12 +39,17 @@ function computeFor(config: Partial<ComputeConfig>) {
   };
 }
 
+/** DNS settings; without `dnsPort` (or with 0) this process runs no DNS server. */
+export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers' | 'dnsSecondaries' | 'dnsUdpSize'>;
+
 export interface Nimbus {
   config: Pick<Config, 'bodyLimit'>;
   store: Store;
   services: CoreServices;
   http: FastifyInstance;
   worker: TaskWorker;
+  /** The authoritative DNS server, when configured; the caller starts it (`listen()` gives its port). */
+  dns: DnsServer | null;
   /** Starts the background work (the task worker); the HTTP server is started by the caller. */
   start(): void;
   /**
@@ -58,25 +65,31 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode'>> & Partial<ComputeConfig> & Partial<DnsConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
   const store = given ?? openStore(storeOptionsFor(config.databaseUrl, config.dataDir));
   const notifier = createNotifier(config.databaseUrl, logger);
+  const notifySender = createNotifySender(logger);
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
+    const dnsSettings = { nameservers: config.dnsNameservers ?? [...DNS_DEFAULTS.nameservers], secondaries: config.dnsSecondaries ?? [] };
     const services = createCoreServices(store, {
       secrets: createSecretBox(loadSecretKey(config)),
       notifier,
       identity: config.identity,
       compute,
       computeServiceCode: config.computeServiceCode,
+      dns: { settings: dnsSettings, publisher: notifySender },
       limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
     });
     await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
+    const dns = config.dnsPort
+      ? createDnsServer({ authority: services.dns.authority, logger, address: config.dnsAddress ?? DNS_DEFAULTS.address, port: config.dnsPort, ednsUdpSize: config.dnsUdpSize ?? DNS_DEFAULTS.udpSize })
+      : null;
     const workerSettings = {
       concurrency,
       slotsPerTenant: config.workerSlotsPerTenant ?? defaultSlotsPerTenant(concurrency),
@@ -93,7 +106,9 @@ export async function createNimbus(
       services,
       http,
       worker,
+      dns,
       start() {
+        services.dns.catalog.start();
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
         if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => worker.start());
         else worker.start();
@@ -107,11 +122,15 @@ export async function createNimbus(
         services.events.close();
         services.commands.close();
         await httpClosed;
+        await dns?.close();
+        services.dns.catalog.close();
+        notifySender.close();
         await notifier.close();
         if (!given) await store.close();
       },
     };
   } catch (error) {
+    notifySender.close();
     await notifier.close();
     if (!given) await store.close();
     throw error;

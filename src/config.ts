@@ -3,6 +3,8 @@ import path from 'node:path';
 import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
+import { parseSecondary } from './core/dns/model.ts';
+import { NameError, parseTargetName } from './core/dns/names.ts';
 import { ValidationFailed } from './core/errors.ts';
 import { SECRET_KEY_MIN_LENGTH } from './core/secrets/secret-box.ts';
 
@@ -62,6 +64,15 @@ export interface Config {
   secretKey: string | undefined;
   /** The code of the compute service connection, as environments' services name it (`compute`). */
   computeServiceCode: string;
+  /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
+  dnsAddress: string;
+  dnsPort: number;
+  /** The name servers of every zone (apex NS records; the first is the SOA's primary by default). */
+  dnsNameservers: string[];
+  /** Secondaries of every zone (`address` or `address:port`): notified of changes, allowed to transfer. */
+  dnsSecondaries: string[];
+  /** The largest UDP answer sent to EDNS0 clients. */
+  dnsUdpSize: number;
 }
 
 export type TrustProxy = false | number | string[];
@@ -80,6 +91,9 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
+
+/** DNS settings' defaults. */
+export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -179,8 +193,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
     secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),
     computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
+    dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
+    dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
+    dnsNameservers: pick('dnsNameservers', () => parseList(env.NIMBUS_DNS_NAMESERVERS), [...DNS_DEFAULTS.nameservers]),
+    dnsSecondaries: pick('dnsSecondaries', () => parseList(env.NIMBUS_DNS_SECONDARIES), []),
+    dnsUdpSize: pick('dnsUdpSize', () => parseInteger('NIMBUS_DNS_EDNS_UDP_SIZE', env.NIMBUS_DNS_EDNS_UDP_SIZE), DNS_DEFAULTS.udpSize),
   };
   config.workerSlotsPerTenant = pick('workerSlotsPerTenant', () => parseInteger('NIMBUS_WORKER_SLOTS_PER_TENANT', env.NIMBUS_WORKER_SLOTS_PER_TENANT), defaultSlotsPerTenant(config.workerConcurrency));
+  config.dnsNameservers = parseNameservers(config.dnsNameservers);
+  if (config.dnsSecondaries.some((s) => !parseSecondary(s))) throw new ConfigError(`NIMBUS_DNS_SECONDARIES: each is an IP address or address:port, got "${config.dnsSecondaries.join(',')}"`);
+  if (config.dnsUdpSize < 512 || config.dnsUdpSize > 4096) throw new ConfigError('NIMBUS_DNS_EDNS_UDP_SIZE must be from 512 to 4096');
+  if (!Number.isInteger(config.dnsPort) || config.dnsPort > 65535) throw new ConfigError(`NIMBUS_DNS_PORT must be a port from 0 (no DNS server) to 65535, got ${config.dnsPort}`);
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
     parseRange(config.networkRange);
@@ -221,6 +244,24 @@ function parseBoolean(name: string, value: string | undefined): boolean | undefi
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
   throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+/** A comma-separated list; unset or empty is undefined (the default applies). */
+function parseList(value: string | undefined): string[] | undefined {
+  const items = value?.split(',').map((v) => v.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
+}
+
+/** `NIMBUS_DNS_NAMESERVERS`: host names, absolute, stored without their final dot. */
+function parseNameservers(names: string[]): string[] {
+  return names.map((name) => {
+    try {
+      return parseTargetName(name, '', { host: true });
+    } catch (error) {
+      if (error instanceof NameError) throw new ConfigError(`NIMBUS_DNS_NAMESERVERS: "${name}": ${error.message}`);
+      throw error;
+    }
+  });
 }
 
 function parseInteger(name: string, value: string | undefined): number | undefined {

@@ -1,4 +1,4 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -13,6 +13,9 @@ import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEnvironmentService } from './environments/environment-service.ts';
 import { createServiceConnectionService } from './environments/service-connections.ts';
+import type { ZonePublisher } from './dns/changes.ts';
+import { createDnsServices } from './dns/dns-services.ts';
+import type { DnsSettings } from './dns/model.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
 import { createGroupService } from './iam/group-service.ts';
@@ -47,6 +50,7 @@ export function createCoreServices(
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
     limits = LIMIT_DEFAULTS,
     computeServiceCode,
+    dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
   }: {
     /** Seals the secrets kept in the database with a key kept outside it. */
     secrets: SecretBox;
@@ -57,6 +61,8 @@ export function createCoreServices(
     limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
     /** The code of the compute service connection (`compute` unless configured). */
     computeServiceCode?: string;
+    /** The deployment's name servers and secondaries, and what sends NOTIFY to secondaries. */
+    dns?: { settings: DnsSettings; publisher?: ZonePublisher };
   },
 ) {
   // One count of open requests for every service that keeps requests open.
@@ -79,7 +85,8 @@ export function createCoreServices(
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
+  const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute, addresses: dnsServices.serverRecords });
   return {
     identity,
     notifier,
@@ -87,6 +94,7 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
+    dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     idempotency: createIdempotencyService({ store }),

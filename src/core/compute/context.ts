@@ -27,6 +27,14 @@ export function uploadPath(settings: Pick<ComputeSettings, 'uploadDir'>, imageId
   return path.join(settings.uploadDir, `${imageId}.archive`);
 }
 
+/**
+ * Told when an organization's servers come or go, in the transaction that changes them (DNS
+ * keeps records of their addresses); returns what to do once that transaction commits.
+ */
+export interface ServerAddressFollower {
+  serversChanged(trx: Transaction<Database>, organizationId: string, actor: Actor | null): Promise<() => void>;
+}
+
 /** What every compute service shares. */
 export interface ComputeDeps {
   store: Store;
@@ -35,6 +43,7 @@ export interface ComputeDeps {
   quotas: QuotaService;
   host: ComputeHost;
   settings: ComputeSettings;
+  addresses?: ServerAddressFollower;
 }
 
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -95,23 +104,7 @@ export async function retryOnUniqueViolation<T>(work: () => Promise<T>): Promise
 }
 
 /** The event recording a change to a compute resource, in the transaction that makes it. */
-export function computeEvent(
-  row: { id: string; organization_id: string; organization_path: string },
-  resourceType: string,
-  verb: string,
-  actor: Actor | null,
-  data: Record<string, unknown> = {},
-) {
-  return {
-    type: `${resourceType}.${verb}`,
-    organizationId: row.organization_id,
-    organizationPath: row.organization_path,
-    actor: actor?.principal.userId ?? null,
-    resource: { type: resourceType, id: row.id },
-    data,
-    requestId: actor?.requestId ?? null,
-  };
-}
+export { resourceEvent as computeEvent } from '../events/resource-event.ts';
 
 /** The number a bigint column or an aggregate reads as, on either database. */
 export const asNumber = (value: unknown): number => Number(value ?? 0);

@@ -102,6 +102,7 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     'server.terminate',
     serverTask(async (ctx, serverId) => {
       const server = (await records.findServer(db, serverId))!;
+      let published: (() => void) | undefined;
       await onHost(() => host.servers.stop(serverId, stopOptions));
       await onHost(() => host.servers.remove(serverId));
       await onHost(() => host.volumes.remove(server.root_volume_id));
@@ -113,8 +114,10 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
         await trx.deleteFrom('volumes').where('id', '=', server.root_volume_id).execute();
         await trx.deleteFrom('servers').where('id', '=', serverId).execute();
         await events.record(trx, computeEvent(server, 'server', 'deleted', null, { name: server.name }));
+        published = await deps.addresses?.serversChanged(trx, server.organization_id, null);
         return null;
       });
+      published?.();
     }),
   );
 }

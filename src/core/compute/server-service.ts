@@ -54,7 +54,7 @@ export type ServerService = ReturnType<typeof createServerService>;
 
 /** Servers: records and the tasks that make the host follow them. */
 export function createServerService(deps: ComputeDeps & { images: ImageService; limits: ComputeQuotas }) {
-  const { store, events, tasks, host, settings, images, limits } = deps;
+  const { store, events, tasks, host, settings, images, limits, addresses } = deps;
   const { db } = store;
 
   const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('servers').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
@@ -131,7 +131,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     await assertComputeAvailable(host);
     const plan = { ...size, rootVolumeBytes: input.root_volume_size ?? PLAN_LIMITS.rootVolume.default };
     const name = input.name!.trim();
-    return retryOnUniqueViolation(() =>
+    const { created, published } = await retryOnUniqueViolation(() =>
       db.transaction().execute(async (trx) => {
         await limits.forServer(trx, actor.organizationId, plan);
         const network = await ensureNetwork(trx, actor.organizationId, settings.networkRange);
@@ -174,9 +174,12 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         await trx.insertInto('volumes').values(rootVolume).execute();
         await events.record(trx, computeEvent(row, 'server', 'created', actor, { name: row.name, image: image.id, private_ip: row.private_ip }));
         const task = await tasks.enqueue(trx, actor, { type: 'server.create', input: { server_id: row.id, start: input.start === true } });
-        return { server: (await withVolumes([row], trx))[0]!, task };
+        const published = await addresses?.serversChanged(trx, actor.organizationId, actor);
+        return { created: { server: (await withVolumes([row], trx))[0]!, task }, published };
       }),
     );
+    published?.();
+    return created;
   }
 
   /**

@@ -14,6 +14,7 @@ import { imageRoutes } from './compute/images.ts';
 import { planRoutes } from './compute/plans.ts';
 import { serverRoutes } from './compute/servers.ts';
 import { storageRoutes } from './compute/volumes.ts';
+import { dnsRoutes } from './dns/zones.ts';
 import { commandRoutes } from './events/commands.ts';
 import { eventRoutes } from './events/events.ts';
 import { environmentRoutes } from './iam/environments.ts';
@@ -77,4 +78,5 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   planRoutes(app);
   serverRoutes(app, services);
   storageRoutes(app, services);
+  dnsRoutes(app, services);
 }
