@@ -114,3 +114,16 @@ describe('configuration', () => {
     for (const [env, message] of cases) assert.throws(() => loadConfig({}, env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
   });
 });
+
+describe('DNS configuration', () => {
+  it('serves DNS on 127.0.0.1:8053 by default, and reads its NIMBUS_DNS_ variables', () => {
+    const dns = ({ dnsAddress, dnsPort, dnsNameservers, dnsSecondaries, dnsUdpSize }: Config) => ({ dnsAddress, dnsPort, dnsNameservers, dnsSecondaries, dnsUdpSize });
+    assert.deepEqual(dns(loadConfig({}, {})), { dnsAddress: '127.0.0.1', dnsPort: 8053, dnsNameservers: ['localhost'], dnsSecondaries: [], dnsUdpSize: 1232 });
+    const env = { NIMBUS_DNS_ADDRESS: '::1', NIMBUS_DNS_PORT: '0', NIMBUS_DNS_NAMESERVERS: 'NS1.example.net., ns2.example.net', NIMBUS_DNS_SECONDARIES: '192.0.2.1,[2001:db8::1]:5353', NIMBUS_DNS_EDNS_UDP_SIZE: '1400' };
+    assert.deepEqual(dns(loadConfig({}, env)), { dnsAddress: '::1', dnsPort: 0, dnsNameservers: ['ns1.example.net', 'ns2.example.net'], dnsSecondaries: ['192.0.2.1', '[2001:db8::1]:5353'], dnsUdpSize: 1400 });
+    assert.throws(() => loadConfig({}, { NIMBUS_DNS_NAMESERVERS: 'ns_1.example.net' }), /NIMBUS_DNS_NAMESERVERS: "ns_1.example.net"/);
+    assert.throws(() => loadConfig({}, { NIMBUS_DNS_SECONDARIES: 'secondary.example' }), /NIMBUS_DNS_SECONDARIES/);
+    assert.throws(() => loadConfig({}, { NIMBUS_DNS_EDNS_UDP_SIZE: '100' }), /512 to 4096/);
+    assert.throws(() => loadConfig({}, { NIMBUS_DNS_PORT: '70000' }), /NIMBUS_DNS_PORT/);
+  });
+});

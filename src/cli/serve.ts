@@ -30,6 +30,8 @@ export async function serve(config: Config, configure?: (nimbus: Nimbus) => void
   const starting = (async () => {
     // Listening first: were the address taken, the one-time credentials would be lost with the exit.
     const address = await nimbus.listeners.listen(config.host, config.port);
+    const dnsPort = await nimbus.dns?.listen();
+    if (dnsPort) logger.info(`DNS server listening at ${config.dnsAddress}:${dnsPort} (UDP and TCP)`);
     const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
     if (bootstrapped) printBootstrap(bootstrapped, address);
     nimbus.start();

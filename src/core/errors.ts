@@ -57,7 +57,8 @@ export class PaymentRequired extends DomainError {
 
 export class InvalidState extends DomainError {
   readonly code = 'invalid_state';
-  constructor(readonly current: string, readonly expected: string[], message?: string) {
+  /** `resource`: what is in the wrong state (`server`, `volume`), when it is not the resource asked about. */
+  constructor(readonly current: string, readonly expected: string[], message?: string, readonly resource?: string) {
     super(message ?? `The resource is ${current}; this needs it to be ${expected.join(' or ')}.`);
   }
 }

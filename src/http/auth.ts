@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor, Principal } from '../core/actor.ts';
 import type { PresentedCredential, PrincipalResolver } from '../core/auth/principals.ts';
+import type { AccessService } from '../core/iam/access-service.ts';
 import { Unauthenticated } from '../core/errors.ts';
 
 declare module 'fastify' {
@@ -50,7 +51,8 @@ export function readBasic(authorization: string): { username: string; password: 
  */
 export function readCredential(headers: FastifyRequest['headers'], carriers: CredentialCarriers): PresentedCredential | null {
   const authorization = headers.authorization?.trim();
-  if (authorization) {
+  // A surface that takes no Authorization scheme leaves the header to whoever else reads it.
+  if (authorization && carriers.authorization.length) {
     for (const scheme of carriers.authorization) {
       if (scheme === 'basic') {
         const basic = readBasic(authorization);
@@ -77,4 +79,29 @@ export async function authenticatePrincipal(request: FastifyRequest, carriers: C
   const credential = readCredential(request.headers, carriers);
   if (!credential) throw new Unauthenticated();
   return principals.principalFor(credential);
+}
+
+/** The sub-organization a request asks to act in with `?org_id=`, when it names one. */
+export function requestedOrganization(request: FastifyRequest): string | undefined {
+  const requested = (request.query as Record<string, unknown> | undefined)?.org_id;
+  return typeof requested === 'string' && requested !== '' ? requested : undefined;
+}
+
+/**
+ * Sets the request's actor: the principal its credential resolves to, the organization it acts
+ * in (its own, or the sub-organization `organizationId` names) and its effective permissions
+ * there. The actor can resolve itself again the same way, for requests that stay open.
+ */
+export async function authenticateActor(
+  request: FastifyRequest,
+  carriers: CredentialCarriers,
+  services: { principals: PrincipalResolver; access: Pick<AccessService, 'actingContext'> },
+  organizationId?: string,
+): Promise<void> {
+  const resolve = async (): Promise<Actor> => {
+    const principal = await authenticatePrincipal(request, carriers, services.principals);
+    const acting = await services.access.actingContext(principal, organizationId);
+    return { principal, ...acting, requestId: request.id, clientAddress: request.ip, reauthenticate: resolve };
+  };
+  request.actor = await resolve();
 }

@@ -1,4 +1,5 @@
-import type { SnapshotRow } from '../../store/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, SnapshotRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
@@ -15,6 +16,8 @@ const listSpec: ListSpec = {
   filters: {
     name: (query, value) => query.where('name', '=', value),
     volume: uuidFilter('volume_id', 'volume'),
+    // Snapshots of the environment's volumes.
+    environment: (query, value) => query.where('volume_id', 'in', (eb: Kysely<Database>) => uuidFilter('environment_id', 'environment')(eb.selectFrom('volumes').select('id'), value)),
   },
   searchColumns: ['name'],
   orderings: { name: 'name', created_at: 'created_at' },

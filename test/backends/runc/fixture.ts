@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ComputeHost, NetworkSpec, ServerSpec } from '../../../src/backends/compute-host.ts';
 import { bridgeName } from '../../../src/backends/names.ts';
-import { createRuncHost } from '../../../src/backends/runc/index.ts';
+import { createRuncHost, type RuncHostSettings } from '../../../src/backends/runc/index.ts';
 import { computeSkipReason, computeTestSettings } from '../../support/compute.ts';
 import { hostLeftovers } from '../../support/host-leftovers.ts';
 
@@ -26,9 +26,9 @@ export class BackendFixture {
   readonly serverIds: string[] = [];
   readonly networks: NetworkSpec[] = [];
 
-  constructor() {
+  constructor(options: Pick<RuncHostSettings, 'imageLimits'> = {}) {
     this.root = this.settings.config.computeDir;
-    this.host = createRuncHost({ root: this.root });
+    this.host = createRuncHost({ root: this.root, ...options });
     // `10.N.0.0/16` -> `10.N`
     this.rangePrefix = this.settings.config.networkRange.split('.').slice(0, 2).join('.');
   }

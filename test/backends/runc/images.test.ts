@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -117,5 +117,109 @@ describe('runc host: images', { skip: SKIP_REASON ?? false }, () => {
     await fixture.host.images.remove(imageId);
     await fixture.host.images.remove(imageId);
     assert.equal(existsSync(path.join(fixture.root, 'images', imageId)), false);
+  });
+});
+
+describe('runc host: hostile image archives', { skip: SKIP_REASON ?? false }, () => {
+  const MAX_BYTES = 4 * 1024 * 1024;
+  const MAX_ENTRIES = 200;
+  let fixture: BackendFixture;
+  let work: string;
+  let secretFile: string;
+  const SECRET = 'host-secret-7f3a9c';
+
+  before(() => {
+    fixture = new BackendFixture({ imageLimits: { maxBytes: MAX_BYTES, maxEntries: MAX_ENTRIES } });
+    work = mkdtempSync(path.join(os.tmpdir(), 'nimbus-hostile-archives-'));
+    secretFile = path.join(work, 'host-file');
+    writeFileSync(secretFile, `{"manifests": [], "secret": "${SECRET}"}`);
+  });
+
+  after(async () => {
+    rmSync(work, { recursive: true, force: true });
+    await fixture?.dispose();
+  });
+
+  /** Imports and expects a refusal that names neither a host path nor a host file's content; nothing may stay. */
+  async function assertRefused(archive: string, pattern: RegExp): Promise<void> {
+    const imageId = randomUUID();
+    await assert.rejects(fixture.host.images.importArchive(imageId, archive), (error: Error) => {
+      assert.ok(error instanceof ComputeRejected, String(error));
+      assert.match(error.message, pattern);
+      for (const leak of [SECRET, fixture.root, work, os.tmpdir()]) assert.ok(!error.message.includes(leak), `${error.message} names ${leak}`);
+      return true;
+    });
+    assert.equal(existsSync(path.join(fixture.root, 'images', imageId)), false);
+    assert.deepEqual(readdirSync(path.join(fixture.root, 'staging')), []);
+  }
+
+  /** A layout (oci-layout, index.json, blobs) from the tree given, archived as it is (links kept). */
+  async function layoutArchive(name: string, tree: Record<string, string | { link: string }>): Promise<string> {
+    const dir = path.join(work, name);
+    writeTree(dir, { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', ...tree });
+    const archive = path.join(work, `${name}.tar`);
+    await tar.c({ file: archive, cwd: dir }, readdirSync(dir));
+    return archive;
+  }
+
+  it('refuses an OCI layout whose metadata is a symlink, without reading the host file it names', async () => {
+    await assertRefused(await layoutArchive('index-link', { 'index.json': { link: secretFile }, blobs: { link: work } }), /index\.json is a symbolic link/);
+    // A link to a device or a FIFO would hang or fill memory: refused the same way, at once.
+    await assertRefused(await layoutArchive('index-zero', { 'index.json': { link: '/dev/zero' } }), /index\.json is a symbolic link/);
+  });
+
+  it('refuses blobs reached through a symlinked directory', async () => {
+    const digest = createHash('sha256').update(readFileSync(secretFile)).digest('hex');
+    const outside = path.join(work, 'outside-blobs');
+    writeTree(outside, { [`sha256/${digest}`]: readFileSync(secretFile, 'utf8') });
+    const index = JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${digest}` }] });
+    await assertRefused(await layoutArchive('blobs-link', { 'index.json': index, blobs: { link: outside } }), /blobs is not a directory|is missing/);
+  });
+
+  it('says what is wrong with a bad entry without host paths or parser quotes', async () => {
+    const index = await layoutArchive('bad-json', { 'index.json': `{"secret": "${SECRET}" oops` });
+    await assertRefused(index, /index\.json is not valid JSON/);
+    const header = new tar.Header({ path: 'hardlink', type: 'Link', linkpath: 'etc/absent', mode: 0o644, size: 0, mtime: new Date() });
+    header.encode();
+    const dangling = path.join(work, 'dangling.tar');
+    writeFileSync(dangling, Buffer.concat([header.block!, Buffer.alloc(1024)]));
+    await assertRefused(dangling, /"hardlink" could not be extracted/);
+  });
+
+  it('stops an archive that unpacks past the byte or file limit, leaving nothing', async () => {
+    // A few kilobytes of gzip that would unpack to 64 MiB of zeros.
+    const bomb = path.join(work, 'bomb');
+    writeTree(bomb, { 'etc/passwd': 'root:x:0:0::/root:/bin/sh\n' });
+    writeFileSync(path.join(bomb, 'zeros'), Buffer.alloc(64 * 1024 * 1024));
+    const bombArchive = path.join(work, 'bomb.tar.gz');
+    await tar.c({ gzip: true, file: bombArchive, cwd: bomb }, ['.']);
+    assert.ok(statSync(bombArchive).size < 200_000);
+    await assertRefused(bombArchive, new RegExp(`unpacks to more than ${MAX_BYTES} bytes`));
+
+    const many = path.join(work, 'many');
+    writeTree(many, Object.fromEntries(Array.from({ length: MAX_ENTRIES + 5 }, (_, i) => [`f${i}`, ''])));
+    const manyArchive = path.join(work, 'many.tar');
+    await tar.c({ file: manyArchive, cwd: many }, ['.']);
+    await assertRefused(manyArchive, new RegExp(`more than ${MAX_ENTRIES} files`));
+  });
+
+  it('counts every layer of an OCI image against one budget', async () => {
+    const lower = path.join(work, 'budget-lower');
+    const upper = path.join(work, 'budget-upper');
+    writeTree(lower, { 'a': 'x'.repeat(3 * 1024 * 1024) });
+    writeTree(upper, { 'b': 'y'.repeat(3 * 1024 * 1024) });
+    const { archive } = await ociLayout(path.join(work, 'budget'), lower, upper);
+    await assertRefused(archive, /unpacks to more than/);
+  });
+
+  it('stops at the bytes an organization has left when that is less', async () => {
+    const tree = path.join(work, 'small');
+    busyboxTree(tree);
+    const archive = path.join(work, 'small.tar');
+    await tar.c({ file: archive, cwd: tree }, ['.']);
+    const imageId = randomUUID();
+    await assert.rejects(fixture.host.images.importArchive(imageId, archive, { maxBytes: 1000 }), /more than 1000 bytes, what is left of its organization's image quota/);
+    assert.deepEqual(readdirSync(path.join(fixture.root, 'staging')), []);
+    assert.ok((await fixture.host.images.importArchive(imageId, archive)).sizeBytes > 1000);
   });
 });

@@ -30,7 +30,7 @@ interface JsonSchema {
 }
 
 /** Collections that are the same for everybody (definitions, not tenant data). */
-const GLOBAL_COLLECTIONS = new Set(['/api/iam/roles/']);
+const GLOBAL_COLLECTIONS = new Set(['/api/iam/roles/', '/api/iam/service-connections/', '/api/servers/plans/']);
 /** The OAuth protocol endpoints authenticate a client application (RFC 6749), not a user acting in an organization. */
 const CLIENT_AUTHENTICATED = new Set(['/api/oauth/token', '/api/oauth/revoke', '/api/oauth/introspect']);
 
@@ -104,8 +104,12 @@ for (const database of testDatabases) {
       await app.request({ method: 'POST', url: '/api/iam/groups/', token: bob.session, payload: { name: 'sweep-group' } });
       await addToken(app, bob.session, ['*']);
       await app.request({ method: 'POST', url: '/api/auth/credentials/', token: bob.session, payload: {} });
+      await app.request({ method: 'POST', url: '/api/auth/api-key/', token: bob.session });
+      await app.request({ method: 'POST', url: '/api/iam/environments/', token: bob.session, payload: { name: 'sweep-environment', service_connection: '00000000-0000-4000-8000-00000000c0de' } });
       await app.request({ method: 'POST', url: '/api/auth/login/', token: null, payload: { username: 'sweep-bob', password: 'wrong-password!' } });
       await app.request({ method: 'POST', url: '/api/tasks/tasks/', token: bob.session, payload: { type: 'noop' } });
+      const zone = (await app.request({ method: 'POST', url: '/api/dns/zones/', token: bob.session, payload: { name: 'sweep-b.test' } })).json();
+      await app.request({ method: 'POST', url: `/api/dns/zones/${zone.id}/records/`, token: bob.session, payload: { name: 'www', type: 'A', ip: '192.0.2.1' } });
       // An OAuth application of B's, which B's admin has also approved for themself.
       const client = (await app.request({ method: 'POST', url: '/api/oauth/applications/', token: bob.session, payload: { name: 'sweep-app', redirect_uris: [REDIRECT_URI], scopes: ['profile_read'] } })).json();
       const { verifier, challenge } = pkcePair();

@@ -7,7 +7,7 @@ import { sendAccepted } from '../tasks/task-body.ts';
 import { TaskBody } from '../wire/tasks.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { resourceUrl } from './shared.ts';
-import { ActionPost, ActionsBody, ServerBody, ServerCreated, ServerPatch, ServerPost } from '../wire/servers.ts';
+import { ActionPost, ActionsBody, ResizePost, ServerBody, ServerCreated, ServerPatch, ServerPost } from '../wire/servers.ts';
 
 const COLLECTION = '/api/servers/servers/';
 
@@ -25,6 +25,7 @@ function render(request: Parameters<typeof resourceUrl>[0]) {
     volumes: s.volumes,
     tags: s.tags,
     organization: s.organization_id,
+    environment: s.environment_id,
     url: resourceUrl(request, COLLECTION, s.id),
     created_at: s.created_at,
     updated_at: s.updated_at,
@@ -59,7 +60,12 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     revisions: true,
     list: {
       summary: 'List servers',
-      filters: { name: Type.Optional(Type.String({ maxLength: 200 })), state: Type.Optional(Type.String({ maxLength: 20 })), image: Type.Optional(Type.String({ maxLength: 200 })) },
+      filters: {
+        name: Type.Optional(Type.String({ maxLength: 200 })),
+        state: Type.Optional(Type.String({ maxLength: 20 })),
+        image: Type.Optional(Type.String({ maxLength: 200 })),
+        environment: Type.Optional(Type.String({ maxLength: 200 })),
+      },
       run: servers.list,
     },
     create: {
@@ -70,7 +76,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
       run: async (actor, body) => { const { server, task } = await servers.create(actor, body); return { row: server, extra: { task: task.id } }; },
     },
     retrieve: { summary: 'Retrieve a server', run: servers.get },
-    update: { summary: "Change a server's name or tags", body: ServerPatch, run: servers.update },
+    update: { summary: "Change a server's name, host name or tags", body: ServerPatch, run: servers.update },
     remove: { summary: 'Delete a stopped server and its root volume (202 with the task; attached data volumes are detached)', accepted: true, ifMatch: true, run: servers.remove },
   });
 
@@ -82,5 +88,10 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   app.post(`${COLLECTION}:id/actions/`, {
     schema: { tags, summary: 'Power on, power off, reboot or terminate a server, or refresh its facts (202 with the task)', params: IdParams, body: ActionPost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await servers.act(request.actor, request.params.id, request.body.action)),
+  });
+
+  app.post(`${COLLECTION}:id/resize/`, {
+    schema: { tags, summary: 'Give a stopped server a new size, a plan or vcpus and memory (202 with the task; the next start applies it)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
+    handler: async (request, reply) => sendAccepted(request, reply, await servers.resize(request.actor, request.params.id, request.body)),
   });
 }

@@ -25,6 +25,7 @@ const renderVolume = (request: Request) => (v: Volume) => ({
   mount_path: v.mount_path,
   snapshot: v.snapshot_id,
   organization: v.organization_id,
+  environment: v.environment_id,
   url: resourceUrl(request, VOLUMES, v.id),
   created_at: v.created_at,
   updated_at: v.updated_at,
@@ -55,9 +56,9 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     item: VolumeBody,
     render: renderVolume,
     revisions: true,
-    list: { summary: 'List volumes', filters: { name: Type.Optional(Reference), server: Type.Optional(Reference), state: Type.Optional(Reference), type: Type.Optional(Reference) }, run: volumes.list },
+    list: { summary: 'List volumes', filters: { name: Type.Optional(Reference), server: Type.Optional(Reference), state: Type.Optional(Reference), type: Type.Optional(Reference), environment: Type.Optional(Reference) }, run: volumes.list },
     create: {
-      summary: 'Create a data volume, empty or from a snapshot',
+      summary: 'Create a data volume, empty or from a snapshot, attached at once to a stopped `server` when one is named',
       body: VolumesPost,
       response: VolumeCreated,
       location: true,
@@ -76,7 +77,7 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
   app.post(`${VOLUMES}:id/attach/`, {
     schema: {
       tags,
-      summary: 'Attach a data volume to a stopped server; it is mounted at `mount_path` when the server starts',
+      summary: 'Attach a data volume to a stopped server; it is mounted at `mount_path` (by default `/mnt/<volume id>`) when the server starts',
       params: IdParams,
       body: AttachPost,
       response: { 202: TaskBody, ...computeErrors },

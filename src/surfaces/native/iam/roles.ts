@@ -4,9 +4,9 @@ import type { RoleBinding } from '../../../core/iam/role-binding-service.ts';
 import { ROLES, type RoleDefinition } from '../../../core/iam/roles.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, IdParams } from '../wire/common.ts';
+import { commonErrors, IdParams, onePage, OnePage } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { BindingBody, BindingPatch, BindingsPost, RoleBody, RoleListBody } from '../wire/roles.ts';
+import { BindingBody, BindingPatch, BindingsPost, RoleBody } from '../wire/roles.ts';
 
 const renderRole = (role: RoleDefinition) => ({ id: role.name, name: role.name, description: role.description, is_system: true, permissions: [...role.permissions] });
 
@@ -20,8 +20,8 @@ export function roleRoutes(app: FastifyTypeBox, { roleBindings }: Pick<CoreServi
   const roles = Object.values(ROLES);
 
   app.get('/api/iam/roles/', {
-    schema: { tags, summary: 'List the built-in roles and their permissions', response: { 200: RoleListBody, ...commonErrors } },
-    handler: async () => ({ count: roles.length, current: 1, next: null, previous: null, last: 1, results: roles.map(renderRole) }),
+    schema: { tags, summary: 'List the built-in roles and their permissions', response: { 200: OnePage(RoleBody), ...commonErrors } },
+    handler: async () => onePage(roles.map(renderRole)),
   });
 
   app.get('/api/iam/roles/:id/', {

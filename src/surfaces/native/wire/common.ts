@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 
 /** Wire schema pieces shared by the native API's resources. */
 export const Uuid = Type.String({ format: 'uuid', examples: ['a540bf0f-8b37-4f03-8546-dd71c6b03329'] });
@@ -36,3 +36,11 @@ export const CreatedTask = { task: Type.Union([Uuid, Type.Null()], { description
 
 /** The schema, or null. */
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** A short fixed collection answered as one page of the native list shape. */
+export const OnePage = <T extends TSchema>(item: T) =>
+  Type.Object({ count: Type.Integer(), current: Type.Integer(), next: Type.Null(), previous: Type.Null(), last: Type.Integer(), results: Type.Array(item) });
+
+export function onePage<T>(results: T[]) {
+  return { count: results.length, current: 1, next: null, previous: null, last: 1, results };
+}

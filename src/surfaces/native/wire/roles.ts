@@ -11,8 +11,6 @@ export const RoleBody = Type.Object({
   permissions: Type.Array(Type.String()),
 });
 
-export const RoleListBody = Type.Object({ count: Type.Integer(), current: Type.Integer(), next: Type.Null(), previous: Type.Null(), last: Type.Integer(), results: Type.Array(RoleBody) });
-
 export const BindingBody = Type.Object({ id: Uuid, user: Uuid, organization: Uuid, role: Type.String(), created_at: Timestamp });
 
 export const BindingsPost = Type.Object({

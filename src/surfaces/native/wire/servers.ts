@@ -17,6 +17,7 @@ export const ServerBody = Type.Object({
   volumes: Type.Array(Type.Object({ id: Uuid, mount_path: Type.String() }), { description: 'Attached data volumes.' }),
   tags: Type.Array(Type.String()),
   organization: Uuid,
+  environment: Nullable(Uuid),
   url: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -48,9 +49,21 @@ export const ServerPost = Type.Object({
   root_volume_size: Type.Optional(Type.Integer({ description: 'Root volume size in bytes (default 1 GiB).' })),
   tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
   start: Type.Optional(Type.Boolean({ description: 'Start the server once it is created.' })),
+  plan: Type.Optional(Type.String({ maxLength: 200, description: 'A plan id (GET /api/servers/plans/) instead of vcpus and memory.' })),
+  environment: Type.Optional(Type.String({ maxLength: 200, description: 'An environment of the acting organization the server belongs to.' })),
 });
 
-export const ServerPatch = Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })), tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })) });
+export const ServerPatch = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  hostname: Type.Optional(Type.String({ maxLength: 200, description: 'Shown from the next start.' })),
+  tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
+});
+
+export const ResizePost = Type.Object({
+  plan: Type.Optional(Type.String({ maxLength: 200, description: 'A plan id (GET /api/servers/plans/).' })),
+  vcpus: Type.Optional(Type.Integer({ description: '1 to 16.' })),
+  memory: Type.Optional(Type.Integer({ description: 'Memory limit in bytes.' })),
+});
 
 export const ActionPost = Type.Object({
   action: Type.String({ maxLength: 50, description: `${[...SERVER_ACTIONS, ...Object.keys(ACTION_ALIASES)].join(', ')}.` }),

@@ -18,6 +18,7 @@ export const VolumeBody = Type.Object({
   mount_path: Type.Union([Type.String(), Type.Null()]),
   snapshot: NullableUuid,
   organization: Uuid,
+  environment: NullableUuid,
   url: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -37,10 +38,17 @@ export const SnapshotBody = Type.Object({
 });
 
 export const VolumeCreated = Type.Intersect([VolumeBody, Type.Object(CreatedTask)]);
-export const VolumesPost = Type.Object({ name: Type.String({ maxLength: 200 }), size: Type.Optional(Type.Integer({ description: 'Bytes; from a snapshot, defaults to its volume\'s size.' })), snapshot: Type.Optional(Reference) });
+export const VolumesPost = Type.Object({
+  name: Type.String({ maxLength: 200 }),
+  size: Type.Optional(Type.Integer({ description: 'Bytes; from a snapshot, defaults to its volume\'s size.' })),
+  snapshot: Type.Optional(Reference),
+  environment: Type.Optional(Reference),
+  server: Type.Optional(Type.String({ maxLength: 200, description: 'A stopped server to attach the new volume to at once.' })),
+  mount_path: Type.Optional(Type.String({ maxLength: 300, description: 'Where, with `server`; `/mnt/<volume id>` by default.' })),
+});
 export const VolumePatch = Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) });
 export const ResizePost = Type.Object({ size: Type.Integer({ description: 'The new size in bytes, larger than the current one.' }) });
-export const AttachPost = Type.Object({ server: Reference, mount_path: Type.String({ maxLength: 300 }) });
+export const AttachPost = Type.Object({ server: Reference, mount_path: Type.Optional(Type.String({ maxLength: 300 })) });
 
 export const SnapshotCreated = Type.Intersect([SnapshotBody, Type.Object(CreatedTask)]);
 export const SnapshotsPost = Type.Object({ name: Type.String({ maxLength: 200 }), volume: Reference });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from '../../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../../support/compute.ts';
@@ -10,6 +11,7 @@ const SERVERS = '/api/servers/servers/';
 const VOLUMES = '/api/storage/volumes/';
 const SNAPSHOTS = '/api/storage/snapshots/';
 const skip = computeSkipReason();
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 for (const database of testDatabases) {
   describe(`servers, volumes and snapshots [${database.name}]`, { skip: skip ?? false }, () => {
@@ -147,6 +149,23 @@ for (const database of testDatabases) {
       }
       assert.equal((await get(app, SERVERS, stranger.session)).count, 0);
       assert.equal((await get(app, '/api/images/images/', stranger.session)).results.length, 1, 'only the public image');
+    });
+
+    it("keeps an organization's servers from reaching another organization's server", async () => {
+      // With forwarding on (as on any host doing NAT), only the firewall keeps the networks apart.
+      const forwarding = fs.readFileSync(IP_FORWARD, 'utf8');
+      fs.writeFileSync(IP_FORWARD, '1\n');
+      try {
+        const theirs = await accepted(app, { method: 'POST', url: SERVERS, payload: { name: 'theirs', memory: 64 * MIB, start: true }, token: stranger.session });
+        const { private_ip: address } = await get(app, `${SERVERS}${theirs.id}/`, stranger.session);
+        const mine = await get(app, `${SERVERS}${server}/`);
+        assert.notEqual(address.split('.').slice(0, 3).join('.'), mine.private_ip.split('.').slice(0, 3).join('.'), 'organizations have their own networks');
+        const reached = await app.nimbus.services.compute.host.servers.exec(server, { line: `ping -c 1 -W 2 ${address}`, onOutput: () => undefined });
+        assert.notEqual(reached.exitCode, 0, "a server reached another organization's server");
+        await accepted(app, { method: 'POST', url: `${SERVERS}${theirs.id}/actions/`, payload: { action: 'terminate' }, token: stranger.session });
+      } finally {
+        fs.writeFileSync(IP_FORWARD, forwarding);
+      }
     });
 
     it('terminates a server: it, its root volume and its container are gone; data volumes are detached', async () => {
