@@ -22,7 +22,7 @@ import { loadSecretKey } from './store/secret-key.ts';
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
 type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'destroyedRetentionSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
@@ -37,6 +37,7 @@ function computeFor(config: Partial<ComputeConfig>) {
       hostId: config.hostId ?? 'local',
       networkRange: parseRange(config.networkRange ?? COMPUTE_DEFAULTS.networkRange),
       stopTimeoutMs: (config.stopTimeoutSeconds ?? COMPUTE_DEFAULTS.stopTimeoutSeconds) * 1000,
+      destroyedRetentionMs: (config.destroyedRetentionSeconds ?? COMPUTE_DEFAULTS.destroyedRetentionSeconds) * 1000,
       // Beside the host's own directory, not in it: the host sweeps what it does not know there.
       uploadDir: `${path.resolve(config.computeDir)}-uploads`,
     },

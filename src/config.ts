@@ -43,6 +43,8 @@ export interface Config {
   hostId: string;
   /** How long a server gets to stop after SIGTERM before it is killed. */
   stopTimeoutSeconds: number;
+  /** How long a destroyed server is kept for recovery before it is purged. */
+  destroyedRetentionSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
   /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
@@ -92,7 +94,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** Compute settings' defaults. */
-export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
+export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, destroyedRetentionSeconds: 86_400, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
 
 /** DNS settings' defaults. */
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
@@ -183,6 +185,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     runcPath: pick('runcPath', () => env.NIMBUS_RUNC || undefined, undefined),
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
+    destroyedRetentionSeconds: pick('destroyedRetentionSeconds', () => parseInteger('NIMBUS_SERVER_DESTROYED_RETENTION_SECONDS', env.NIMBUS_SERVER_DESTROYED_RETENTION_SECONDS), COMPUTE_DEFAULTS.destroyedRetentionSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
     surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
     imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),

@@ -82,12 +82,12 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
-  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
+  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests, secrets });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute, addresses: dnsServices.serverRecords });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, secrets, ...compute, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
   return {
@@ -128,6 +128,7 @@ const UNCONFIGURED_COMPUTE: ComputeSettings = {
   networkRange: parseRange(COMPUTE_DEFAULTS.networkRange),
   stopTimeoutMs: COMPUTE_DEFAULTS.stopTimeoutSeconds * 1000,
   uploadDir: '',
+  destroyedRetentionMs: COMPUTE_DEFAULTS.destroyedRetentionSeconds * 1000,
 };
 
 export type CoreServices = ReturnType<typeof createCoreServices>;

@@ -16,7 +16,8 @@ import { apiKeyOf, cloudmc, COMPUTE_CONNECTION } from '../surfaces/cloudmc/suppo
 /**
  * go-cloudca (the cloud.ca Go client, from the Go module proxy) against the CloudMC surface:
  * test/e2e/go-cloudca/main.go lists environments and offerings, creates an instance (polling
- * its task), stops it twice (the second a wrong-state error), starts, purges and destroys it.
+ * its task), stops it twice (the second a wrong-state error), starts it, resets its root
+ * password, destroys, recovers, destroys and purges it, and deletes another at once.
  */
 const DRIVER = path.join(import.meta.dirname, 'go-cloudca');
 const skip = computeSkipReason() ?? (spawnSync('go', ['version']).status === 0 ? null : 'the go-cloudca test needs Go (https://go.dev/dl/ or apt-get install golang)');
@@ -81,13 +82,33 @@ for (const database of testDatabases) {
       assert.equal(step('get').value.state, 'Stopped');
     });
 
-    it('starts, refuses purge with its own code, destroys, and then finds nothing', () => {
+    it('starts, resets the root password and reads it from the task result', () => {
       assert.equal(step('start').error, undefined);
       assert.deepEqual(step('list').value.map((i: { state: string }) => i.state), ['Running']);
-      assert.equal(step('purge').errors![0]!.errorCode, '1004');
+      assert.equal(step('resetPassword').error, undefined);
+      assert.match(step('resetPassword').value, /^[A-Za-z0-9]{20}$/);
+    });
+
+    it('refuses to purge a running instance, destroys it softly, recovers it, destroys and purges it, and then finds nothing', () => {
+      const id = step('create').value.id;
+      assert.equal(step('purgeRunning').status, 400);
+      assert.deepEqual(step('purgeRunning').errors![0]!.context, { id, currentState: 'Running', expectedStates: ['Destroyed'], type: 'instances' });
       assert.equal(step('destroy').error, undefined);
+      assert.equal(step('getDestroyed').value.state, 'Destroyed');
+      assert.equal(step('recover').error, undefined);
+      assert.equal(step('getRecovered').value.state, 'Stopped');
+      assert.equal(step('recoverAgain').errors![0]!.errorCode, '2012');
+      assert.deepEqual(step('recoverAgain').errors![0]!.context.expectedStates, ['Destroyed']);
+      assert.equal(step('destroyAgain').error, undefined);
+      assert.equal(step('purge').error, undefined);
       assert.equal(step('exists').value, false);
       assert.equal(step('exists').error, undefined);
+    });
+
+    it('deletes an instance at once with purgeImmediately', () => {
+      assert.equal(step('createBrief').value.state, 'Running');
+      assert.equal(step('purgeImmediately').error, undefined);
+      assert.equal(step('briefExists').value, false);
     });
   });
 }

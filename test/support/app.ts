@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { createNimbus, type DnsConfig, type Nimbus } from '../../src/app.ts';
+import { createNimbus, type ComputeConfig, type DnsConfig, type Nimbus } from '../../src/app.ts';
 import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
 import { DEFAULT_IDENTITY_SETTINGS, type Config, type IdentitySettings, type LIMIT_DEFAULTS, type TrustProxy } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
@@ -33,8 +33,8 @@ export interface TestAppOptions {
   /** Limits on commands and on requests that stay open (the defaults unless given). */
   limits?: Partial<Pick<Config, keyof typeof LIMIT_DEFAULTS>>;
   identity?: Partial<IdentitySettings>;
-  /** Runs servers: the app gets its own compute root and network range, released on close. */
-  compute?: boolean;
+  /** Runs servers: the app gets its own compute root and network range, released on close; an object changes compute settings too. */
+  compute?: boolean | Partial<Pick<ComputeConfig, 'destroyedRetentionSeconds'>>;
   trustProxy?: TrustProxy;
   /** DNS settings; with a `dnsPort`, the DNS server is started on it. */
   dns?: Partial<DnsConfig>;
@@ -46,7 +46,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...(typeof compute === 'object' ? compute : {}), ...dns },
     logger,
     store,
   );

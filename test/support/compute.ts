@@ -74,6 +74,7 @@ export function computeTestSettings(): ComputeTestSettings {
       runcPath: undefined,
       hostId: `test-${process.pid}`,
       stopTimeoutSeconds: 2,
+      destroyedRetentionSeconds: 86_400,
       imageUploadLimit: 64 * 1024 * 1024,
       imageMaxBytes: 256 * 1024 * 1024,
       imageMaxFiles: 20_000,
@@ -108,6 +109,6 @@ export async function releaseCompute(nimbus: Nimbus, known: { servers: string[];
 }
 
 /** A test app that runs servers (see `startTestApp`'s `compute`). */
-export async function startComputeTestApp(database: TestDatabase, options: Omit<TestAppOptions, 'compute'> = {}): Promise<TestApp> {
-  return startTestApp(database, { ...options, compute: true });
+export async function startComputeTestApp(database: TestDatabase, options: Omit<TestAppOptions, 'compute'> & { compute?: Exclude<TestAppOptions['compute'], boolean> } = {}): Promise<TestApp> {
+  return startTestApp(database, { ...options, compute: options.compute ?? true });
 }

@@ -8,6 +8,7 @@ import type { Actor } from '../actor.ts';
 import { ComputeUnavailable, Conflict, DomainError } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { QuotaService } from '../quotas/quota-service.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import type { AddressRange } from './addresses.ts';
 
@@ -20,6 +21,8 @@ export interface ComputeSettings {
   stopTimeoutMs: number;
   /** Where uploaded image archives wait for their import task. */
   uploadDir: string;
+  /** How long a destroyed server is kept for recovery before it is purged. */
+  destroyedRetentionMs: number;
 }
 
 /** Where an upload is written before its import task reads it; the task removes it. */
@@ -43,6 +46,8 @@ export interface ComputeDeps {
   quotas: QuotaService;
   host: ComputeHost;
   settings: ComputeSettings;
+  /** Seals what tasks hand back that must not sit in the clear (a new root password). */
+  secrets: SecretBox;
   addresses?: ServerAddressFollower;
 }
 

@@ -38,7 +38,9 @@ export function hostRecords({ store, events, host }: Pick<ComputeDeps, 'store' |
   async function setServerState(executor: Executor, serverId: string, state: ServerState, detail = '', eventType = 'state_changed'): Promise<void> {
     const current = await findServer(executor, serverId);
     if (!current) return;
-    await executor.updateTable('servers').set({ state, state_detail: detail, updated_at: nowIso() }).where('id', '=', serverId).execute();
+    // Only a destroyed server (or one being destroyed) keeps when its destruction was asked for.
+    const destroyedAt = state === 'destroyed' ? current.destroyed_at : null;
+    await executor.updateTable('servers').set({ state, state_detail: detail, destroyed_at: destroyedAt, updated_at: nowIso() }).where('id', '=', serverId).execute();
     if (current.state !== state) await events.record(executor, computeEvent(current, 'server', eventType, null, { from: current.state, to: state, ...(detail ? { detail } : {}) }));
   }
 

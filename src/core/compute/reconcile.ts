@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ContainerState } from '../../backends/compute-host.ts';
 import type { ServerState } from '../../store/schema.ts';
+import { nowIso } from '../clock.ts';
 import type { ComputeDeps } from './context.ts';
 import type { HostRecords } from './host-records.ts';
 
@@ -30,6 +31,8 @@ export async function reconcileCompute({ store, host, settings }: Pick<ComputeDe
       .where('task_resources.resource_type', '=', 'server')
       .where('task_resources.resource_id', '=', server.id)
       .where('tasks.status', 'in', ['pending', 'running'])
+      // A task due later (a destroyed server's expiry) finishes no change in progress.
+      .where('tasks.run_after', '<=', nowIso())
       .executeTakeFirst();
     if (pending) continue;
     const correction = correctedState(server.state, await host.servers.state(server.id));

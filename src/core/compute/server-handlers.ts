@@ -1,5 +1,7 @@
+import { randomInt } from 'node:crypto';
 import type { TaskContext, TaskHandlerRegistry } from '../tasks/handlers.ts';
-import { asNumber, asDomainError, computeEvent, onHost, tenantMessage, type ComputeDeps } from './context.ts';
+import { withSealedSecrets } from '../tasks/task-secrets.ts';
+import { asNumber, asDomainError, ComputeRefused, computeEvent, onHost, tenantMessage, type ComputeDeps } from './context.ts';
 import type { HostRecords } from './host-records.ts';
 import { nowIso } from '../clock.ts';
 
@@ -15,8 +17,11 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
   const { db } = store;
   const stopOptions = { timeoutMs: settings.stopTimeoutMs };
 
-  /** Runs a server task on a server that still exists; on failure records `error` and fails the task. */
-  function serverTask(work: (ctx: TaskContext, serverId: string) => Promise<unknown>) {
+  /**
+   * Runs a server task on a server that still exists; on failure records `error` (unless the
+   * work leaves the server as it was: `failureIsError: false`) and fails the task.
+   */
+  function serverTask(work: (ctx: TaskContext, serverId: string) => Promise<unknown>, { failureIsError = true } = {}) {
     return {
       resourcesOf: serverOf,
       async run(ctx: TaskContext) {
@@ -26,7 +31,7 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
           return (await work(ctx, serverId)) ?? {};
         } catch (error) {
           const failure = asDomainError(error);
-          await records.setServerState(db, serverId, 'error', tenantMessage(failure));
+          if (failureIsError) await records.setServerState(db, serverId, 'error', tenantMessage(failure));
           throw failure;
         }
       },
@@ -97,27 +102,110 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     }),
   );
 
-  // Stops and removes the server, deletes its root volume, and leaves its data volumes detached.
+  /** Stops and removes the server, deletes its root volume, and leaves its data volumes detached. */
+  async function purgeServer(ctx: TaskContext, serverId: string): Promise<void> {
+    const server = (await records.findServer(db, serverId))!;
+    let published: (() => void) | undefined;
+    await onHost(() => host.servers.stop(serverId, stopOptions));
+    await onHost(() => host.servers.remove(serverId));
+    await onHost(() => host.volumes.remove(server.root_volume_id));
+    await ctx.step('deleted', async (trx) => {
+      const now = nowIso();
+      const detached = await trx.selectFrom('volumes').selectAll().where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
+      await trx.updateTable('volumes').set({ server_id: null, mount_path: null, state: 'available', updated_at: now }).where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
+      for (const volume of detached) await events.record(trx, computeEvent(volume, 'volume', 'detached', null, { server: serverId }));
+      await trx.deleteFrom('volumes').where('id', '=', server.root_volume_id).execute();
+      await trx.deleteFrom('servers').where('id', '=', serverId).execute();
+      await events.record(trx, computeEvent(server, 'server', 'deleted', null, { name: server.name }));
+      published = await deps.addresses?.serversChanged(trx, server.organization_id, null);
+      return null;
+    });
+    published?.();
+  }
+
+  registry.register('server.terminate', serverTask(purgeServer));
+  registry.register('server.purge', serverTask(purgeServer));
+
+  // Soft delete: stopped and kept, its volumes with it, until recovered, purged or expired.
   registry.register(
-    'server.terminate',
+    'server.destroy',
     serverTask(async (ctx, serverId) => {
-      const server = (await records.findServer(db, serverId))!;
-      let published: (() => void) | undefined;
       await onHost(() => host.servers.stop(serverId, stopOptions));
-      await onHost(() => host.servers.remove(serverId));
-      await onHost(() => host.volumes.remove(server.root_volume_id));
-      await ctx.step('deleted', async (trx) => {
-        const now = nowIso();
-        const detached = await trx.selectFrom('volumes').selectAll().where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
-        await trx.updateTable('volumes').set({ server_id: null, mount_path: null, state: 'available', updated_at: now }).where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
-        for (const volume of detached) await events.record(trx, computeEvent(volume, 'volume', 'detached', null, { server: serverId }));
-        await trx.deleteFrom('volumes').where('id', '=', server.root_volume_id).execute();
-        await trx.deleteFrom('servers').where('id', '=', serverId).execute();
-        await events.record(trx, computeEvent(server, 'server', 'deleted', null, { name: server.name }));
-        published = await deps.addresses?.serversChanged(trx, server.organization_id, null);
-        return null;
-      });
-      published?.();
+      await ctx.step('destroyed', (trx) => records.setServerState(trx, serverId, 'destroyed'));
     }),
   );
+
+  // Back to stopped, as it was; the pending expiry is cancelled. Its bundle was kept, so it starts as before.
+  registry.register(
+    'server.recover',
+    serverTask(async (ctx, serverId) => {
+      await ctx.step('stopped', async (trx) => {
+        const server = await records.findServer(trx, serverId);
+        if (server?.state !== 'destroyed') return null;
+        await records.setServerState(trx, serverId, 'stopped', 'Recovered.');
+        await deps.tasks.cancelPending(trx, { type: 'server.expire', resource: { type: 'server', id: serverId } });
+        return null;
+      });
+    }),
+  );
+
+  // Due when a destroyed server's retention has passed: purges it, if that destruction still holds.
+  registry.register(
+    'server.expire',
+    serverTask(async (ctx, serverId) => {
+      const due = await ctx.step('due', async (trx) => {
+        const server = await records.findServer(trx, serverId);
+        if (server?.state !== 'destroyed' || server.destroyed_at !== ctx.input.destroyed_at) return false;
+        await records.setServerState(trx, serverId, 'stopping', 'Being purged: its retention period has passed.');
+        return true;
+      });
+      if (!due) return { purged: false };
+      await purgeServer(ctx, serverId);
+      return { purged: true };
+    }),
+  );
+
+  // A new random root password, set inside the running server through the exec path commands use;
+  // handed back sealed in the task's result. A failure leaves the server running as it was.
+  registry.register(
+    'server.reset_password',
+    serverTask(
+      async (ctx, serverId) => {
+        const password = randomPassword();
+        let output = '';
+        const done = await onHost(() =>
+          host.servers.exec(serverId, {
+            line: SET_ROOT_PASSWORD,
+            env: { [PASSWORD_VARIABLE]: password },
+            onOutput: (chunk) => void (output = (output + chunk).slice(-OUTPUT_KEPT)),
+            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(PASSWORD_TIMEOUT_MS)]),
+          }),
+        );
+        if (done.exitCode !== 0) throw new ComputeRefused(`The server could not set its root password (exit code ${done.exitCode}): ${output.trim() || 'no output'}`);
+        return withSealedSecrets(deps.secrets, ctx.taskId, {}, { password });
+      },
+      { failureIsError: false },
+    ),
+  );
+}
+
+const PASSWORD_VARIABLE = 'NIMBUS_ROOT_PASSWORD';
+/**
+ * The password travels in the environment, never in a command line (which any process of the
+ * server may read): `chpasswd` where the image has it, else busybox's `passwd` reading stdin.
+ */
+const SET_ROOT_PASSWORD = [
+  'if command -v chpasswd >/dev/null 2>&1;',
+  `then printf 'root:%s\\n' "$${PASSWORD_VARIABLE}" | chpasswd;`,
+  `else printf '%s\\n%s\\n' "$${PASSWORD_VARIABLE}" "$${PASSWORD_VARIABLE}" | passwd root >/dev/null;`,
+  'fi',
+].join(' ');
+const PASSWORD_TIMEOUT_MS = 60_000;
+const OUTPUT_KEPT = 500;
+const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+const PASSWORD_LENGTH = 20;
+
+/** 20 characters from 56 unambiguous ones: about 116 bits. */
+function randomPassword(): string {
+  return Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
 }

@@ -35,7 +35,7 @@ export interface ResizeInput {
   memory?: number;
 }
 
-const STATES = ['stopped', 'starting', 'running', 'stopping', 'error'];
+const STATES = ['stopped', 'starting', 'running', 'stopping', 'error', 'destroyed'];
 
 const listSpec: ListSpec = {
   filters: {
@@ -155,6 +155,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
           facts: null,
           facts_updated_at: null,
           host: settings.hostId,
+          destroyed_at: null,
           revision: 1,
         };
         const rootVolume: VolumeRow = {
@@ -236,11 +237,24 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         if (Number(moved.numUpdatedRows) !== 1) startServerAction((await findVisible(actor, id, trx)).state, action);
         await events.record(trx, computeEvent(current, 'server', 'state_changed', actor, { from: current.state, to: during, action }));
       }
+      if (action === 'destroy') await scheduleExpiry(trx, actor, id);
       return tasks.enqueue(trx, actor, { type: `server.${action}`, input: { server_id: id } });
     });
   }
 
-  /** DELETE: only a stopped server; the terminate task removes it from the host and the store. */
+  /**
+   * A destroyed server is purged once the retention period has passed, by a task due then (it
+   * survives restarts); the retention in force when it is destroyed applies. The task purges only
+   * the destruction it was made for: recovered (or destroyed again since), the server stays.
+   */
+  async function scheduleExpiry(trx: Executor, actor: Actor, id: string): Promise<void> {
+    const destroyedAt = nowIso();
+    await trx.updateTable('servers').set({ destroyed_at: destroyedAt }).where('id', '=', id).execute();
+    const runAfter = new Date(Date.parse(destroyedAt) + settings.destroyedRetentionMs).toISOString();
+    await tasks.enqueue(trx, actor, { type: 'server.expire', input: { server_id: id, destroyed_at: destroyedAt }, runAfter });
+  }
+
+  /** DELETE: a stopped or destroyed server, at once; the terminate task removes it from the host and the store. */
   async function remove(actor: Actor, id: string, options: { expectedRevision?: number } = {}): Promise<Task> {
     assertAllowed(actor, 'server:write');
     const current = await findVisible(actor, id);

@@ -7,7 +7,7 @@ import { InvalidState } from '../errors.ts';
  * Pure: services ask, tests check it alone.
  */
 
-export const SERVER_ACTIONS = ['poweron', 'poweroff', 'reboot', 'terminate', 'update_information'] as const;
+export const SERVER_ACTIONS = ['poweron', 'poweroff', 'reboot', 'terminate', 'update_information', 'destroy', 'recover', 'purge', 'reset_password'] as const;
 export type ServerAction = (typeof SERVER_ACTIONS)[number];
 
 /** Alpacon's names for the same actions (its CLI sends these). */
@@ -25,12 +25,18 @@ const SERVER_RULES: Record<ServerAction, Rule<ServerState>> = {
   // From `error` too: it releases whatever a half-failed start left behind.
   poweroff: { from: ['running', 'error'], during: 'stopping' },
   reboot: { from: ['running'], during: 'stopping' },
-  terminate: { from: ['stopped', 'running', 'error'], during: 'stopping' },
+  terminate: { from: ['stopped', 'running', 'error', 'destroyed'], during: 'stopping' },
   update_information: { from: ['running'], during: null },
+  // Soft delete: stopped and kept, volumes included, until recovered, purged or expired.
+  destroy: { from: ['stopped', 'running', 'error'], during: 'stopping' },
+  // Its task brings it back to stopped.
+  recover: { from: ['destroyed'], during: null },
+  purge: { from: ['destroyed'], during: 'stopping' },
+  reset_password: { from: ['running'], during: null },
 };
 
-/** A server is deleted (DELETE) only once stopped; `terminate` stops it first. */
-const SERVER_DELETABLE: readonly ServerState[] = ['stopped'];
+/** A server is deleted (DELETE) only once stopped or destroyed; `terminate` stops it first. */
+const SERVER_DELETABLE: readonly ServerState[] = ['stopped', 'destroyed'];
 /** Volumes are attached to and detached from stopped servers only. */
 const SERVER_ATTACHABLE: readonly ServerState[] = ['stopped'];
 /** A server's size changes while it is stopped; the next start applies it. */
@@ -56,7 +62,7 @@ export function startServerAction(state: ServerState, action: ServerAction): Ser
 
 export function assertServerDeletable(state: ServerState): void {
   if (!SERVER_DELETABLE.includes(state)) {
-    throw new InvalidState(state, [...SERVER_DELETABLE], `The server is ${state}; only a stopped server is deleted (or use the terminate action).`, 'server');
+    throw new InvalidState(state, [...SERVER_DELETABLE], `The server is ${state}; only a stopped or destroyed server is deleted (or use the terminate action).`, 'server');
   }
 }
 

@@ -9,7 +9,9 @@ import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { LongRequests } from '../long-requests.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { ResourceRef, TaskHandlerRegistry } from './handlers.ts';
+import { revealSecrets } from './task-secrets.ts';
 
 export const TASK_STATUSES: TaskStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'];
 export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
@@ -47,6 +49,8 @@ export interface NewTask {
   resources?: ResourceRef[];
   mayCancel?: boolean;
   maxAttempts?: number;
+  /** When it may run (ISO time); now by default. */
+  runAfter?: string;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -115,17 +119,25 @@ export function createTaskService({
   notifier,
   handlers,
   longRequests,
+  secrets,
 }: {
   store: Store;
   events: EventService;
   notifier: Notifier;
   handlers: TaskHandlerRegistry;
   longRequests: LongRequests;
+  secrets: SecretBox;
 }) {
   const { db } = store;
   const closing = new AbortController();
   // Every long poll in flight listens for the shutdown: hundreds at once are normal, not a leak.
   setMaxListeners(0, closing.signal);
+
+  /** A task as its readers see it (its result's secrets opened). */
+  const readable = (row: TaskRow): Task => {
+    const task = toTask(row);
+    return { ...task, result: revealSecrets(secrets, task.id, task.result) };
+  };
 
   const visible = (actor: Actor) => db.selectFrom('tasks').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
 
@@ -160,7 +172,7 @@ export function createTaskService({
       organization_id: actor.organizationId,
       organization_path: actor.organizationPath,
       request_id: actor.requestId,
-      run_after: now,
+      run_after: task.runAfter ?? now,
       locked_by: null,
       locked_until: null,
       created_at: now,
@@ -192,13 +204,13 @@ export function createTaskService({
 
   async function get(actor: Actor, id: string): Promise<Task> {
     assertAllowed(actor, 'task:read');
-    return toTask(await findVisible(actor, id));
+    return readable(await findVisible(actor, id));
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Task>> {
     assertAllowed(actor, 'task:read');
     const result = await runList<TaskRow>(visible(actor), listSpec, request);
-    return { ...result, items: result.items.map(toTask) } as ListResult<Task>;
+    return { ...result, items: result.items.map(readable) } as ListResult<Task>;
   }
 
   /**
@@ -212,7 +224,7 @@ export function createTaskService({
       for (;;) {
         const remaining = deadline - Date.now();
         const wake = nextWakeUp(notifier, ['tasks'], Math.min(remaining, WAIT_POLL_MS), closing.signal);
-        const task = toTask(await findVisible(await request.actor(), id));
+        const task = readable(await findVisible(await request.actor(), id));
         if (FINAL_STATUSES.has(task.status) || remaining <= 0 || closing.signal.aborted) return task;
         await wake;
       }
@@ -228,7 +240,7 @@ export function createTaskService({
   async function cancel(actor: Actor, id: string): Promise<Task> {
     assertAllowed(actor, 'task:write');
     const current = await findVisible(actor, id);
-    if (current.status === 'cancelling') return toTask(current);
+    if (current.status === 'cancelling') return readable(current);
     if (current.status === 'pending') {
       const now = nowIso();
       const changed = await db.transaction().execute(async (trx) => {
@@ -261,12 +273,31 @@ export function createTaskService({
     throw new InvalidState(current.status, expected, why);
   }
 
+  /**
+   * Cancels, inside the caller's transaction, the pending tasks of `type` on `resource` that no
+   * longer have anything to do (a recovered server's expiry).
+   */
+  async function cancelPending(trx: Transaction<Database> | Kysely<Database>, { type, resource }: { type: string; resource: ResourceRef }): Promise<void> {
+    const now = nowIso();
+    const cancelled = await trx
+      .updateTable('tasks')
+      .set({ status: 'cancelled', finished_at: now, updated_at: now, error: JSON.stringify({ code: 'cancelled', message: 'The task was cancelled: it had nothing left to do.' }) })
+      .where('type', '=', type)
+      .where('status', '=', 'pending')
+      .where('id', 'in', (eb) => whereResource(eb.selectFrom('task_resources').select('task_id'), `${resource.type}:${resource.id}`))
+      .returningAll()
+      .execute();
+    if (cancelled.length === 0) return;
+    await events.record(trx, cancelled.map((row) => taskEvent(row, 'cancelled')));
+    await notifier.notify(trx, 'tasks');
+  }
+
   /** Ends every long poll (shutdown): each answers with the task as it is. */
   function close(): void {
     closing.abort();
   }
 
-  return { enqueue, create, get, list, wait, cancel, close };
+  return { enqueue, create, get, list, wait, cancel, cancelPending, close };
 }
 
 function uniqueResources(resources: ResourceRef[]): ResourceRef[] {

@@ -2,7 +2,8 @@ import type { Selectable } from 'kysely';
 
 export type ImageStatus = 'pending' | 'ready' | 'error';
 export type ImageSource = 'builtin' | 'upload' | 'snapshot';
-export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
+/** `destroyed`: stopped and kept (volumes included) until it is recovered or purged. */
+export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'error' | 'destroyed';
 export type VolumeState = 'creating' | 'available' | 'in_use' | 'resizing' | 'deleting' | 'error';
 export type VolumeType = 'root' | 'data';
 export type SnapshotState = 'creating' | 'available' | 'error';
@@ -58,6 +59,8 @@ export interface ServersTable {
   facts_updated_at: string | null;
   /** The machine running this server (reconciliation looks only at its own). */
   host: string;
+  /** When a destroy was asked for; set while the server is (being) destroyed, null otherwise. */
+  destroyed_at: string | null;
   revision: number;
   created_at: string;
   updated_at: string;

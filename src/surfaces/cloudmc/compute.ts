@@ -43,13 +43,8 @@ const VolumeQuery = Type.Object({ type: Type.Optional(Type.String({ maxLength: 1
 /** Volume types: CloudMC's `os` is core's root volume. */
 const VOLUME_TYPES: Record<string, string> = { os: 'root', data: 'data' };
 
-const INSTANCE_ACTIONS: Record<string, string> = { start: 'poweron', stop: 'poweroff', reboot: 'reboot' };
-/** CloudMC operations Nimbus does not offer, and why. */
-const NOT_OFFERED: Record<string, string> = {
-  purge: 'Nimbus purges an instance when it is destroyed (DELETE): there is no destroyed instance to purge.',
-  recover: 'Nimbus purges an instance when it is destroyed (DELETE): there is no destroyed instance to recover.',
-  resetPassword: 'Nimbus instances have no password login to reset.',
-};
+/** CloudMC's instance operations that are core server actions. */
+const INSTANCE_ACTIONS: Record<string, string> = { start: 'poweron', stop: 'poweroff', reboot: 'reboot', purge: 'purge', recover: 'recover', resetPassword: 'reset_password' };
 
 /** Instances, templates, offerings, volumes and snapshots under `/api/v2/services/:serviceCode/:environmentName/`. */
 export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Services): void {
@@ -103,11 +98,13 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
     return single(await renderInstance(request.actor, await servers.update(request.actor, id, request.body)));
   });
 
-  // Destroying purges at once (`purgeImmediately` is what Nimbus always does).
+  // Destroying keeps the instance (Destroyed) until it is recovered, purged or its retention passes;
+  // `purgeImmediately` deletes it at once.
   app.delete(`${base}/instances/:id`, { schema: { params: EntityParams, body: Type.Union([InstanceDelete, Type.Null()]) } }, async (request) => {
     const environment = await environmentOf(request.actor, request.params);
     const { id } = await instanceIn(request.actor, environment, request.params.id);
-    return accepted(await onEntities({ server: instanceEntity(id) }, () => servers.act(request.actor, id, 'terminate')));
+    const action = request.body?.purgeImmediately === true ? 'terminate' : 'destroy';
+    return accepted(await onEntities({ server: instanceEntity(id) }, () => servers.act(request.actor, id, action)));
   });
 
   app.post(`${base}/instances/:id`, { schema: { params: EntityParams, querystring: Operation, body: Type.Union([InstanceOperationBody, Type.Null()]) } }, async (request) => {
@@ -121,7 +118,6 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
       const memory = body.memoryInMB === undefined ? undefined : body.memoryInMB * MIB;
       return accepted(await run(() => servers.resize(request.actor, instance.id, { plan: body.computeOfferingId, vcpus: body.cpuCount, memory })));
     }
-    if (Object.hasOwn(NOT_OFFERED, operation)) throw new UnsupportedOperation(NOT_OFFERED[operation]!, { operation, type: 'instances' });
     throw new UnsupportedOperation(`"${operation}" is not an operation on instances. Use one of: ${[...Object.keys(INSTANCE_ACTIONS), 'changeComputeOffering'].join(', ')}.`, { operation, type: 'instances' });
   });
 

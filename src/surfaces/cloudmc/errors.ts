@@ -26,7 +26,7 @@ export const ERROR_CODES = {
   BAD_REQUEST: { code: 1001, status: 400, meaning: 'The request could not be read (broken JSON, a bad header).' },
   INVALID_FIELD: { code: 1002, status: 400, meaning: 'A field is missing or invalid; `context.field` names it.' },
   QUOTA_EXCEEDED: { code: 1003, status: 400, meaning: 'A quota limit would be exceeded; `context` has `resource` and `limit`.' },
-  UNSUPPORTED_OPERATION: { code: 1004, status: 400, meaning: 'The operation does not exist for this entity, or Nimbus does not offer it.' },
+  UNSUPPORTED_OPERATION: { code: 1004, status: 400, meaning: 'The operation does not exist for this entity.' },
   CONFLICT: { code: 1005, status: 400, meaning: 'The request conflicts with what exists (a name taken, resources still inside).' },
   PAYMENT_REQUIRED: { code: 1006, status: 400, meaning: 'The organization must settle its account first.' },
   STALE: { code: 1007, status: 400, meaning: 'The entity changed while the request ran; read it again and retry.' },

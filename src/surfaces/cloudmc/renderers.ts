@@ -7,7 +7,7 @@ import type { Image, Server, Snapshot, Volume } from '../../core/compute/records
 
 /** Compute entities in CloudMC's words. */
 
-const INSTANCE_STATES: Record<string, string> = { stopped: 'Stopped', starting: 'Starting', running: 'Running', stopping: 'Stopping', error: 'Error' };
+const INSTANCE_STATES: Record<string, string> = { stopped: 'Stopped', starting: 'Starting', running: 'Running', stopping: 'Stopping', error: 'Error', destroyed: 'Destroyed' };
 const VOLUME_STATES: Record<string, string> = { creating: 'Creating', available: 'Ready', in_use: 'Attached', resizing: 'Resizing', deleting: 'Destroying', error: 'Error' };
 const SNAPSHOT_STATES: Record<string, string> = { creating: 'Creating', available: 'BackedUp', error: 'Error' };
 const nameIn = (names: Record<string, string>) => (state: string) => names[state] ?? state;

@@ -10,6 +10,11 @@ import { taskStatus } from './replies.ts';
 /** CloudMC keeps a task this long after it finished; then it is a 404. */
 export const TASK_LIFETIME_MS = 30 * 60 * 1000;
 
+const passwordOf = (task: Task) => {
+  const result = task.result as { password?: unknown } | null;
+  return typeof result?.password === 'string' ? { password: result.password } : {};
+};
+
 const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
 
 /**
@@ -24,7 +29,8 @@ export function taskRoutes(app: FastifyTypeBox, { tasks, compute }: Pick<CoreSer
     const resource = task.resources[0];
     if (!resource) return task.result ?? {};
     const now = async () => {
-      if (resource.type === 'server') return renderInstance(actor, await compute.servers.get(actor, resource.id));
+      // A password reset's new password goes with the instance, where go-cloudca reads it.
+      if (resource.type === 'server') return { ...(await renderInstance(actor, await compute.servers.get(actor, resource.id))), ...passwordOf(task) };
       if (resource.type === 'volume') return renderVolume(await compute.volumes.get(actor, resource.id));
       if (resource.type === 'snapshot') return renderSnapshot(await compute.snapshots.get(actor, resource.id));
       return task.result ?? {};

@@ -27,12 +27,26 @@ describe('server state rules', () => {
   });
 
   it('lists exactly the actions a state accepts', () => {
-    assert.deepEqual(allowedServerActions('stopped'), ['poweron', 'terminate']);
-    assert.deepEqual(allowedServerActions('running'), ['poweroff', 'reboot', 'terminate', 'update_information']);
+    assert.deepEqual(allowedServerActions('stopped'), ['poweron', 'terminate', 'destroy']);
+    assert.deepEqual(allowedServerActions('running'), ['poweroff', 'reboot', 'terminate', 'update_information', 'destroy', 'reset_password']);
+    assert.deepEqual(allowedServerActions('destroyed'), ['terminate', 'recover', 'purge']);
     assert.deepEqual(allowedServerActions('starting'), []);
-    for (const state of ['stopped', 'starting', 'running', 'stopping', 'error'] as const) {
+    for (const state of ['stopped', 'starting', 'running', 'stopping', 'error', 'destroyed'] as const) {
       for (const action of allowedServerActions(state)) assert.doesNotThrow(() => startServerAction(state, action));
     }
+  });
+
+  it('destroys softly, and recovers and purges only what is destroyed', () => {
+    assert.equal(startServerAction('running', 'destroy'), 'stopping');
+    assert.equal(startServerAction('stopped', 'destroy'), 'stopping');
+    assert.equal(startServerAction('destroyed', 'recover'), 'destroyed');
+    assert.equal(startServerAction('destroyed', 'purge'), 'stopping');
+    assert.equal(startServerAction('destroyed', 'terminate'), 'stopping');
+    assert.equal(startServerAction('running', 'reset_password'), 'running');
+    for (const [state, action] of [['destroyed', 'destroy'], ['stopped', 'recover'], ['running', 'purge'], ['stopped', 'reset_password'], ['destroyed', 'poweron'], ['destroyed', 'reset_password']] as const) {
+      assert.throws(() => startServerAction(state, action), (error: unknown) => error instanceof InvalidState && error.current === state && error.resource === 'server');
+    }
+    assert.throws(() => startServerAction('stopped', 'recover'), (error: unknown) => error instanceof InvalidState && error.expected.join() === 'destroyed');
   });
 
   it("resolves Alpacon's action names and nothing unknown", () => {
@@ -43,10 +57,12 @@ describe('server state rules', () => {
     assert.equal(resolveServerAction('toString'), null);
   });
 
-  it('deletes and changes volumes of stopped servers only', () => {
+  it('deletes stopped and destroyed servers, and changes volumes of stopped servers only', () => {
     assert.doesNotThrow(() => assertServerDeletable('stopped'));
+    assert.doesNotThrow(() => assertServerDeletable('destroyed'));
     assert.throws(() => assertServerDeletable('running'), InvalidState);
     assert.doesNotThrow(() => assertServerAcceptsVolumeChanges('stopped'));
+    assert.throws(() => assertServerAcceptsVolumeChanges('destroyed'), InvalidState);
     assert.throws(() => assertServerAcceptsVolumeChanges('starting'), InvalidState);
   });
 });

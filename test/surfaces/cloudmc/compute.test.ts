@@ -6,7 +6,7 @@ import { cmcFactory, type Environment } from '../../support/cloudmc-client.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { addOrganization, addUser } from '../../support/identity.ts';
-import { BUILTIN_IMAGE, shell } from '../../surfaces/native/compute/support.ts';
+import { BUILTIN_IMAGE, rootPasswordIs, shell } from '../../surfaces/native/compute/support.ts';
 import { apiKeyOf, cloudmc, COMPUTE_CONNECTION, onlyError } from './support.ts';
 
 const skip = computeSkipReason();
@@ -91,6 +91,14 @@ for (const database of testDatabases) {
       assert.equal((await sandbox.instances().get(instance)).state, 'Running');
     });
 
+    it('resets the root password of the running instance and hands it back in the task result', async () => {
+      const reset = await sandbox.instances().resetPassword(instance);
+      assert.equal(reset.id, instance);
+      assert.equal(reset.state, 'Running');
+      assert.match(reset.password, /^[A-Za-z0-9]{20}$/);
+      assert.equal(await rootPasswordIs(app, instance, reset.password), true);
+    });
+
     it('makes a volume, attaches it, snapshots it, detaches it and deletes it', async () => {
       const disk = (await sandbox.diskofferings().list()).find((o: { name: string }) => o.name === '1GB');
       const volume = await sandbox.volumes().create(JSON.stringify({ name: 'data', diskOfferingId: disk.id }));
@@ -125,9 +133,14 @@ for (const database of testDatabases) {
       await sandbox.volumes().detachFromInstance(attachedAtOnce.id);
     });
 
-    it('refuses operations it does not have, and unknown ones, in its own shape', async () => {
-      assert.match(onlyError(await cloudmc(app, key, 'POST', `/services/compute/sandbox/instances/${instance}?operation=purge`), 400, 1004).message, /purges/);
-      onlyError(await cloudmc(app, key, 'POST', `/services/compute/sandbox/instances/${instance}?operation=explode`), 400, 1004);
+    it('refuses purge and recover of an instance that is not destroyed, unknown operations, and bad input, in its own shape', async () => {
+      for (const operation of ['purge', 'recover']) {
+        const wrong = onlyError(await cloudmc(app, key, 'POST', `/services/compute/sandbox/instances/${instance}?operation=${operation}`), 400, 2012);
+        assert.deepEqual(wrong.context, { id: instance, currentState: 'Stopped', expectedStates: ['Destroyed'], type: 'instances' });
+      }
+      assert.match(onlyError(await cloudmc(app, key, 'POST', `/services/compute/sandbox/instances/${instance}?operation=explode`), 400, 1004).message, /purge, recover, resetPassword/);
+      onlyError(await cloudmc(app, key, 'DELETE', `/services/compute/sandbox/instances/${instance}`, { purgeImmediately: 'yes' }), 400, 1002);
+      assert.equal((await sandbox.instances().get(instance)).state, 'Stopped');
       const badOffering = onlyError(await cloudmc(app, key, 'POST', '/services/compute/sandbox/instances', { name: 'x', templateId: BUILTIN_IMAGE, computeOfferingId: 'nope' }), 400, 1002);
       assert.equal(badOffering.context.field, 'computeOfferingId');
       const noTemplate = onlyError(await cloudmc(app, key, 'POST', '/services/compute/sandbox/instances', { name: 'x' }), 400, 1002);
@@ -143,6 +156,9 @@ for (const database of testDatabases) {
         ['PUT', `/services/compute/sandbox/instances/${instance}`],
         ['DELETE', `/services/compute/sandbox/instances/${instance}`],
         ['POST', `/services/compute/sandbox/instances/${instance}?operation=start`],
+        ['POST', `/services/compute/sandbox/instances/${instance}?operation=purge`],
+        ['POST', `/services/compute/sandbox/instances/${instance}?operation=recover`],
+        ['POST', `/services/compute/sandbox/instances/${instance}?operation=resetPassword`],
       ] as const) {
         onlyError(await cloudmc(app, strangerKey, method, path, method === 'PUT' ? { name: 'mine' } : undefined), 404, 1020);
       }
@@ -156,11 +172,33 @@ for (const database of testDatabases) {
       assert.deepEqual(over.context, { resource: 'servers', limit: 1 });
     });
 
-    it('destroys the instance through its task', async () => {
+    it('destroys the instance, keeping it and its volumes, recovers it, destroys it again and purges it', async () => {
+      const rootVolume = (await sandbox.instances().get(instance)).rootVolumeId;
       const destroyed = await sandbox.instances().delete(instance);
-      assert.deepEqual(destroyed, { id: instance });
+      assert.deepEqual([destroyed.id, destroyed.state], [instance, 'Destroyed']);
+      assert.deepEqual((await sandbox.instances().list()).map((i: { id: string; state: string }) => [i.id, i.state]), [[instance, 'Destroyed']]);
+      assert.equal((await sandbox.volumes().get(rootVolume)).instanceId, instance);
+      const start = onlyError(await cloudmc(app, key, 'POST', `/services/compute/sandbox/instances/${instance}?operation=start`), 400, 2012);
+      assert.deepEqual(start.context, { id: instance, currentState: 'Destroyed', expectedStates: ['Stopped', 'Error'], type: 'instances' });
+      const reset = onlyError(await cloudmc(app, key, 'POST', `/services/compute/sandbox/instances/${instance}?operation=resetPassword`), 400, 2012);
+      assert.deepEqual(reset.context, { id: instance, currentState: 'Destroyed', expectedStates: ['Running'], type: 'instances' });
+      const again = onlyError(await cloudmc(app, key, 'DELETE', `/services/compute/sandbox/instances/${instance}`), 400, 2012);
+      assert.deepEqual(again.context.expectedStates, ['Stopped', 'Running', 'Error']);
+
+      const recovered = await sandbox.instances().recover(instance);
+      assert.deepEqual([recovered.id, recovered.state], [instance, 'Stopped']);
+      await sandbox.instances().delete(instance, JSON.stringify({ purgeImmediately: false }));
+      assert.deepEqual(await sandbox.instances().purge(instance), { id: instance });
       assert.deepEqual(await sandbox.instances().list(), []);
       onlyError(await cloudmc(app, key, 'GET', `/services/compute/sandbox/instances/${instance}`), 404, 1020);
+      onlyError(await cloudmc(app, key, 'GET', `/services/compute/sandbox/volumes/${rootVolume}`), 404, 1020);
+    });
+
+    it('deletes an instance at once with purgeImmediately', async () => {
+      const created = await sandbox.instances().create(JSON.stringify({ name: 'brief', templateId: BUILTIN_IMAGE }));
+      assert.equal(created.state, 'Running');
+      assert.deepEqual(await sandbox.instances().delete(created.id, JSON.stringify({ purgeImmediately: true })), { id: created.id });
+      assert.deepEqual(await sandbox.instances().list(), []);
     });
   });
 }

@@ -30,6 +30,7 @@ function render(request: Parameters<typeof resourceUrl>[0]) {
     created_at: s.created_at,
     updated_at: s.updated_at,
     facts_updated_at: s.facts_updated_at,
+    destroyed_at: s.destroyed_at,
     remote_ip: s.private_ip,
     is_connected: s.state === 'running',
     commissioned: true,
@@ -77,7 +78,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     },
     retrieve: { summary: 'Retrieve a server', run: servers.get },
     update: { summary: "Change a server's name, host name or tags", body: ServerPatch, run: servers.update },
-    remove: { summary: 'Delete a stopped server and its root volume (202 with the task; attached data volumes are detached)', accepted: true, ifMatch: true, run: servers.remove },
+    remove: { summary: 'Delete a stopped or destroyed server and its root volume at once (202 with the task; attached data volumes are detached)', accepted: true, ifMatch: true, run: servers.remove },
   });
 
   app.get(`${COLLECTION}:id/actions/`, {
@@ -86,7 +87,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   });
 
   app.post(`${COLLECTION}:id/actions/`, {
-    schema: { tags, summary: 'Power on, power off, reboot or terminate a server, or refresh its facts (202 with the task)', params: IdParams, body: ActionPost, response: { 202: TaskBody, ...computeErrors } },
+    schema: { tags, summary: 'Power on, power off, reboot, terminate, destroy, recover or purge a server, reset its root password (the task result holds the new one) or refresh its facts (202 with the task)', params: IdParams, body: ActionPost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await servers.act(request.actor, request.params.id, request.body.action)),
   });
 

@@ -10,7 +10,7 @@ export const ServerBody = Type.Object({
   hostname: Type.String(),
   image: Uuid,
   plan: Type.Object({ vcpus: Type.Integer(), memory: Bytes('Memory limit') }),
-  state: Type.String({ description: 'stopped, starting, running, stopping or error.' }),
+  state: Type.String({ description: 'stopped, starting, running, stopping, error or destroyed (kept until recovered, purged or its retention passes).' }),
   state_detail: Type.String({ description: 'Why the server is in its state (the error, when it failed).' }),
   private_ip: Type.String(),
   root_volume: Uuid,
@@ -22,6 +22,7 @@ export const ServerBody = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   facts_updated_at: Nullable(Timestamp),
+  destroyed_at: Type.Union([Timestamp, Type.Null()], { description: 'When it was destroyed: it is purged once the retention period has passed (NIMBUS_SERVER_DESTROYED_RETENTION_SECONDS). Null unless destroyed.' }),
   // Alpacon's fields, for its CLI.
   remote_ip: Type.String({ description: 'Alpacon: the address to reach the server at (its private address).' }),
   is_connected: Type.Boolean({ description: 'Alpacon: whether the server is running.' }),

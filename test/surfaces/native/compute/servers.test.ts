@@ -46,7 +46,7 @@ for (const database of testDatabases) {
       const image = await get(app, `/api/images/images/${BUILTIN_IMAGE}/`);
       assert.equal(image.status, 'ready');
       assert.equal(image.public, true);
-      assert.deepEqual((await get(app, `${SERVERS}${server}/actions/`)).actions, ['poweroff', 'reboot', 'terminate', 'update_information']);
+      assert.deepEqual((await get(app, `${SERVERS}${server}/actions/`)).actions, ['poweroff', 'reboot', 'terminate', 'update_information', 'destroy', 'reset_password']);
     });
 
     it('powers off, on and reboots, keeping what the server wrote', async () => {

@@ -39,3 +39,14 @@ export async function shell(app: TestApp, serverId: string, line: string): Promi
 export async function action(app: TestApp, serverId: string, name: string) {
   return app.request({ method: 'POST', url: `/api/servers/servers/${serverId}/actions/`, payload: { action: name } });
 }
+
+/** Whether the server's root password is `password`: its crypt hash, made again with the stored salt, matches. */
+export async function rootPasswordIs(app: TestApp, serverId: string, password: string): Promise<boolean> {
+  assert.match(password, /^[A-Za-z0-9]+$/, 'a password the check can put on a shell line');
+  const line = [
+    `entry=$(grep '^root:' /etc/passwd /etc/shadow 2>/dev/null | tail -n 1 | cut -d: -f3)`,
+    `case $(echo "$entry" | cut -d'$' -f2) in 1) method=md5;; 5) method=sha256;; 6) method=sha512;; *) method=none;; esac`,
+    `[ "$(mkpasswd -m $method -S "$(echo "$entry" | cut -d'$' -f3)" ${password})" = "$entry" ] && echo same || echo different`,
+  ].join('\n');
+  return (await shell(app, serverId, line)).trim() === 'same';
+}
