@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
-import { COMPUTE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
@@ -50,7 +50,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'appsDomain' | 'routerPort'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -59,7 +59,8 @@ export async function createNimbus(
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
-    const services = createCoreServices(store, { notifier, identity: config.identity, compute });
+    const apps = { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort };
+    const services = createCoreServices(store, { notifier, identity: config.identity, compute, apps });
     const workerSettings = {
       concurrency: config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency,
       leaseSeconds: config.taskLeaseSeconds ?? TASK_DEFAULTS.taskLeaseSeconds,

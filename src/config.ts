@@ -40,6 +40,10 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Apps are served at `<name>.<appsDomain>` by the router. */
+  appsDomain: string;
+  /** The router's HTTP port; 0 runs no router. */
+  routerPort: number;
 }
 
 export type TrustProxy = false | number | string[];
@@ -58,6 +62,9 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3 } as const;
+
+/** Apps settings' defaults. */
+export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -132,6 +139,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    appsDomain: pick('appsDomain', () => env.NIMBUS_APPS_DOMAIN || undefined, APPS_DEFAULTS.domain).toLowerCase(),
+    routerPort: pick('routerPort', () => parseInteger('NIMBUS_ROUTER_PORT', env.NIMBUS_ROUTER_PORT), APPS_DEFAULTS.routerPort),
   };
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
@@ -150,6 +159,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new ConfigError(`port must be an integer between 0 and 65535, got ${config.port}`);
   }
+  if (!Number.isInteger(config.routerPort) || config.routerPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_PORT must be 0 (no router) or a port, got ${config.routerPort}`);
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(config.appsDomain)) throw new ConfigError(`NIMBUS_APPS_DOMAIN must be a domain name, got "${config.appsDomain}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }

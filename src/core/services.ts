@@ -1,6 +1,8 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
+import { createAppServices } from './apps/app-services.ts';
+import type { AppSettings } from './apps/context.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
@@ -37,7 +39,8 @@ export function createCoreServices(
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings } } = {},
+    apps = APPS_DEFAULTS,
+  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings }; apps?: AppSettings } = {},
 ) {
   const events = createEventService({ store, notifier });
   const taskHandlers = createTaskHandlerRegistry();
@@ -59,6 +62,7 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
+    apps: createAppServices({ store, events, tasks, quotas, taskHandlers, settings: apps }),
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
     idempotency: createIdempotencyService({ store }),
     audit,

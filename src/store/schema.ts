@@ -1,3 +1,4 @@
+import type { AppTables } from './tables/apps.ts';
 import type { CommandTables } from './tables/commands.ts';
 import type { ComputeTables } from './tables/compute.ts';
 import type { EventTables } from './tables/events.ts';
@@ -7,6 +8,7 @@ import type { OauthTables } from './tables/oauth.ts';
 import type { IdempotencyTables } from './tables/idempotency.ts';
 import type { TaskTables } from './tables/tasks.ts';
 
+export type * from './tables/apps.ts';
 export type * from './tables/commands.ts';
 export type * from './tables/compute.ts';
 export type * from './tables/events.ts';
@@ -22,4 +24,4 @@ export type * from './tables/tasks.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, AppTables {}

@@ -106,6 +106,7 @@ for (const database of testDatabases) {
       await app.request({ method: 'POST', url: '/api/auth/credentials/', token: bob.session, payload: {} });
       await app.request({ method: 'POST', url: '/api/auth/login/', token: null, payload: { username: 'sweep-bob', password: 'wrong-password!' } });
       await app.request({ method: 'POST', url: '/api/tasks/tasks/', token: bob.session, payload: { type: 'noop' } });
+      assert.equal((await app.request({ method: 'POST', url: '/api/apps/apps/', token: bob.session, payload: { name: 'sweep-app-b' } })).statusCode, 201);
       // An OAuth application of B's, which B's admin has also approved for themself.
       const client = (await app.request({ method: 'POST', url: '/api/oauth/applications/', token: bob.session, payload: { name: 'sweep-app', redirect_uris: [REDIRECT_URI], scopes: ['profile_read'] } })).json();
       const { verifier, challenge } = pkcePair();

@@ -5,7 +5,7 @@ import type { Database } from '../../store/schema.ts';
  * Tables that copy their organization's path onto each row, so that a subtree is read with one
  * prefix match. When an organization moves, their rows move with it.
  */
-const PATH_COPIES = ['tasks', 'events', 'images', 'servers', 'volumes', 'snapshots', 'commands'] as const;
+const PATH_COPIES = ['tasks', 'events', 'images', 'servers', 'volumes', 'snapshots', 'commands', 'apps'] as const;
 
 /** Re-roots the rows of every path-copying table from `from` (an organization's old path) to `to`. */
 export async function movePathCopies(trx: Transaction<Database>, from: string, to: string): Promise<void> {
@@ -20,6 +20,7 @@ const BLOCKING = [
   ['volumes', 'volume'],
   ['snapshots', 'snapshot'],
   ['images', 'image'],
+  ['apps', 'app'],
 ] as const;
 
 /** "2 server(s), 1 volume(s)": what the organization still owns that must go first; empty when nothing. */

@@ -5,6 +5,7 @@ import { negotiateApiVersion } from '../../http/conventions/api-version.ts';
 import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
 import { honourIdempotencyKeys } from '../../http/conventions/idempotency.ts';
+import { appRoutes } from './apps/apps.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { credentialRoutes } from './auth/credentials.ts';
 import { sessionRoutes } from './auth/session.ts';
@@ -71,4 +72,5 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
   serverRoutes(app, services);
   storageRoutes(app, services);
+  appRoutes(app, services.apps);
 }
