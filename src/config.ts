@@ -44,6 +44,8 @@ export interface Config {
   appsDomain: string;
   /** The router's HTTP port; 0 runs no router. */
   routerPort: number;
+  /** Largest app source archive accepted by a deployment, in bytes. */
+  appSourceLimit: number;
 }
 
 export type TrustProxy = false | number | string[];
@@ -64,7 +66,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3 } as const;
 
 /** Apps settings' defaults. */
-export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090 } as const;
+export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, sourceLimit: 256 * 1024 ** 2 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -141,6 +143,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
     appsDomain: pick('appsDomain', () => env.NIMBUS_APPS_DOMAIN || undefined, APPS_DEFAULTS.domain).toLowerCase(),
     routerPort: pick('routerPort', () => parseInteger('NIMBUS_ROUTER_PORT', env.NIMBUS_ROUTER_PORT), APPS_DEFAULTS.routerPort),
+    appSourceLimit: pick('appSourceLimit', () => parseInteger('NIMBUS_APP_SOURCE_LIMIT', env.NIMBUS_APP_SOURCE_LIMIT), APPS_DEFAULTS.sourceLimit),
   };
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {

@@ -1,7 +1,8 @@
 import { APPS_DEFAULTS, COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
-import { createAppServices } from './apps/app-services.ts';
+import { APP_RUNTIME_DEFAULTS, createAppServices, type AppRuntimeSettings } from './apps/app-services.ts';
+import type { AppHost } from '../backends/app-host.ts';
 import type { AppSettings } from './apps/context.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
@@ -9,7 +10,7 @@ import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
 import type { ComputeSettings } from './compute/context.ts';
-import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
+import { unconfiguredAppHost, unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEventService } from './events/event-service.ts';
@@ -38,9 +39,10 @@ export function createCoreServices(
   {
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
-    compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
+    compute = { host: unconfiguredComputeHost(), appHost: unconfiguredAppHost(), settings: UNCONFIGURED_COMPUTE },
     apps = APPS_DEFAULTS,
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings }; apps?: AppSettings } = {},
+    appRuntime = APP_RUNTIME_DEFAULTS,
+  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; appHost: AppHost; settings: ComputeSettings }; apps?: AppSettings; appRuntime?: AppRuntimeSettings } = {},
 ) {
   const events = createEventService({ store, notifier });
   const taskHandlers = createTaskHandlerRegistry();
@@ -54,7 +56,7 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, host: compute.host, settings: compute.settings });
   return {
     identity,
     notifier,
@@ -62,7 +64,7 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
-    apps: createAppServices({ store, events, tasks, quotas, taskHandlers, settings: apps }),
+    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings }),
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
     idempotency: createIdempotencyService({ store }),
     audit,

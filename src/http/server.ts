@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { COMPUTE_DEFAULTS, type TrustProxy } from '../config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, type TrustProxy } from '../config.ts';
 import type { CoreServices } from '../core/services.ts';
 import type { Store } from '../store/database.ts';
 import { nativeSurface } from '../surfaces/native/index.ts';
@@ -24,6 +24,7 @@ export interface HttpServerOptions {
   trustProxy?: TrustProxy;
   /** Largest image archive accepted by upload (that route alone takes more than `bodyLimit`). */
   imageUploadLimit?: number;
+  appSourceLimit?: number;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,200}$/;
@@ -31,7 +32,7 @@ const REQUEST_ID = /^[\w.:-]{1,200}$/;
 const HOST = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
 
 /** The HTTP server: shared conventions first, then every surface. */
-export async function buildHttpServer({ store, services, logger, bodyLimit, trustProxy = false, imageUploadLimit = COMPUTE_DEFAULTS.imageUploadLimit }: HttpServerOptions): Promise<FastifyInstance> {
+export async function buildHttpServer({ store, services, logger, bodyLimit, trustProxy = false, imageUploadLimit = COMPUTE_DEFAULTS.imageUploadLimit, appSourceLimit = APPS_DEFAULTS.sourceLimit }: HttpServerOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // proxy-addr counts hops through a function; addresses and CIDRs it takes as they are.
@@ -89,6 +90,6 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, trus
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
   await app.register(oauthSurface, { oauth: services.oauth });
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits, imageUploadLimit });
+  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits, imageUploadLimit, appSourceLimit });
   return app;
 }

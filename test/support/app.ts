@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { freePort } from '../../bench/support/processes.ts';
 import { createNimbus, type Nimbus } from '../../src/app.ts';
 import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
 import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings, type TrustProxy } from '../../src/config.ts';
@@ -37,8 +38,10 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
+  // With compute, the apps router listens on a free port of its own, and waits are short.
+  const apps = compute ? { routerPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 300, superviseIntervalMs: 200 } } : { routerPort: 0 };
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
+    { bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...apps },
     logger,
     store,
   );

@@ -1,5 +1,6 @@
 import type { QuotaResource, QuotaService } from '../quotas/quota-service.ts';
 import { asNumber, type Executor } from '../compute/context.ts';
+import { appMemoryUnder } from './formation-service.ts';
 
 /**
  * Quotas of apps are counted over an organization's whole subtree: a limit set on an
@@ -29,6 +30,11 @@ export function appQuotas(quotas: QuotaService) {
   }
 
   return {
+    /** `bytes` more container memory for the organization's apps (a scale, a first formation). */
+    forMemory(trx: Executor, organizationId: string, bytes: number): Promise<void> {
+      return assertSubtreesWithin(trx, organizationId, 'app_memory_bytes', bytes, (path) => appMemoryUnder(trx, path));
+    },
+
     /** One more app in the organization: a create, or the transfer of `moving` into it (not counted where it is now). */
     forApp(trx: Executor, organizationId: string, moving?: string): Promise<void> {
       return assertSubtreesWithin(trx, organizationId, 'apps', 1, async (path) => {

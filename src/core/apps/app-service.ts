@@ -114,6 +114,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
       stack: input.stack ?? DEFAULT_STACK,
       force_https: input.force_https ? 1 : 0,
       last_deployed_at: null,
+      current_release_id: null,
       revision: 1,
       created_at: now,
       updated_at: now,

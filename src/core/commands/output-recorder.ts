@@ -17,12 +17,15 @@ export const DEFAULT_RECORDER_SETTINGS: OutputRecorderSettings = { flushMs: 100,
 export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
 
 /**
- * Stores a command's output as numbered chunks while it runs. Output is gathered and written in
+ * Stores a command's (or an app build's, or a one-off run's) output as numbered chunks while it runs. Output is gathered and written in
  * batches (every `flushMs`, or at once when `chunkChars` wait), so a command writing a byte at a
  * time does not write a row per byte; writes happen one after the other, so chunks keep the order
  * the output came in. Each write wakes the live streams of the output, in every process.
  */
-export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings = DEFAULT_RECORDER_SETTINGS) {
+/** Whose output: a command's (by id), or an app's build or one-off run. */
+export type OutputOwner = string | { appId: string; ownerId: string };
+
+export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, owner: OutputOwner, settings = DEFAULT_RECORDER_SETTINGS) {
   let pending = '';
   let tail = '';
   let nextSeq = 0;
@@ -55,10 +58,11 @@ export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, c
     if (failure !== null) return;
     const pieces = splitText(text, settings.chunkChars);
     const createdAt = nowIso();
-    const rows = pieces.map((content, i) => ({ command_id: commandId, seq: nextSeq + i, content, created_at: createdAt }));
+    const rows = pieces.map((content, i) => ({ seq: nextSeq + i, content, created_at: createdAt }));
     try {
       await db.transaction().execute(async (trx) => {
-        await trx.insertInto('command_chunks').values(rows).execute();
+        if (typeof owner === 'string') await trx.insertInto('command_chunks').values(rows.map((row) => ({ ...row, command_id: owner }))).execute();
+        else await trx.insertInto('app_output_chunks').values(rows.map((row) => ({ ...row, owner_id: owner.ownerId, app_id: owner.appId }))).execute();
         await notifier.notify(trx, 'command_output');
       });
       nextSeq += rows.length;

@@ -6,7 +6,7 @@ import { isUuid } from '../clock.ts';
 import { NotFound, PermissionDenied, QuotaExceeded, ValidationFailed } from '../errors.ts';
 
 /** What an organization's quotas can limit. Each service enforces its own with `assertWithin`. */
-export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'vcpus', 'memory_bytes', 'volume_bytes'] as const;
+export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'vcpus', 'memory_bytes', 'volume_bytes', 'app_memory_bytes'] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 
 /** Limit per resource; null is unlimited. */

@@ -7,6 +7,7 @@ import * as m0310 from './0310_oauth_password_grant.ts';
 import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
 import * as m0500 from './0500_apps.ts';
+import * as m0510 from './0510_app_releases.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0400_compute': m0400,
   '0410_commands': m0410,
   '0500_apps': m0500,
+  '0510_app_releases': m0510,
 };
 
 export const migrationProvider: MigrationProvider = {

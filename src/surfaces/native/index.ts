@@ -6,6 +6,7 @@ import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
 import { honourIdempotencyKeys } from '../../http/conventions/idempotency.ts';
 import { appRoutes } from './apps/apps.ts';
+import { appReleaseRoutes } from './apps/releases.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { credentialRoutes } from './auth/credentials.ts';
 import { sessionRoutes } from './auth/session.ts';
@@ -33,10 +34,12 @@ export interface NativeSurfaceOptions {
   limits: RequestLimits;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Largest app source archive a deployment accepts, in bytes. */
+  appSourceLimit: number;
 }
 
 /** The native API under `/api/`: Alpacon's conventions, a superset of its API. */
-export async function nativeSurface(instance: FastifyInstance, { services, authenticator, limits, imageUploadLimit }: NativeSurfaceOptions): Promise<void> {
+export async function nativeSurface(instance: FastifyInstance, { services, authenticator, limits, imageUploadLimit, appSourceLimit }: NativeSurfaceOptions): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onRequest', async (request, reply) => {
     negotiateApiVersion(request);
@@ -73,4 +76,5 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   serverRoutes(app, services);
   storageRoutes(app, services);
   appRoutes(app, services.apps);
+  appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
 }
