@@ -104,29 +104,32 @@ export async function createNimbus(
         if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => supervisor?.start()).then(() => worker.start());
         else worker.start();
         if (router && routerListener) {
+          // A router that cannot listen (its port taken) is reported; the API and the apps still run.
           const routing = router.start().then(() => new Promise<void>((resolve, reject) => {
             routerListener.once('error', reject);
             routerListener.listen(config.routerPort, config.host ?? '127.0.0.1', () => {
               logger.info({ port: (routerListener.address() as AddressInfo).port }, 'apps router listening');
               resolve();
             });
-          }));
+          })).catch((error: unknown) => logger.error({ err: error }, `the apps router is not running: ${(error as Error).message} (set NIMBUS_ROUTER_PORT, or 0 to run none)`));
           starting = Promise.all([starting, routing]).then(() => undefined);
         }
       },
       async close() {
         await starting.catch(() => undefined);
+        await worker.stop();
+        services.tasks.close();
+        services.events.close();
+        services.commands.close();
+        services.apps.close();
+        await http.close();
+        // App processes keep running without Nimbus: only watching and routing them stop.
         await supervisor?.stop();
         if (routerListener?.listening) {
           routerListener.closeAllConnections();
           await new Promise((resolve) => routerListener.close(resolve));
         }
         await router?.stop();
-        await worker.stop();
-        services.tasks.close();
-        services.events.close();
-        services.commands.close();
-        await http.close();
         await notifier.close();
         if (!given) await store.close();
       },

@@ -47,12 +47,14 @@ export function createAppServices(deps: {
   compute: ComputeSettings;
 }) {
   const { store, events, host, compute, runtime } = deps;
+  /** Ends the live streams (build output, logs) at shutdown. */
+  const closing = new AbortController();
   const limits = appQuotas(deps.quotas);
   const apps = createAppService({ ...deps, limits });
   const processes = appProcesses({ store, host, compute, settings: { healthTimeoutMs: runtime.healthTimeoutMs, drainMs: runtime.drainMs, stopTimeoutMs: compute.stopTimeoutMs } });
-  const deployments = createDeploymentService({ ...deps, apps, settings: { uploadDir: compute.uploadDir, unpackedLimit: runtime.unpackedLimit } });
+  const deployments = createDeploymentService({ ...deps, apps, settings: { uploadDir: compute.uploadDir, unpackedLimit: runtime.unpackedLimit }, closing: closing.signal });
   registerAppHandlers(deps.taskHandlers, { ...deps, processes, limits, sourceLimits: deployments.sourceLimits });
-  const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp } });
+  const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp }, closing: closing.signal });
   return {
     host,
     apps,
@@ -61,6 +63,7 @@ export function createAppServices(deps: {
     variables: createVariableService({ store, events, apps }),
     logs,
     routes: createRouteTable({ store, settings: deps.settings, hostId: compute.hostId }),
+    close: () => closing.abort(),
     /** At start-up: releases app containers, slugs and builds that no record owns. */
     async sweep(): Promise<string[]> {
       const processIds = (await store.db.selectFrom('app_containers').select('id').where('host', '=', compute.hostId).execute()).map((r) => r.id);

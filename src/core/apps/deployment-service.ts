@@ -33,7 +33,7 @@ const releaseList: ListSpec = { filters: {}, searchColumns: [], orderings: { ver
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
 
 /** Deployments (a source archive built into a release and rolled out), their output, releases and rollbacks. */
-export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; settings: DeploymentSettings }) {
+export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; settings: DeploymentSettings; closing: AbortSignal }) {
   const { store, events, tasks, notifier, host, apps, settings } = deps;
   const { db } = store;
   const sourceLimits = { unpackedBytes: settings.unpackedLimit, entries: SOURCE_ENTRIES_LIMIT };
@@ -98,11 +98,12 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   async function followOutput(actor: Actor, appRef: string, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }) {
     assertAllowed(actor, 'app:read');
     const deployment = await findDeployment(actor, appRef, id);
+    const signal = AbortSignal.any([options.signal, deps.closing]);
     return (async function* () {
       let position = options.afterSeq;
       let idleSince = Date.now();
-      while (!options.signal.aborted) {
-        const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, options.signal);
+      while (!signal.aborted) {
+        const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
         const current = await db.selectFrom('app_deployments').select('status').where('id', '=', deployment.id).executeTakeFirst();
         const chunks = await db.selectFrom('app_output_chunks').select(['seq', 'content', 'created_at']).where('owner_id', '=', deployment.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
         const finished = !current || FINISHED.has(current.status);

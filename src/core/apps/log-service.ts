@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
 import type { AppLogLineRow } from '../../store/schema.ts';
@@ -14,6 +15,8 @@ export interface LogSettings {
 export const LOG_LINE_MAX = 8192;
 const READ_MAX = 10_000;
 const FOLLOW_POLL_MS = 300;
+/** Lines of an app are gathered this long before they are written together. */
+const BATCH_MS = 200;
 
 export type LogService = ReturnType<typeof createLogService>;
 
@@ -22,11 +25,13 @@ export type LogService = ReturnType<typeof createLogService>;
  * with their source (`web-1`, `router`...), in a bounded store. Lines of an app are numbered in
  * the order they are stored (`seq`), which is where a reader resumes.
  */
-export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings }) {
+export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings; closing: AbortSignal }) {
   const { store, apps, settings } = deps;
   const { db } = store;
   /** One writer per app in this process: numbers are taken one after the other. */
-  const queues = new Map<string, Promise<unknown>>();
+  const queues = new Map<string, Promise<void>>();
+  /** Lines waiting for their app's next write. */
+  const pending = new Map<string, { lines: { source: string; line: string; at?: string }[]; written: Promise<void> }>();
 
   async function write(appId: string, lines: { source: string; line: string; at?: string }[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -46,16 +51,30 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     }
   }
 
-  /** Stores lines of an app (the app gone: dropped). */
+  /**
+   * Stores lines of an app (the app gone: dropped). Lines are gathered for a moment and while
+   * the app's previous write runs, then stored together: a busy router writes a batch every
+   * moment, not a row per request (the SQLite driver blocks the process while it writes).
+   */
   function append(appId: string, lines: { source: string; line: string; at?: string }[]): Promise<void> {
     if (!lines.length) return Promise.resolve();
+    const waiting = pending.get(appId);
+    if (waiting) {
+      waiting.lines.push(...lines);
+      return waiting.written;
+    }
+    const batch = { lines: [...lines], written: Promise.resolve() };
+    pending.set(appId, batch);
     const previous = queues.get(appId) ?? Promise.resolve();
-    const next = previous.then(() => write(appId, lines)).catch(() => undefined);
-    queues.set(appId, next);
-    void next.then(() => {
-      if (queues.get(appId) === next) queues.delete(appId);
+    batch.written = previous.then(() => sleep(BATCH_MS)).then(() => {
+      pending.delete(appId);
+      return write(appId, batch.lines);
+    }).catch(() => undefined);
+    queues.set(appId, batch.written);
+    void batch.written.then(() => {
+      if (queues.get(appId) === batch.written) queues.delete(appId);
     });
-    return next;
+    return batch.written;
   }
 
   /** The last `n` lines (oldest first). */
@@ -72,11 +91,12 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     const initial = options.afterSeq === undefined ? await tail(actor, appRef, options.n) : [];
     assertAllowed(actor, 'app:read');
     const app = await apps.findVisible(actor, appRef);
+    const signal = AbortSignal.any([options.signal, deps.closing]);
     return (async function* () {
       let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', app.id).executeTakeFirst())?.seq ?? 0));
       if (initial.length) yield initial;
       let idleSince = Date.now();
-      while (!options.signal.aborted) {
+      while (!signal.aborted) {
         const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
         if (rows.length) position = Number(rows.at(-1)!.seq);
         if (rows.length || Date.now() - idleSince >= options.idleMs) {
