@@ -119,6 +119,8 @@ export function createRuncAppHost(parts: RuncParts): AppHost {
     }),
     sweep: guarded(async (known) => {
       const released: string[] = [];
+      // A host that never ran an app has nothing to look at (and start-up spawns no runc for it).
+      if (!(await exists(layout.root))) return released;
       for (const container of await runc.list().catch(() => [])) {
         const id = container.id.slice(containerName('').length);
         if (!known.processes.has(id)) released.push(...(await processes.release(id)));
