@@ -6,23 +6,37 @@ import type { AddressInfo } from 'node:net';
 import { createRuncAppHost } from './backends/apps/index.ts';
 import { createRouter } from './backends/router/router.ts';
 import { createRuncHosts } from './backends/runc/index.ts';
-import { APPS_DEFAULTS, COMPUTE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
+import { createNotifySender } from './backends/dns/notify.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { APP_RUNTIME_DEFAULTS, type AppRuntimeSettings } from './core/apps/app-services.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
-import { buildHttpServer } from './http/server.ts';
+import { buildListeners, type Listeners } from './http/listeners.ts';
+import { createRequestLimits } from './http/rate-limit.ts';
+import type { Surface } from './http/surface.ts';
 import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
+import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
+import { nativeSurface } from './surfaces/native/index.ts';
+import { loadSecretKey } from './store/secret-key.ts';
 
-type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS>;
+type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
+type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
-  const { compute, parts } = createRuncHosts({ root: config.computeDir, runcPath: config.runcPath });
+  const { compute, parts } = createRuncHosts({
+    root: config.computeDir,
+    runcPath: config.runcPath,
+    imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
+    nat: config.serverNat ?? false,
+  });
   return {
     host: compute,
     appHost: createRuncAppHost(parts),
@@ -36,15 +50,48 @@ function computeFor(config: Partial<ComputeConfig>) {
   };
 }
 
+/** DNS settings; without `dnsPort` (or with 0) this process runs no DNS server. */
+export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers' | 'dnsSecondaries' | 'dnsUdpSize'>;
+
+/** Apps settings; the router runs only with compute and a `routerPort` other than 0. */
+export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'appSourceLimit'> & { appRuntime: Partial<AppRuntimeSettings> };
+
+/**
+ * The mount table: each surface at its prefix on the main listener and, when
+ * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
+ */
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts'>>): Surface[] {
+  const limits = createRequestLimits(services.limiter, services.identity);
+  const ports = config.surfacePorts ?? {};
+  return [
+    {
+      name: 'native',
+      prefix: '',
+      port: ports.native,
+      plugin: nativeSurface({
+        services,
+        limits,
+        imageUploadLimit: config.imageUploadLimit ?? COMPUTE_DEFAULTS.imageUploadLimit,
+        appSourceLimit: config.appSourceLimit ?? APPS_DEFAULTS.sourceLimit,
+      }),
+    },
+    { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
+  ];
+}
+
 export interface Nimbus {
   config: Pick<Config, 'bodyLimit'>;
   store: Store;
   services: CoreServices;
+  /** The main listener (every surface at its prefix); `listeners` has the others too. */
   http: FastifyInstance;
+  listeners: Listeners;
   worker: TaskWorker;
-  /** The apps router's listener, when this process runs one (`routerPort` set, compute configured). */
+  /** The authoritative DNS server, when configured; the caller starts it (`listen()` gives its port). */
+  dns: DnsServer | null;
+  /** The apps router's listener, when this process runs one (`routerPort` set, compute configured); `start()` starts it. */
   router: Server | undefined;
-  /** Starts the background work (the task worker); the HTTP server is started by the caller. */
+  /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
    * Stops claiming tasks and lets running ones finish (bounded), ends long polls and event
@@ -61,20 +108,34 @@ export interface Nimbus {
 export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'appsDomain' | 'routerPort' | 'host' | 'appSourceLimit'>> &
-    Partial<ComputeConfig> & { appRuntime?: Partial<AppRuntimeSettings> },
+    Partial<LimitSettings> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'host'>> &
+    Partial<ComputeConfig> &
+    Partial<DnsConfig> &
+    Partial<AppsConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
   const store = given ?? openStore(storeOptionsFor(config.databaseUrl, config.dataDir));
   const notifier = createNotifier(config.databaseUrl, logger);
+  const notifySender = createNotifySender(logger);
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
-    const apps = { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort };
-    const services = createCoreServices(store, { notifier, identity: config.identity, compute, apps, appRuntime: { ...APP_RUNTIME_DEFAULTS, ...config.appRuntime } });
+    const dnsSettings = { nameservers: config.dnsNameservers ?? [...DNS_DEFAULTS.nameservers], secondaries: config.dnsSecondaries ?? [] };
+    const services = createCoreServices(store, {
+      secrets: createSecretBox(loadSecretKey(config)),
+      notifier,
+      identity: config.identity,
+      compute,
+      computeServiceCode: config.computeServiceCode,
+      dns: { settings: dnsSettings, publisher: notifySender },
+      limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
+      apps: { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort },
+      appRuntime: { ...APP_RUNTIME_DEFAULTS, ...config.appRuntime },
+    });
     const supervisor = compute ? services.apps.supervisor(logger) : undefined;
-    const router = compute && config.routerPort !== 0 && config.routerPort !== undefined
+    const router = compute && config.routerPort
       ? createRouter({
           routes: () => services.apps.routes.read(),
           access: (appId, line) => void services.apps.logs.append(appId, [{ source: 'router', line }]),
@@ -83,23 +144,41 @@ export async function createNimbus(
         })
       : undefined;
     const routerListener = router?.server();
+    await services.bearers.prepareStoredKeys();
+    const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
+    const dns = config.dnsPort
+      ? createDnsServer({ authority: services.dns.authority, logger, address: config.dnsAddress ?? DNS_DEFAULTS.address, port: config.dnsPort, ednsUdpSize: config.dnsUdpSize ?? DNS_DEFAULTS.udpSize })
+      : null;
     const workerSettings = {
-      concurrency: config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency,
+      concurrency,
+      slotsPerTenant: config.workerSlotsPerTenant ?? defaultSlotsPerTenant(concurrency),
       leaseSeconds: config.taskLeaseSeconds ?? TASK_DEFAULTS.taskLeaseSeconds,
       retentionSeconds: config.taskRetentionSeconds ?? TASK_DEFAULTS.taskRetentionSeconds,
       shutdownGraceSeconds: config.shutdownGraceSeconds ?? TASK_DEFAULTS.shutdownGraceSeconds,
     };
     const worker = createTaskWorker({ store, events: services.events, notifier, handlers: services.taskHandlers, logger, settings: workerSettings });
-    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, imageUploadLimit: config.imageUploadLimit, appSourceLimit: config.appSourceLimit });
+    const listeners = await buildListeners({
+      surfaces: mountTable(services, config),
+      logger,
+      bodyLimit: config.bodyLimit,
+      trustProxy: config.trustProxy,
+      checkReady: () => store.ping(),
+    });
+    // Rate-limit counts reach the shared table in the background; the last ones on close.
+    const limiterFailed = (error: unknown) => logger.error({ err: error }, 'rate limit counters could not be saved');
+    services.limiter.start(limiterFailed);
     let starting: Promise<void> = Promise.resolve();
     return {
       config,
       store,
       services,
-      http,
+      http: listeners.main,
+      listeners,
       worker,
+      dns,
       router: routerListener,
       start() {
+        services.dns.catalog.start();
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
         if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => supervisor?.start()).then(() => worker.start());
         else worker.start();
@@ -116,13 +195,15 @@ export async function createNimbus(
         }
       },
       async close() {
-        await starting.catch(() => undefined);
+        // Stop accepting at once; in-flight requests finish while the worker winds down.
+        const listenersClosed = listeners.close();
+        await starting;
         await worker.stop();
         services.tasks.close();
         services.events.close();
         services.commands.close();
         services.apps.close();
-        await http.close();
+        await listenersClosed;
         // App processes keep running without Nimbus: only watching and routing them stop.
         await supervisor?.stop();
         if (routerListener?.listening) {
@@ -130,15 +211,25 @@ export async function createNimbus(
           await new Promise((resolve) => routerListener.close(resolve));
         }
         await router?.stop();
+        await services.limiter.stop().catch(limiterFailed);
+        await dns?.close();
+        services.dns.catalog.close();
+        notifySender.close();
         await notifier.close();
         if (!given) await store.close();
       },
     };
   } catch (error) {
+    notifySender.close();
     await notifier.close();
     if (!given) await store.close();
     throw error;
   }
+}
+
+/** The settings `keys` that `config` sets (an undefined one falls back to its default). */
+function definedOnly<T extends object, K extends keyof T>(config: T, keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((key) => config[key] !== undefined).map((key) => [key, config[key]])) as Partial<Pick<T, K>>;
 }
 
 const ROUTER_REFRESH_MS = 250;

@@ -1,4 +1,4 @@
-import { APPS_DEFAULTS, COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { APP_RUNTIME_DEFAULTS, createAppServices, type AppRuntimeSettings } from './apps/app-services.ts';
@@ -6,6 +6,8 @@ import type { AppHost } from '../backends/app-host.ts';
 import type { AppSettings } from './apps/context.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createLoginThrottle } from './auth/login-throttle.ts';
+import { createPrincipalResolver } from './auth/principals.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
@@ -13,12 +15,19 @@ import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredAppHost, unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
+import { createEnvironmentService } from './environments/environment-service.ts';
+import { createServiceConnectionService } from './environments/service-connections.ts';
+import type { ZonePublisher } from './dns/changes.ts';
+import { createDnsServices } from './dns/dns-services.ts';
+import type { DnsSettings } from './dns/model.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
 import { createGroupService } from './iam/group-service.ts';
 import { createMembershipService } from './iam/membership-service.ts';
 import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
+import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
@@ -26,25 +35,52 @@ import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
- * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL).
+ * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL); `computeServiceCode`
+ * is the code of the compute service connection (`compute` unless configured).
  */
 export function createCoreServices(
   store: Store,
   {
+    secrets,
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), appHost: unconfiguredAppHost(), settings: UNCONFIGURED_COMPUTE },
+    limits = LIMIT_DEFAULTS,
+    computeServiceCode,
+    dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
     apps = APPS_DEFAULTS,
     appRuntime = APP_RUNTIME_DEFAULTS,
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; appHost: AppHost; settings: ComputeSettings }; apps?: AppSettings; appRuntime?: AppRuntimeSettings } = {},
+  }: {
+    /** Seals the secrets kept in the database with a key kept outside it. */
+    secrets: SecretBox;
+    identity?: IdentitySettings;
+    notifier?: Notifier;
+    compute?: { host: ComputeHost; appHost: AppHost; settings: ComputeSettings };
+    /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
+    limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
+    /** The code of the compute service connection (`compute` unless configured). */
+    computeServiceCode?: string;
+    /** The deployment's name servers and secondaries, and what sends NOTIFY to secondaries. */
+    dns?: { settings: DnsSettings; publisher?: ZonePublisher };
+    /** Where apps are served (their domain) and the router's port. */
+    apps?: AppSettings;
+    appRuntime?: AppRuntimeSettings;
+  },
 ) {
-  const events = createEventService({ store, notifier });
+  // One count of open requests for every service that keeps requests open.
+  const longRequests = createLongRequests({ perCredential: limits.streamsPerCredential, perProcess: limits.streamsPerProcess });
+  const commandSettings = {
+    timeouts: { defaultSeconds: limits.commandTimeoutSeconds, maxSeconds: limits.commandTimeoutMaxSeconds },
+    outputLimitChars: limits.commandOutputLimit,
+  };
+  const events = createEventService({ store, notifier, longRequests });
   const taskHandlers = createTaskHandlerRegistry();
   registerBuiltinTaskHandlers(taskHandlers);
   const audit = createAuditService({ store });
@@ -54,9 +90,14 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
-  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
+  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, host: compute.host, settings: compute.settings });
+  const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
+  const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
+  const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
+  const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
+  const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
   return {
     identity,
     notifier,
@@ -64,8 +105,10 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
+    dns: dnsServices,
+    longRequests,
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings }),
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
@@ -76,11 +119,15 @@ export function createCoreServices(
     groups,
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
-    auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
-    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    auth,
+    bearers,
     credentials,
-    organizations: createOrganizationService({ store, events, access }),
-    oauth: createOauthServices({ store, tokens, credentials, audit }),
+    principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),
+    apiKeys: createApiKeyService({ store, tokens, audit }),
+    serviceConnections,
+    environments: createEnvironmentService({ store, events, connections: serviceConnections }),
+    organizations: createOrganizationService({ store, events, access, quotas }),
+    oauth,
   };
 }
 

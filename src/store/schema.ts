@@ -1,6 +1,8 @@
 import type { AppTables } from './tables/apps.ts';
 import type { CommandTables } from './tables/commands.ts';
 import type { ComputeTables } from './tables/compute.ts';
+import type { EnvironmentTables } from './tables/environments.ts';
+import type { DnsTables } from './tables/dns.ts';
 import type { EventTables } from './tables/events.ts';
 import type { FoundationTables } from './tables/foundation.ts';
 import type { IdentityTables } from './tables/identity.ts';
@@ -11,6 +13,8 @@ import type { TaskTables } from './tables/tasks.ts';
 export type * from './tables/apps.ts';
 export type * from './tables/commands.ts';
 export type * from './tables/compute.ts';
+export type * from './tables/environments.ts';
+export type * from './tables/dns.ts';
 export type * from './tables/events.ts';
 export type * from './tables/foundation.ts';
 export type * from './tables/identity.ts';
@@ -24,4 +28,4 @@ export type * from './tables/tasks.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, AppTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables {}

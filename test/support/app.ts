@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { freePort } from '../../bench/support/processes.ts';
-import { createNimbus, type Nimbus } from '../../src/app.ts';
+import { createNimbus, type DnsConfig, type Nimbus } from '../../src/app.ts';
 import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
-import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings, type TrustProxy } from '../../src/config.ts';
+import { DEFAULT_IDENTITY_SETTINGS, type Config, type IdentitySettings, type LIMIT_DEFAULTS, type TrustProxy } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TestDatabase } from './databases.ts';
@@ -21,27 +21,35 @@ export interface TestApp {
 }
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+/** The secret key of test apps; replicas of one test database share it, as real replicas must. */
+export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 
 export interface TestAppOptions {
   bodyLimit?: number;
   /** Runs on the composed server before its worker starts (registers test task types...). */
   configure?: (nimbus: Nimbus) => void | Promise<void>;
   taskLeaseSeconds?: number;
+  /** Task slots of the worker (16 unless given). */
+  workerConcurrency?: number;
+  /** Limits on commands and on requests that stay open (the defaults unless given). */
+  limits?: Partial<Pick<Config, keyof typeof LIMIT_DEFAULTS>>;
   identity?: Partial<IdentitySettings>;
   /** Runs servers: the app gets its own compute root and network range, released on close. */
   compute?: boolean;
   trustProxy?: TrustProxy;
+  /** DNS settings; with a `dnsPort`, the DNS server is started on it. */
+  dns?: Partial<DnsConfig>;
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, identity = {}, compute = false, trustProxy = false }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false, dns = {} }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
-  // With compute, the apps router listens on a free port of its own, and waits are short.
-  const apps = compute ? { routerPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 300, superviseIntervalMs: 200 } } : { routerPort: 0 };
+  // With compute, the apps router listens on a free port of its own, and waits are short (without, no router runs).
+  const apps = compute ? { routerPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 300, superviseIntervalMs: 200 } } : {};
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...apps },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns, ...apps },
     logger,
     store,
   );
@@ -49,6 +57,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
   nimbus.start();
+  await nimbus.dns?.listen();
   return {
     nimbus,
     token: boot.token,

@@ -62,7 +62,7 @@ export async function inspectSource(archive: string, limits: SourceLimits): Prom
     });
   } catch (error) {
     if (problem) throw problem;
-    rejectUnreadable(archive, error);
+    rejectUnreadable('The source archive', error);
   }
   if (problem) throw problem;
   if (entries === 0) throw refuse('The archive is empty.');
@@ -100,6 +100,6 @@ export async function unpackSource(archive: string, into: string, limits: Source
   try {
     await tar.x({ file: archive, cwd: into, strip, strict: true, preserveOwner: false, uid: APP_USER.uid, gid: APP_USER.gid, filter: (_path, entry) => ACCEPTED_TYPES.has((entry as ReadEntry).type) });
   } catch (error) {
-    rejectUnreadable(archive, error);
+    rejectUnreadable('The source archive', error);
   }
 }

@@ -3,7 +3,7 @@ import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
 import type { AppReleaseRow, AppRow, DeploymentStatus } from '../../store/schema.ts';
-import { createOutputRecorder } from '../commands/output-recorder.ts';
+import { createOutputRecorder, DEFAULT_OUTPUT_BATCHING } from '../commands/output-recorder.ts';
 import { newId, nowIso } from '../clock.ts';
 import { Conflict } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
@@ -14,6 +14,9 @@ import type { SourceLimits } from '../../backends/app-host.ts';
 import { BUILD_LIMITS, DEFAULT_SIZE, SIZES } from './plans.ts';
 import { RolloutFailed, type Processes } from './processes.ts';
 import { recordRelease, variablesOf } from './releases.ts';
+
+/** A build's stored output: its end is what says why it failed. */
+const BUILD_OUTPUT = { ...DEFAULT_OUTPUT_BATCHING, limitChars: 1024 * 1024 };
 
 const appOf = (input: Record<string, unknown>) => [{ type: 'app', id: String(input.app_id) }];
 
@@ -86,7 +89,7 @@ export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store
         if (slugId === null) {
           await setDeployment(deploymentId, 'building');
           if (!app.current_release_id) await db.updateTable('apps').set({ status: 'building' }).where('id', '=', app.id).execute();
-          const recorder = createOutputRecorder(db, notifier, { appId: app.id, ownerId: deploymentId });
+          const recorder = createOutputRecorder(db, notifier, { appId: app.id, ownerId: deploymentId }, BUILD_OUTPUT);
           const env = await variablesOf(db, app.id);
           let exitCode: number;
           try {

@@ -131,14 +131,14 @@ export function createAppService(deps: { store: Store; events: EventService; tas
 
   /**
    * Applies `changes` to the app if nobody changed it since `current` was read, recording `event`
-   * in the same transaction; `check` runs first inside it (quotas of a transfer).
+   * in the same transaction; `admit` runs inside it once the change is made (quotas of a transfer).
    */
-  async function change(actor: Actor, current: AppRow, changes: Partial<AppRow>, event: { type: string; data: Record<string, unknown> }, check?: (trx: Executor) => Promise<void>): Promise<App> {
+  async function change(actor: Actor, current: AppRow, changes: Partial<AppRow>, event: { type: string; data: Record<string, unknown> }, admit?: (trx: Executor) => Promise<void>): Promise<App> {
     const next = { ...current, ...changes, revision: current.revision + 1, updated_at: nowIso() };
     await db.transaction().execute(async (trx) => {
-      await check?.(trx);
       const result = await trx.updateTable('apps').set({ ...changes, revision: next.revision, updated_at: next.updated_at }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
+      await admit?.(trx);
       await events.record(trx, appEvent(next, event.type, actor, event.data));
     });
     return toApp(next);
@@ -194,7 +194,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
       current,
       { organization_id: target.id, organization_path: target.path },
       { type: 'transfer_app', data: { from: current.organization_id, to: target.id } },
-      (trx) => limits.forApp(trx, target.id, current.id),
+      (trx) => limits.forArrival(trx, target.id),
     );
   }
 

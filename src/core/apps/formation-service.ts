@@ -1,7 +1,7 @@
 import type { Store } from '../../store/database.ts';
 import type { AppContainerRow, AppFormationRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
-import { asNumber, type Executor } from '../compute/context.ts';
+import type { Executor } from '../compute/context.ts';
 import { InvalidState, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { Task, TaskService } from '../tasks/task-service.ts';
@@ -85,10 +85,4 @@ export function createFormationService(deps: { store: Store; events: EventServic
   }
 
   return { get, containers, scale, restart };
-}
-
-/** Memory an organization's apps may use, counted over its subtree. */
-export async function appMemoryUnder(executor: Executor, path: string): Promise<number> {
-  const rows = await executor.selectFrom('app_formation').innerJoin('apps', 'apps.id', 'app_formation.app_id').select(['app_formation.amount', 'app_formation.size']).where('apps.organization_path', 'like', `${path}%`).execute();
-  return rows.reduce((total, row) => total + asNumber(row.amount) * (SIZES[row.size]?.memoryBytes ?? 0), 0);
 }

@@ -6,8 +6,12 @@ import * as m0300 from './0300_tasks.ts';
 import * as m0310 from './0310_oauth_password_grant.ts';
 import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
-import * as m0500 from './0500_apps.ts';
-import * as m0510 from './0510_app_releases.ts';
+import * as m0420 from './0420_iam_hardening.ts';
+import * as m0450 from './0450_command_limits.ts';
+import * as m0500 from './0500_dns.ts';
+import * as m0530 from './0530_environments.ts';
+import * as m0600 from './0600_apps.ts';
+import * as m0610 from './0610_app_releases.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -21,8 +25,12 @@ const migrations: Record<string, Migration> = {
   '0310_oauth_password_grant': m0310,
   '0400_compute': m0400,
   '0410_commands': m0410,
-  '0500_apps': m0500,
-  '0510_app_releases': m0510,
+  '0420_iam_hardening': m0420,
+  '0450_command_limits': m0450,
+  '0500_dns': m0500,
+  '0530_environments': m0530,
+  '0600_apps': m0600,
+  '0610_app_releases': m0610,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -35,7 +35,7 @@ export interface GroupMembershipsTable {
 export interface SigningKeysTable {
   id: string;
   algorithm: string;
-  /** base64url of the HMAC key. It must be usable, so it cannot be hashed. */
+  /** The HMAC key, sealed with the secret key kept outside the database (it must be usable, so it cannot be hashed). */
   secret: string;
   created_at: string;
   /** After this instant the key signs nothing new. */
@@ -52,6 +52,8 @@ export interface ApiCredentialsTable {
   username: string;
   /** SHA-256 of the generated password, hex: it is high-entropy, so no slow hash is needed. */
   secret_hash: string;
+  /** JSON list of `resource:action` scopes: those of the credential that generated the pair. */
+  scopes: string;
   created_at: string;
   revoked_at: string | null;
 }

@@ -1,34 +1,13 @@
 import { Type } from 'typebox';
 import type { App } from '../../../core/apps/app-service.ts';
-import { NAME_LENGTH, STACKS } from '../../../core/apps/rules.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { resourceUrl } from '../compute/shared.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors, IdParams } from '../wire/common.ts';
+import { AppBody, AppPatch, AppPost, RenamePost, TransferPost } from '../wire/apps.ts';
 import type { FastifyTypeBox } from '../types.ts';
 
 export const APPS_COLLECTION = '/api/apps/apps/';
-
-const AppBody = Type.Object({
-  id: Uuid,
-  name: Type.String({ description: 'Also the host name the router serves the app at, under the apps domain.' }),
-  organization: Uuid,
-  status: Type.String({ description: 'new, building, running, stopped, crashed, restarting, scaling, booting, or deleting.' }),
-  stack: Type.String({ description: STACKS.join(' or ') }),
-  force_https: Type.Boolean(),
-  url: Type.String({ description: 'This resource.' }),
-  web_url: Type.String({ description: 'Where the router serves the app.' }),
-  last_deployed_at: Type.Union([Timestamp, Type.Null()]),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
-
-const Name = Type.String({ maxLength: 200, description: `${NAME_LENGTH.min} to ${NAME_LENGTH.max} lowercase letters, digits and hyphens; unique on the installation.` });
-const Stack = Type.String({ maxLength: 50, description: `${STACKS.join(' or ')} (default nodejs).` });
-const AppPost = Type.Object({ name: Name, stack: Type.Optional(Stack), force_https: Type.Optional(Type.Boolean()) });
-const AppPatch = Type.Object({ stack: Type.Optional(Stack), force_https: Type.Optional(Type.Boolean()) });
-const RenamePost = Type.Object({ new_name: Name, current_name: Type.Optional(Type.String({ maxLength: 200, description: 'When given, must be the current name (a confirmation).' })) });
-const TransferPost = Type.Object({ organization: Type.String({ maxLength: 200, description: 'An organization of the acting subtree.' }) });
 
 function render(request: Parameters<typeof resourceUrl>[0]) {
   return (a: App) => ({

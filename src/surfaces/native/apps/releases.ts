@@ -1,43 +1,41 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppServices } from '../../../core/apps/app-services.ts';
-import { MAX_AMOUNT, SIZES } from '../../../core/apps/plans.ts';
-import { VARIABLE_LIMITS } from '../../../core/apps/variable-service.ts';
+import { SIZES } from '../../../core/apps/plans.ts';
 import type { AppContainerRow, AppDeploymentRow, AppFormationRow, AppLogLineRow, AppReleaseRow, AppVariableRow } from '../../../store/schema.ts';
 import { acceptRawBodies, assertMediaType, receiveBody } from '../../../http/conventions/json-body.ts';
 import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
-import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest, type ListQuery } from '../../../http/pagination.ts';
-import { computeErrors, commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
-import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
+import { baseUrl } from '../../../http/surface.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest, type ListQuery } from '../pagination.ts';
+import { sendAccepted } from '../tasks/task-body.ts';
+import { commonErrors, computeErrors, IdParams } from '../wire/common.ts';
+import { TaskBody } from '../wire/tasks.ts';
+import {
+  AppItemParams,
+  ContainersBody,
+  DeploymentBody,
+  DeploymentCreated,
+  FormationAccepted,
+  FormationBody,
+  FormationPost,
+  LogsBody,
+  LogsQuery,
+  OutputQuery,
+  ReleaseBody,
+  RestartPost,
+  RollbackPost,
+  VariableBody,
+  VariablePatch,
+  VariablePost,
+  VariablesBody,
+  VariablesDelete,
+  VariablesPut,
+} from '../wire/apps.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { APPS_COLLECTION } from './apps.ts';
 
 const SOURCE_TYPES = ['application/gzip', 'application/x-gzip', 'application/x-tar', 'application/octet-stream'] as const;
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const ItemParams = Type.Object({ id: Type.String({ maxLength: 200 }), item: Type.String({ maxLength: 200 }) });
 const APP = `${APPS_COLLECTION}:id/`;
-
-const DeploymentBody = Type.Object({
-  id: Uuid,
-  app: Uuid,
-  status: Type.String({ description: 'queued, building, pushing, starting, then success, build-error, crashed-error or timeout-error.' }),
-  stack: Type.String(),
-  archive_size: Type.Integer({ description: 'Bytes.' }),
-  release: Nullable(Uuid),
-  error: Nullable(Type.String()),
-  task: Uuid,
-  url: Type.String(),
-  output_url: Type.String({ description: 'The build output, live (Server-Sent Events).' }),
-  created_at: Timestamp,
-  finished_at: Nullable(Timestamp),
-});
-const DeploymentCreated = Type.Intersect([DeploymentBody, Type.Object({ task: Uuid })]);
-const ReleaseBody = Type.Object({ id: Uuid, version: Type.Integer(), deployment: Nullable(Uuid), processes: Type.Record(Type.String(), Type.String()), env: Type.Record(Type.String(), Type.String()), description: Type.String(), current: Type.Boolean(), created_at: Timestamp });
-const FormationItem = Type.Object({ name: Type.String(), amount: Type.Integer(), size: Type.String() });
-const ContainerBody = Type.Object({ id: Uuid, name: Type.String({ description: '`web-1`...' }), type: Type.String(), index: Type.Integer(), size: Type.String(), state: Type.String({ description: 'starting, up, stopping or crashed.' }), restarts: Type.Integer(), release: Uuid, address: Type.String(), created_at: Timestamp });
-const VariableBody = Type.Object({ id: Uuid, name: Type.String(), value: Type.String(), created_at: Timestamp, updated_at: Timestamp });
-const VariablePost = Type.Object({ name: Type.String({ maxLength: VARIABLE_LIMITS.name + 1 }), value: Type.String({ maxLength: VARIABLE_LIMITS.value + 1 }) });
-const LogLineBody = Type.Object({ seq: Type.Integer(), source: Type.String({ description: '`web-1`, `router`, `platform`...' }), line: Type.String(), created_at: Timestamp });
 
 const renderRelease = (currentId: string | null) => (r: AppReleaseRow) => ({ id: r.id, version: r.version, deployment: r.deployment_id, processes: JSON.parse(r.procfile), env: JSON.parse(r.env), description: r.description, current: r.id === currentId, created_at: r.created_at });
 const renderFormation = (f: AppFormationRow) => ({ name: f.process_type, amount: f.amount, size: f.size });
@@ -84,7 +82,7 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
   });
 
   app.get(`${APP}deployments/:item/`, {
-    schema: { tags, summary: 'A deployment', params: ItemParams, response: { 200: DeploymentBody, ...commonErrors } },
+    schema: { tags, summary: 'A deployment', params: AppItemParams, response: { 200: DeploymentBody, ...commonErrors } },
     handler: async (request) => renderDeployment(request)(await deployments.get(request.actor, request.params.id, request.params.item)),
   });
 
@@ -93,8 +91,8 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
       tags,
       summary: "A deployment's build output (Server-Sent Events): what is stored, then live, until it finishes",
       description: 'Each chunk is `id: <seq>`, `event: chunk`, `data: {"seq","content","added_at"}`; at the end `event: finished` with `{"status"}`. Resume with `Last-Event-ID`.',
-      params: ItemParams,
-      querystring: Type.Object({ last_event_id: Type.Optional(Type.String({ maxLength: 20 })) }),
+      params: AppItemParams,
+      querystring: OutputQuery,
       response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors },
     },
     handler: async (request, reply) => {
@@ -117,12 +115,12 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
   });
 
   app.post(`${APP}rollback/`, {
-    schema: { tags, summary: 'Go back to an earlier release (202 with the task)', params: IdParams, body: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })), release: Type.Optional(Type.String({ maxLength: 200 })) }), response: { 202: TaskBody, ...computeErrors } },
+    schema: { tags, summary: 'Go back to an earlier release (202 with the task)', params: IdParams, body: RollbackPost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await deployments.rollback(request.actor, request.params.id, request.body)),
   });
 
   app.get(`${APP}formation/`, {
-    schema: { tags, summary: 'Process types with their amount and size', params: IdParams, response: { 200: Type.Object({ containers: Type.Array(FormationItem), sizes: Type.Record(Type.String(), Type.Object({ memory: Type.Integer(), cpu: Type.Number() })) }), ...commonErrors } },
+    schema: { tags, summary: 'Process types with their amount and size', params: IdParams, response: { 200: FormationBody, ...commonErrors } },
     handler: async (request) => ({
       containers: (await formation.get(request.actor, request.params.id)).map(renderFormation),
       sizes: Object.fromEntries(Object.entries(SIZES).map(([name, size]) => [name, { memory: size.memoryBytes, cpu: size.cpu }])),
@@ -134,8 +132,8 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
       tags,
       summary: 'Scale: amount and size of some process types (202 with the formation and the task rolling it out)',
       params: IdParams,
-      body: Type.Object({ containers: Type.Array(Type.Object({ name: Type.String({ maxLength: 30 }), amount: Type.Optional(Type.Integer({ description: `0 to ${MAX_AMOUNT}.` })), size: Type.Optional(Type.String({ maxLength: 10, description: Object.keys(SIZES).join(', ') })) }), { maxItems: 20 }) }),
-      response: { 202: Type.Object({ containers: Type.Array(FormationItem), task: Uuid }), ...computeErrors },
+      body: FormationPost,
+      response: { 202: FormationAccepted, ...computeErrors },
     },
     handler: async (request, reply) => {
       const { formation: next, task } = await formation.scale(request.actor, request.params.id, request.body.containers.map((c) => ({ process_type: c.name, amount: c.amount, size: c.size })));
@@ -145,17 +143,17 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
   });
 
   app.post(`${APP}restart/`, {
-    schema: { tags, summary: 'Restart some process types, or all (202 with the task)', params: IdParams, body: Type.Object({ scope: Type.Optional(Type.Array(Type.String({ maxLength: 30 }), { maxItems: 20 })) }), response: { 202: TaskBody, ...computeErrors } },
+    schema: { tags, summary: 'Restart some process types, or all (202 with the task)', params: IdParams, body: RestartPost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await formation.restart(request.actor, request.params.id, request.body.scope)),
   });
 
   app.get(`${APP}containers/`, {
-    schema: { tags, summary: "The app's containers", params: IdParams, response: { 200: Type.Object({ containers: Type.Array(ContainerBody) }), ...commonErrors } },
+    schema: { tags, summary: "The app's containers", params: IdParams, response: { 200: ContainersBody, ...commonErrors } },
     handler: async (request) => ({ containers: (await formation.containers(request.actor, request.params.id)).map(renderContainer) }),
   });
 
   app.get(`${APP}variables/`, {
-    schema: { tags, summary: "The app's environment variables", params: IdParams, response: { 200: Type.Object({ variables: Type.Array(VariableBody) }), ...commonErrors } },
+    schema: { tags, summary: "The app's environment variables", params: IdParams, response: { 200: VariablesBody, ...commonErrors } },
     handler: async (request) => ({ variables: (await variables.list(request.actor, request.params.id)).map(renderVariable) }),
   });
 
@@ -169,14 +167,14 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
       tags,
       summary: 'Bulk: set these variables (`replace: true` removes the others); one new release',
       params: IdParams,
-      body: Type.Object({ variables: Type.Array(VariablePost, { maxItems: VARIABLE_LIMITS.count }), replace: Type.Optional(Type.Boolean()) }),
-      response: { 200: Type.Object({ variables: Type.Array(VariableBody) }), ...commonErrors },
+      body: VariablesPut,
+      response: { 200: VariablesBody, ...commonErrors },
     },
     handler: async (request) => ({ variables: (await variables.bulk(request.actor, request.params.id, request.body.variables, { replace: request.body.replace === true })).map(renderVariable) }),
   });
 
   app.delete(`${APP}variables/`, {
-    schema: { tags, summary: 'Bulk delete by ids', params: IdParams, body: Type.Object({ variable_ids: Type.Array(Type.String({ maxLength: 200 }), { maxItems: VARIABLE_LIMITS.count }) }), response: { 204: Type.Null(), ...commonErrors } },
+    schema: { tags, summary: 'Bulk delete by ids', params: IdParams, body: VariablesDelete, response: { 204: Type.Null(), ...commonErrors } },
     handler: async (request, reply) => {
       await variables.remove(request.actor, request.params.id, request.body.variable_ids);
       return reply.code(204).send(null);
@@ -184,12 +182,12 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
   });
 
   app.patch(`${APP}variables/:item/`, {
-    schema: { tags, summary: "Change a variable's value", params: ItemParams, body: Type.Object({ value: Type.String({ maxLength: VARIABLE_LIMITS.value + 1 }) }), response: { 200: VariableBody, ...commonErrors } },
+    schema: { tags, summary: "Change a variable's value", params: AppItemParams, body: VariablePatch, response: { 200: VariableBody, ...commonErrors } },
     handler: async (request) => renderVariable(await variables.update(request.actor, request.params.id, request.params.item, request.body)),
   });
 
   app.delete(`${APP}variables/:item/`, {
-    schema: { tags, summary: 'Delete a variable', params: ItemParams, response: { 204: Type.Null(), ...commonErrors } },
+    schema: { tags, summary: 'Delete a variable', params: AppItemParams, response: { 204: Type.Null(), ...commonErrors } },
     handler: async (request, reply) => {
       await variables.remove(request.actor, request.params.id, [request.params.item]);
       return reply.code(204).send(null);
@@ -201,8 +199,8 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
       tags,
       summary: "The app's logs: the last `n` lines, or with `Accept: text/event-stream` live (resumable with `Last-Event-ID`)",
       params: IdParams,
-      querystring: Type.Object({ n: Type.Optional(Type.Integer({ default: 100 })), stream: Type.Optional(Type.Boolean()), last_event_id: Type.Optional(Type.String({ maxLength: 20 })) }),
-      response: { 200: Type.Object({ lines: Type.Array(LogLineBody) }), ...commonErrors },
+      querystring: LogsQuery,
+      response: { 200: LogsBody, ...commonErrors },
     },
     handler: async (request, reply) => {
       const n = request.query.n ?? 100;

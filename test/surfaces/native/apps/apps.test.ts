@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../../../support/app.ts';
 import { testDatabases } from '../../../support/databases.ts';
 import { addOrganization, addToken, addUser, type TestUser } from '../../../support/identity.ts';
-import { accepted, get } from '../../../http/compute/support.ts';
+import { accepted, get } from '../compute/support.ts';
 
 const APPS = '/api/apps/apps/';
 

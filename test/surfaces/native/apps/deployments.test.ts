@@ -7,7 +7,7 @@ import { eventually } from '../../../support/eventually.ts';
 import { addOrganization, addUser, type TestUser } from '../../../support/identity.ts';
 import { viaRouter } from '../../../support/router.ts';
 import { sampleArchive } from '../../../support/sample-app.ts';
-import { get, waitForTask } from '../../../http/compute/support.ts';
+import { get, waitForTask } from '../compute/support.ts';
 
 const APPS = '/api/apps/apps/';
 const skip = computeSkipReason();
