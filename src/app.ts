@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
 import { createNotifySender } from './backends/dns/notify.ts';
-import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, SURFACE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
@@ -17,6 +17,7 @@ import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
 import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
 import { nativeSurface } from './surfaces/native/index.ts';
+import { scalingoSurface } from './surfaces/scalingo/index.ts';
 import { loadSecretKey } from './store/secret-key.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
@@ -50,12 +51,13 @@ export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers'
  * The mount table: each surface at its prefix on the main listener and, when
  * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
  */
-export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'surfacePorts'>>): Surface[] {
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'surfacePorts' | 'scalingoRegion'>>): Surface[] {
   const limits = createRequestLimits(services.limiter, services.identity);
   const ports = config.surfacePorts ?? {};
   return [
     { name: 'native', prefix: '', port: ports.native, plugin: nativeSurface({ services, limits, imageUploadLimit: config.imageUploadLimit ?? COMPUTE_DEFAULTS.imageUploadLimit }) },
     { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
+    { name: 'scalingo', prefix: '/compat/scalingo', port: ports.scalingo, plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion }) },
   ];
 }
 
@@ -84,7 +86,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts'>> & Partial<ComputeConfig> & Partial<DnsConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion'>> & Partial<ComputeConfig> & Partial<DnsConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
