@@ -8,7 +8,7 @@ import { createRouter } from './backends/router/router.ts';
 import { createRuncHosts } from './backends/runc/index.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
 import { createNotifySender } from './backends/dns/notify.ts';
-import { APPS_DEFAULTS, COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, SURFACE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { APP_RUNTIME_DEFAULTS, type AppRuntimeSettings } from './core/apps/app-services.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createSecretBox } from './core/secrets/secret-box.ts';
@@ -22,6 +22,7 @@ import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
 import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
 import { nativeSurface } from './surfaces/native/index.ts';
+import { scalingoSurface } from './surfaces/scalingo/index.ts';
 import { loadSecretKey } from './store/secret-key.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
@@ -60,7 +61,7 @@ export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'appSourceLi
  * The mount table: each surface at its prefix on the main listener and, when
  * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
  */
-export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts'>>): Surface[] {
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion'>>): Surface[] {
   const limits = createRequestLimits(services.limiter, services.identity);
   const ports = config.surfacePorts ?? {};
   return [
@@ -76,6 +77,7 @@ export function mountTable(services: CoreServices, config: Partial<Pick<Config, 
       }),
     },
     { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
+    { name: 'scalingo', prefix: '/compat/scalingo', port: ports.scalingo, plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion }) },
   ];
 }
 
@@ -109,7 +111,7 @@ export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
     Partial<LimitSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'host'>> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host'>> &
     Partial<ComputeConfig> &
     Partial<DnsConfig> &
     Partial<AppsConfig>,
