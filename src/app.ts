@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
+import { parseServerIdRange } from './backends/id-ranges.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
 import { createNotifySender } from './backends/dns/notify.ts';
 import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
@@ -22,7 +23,7 @@ import { loadSecretKey } from './store/secret-key.ts';
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
 type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat' | 'serverIdRange'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
@@ -32,6 +33,7 @@ function computeFor(config: Partial<ComputeConfig>) {
       runcPath: config.runcPath,
       imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
       nat: config.serverNat ?? false,
+      serverIds: parseServerIdRange(config.serverIdRange ?? COMPUTE_DEFAULTS.serverIdRange),
     }),
     settings: {
       hostId: config.hostId ?? 'local',

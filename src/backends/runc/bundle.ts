@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ServerSpec } from '../compute-host.ts';
+import { IDS_PER_SERVER } from '../id-ranges.ts';
 
 /**
  * The init every server runs: the host's static busybox, bind-mounted read-only into the
@@ -46,8 +47,6 @@ const SECCOMP = seccompFilter();
 
 export interface BundleInputs {
   spec: ServerSpec;
-  /** The named netns the network wiring made. */
-  netnsPath: string;
   hostsFile: string;
   hostnameFile: string;
   /** Host busybox, the server's init. */
@@ -55,6 +54,8 @@ export interface BundleInputs {
   /** Host mount points of the attached volumes, by volume id. */
   volumeSources: Map<string, string>;
   cgroupsPath: string;
+  /** The host id that is root in the server: ids 0-65535 inside are this one onwards. */
+  hostId: number;
 }
 
 function bind(source: string, destination: string, readOnly = false) {
@@ -100,16 +101,21 @@ export function runtimeConfig(inputs: BundleInputs): object {
       },
       namespaces: [
         { type: 'pid' },
-        { type: 'network', path: inputs.netnsPath },
+        { type: 'network' },
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
         // The server sees its own cgroup as the root of the hierarchy, not the host's layout.
         { type: 'cgroup' },
+        // Root in the server is an unprivileged id on the host, one that no other server has.
+        { type: 'user' },
       ],
+      uidMappings: [{ containerID: 0, hostID: inputs.hostId, size: IDS_PER_SERVER }],
+      gidMappings: [{ containerID: 0, hostID: inputs.hostId, size: IDS_PER_SERVER }],
       seccomp: SECCOMP,
-      // Unprivileged users of the server may ping (ICMP datagram sockets), as on most distributions.
-      sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' },
+      // Unprivileged users of the server may ping (ICMP datagram sockets), as on most
+      // distributions: every group of the server (the kernel takes only ids its namespace maps).
+      sysctl: { 'net.ipv4.ping_group_range': `0 ${IDS_PER_SERVER - 1}` },
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',

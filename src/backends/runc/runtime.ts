@@ -27,12 +27,17 @@ export class Runc {
   }
 
   /**
-   * Creates and starts the container detached: its stdio is the log file, runc exits once it
-   * runs, and nothing ties the container to this process (it outlives Nimbus restarts).
+   * Creates the container detached: its namespaces and init exist (the init waits for `start`),
+   * its stdio is the log file, and nothing ties it to this process (it outlives Nimbus restarts).
    */
-  async runDetached(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
+  async create(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
-    await this.run(['run', '--detach', '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFile: logFile, detached: true, timeoutMs: 60_000 });
+    await this.run(['create', '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFile: logFile, detached: true, timeoutMs: 60_000 });
+  }
+
+  /** Lets a created container's init run. */
+  async start(containerId: string): Promise<void> {
+    await this.run(['start', containerId], { timeoutMs: 60_000 });
   }
 
   async state(containerId: string): Promise<ContainerStatus | undefined> {

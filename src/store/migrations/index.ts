@@ -10,6 +10,7 @@ import * as m0420 from './0420_iam_hardening.ts';
 import * as m0450 from './0450_command_limits.ts';
 import * as m0500 from './0500_dns.ts';
 import * as m0530 from './0530_environments.ts';
+import * as m0540 from './0540_server_id_blocks.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0450_command_limits': m0450,
   '0500_dns': m0500,
   '0530_environments': m0530,
+  '0540_server_id_blocks': m0540,
 };
 
 export const migrationProvider: MigrationProvider = {

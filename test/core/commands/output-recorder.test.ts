@@ -23,7 +23,7 @@ async function insertCommand(store: Store): Promise<string> {
     .values({
       id: server, organization_id: organization, organization_path: path, name: 'rec', hostname: 'rec', image_id: BUILTIN_IMAGE_ID, vcpus: 1, memory_bytes: 1 << 28,
       state: 'running', state_detail: '', network_id: network, private_ip: '10.99.0.2', root_volume_id: newId(), tags: '[]', facts: null, facts_updated_at: null,
-      host: 'test', revision: 1, created_at: now, updated_at: now,
+      host: 'test', id_block: 0, revision: 1, created_at: now, updated_at: now,
     })
     .execute();
   await store.db
