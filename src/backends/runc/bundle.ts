@@ -58,26 +58,49 @@ export interface BundleInputs {
   hostId: number;
 }
 
-function bind(source: string, destination: string, readOnly = false) {
+export function bind(source: string, destination: string, readOnly = false) {
   return { destination, type: 'bind', source, options: ['rbind', 'nosuid', 'nodev', readOnly ? 'ro' : 'rw'] };
 }
 
-/** The OCI runtime config (config.json) of a server; rootfs is the overlay at `<bundle>/rootfs`. */
-export function runtimeConfig(inputs: BundleInputs): object {
-  const { spec } = inputs;
+/** What differs between containers: servers and app processes share everything else. */
+export interface ContainerInputs {
+  process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } };
+  /** The root filesystem: a path relative to the bundle, or absolute. */
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  /** Mounts after the standard ones (/proc, /dev, /sys...). */
+  mounts: object[];
+  /** A named netns to join; null gives the container a fresh one with only a loopback. */
+  netnsPath: string | null;
+  resources: { memoryBytes: number; cpuQuotaUs: number; pids: number };
+  cgroupsPath: string;
+  /**
+   * The host id that is root in the container's own user namespace (ids 0-65535 inside are this
+   * one onwards); unset runs it in the host's. A user namespace comes with a fresh netns, which
+   * it owns (the kernel mounts /sys only then): `netnsPath` must be null.
+   */
+  hostId?: number;
+}
+
+const idMappings = (hostId: number) => [{ containerID: 0, hostID: hostId, size: IDS_PER_SERVER }];
+
+/** The OCI runtime config (config.json) of any container Nimbus runs. */
+export function containerConfig(inputs: ContainerInputs): object {
+  const { hostId } = inputs;
+  if (hostId !== undefined && inputs.netnsPath) throw new Error('a container in its own user namespace gets a fresh netns, not a named one');
   return {
     ociVersion: '1.0.2-dev',
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
-      args: [INIT_BINARY_PATH, 'sh', '-c', INIT_SCRIPT],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${spec.hostname}`],
-      cwd: '/',
+      user: inputs.process.user,
+      args: inputs.process.args,
+      env: inputs.process.env,
+      cwd: inputs.process.cwd,
       capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
       noNewPrivileges: true,
     },
-    root: { path: 'rootfs', readonly: false },
-    hostname: spec.hostname,
+    root: inputs.root,
+    hostname: inputs.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -86,36 +109,32 @@ export function runtimeConfig(inputs: BundleInputs): object {
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-      bind(inputs.initBinary, INIT_BINARY_PATH, true),
-      bind(inputs.hostsFile, '/etc/hosts'),
-      bind(inputs.hostnameFile, '/etc/hostname'),
-      ...spec.volumes.map((volume) => bind(inputs.volumeSources.get(volume.volumeId) ?? '', volume.mountPath)),
+      ...inputs.mounts,
     ],
     linux: {
       cgroupsPath: inputs.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: 'rwm' }],
-        memory: { limit: spec.memoryBytes },
-        cpu: { quota: spec.vcpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
-        pids: { limit: 4096 },
+        memory: { limit: inputs.resources.memoryBytes },
+        cpu: { quota: inputs.resources.cpuQuotaUs, period: CPU_PERIOD_US },
+        pids: { limit: inputs.resources.pids },
       },
       namespaces: [
         { type: 'pid' },
-        { type: 'network' },
+        inputs.netnsPath ? { type: 'network', path: inputs.netnsPath } : { type: 'network' },
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
         // The server sees its own cgroup as the root of the hierarchy, not the host's layout.
         { type: 'cgroup' },
-        // Root in the server is an unprivileged id on the host, one that no other server has.
-        { type: 'user' },
+        // Root inside is then an unprivileged id on the host, one that no other container has.
+        ...(hostId === undefined ? [] : [{ type: 'user' }]),
       ],
-      uidMappings: [{ containerID: 0, hostID: inputs.hostId, size: IDS_PER_SERVER }],
-      gidMappings: [{ containerID: 0, hostID: inputs.hostId, size: IDS_PER_SERVER }],
+      ...(hostId === undefined ? {} : { uidMappings: idMappings(hostId), gidMappings: idMappings(hostId) }),
       seccomp: SECCOMP,
-      // Unprivileged users of the server may ping (ICMP datagram sockets), as on most
-      // distributions: every group of the server (the kernel takes only ids its namespace maps).
-      sysctl: { 'net.ipv4.ping_group_range': `0 ${IDS_PER_SERVER - 1}` },
+      // Unprivileged users may ping (ICMP datagram sockets), as on most distributions: every
+      // group (in a user namespace, the kernel takes only the ids it maps).
+      sysctl: { 'net.ipv4.ping_group_range': hostId === undefined ? '0 2147483647' : `0 ${IDS_PER_SERVER - 1}` },
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
@@ -123,6 +142,31 @@ export function runtimeConfig(inputs: BundleInputs): object {
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };
+}
+
+/** The OCI runtime config (config.json) of a server; rootfs is the overlay at `<bundle>/rootfs`. */
+export function runtimeConfig(inputs: BundleInputs): object {
+  const { spec } = inputs;
+  return containerConfig({
+    process: {
+      args: [INIT_BINARY_PATH, 'sh', '-c', INIT_SCRIPT],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${spec.hostname}`],
+      cwd: '/',
+      user: { uid: 0, gid: 0 },
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: spec.hostname,
+    mounts: [
+      bind(inputs.initBinary, INIT_BINARY_PATH, true),
+      bind(inputs.hostsFile, '/etc/hosts'),
+      bind(inputs.hostnameFile, '/etc/hostname'),
+      ...spec.volumes.map((volume) => bind(inputs.volumeSources.get(volume.volumeId) ?? '', volume.mountPath)),
+    ],
+    netnsPath: null,
+    resources: { memoryBytes: spec.memoryBytes, cpuQuotaUs: spec.vcpus * CPU_PERIOD_US, pids: 4096 },
+    cgroupsPath: inputs.cgroupsPath,
+    hostId: inputs.hostId,
+  });
 }
 
 export function hostsFileContent(spec: ServerSpec): string {

@@ -191,7 +191,7 @@ export class ServerManager {
     }
     const pid = await this.runningInitPid(serverId);
     if (pid === undefined) throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
-    await this.network.connect(serverId, pid, spec.address, spec.network);
+    await this.network.connect(serverId, spec.address, spec.network, pid);
     await this.runc.start(id);
     if ((await this.runningInitPid(serverId)) === undefined) {
       throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
