@@ -8,7 +8,7 @@ import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
 import { BUILTIN_IMAGE_ID, type ImageService } from './image-service.ts';
 import { checkHostname, checkInteger, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
-import { allocateAddress, ensureNetwork } from './networks.ts';
+import { allocateAddress, allocateIdBlock, ensureNetwork } from './networks.ts';
 import { resolvePlan } from './plans.ts';
 import { toServer, type Server } from './records.ts';
 import { allowedServerActions, assertServerDeletable, assertServerResizable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, type ServerAction } from './states.ts';
@@ -78,7 +78,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Server>> {
     assertAllowed(actor, 'server:read');
-    const result = await runList<ServerRow>(visible(actor), listSpec, request);
+    const result = await runList<ServerRow>(db, visible(actor), listSpec, request);
     return { ...result, items: await withVolumes(result.items) } as ListResult<Server>;
   }
 
@@ -156,6 +156,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
           facts_updated_at: null,
           host: settings.hostId,
           destroyed_at: null,
+          id_block: await allocateIdBlock(trx),
           revision: 1,
         };
         const rootVolume: VolumeRow = {

@@ -61,6 +61,8 @@ export interface ServersTable {
   host: string;
   /** When a destroy was asked for; set while the server is (being) destroyed, null otherwise. */
   destroyed_at: string | null;
+  /** Its block of host ids for its user namespace (see `backends/id-ranges.ts`); unique. */
+  id_block: number;
   revision: number;
   created_at: string;
   updated_at: string;
