@@ -23,6 +23,7 @@ import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createAccountTokenService } from './tokens/account-token-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
@@ -51,6 +52,7 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const auth = createAuthService({ store, tokens, audit, limiter, settings: identity });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   return {
     identity,
@@ -70,7 +72,8 @@ export function createCoreServices(
     groups,
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
-    auth: createAuthService({ store, tokens, audit, limiter, settings: identity }),
+    auth,
+    accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
     credentials,
     organizations: createOrganizationService({ store, events, access }),

@@ -5,6 +5,7 @@ import type { CoreServices } from '../core/services.ts';
 import type { Store } from '../store/database.ts';
 import { nativeSurface } from '../surfaces/native/index.ts';
 import { oauthSurface } from '../surfaces/oauth/index.ts';
+import { scalewaySurface } from '../surfaces/scaleway/index.ts';
 import { createAuthenticator } from './auth.ts';
 import { trackAllowedMethods } from './conventions/allowed-methods.ts';
 import { addEntityTags } from './conventions/etag.ts';
@@ -89,6 +90,8 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, trus
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
   await app.register(oauthSurface, { oauth: services.oauth });
-  await app.register(nativeSurface, { services, authenticator: createAuthenticator(services), limits, imageUploadLimit });
+  const authenticator = createAuthenticator(services);
+  await app.register(nativeSurface, { services, authenticator, limits, imageUploadLimit });
+  await app.register(scalewaySurface, { prefix: '/compat/scaleway', services, authenticator, limits });
   return app;
 }

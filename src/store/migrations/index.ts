@@ -6,6 +6,7 @@ import * as m0300 from './0300_tasks.ts';
 import * as m0310 from './0310_oauth_password_grant.ts';
 import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
+import * as m0530 from './0530_account_tokens_and_user_data.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0310_oauth_password_grant': m0310,
   '0400_compute': m0400,
   '0410_commands': m0410,
+  '0530_account_tokens_and_user_data': m0530,
 };
 
 export const migrationProvider: MigrationProvider = {
