@@ -8,9 +8,6 @@ import type { FastifyTypeBox } from '../native/types.ts';
  */
 export const COMMERCIAL_TYPES: Record<string, { vcpus: number; memory: number }> = {
   'START1-XS': { vcpus: 1, memory: 1 * GIB },
-  'START1-S': { vcpus: 2, memory: 2 * GIB },
-  'START1-M': { vcpus: 4, memory: 4 * GIB },
-  'START1-L': { vcpus: 8, memory: 8 * GIB },
   VC1S: { vcpus: 2, memory: 2 * GIB },
   VC1M: { vcpus: 4, memory: 4 * GIB },
   VC1L: { vcpus: 6, memory: 8 * GIB },

@@ -20,7 +20,7 @@ const NewVolume = Type.Object(
   { additionalProperties: false },
 );
 /** Positions "0" (the root volume) to "15"; each an existing volume's id or a volume to make. */
-const VolumeMap = Type.Record(Type.String({ pattern: `^(?:[0-9]|1[0-${MAX_POSITION - 10}])$` }), Type.Union([Uuid, NewVolume, Type.Object({ id: Uuid }, { additionalProperties: true })]));
+const VolumeMap = Type.Record(Type.String({ pattern: `^(?:[0-9]|1[0-${MAX_POSITION - 10}])$` }), Type.Union([Uuid, NewVolume, Type.Object({ id: Uuid }, { additionalProperties: true })]), { additionalProperties: false });
 const Tags = Type.Array(Type.String());
 
 const ServerPost = Type.Object(
