@@ -70,9 +70,13 @@ export function accountRoutes(app: FastifyTypeBox, { accountTokens, tokens, acce
     return reply.code(201).send({ token: await renderToken(actor, token, secret) });
   });
 
+  // The token making the request shows as the value it was sent as: the legacy CLI checks its
+  // login by finding that value here. Other tokens show their record's id, never their secret.
   app.get('/tokens', async (request) => {
-    const own = await accountTokens.list(request.actor);
-    return { tokens: await Promise.all(own.map((token) => renderToken(request.actor, token))) };
+    const { actor } = request;
+    const own = await accountTokens.list(actor);
+    const presented = String(request.headers['x-auth-token']).trim();
+    return { tokens: await Promise.all(own.map((token) => renderToken(actor, token, token.id === actor.principal.credentialId ? presented : token.id))) };
   });
 
   app.get('/tokens/:id', { schema: { params: IdParams } }, async (request) => {

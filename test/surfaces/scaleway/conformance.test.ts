@@ -79,7 +79,11 @@ for (const database of testDatabases) {
         const second = await accountToken(app, 'acme-owner', GOOD_PASSWORD, true);
         const list = await scw(app, { url: '/tokens', token });
         assert.equal(list.statusCode, 200);
-        assert.ok(list.json().tokens.length >= 2);
+        const ids = list.json().tokens.map((t: { id: string }) => t.id);
+        assert.ok(ids.length >= 2);
+        // The legacy CLI checks a login by finding the token it sent in this list; no other secret is shown.
+        assert.ok(ids.includes(token));
+        assert.ok(!ids.includes(second));
         const patched = await scw(app, { method: 'PATCH', url: `/tokens/${second}`, token, payload: { expires: false, description: 'kept' } });
         assert.equal(patched.statusCode, 200, patched.body);
         assert.equal(patched.json().token.expires, null);
