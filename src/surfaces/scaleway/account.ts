@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { Actor } from '../../core/actor.ts';
-import { PermissionDenied } from '../../core/errors.ts';
+import { NotFound, PermissionDenied } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { AccountToken } from '../../core/tokens/account-token-service.ts';
 import type { User } from '../../core/users/user-service.ts';
@@ -42,9 +42,9 @@ function renderUser(user: User, organizations: { id: string; name: string }[]) {
 }
 
 export function accountRoutes(app: FastifyTypeBox, { accountTokens, tokens, access, organizations, users }: CoreServices): void {
-  /** The caller's organization as `{id, name}`. */
-  async function ownOrganization(actor: Actor) {
-    const organization = await organizations.get(actor, actor.principal.organizationId).catch(() => ({ id: actor.principal.organizationId, name: '' }));
+  /** An organization as `{id, name}`; its name only when the acting organization sees it. */
+  async function summary(actor: Actor, id: string) {
+    const organization = await organizations.get(actor, id).catch((error) => (error instanceof NotFound ? { id, name: '' } : Promise.reject(error)));
     return { id: organization.id, name: organization.name };
   }
 
@@ -54,7 +54,7 @@ export function accountRoutes(app: FastifyTypeBox, { accountTokens, tokens, acce
       id: shownId,
       user_id: token.userId,
       description: token.description,
-      roles: { organization: await ownOrganization(actor), role: 'manager' },
+      roles: { organization: await summary(actor, actor.principal.organizationId), role: 'manager' },
       expires: scalewayTime(token.expiresAt),
       creation_date: scalewayTime(token.createdAt),
       inherits_user_perms: true,
@@ -115,7 +115,6 @@ export function accountRoutes(app: FastifyTypeBox, { accountTokens, tokens, acce
 
   app.get('/users/:id', { schema: { params: IdParams } }, async (request) => {
     const user = await users.get(request.actor, request.params.id);
-    const organization = await organizations.get(request.actor, user.organizationId).catch(() => ({ id: user.organizationId, name: '' }));
-    return { user: renderUser(user, [{ id: organization.id, name: organization.name }]) };
+    return { user: renderUser(user, [await summary(request.actor, user.organizationId)]) };
   });
 }
