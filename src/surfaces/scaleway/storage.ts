@@ -1,6 +1,8 @@
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import type { Actor } from '../../core/actor.ts';
+import type { Image, Snapshot, Volume } from '../../core/compute/records.ts';
 import { NotFound } from '../../core/errors.ts';
+import type { ListRequest, ListResult } from '../../core/listing.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
 import { IdParams, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
@@ -25,6 +27,38 @@ const ImagePost = Type.Object(
 );
 const NameQuery = listQuery({ name: Type.Optional(Type.String()) });
 
+interface Collection<Row, Shown> {
+  /** `volumes` -> `/volumes`, `{"volumes": [...]}` and `{"volume": ...}`. */
+  plural: string;
+  singular: string;
+  service: {
+    list(actor: Actor, request: ListRequest): Promise<ListResult<Row>>;
+    get(actor: Actor, id: string): Promise<Row>;
+    remove(actor: Actor, id: string): Promise<unknown>;
+  };
+  /** Renders records, reading what they refer to once for all of them. */
+  show(actor: Actor, rows: Row[]): Promise<Shown[]>;
+  create: { body: TSchema; fields?: Record<string, string>; run(actor: Actor, body: any): Promise<Row> };
+}
+
+/** A collection's list (paged, filtered by name), create (201), show and delete (204) routes. */
+function collectionRoutes<Row, Shown>(app: FastifyTypeBox, { plural, singular, service, show, create }: Collection<Row, Shown>): void {
+  app.get(`/${plural}`, { schema: { querystring: NameQuery } }, async (request, reply) => {
+    const page = await listPage(toListRequest(request.query, ['name']), (list) => service.list(request.actor, list));
+    paginate(request, reply, page);
+    return { [plural]: await show(request.actor, page.items) };
+  });
+  app.post(`/${plural}`, { config: { scalewayFields: create.fields }, schema: { body: create.body } }, async (request, reply) => {
+    const row = await create.run(request.actor, request.body);
+    return reply.code(201).send({ [singular]: (await show(request.actor, [row]))[0] });
+  });
+  app.get(`/${plural}/:id`, { schema: { params: IdParams } }, async (request) => ({ [singular]: (await show(request.actor, [await service.get(request.actor, request.params.id)]))[0] }));
+  app.delete(`/${plural}/:id`, { schema: { params: IdParams } }, async (request, reply) => {
+    await service.remove(request.actor, request.params.id);
+    return reply.code(204).send();
+  });
+}
+
 /** `{id, name}` of the resources a list refers to, each read once; one that is gone (or hidden) is null. */
 async function summaries(ids: (string | null)[], get: (id: string) => Promise<{ id: string; name: string }>) {
   const unique = [...new Set(ids.filter((id): id is string => id !== null))];
@@ -34,71 +68,53 @@ async function summaries(ids: (string | null)[], get: (id: string) => Promise<{ 
 
 export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): void {
   const { volumes, snapshots, images, servers } = compute;
-  const serversOf = (actor: Actor, ids: (string | null)[]) => summaries(ids, (id) => servers.get(actor, id));
-  const volumesOf = (actor: Actor, ids: (string | null)[]) => summaries(ids, (id) => volumes.get(actor, id));
-  const snapshotsOf = (actor: Actor, ids: (string | null)[]) => summaries(ids, (id) => snapshots.get(actor, id));
 
-  async function showVolumes(actor: Actor, list: Awaited<ReturnType<typeof volumes.get>>[]) {
-    const server = await serversOf(actor, list.map((v) => v.server_id));
+  async function showVolumes(actor: Actor, list: Volume[]) {
+    const server = await summaries(list.map((v) => v.server_id), (id) => servers.get(actor, id));
     return list.map((v) => renderVolume(v, server(v.server_id)));
   }
-  async function showSnapshots(actor: Actor, list: Awaited<ReturnType<typeof snapshots.get>>[]) {
-    const volume = await volumesOf(actor, list.map((s) => s.volume_id));
-    return list.map((s) => renderSnapshot(s, volume(s.volume_id)));
-  }
-  async function showImages(actor: Actor, list: Awaited<ReturnType<typeof images.get>>[]) {
-    const snapshot = await snapshotsOf(actor, list.map((i) => i.snapshot_id));
-    return list.map((i) => renderImage(i, snapshot(i.snapshot_id)));
-  }
 
-  app.get('/volumes', { schema: { querystring: NameQuery } }, async (request, reply) => {
-    const page = await listPage(toListRequest(request.query, ['name']), (list) => volumes.list(request.actor, list));
-    paginate(request, reply, page);
-    return { volumes: await showVolumes(request.actor, page.items) };
+  collectionRoutes(app, {
+    plural: 'volumes',
+    singular: 'volume',
+    service: volumes,
+    show: showVolumes,
+    create: { body: VolumePost, run: async (actor, body: Static<typeof VolumePost>) => (await volumes.create(actor, { name: body.name, size: body.size })).volume },
   });
-  app.post('/volumes', { schema: { body: VolumePost } }, async (request, reply) => {
-    const { volume } = await volumes.create(request.actor, { name: request.body.name, size: request.body.size });
-    return reply.code(201).send({ volume: (await showVolumes(request.actor, [volume]))[0] });
-  });
-  app.get('/volumes/:id', { schema: { params: IdParams } }, async (request) => ({ volume: (await showVolumes(request.actor, [await volumes.get(request.actor, request.params.id)]))[0] }));
   const renameVolume = async (request: { actor: Actor; params: { id: string }; body: { name?: string } }) => {
     const volume = await volumes.update(request.actor, request.params.id, { name: request.body.name });
     return { volume: (await showVolumes(request.actor, [volume]))[0] };
   };
   app.put('/volumes/:id', { schema: { params: IdParams, body: VolumePut } }, renameVolume);
   app.patch('/volumes/:id', { schema: { params: IdParams, body: VolumePut } }, renameVolume);
-  app.delete('/volumes/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    await volumes.remove(request.actor, request.params.id);
-    return reply.code(204).send();
+
+  collectionRoutes(app, {
+    plural: 'snapshots',
+    singular: 'snapshot',
+    service: snapshots,
+    async show(actor, list: Snapshot[]) {
+      const volume = await summaries(list.map((s) => s.volume_id), (id) => volumes.get(actor, id));
+      return list.map((s) => renderSnapshot(s, volume(s.volume_id)));
+    },
+    create: {
+      body: SnapshotPost,
+      fields: { volume: 'volume_id' },
+      run: async (actor, body: Static<typeof SnapshotPost>) => (await snapshots.create(actor, { name: body.name, volume: body.volume_id })).snapshot,
+    },
   });
 
-  app.get('/snapshots', { schema: { querystring: NameQuery } }, async (request, reply) => {
-    const page = await listPage(toListRequest(request.query, ['name']), (list) => snapshots.list(request.actor, list));
-    paginate(request, reply, page);
-    return { snapshots: await showSnapshots(request.actor, page.items) };
-  });
-  app.post('/snapshots', { config: { scalewayFields: { volume: 'volume_id' } }, schema: { body: SnapshotPost } }, async (request, reply) => {
-    const { snapshot } = await snapshots.create(request.actor, { name: request.body.name, volume: request.body.volume_id });
-    return reply.code(201).send({ snapshot: (await showSnapshots(request.actor, [snapshot]))[0] });
-  });
-  app.get('/snapshots/:id', { schema: { params: IdParams } }, async (request) => ({ snapshot: (await showSnapshots(request.actor, [await snapshots.get(request.actor, request.params.id)]))[0] }));
-  app.delete('/snapshots/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    await snapshots.remove(request.actor, request.params.id);
-    return reply.code(204).send();
-  });
-
-  app.get('/images', { schema: { querystring: NameQuery } }, async (request, reply) => {
-    const page = await listPage(toListRequest(request.query, ['name']), (list) => images.list(request.actor, list));
-    paginate(request, reply, page);
-    return { images: await showImages(request.actor, page.items) };
-  });
-  app.post('/images', { config: { scalewayFields: { snapshot: 'root_volume' } }, schema: { body: ImagePost } }, async (request, reply) => {
-    const { image } = await images.fromSnapshot(request.actor, { name: request.body.name, snapshot: request.body.root_volume });
-    return reply.code(201).send({ image: (await showImages(request.actor, [image]))[0] });
-  });
-  app.get('/images/:id', { schema: { params: IdParams } }, async (request) => ({ image: (await showImages(request.actor, [await images.get(request.actor, request.params.id)]))[0] }));
-  app.delete('/images/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    await images.remove(request.actor, request.params.id);
-    return reply.code(204).send();
+  collectionRoutes(app, {
+    plural: 'images',
+    singular: 'image',
+    service: images,
+    async show(actor, list: Image[]) {
+      const snapshot = await summaries(list.map((i) => i.snapshot_id), (id) => snapshots.get(actor, id));
+      return list.map((i) => renderImage(i, snapshot(i.snapshot_id)));
+    },
+    create: {
+      body: ImagePost,
+      fields: { snapshot: 'root_volume' },
+      run: async (actor, body: Static<typeof ImagePost>) => (await images.fromSnapshot(actor, { name: body.name, snapshot: body.root_volume })).image,
+    },
   });
 }

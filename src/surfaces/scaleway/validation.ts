@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import { ValidationFailed, type FieldErrors } from '../../core/errors.ts';
+import { fieldPath } from '../../http/validation.ts';
 
 /**
  * Scaleway validates strictly: an unknown key is an error ("extra keys not allowed"), types are
@@ -61,9 +62,7 @@ export function toScalewayValidation(errors: ErrorObject[]): ValidationFailed {
   for (const error of errors) {
     // A union's branches each report; the `anyOf` summary alone says enough.
     if (error.schemaPath.includes('/anyOf/')) continue;
-    const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    if (error.keyword === 'required') segments.push(String(p(error).missingProperty));
-    if (error.keyword === 'additionalProperties') segments.push(String(p(error).additionalProperty));
+    const segments = fieldPath(error);
     const message = error.keyword === 'anyOf' ? 'not a valid value' : messageFor(error);
     if (!segments.length) {
       if (!nonField.includes(message)) nonField.push(message);
@@ -74,8 +73,6 @@ export function toScalewayValidation(errors: ErrorObject[]): ValidationFailed {
   }
   return new ValidationFailed(fields, nonField);
 }
-
-const p = (error: ErrorObject) => error.params as Record<string, unknown>;
 
 /** Core's field names in Scaleway's words, by the route's map (`snapshot` -> `root_volume`). */
 export function toScalewayFields(error: ValidationFailed, names: Record<string, string> = {}): FieldErrors {
