@@ -46,7 +46,7 @@ await load('POST /api/oauth/token client_credentials', '/api/oauth/token', { met
 
 // Refresh rotation is sequential by nature (each refresh token is used once).
 const grant = await (async () => {
-  const signIn = await nimbus.services.oauth.signIn.signIn('admin', 'bench password', '127.0.0.1');
+  const signIn = await nimbus.services.oauth.signIn.signIn('admin', 'bench password', { requestId: 'bench', clientAddress: '127.0.0.1' });
   const application = await nimbus.services.oauth.applications.findByClientId(client.client_id!);
   const code = await nimbus.services.oauth.server.approve({ application: application!, redirectUri: 'https://bench.example/cb', scopes: ['dns_read'], state: undefined, codeChallenge: null }, signIn!.user.id);
   return json('/api/oauth/token', { method: 'POST', headers: form, body: `grant_type=authorization_code&code=${code}&redirect_uri=${encodeURIComponent('https://bench.example/cb')}` });
@@ -61,7 +61,7 @@ console.log(`refresh_token rotation, sequential: ${((performance.now() - started
 
 const SIGN_INS = 20;
 started = performance.now();
-for (let i = 0; i < SIGN_INS; i++) await nimbus.services.oauth.signIn.signIn('admin', 'bench password', '127.0.0.1');
+for (let i = 0; i < SIGN_INS; i++) await nimbus.services.oauth.signIn.signIn('admin', 'bench password', { requestId: 'bench', clientAddress: '127.0.0.1' });
 console.log(`consent sign-in (Argon2id verify + session token): ${((performance.now() - started) / SIGN_INS).toFixed(1)} ms each`);
 
 await nimbus.close();

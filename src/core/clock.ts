@@ -10,6 +10,15 @@ export function isoAfter(ms: number): string {
   return new Date(Date.now() + ms).toISOString();
 }
 
+/**
+ * A timestamp given as input, in the stored form, or null when it is not one a date can hold
+ * (RFC 3339 allows second 60 and JavaScript dates do not; nor do they hold year 275760 and on).
+ */
+export function parseTimestamp(value: string): string | null {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
 export function newId(): string {
   return randomUUID();
 }

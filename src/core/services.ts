@@ -3,6 +3,7 @@ import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createLoginThrottle } from './auth/login-throttle.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
@@ -52,7 +53,7 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
-  const auth = createAuthService({ store, tokens, audit, limiter, settings: identity });
+  const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
   return {
     identity,
@@ -76,8 +77,8 @@ export function createCoreServices(
     accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers: createBearerService({ store, tokens, audit, settings: identity }),
     credentials,
-    organizations: createOrganizationService({ store, events, access }),
-    oauth: createOauthServices({ store, tokens, credentials, audit }),
+    organizations: createOrganizationService({ store, events, access, quotas }),
+    oauth: createOauthServices({ store, tokens, credentials, audit, auth }),
   };
 }
 

@@ -55,7 +55,8 @@ export function listResponseSchema<T extends TSchema>(item: T) {
 }
 
 export function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
+  // A scheme is case-insensitive, and proxies do not all send it in lower case.
+  return `${request.protocol.toLowerCase()}://${request.host}`;
 }
 
 /**

@@ -89,7 +89,7 @@ export async function buildHttpServer({ store, services, logger, bodyLimit, trus
   services.limiter.start((error) => app.log.error({ err: error }, 'rate limit counters could not be saved'));
   app.addHook('onClose', () => services.limiter.stop().catch((error) => app.log.error({ err: error }, 'rate limit counters could not be saved')));
   const limits = createRequestLimits(services.limiter, services.identity);
-  await app.register(oauthSurface, { oauth: services.oauth });
+  await app.register(oauthSurface, { oauth: services.oauth, limits });
   const authenticator = createAuthenticator(services);
   await app.register(nativeSurface, { services, authenticator, limits, imageUploadLimit });
   await app.register(scalewaySurface, { prefix: '/compat/scaleway', services, authenticator, limits });

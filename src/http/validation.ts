@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { parseTimestamp } from '../core/clock.ts';
 import { ValidationFailed, type FieldErrors } from '../core/errors.ts';
 
 /**
@@ -11,6 +12,9 @@ function makeAjv(coerce: boolean): Ajv {
   // verbose: errors carry the offending value, which messages name ("Expected a dictionary, but got list").
   const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: true, allErrors: true, verbose: true, strict: false });
   addFormats.default(ajv);
+  // RFC 3339 allows second 60, which no JavaScript date holds: accept only timestamps core can read.
+  const rfc3339 = ajv.formats['date-time'] as { validate: (value: string) => boolean };
+  ajv.addFormat('date-time', { type: 'string', validate: (value: string) => rfc3339.validate(value) && parseTimestamp(value) !== null });
   return ajv;
 }
 

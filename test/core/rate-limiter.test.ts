@@ -36,17 +36,20 @@ for (const database of testDatabases) {
       assert.equal(Number(row.count), 11);
     });
 
-    it('counts straight into the table for rare events, and reports the window end', async () => {
+    it('counts straight into the table for rare events, takes one back, forgets a key, and reports the window end', async () => {
       const limiter = createRateLimiter({ store });
       const now = Date.now();
-      assert.equal((await limiter.peekNow('login:x', 2, 900, now)).allowed, true);
       assert.equal((await limiter.hitNow('login:x', 2, 900, now)).allowed, true);
       assert.equal((await limiter.hitNow('login:x', 2, 900, now)).allowed, true);
-      const peek = await limiter.peekNow('login:x', 2, 900, now);
-      assert.equal(peek.allowed, false);
-      assert.ok(peek.resetSeconds >= 1 && peek.resetSeconds <= 900);
+      const third = await limiter.hitNow('login:x', 2, 900, now);
+      assert.equal(third.allowed, false);
+      assert.ok(third.resetSeconds >= 1 && third.resetSeconds <= 900);
+      await limiter.unhitNow('login:x', 900, now);
+      assert.equal((await limiter.hitNow('login:x', 3, 900, now)).remaining, 0, 'one of three taken back, then counted again');
+      await limiter.clearNow('login:x');
+      assert.equal((await limiter.hitNow('login:x', 2, 900, now)).remaining, 1);
       // The next window starts from zero.
-      assert.equal((await limiter.peekNow('login:x', 2, 900, now + 900_000)).allowed, true);
+      assert.equal((await limiter.hitNow('login:x', 2, 900, now + 900_000)).remaining, 1);
     });
   });
 }

@@ -26,8 +26,16 @@ for (const database of testDatabases) {
       app = await startTestApp(database);
       confidential = await registerApplication(app, { name: 'Dashboard <b>Pro</b>' });
       publicClient = await registerApplication(app, { name: 'CLI', client_type: 'public', redirect_uris: ['http://127.0.0.1/callback', 'com.example.cli:/done'] });
+      // Most tests here drive the flow without PKCE; the PKCE rules have their own tests.
+      await allowConfidentialWithoutPkce(true);
     });
     after(() => app.close());
+
+    async function allowConfidentialWithoutPkce(allowed: boolean) {
+      const res = await app.request({ method: 'PATCH', url: '/api/oauth/settings/', payload: { pkce_optional_for_confidential: allowed } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().pkce_optional_for_confidential, allowed);
+    }
 
     const pageFor = (params: Record<string, string | undefined>) =>
       app.request({ method: 'GET', url: `/api/oauth/authorize?${authorizeQuery({ response_type: 'code', redirect_uri: REDIRECT_URI, ...params })}`, token: null });
@@ -203,7 +211,22 @@ for (const database of testDatabases) {
       await expectError(downgrade, 400, 'invalid_grant', /had no code_challenge/);
     });
 
-    it('a confidential client may skip PKCE; a public client authenticates by client_id only and must not send a secret', async () => {
+    it('requires PKCE of a confidential client unless its organization allows otherwise (RFC 9700)', async () => {
+      await allowConfidentialWithoutPkce(false);
+      try {
+        const refused = redirectParams(await pageFor({ client_id: confidential.client_id, scope: 'dns_read', state: 'no-pkce' }));
+        assert.equal(refused.get('error'), 'invalid_request');
+        assert.match(refused.get('error_description')!, /PKCE is required/);
+        assert.equal(refused.get('state'), 'no-pkce');
+        const { verifier, challenge } = pkcePair();
+        const code = await obtainCode(app, { client_id: confidential.client_id, scope: 'dns_read', code_challenge: challenge, code_challenge_method: 'S256' });
+        assert.equal((await tokenRequest(app, confidential, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier })).statusCode, 200);
+      } finally {
+        await allowConfidentialWithoutPkce(true);
+      }
+    });
+
+    it('a confidential client may skip PKCE where allowed; a public client authenticates by client_id only and must not send a secret', async () => {
       const code = await obtainCode(app, { client_id: confidential.client_id, scope: 'dns_read' });
       assert.equal((await tokenRequest(app, confidential, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI })).statusCode, 200);
 

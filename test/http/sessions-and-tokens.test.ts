@@ -107,6 +107,12 @@ for (const database of testDatabases) {
       assert.equal(expired.json().code, 'token_expired');
       const past = await app.request({ method: 'POST', url: '/api/auth/tokens/', payload: { name: 'x', expires_at: '2000-01-01T00:00:00Z' } });
       assert.deepEqual(past.json(), { expires_at: ['The expiry must be in the future.'] });
+      // RFC 3339 allows a leap second; no date here can hold one, so it is bad input, not a server error.
+      for (const expiresAt of ['2030-06-30T23:59:60Z', '2030-12-31T23:59:60.5+00:00']) {
+        const leap = await app.request({ method: 'POST', url: '/api/auth/tokens/', payload: { name: 'leap', expires_at: expiresAt } });
+        assert.equal(leap.statusCode, 400, leap.body);
+        assert.ok(leap.json().expires_at, leap.body);
+      }
       const badScope = await app.request({ method: 'POST', url: '/api/auth/tokens/', payload: { name: 'x', scopes: ['server:fly'] } });
       assert.equal(badScope.statusCode, 400);
       assert.ok(badScope.json().scopes);

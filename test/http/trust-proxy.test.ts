@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app.ts';
 import { testDatabases } from '../support/databases.ts';
+import { authorizeQuery, pkcePair, REDIRECT_URI, registerApplication } from '../support/oauth.ts';
 
 const FORWARDED = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' };
 
@@ -42,6 +43,23 @@ for (const database of testDatabases) {
 
     it('from anyone else, are not believed', async () => {
       assert.equal(await loginAddress(proxied, '198.51.100.20'), '198.51.100.20');
+    });
+
+    it('make session cookies Secure whenever the public URL is https, and only then', async () => {
+      const client = await registerApplication(direct);
+      const proxiedClient = await registerApplication(proxied);
+      const cookieFrom = async (app: TestApp, clientId: string, remoteAddress: string, headers: Record<string, string>) => {
+        const query = authorizeQuery({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, scope: 'dns_read', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+        const page = await app.request({ method: 'GET', url: `/api/oauth/authorize?${query}`, token: null, remoteAddress, headers });
+        assert.equal(page.statusCode, 200, page.body);
+        return String(page.headers['set-cookie']);
+      };
+      for (const proto of ['https', 'HTTPS']) {
+        assert.match(await cookieFrom(proxied, proxiedClient.client_id, '127.0.0.1', { 'x-forwarded-proto': proto }), /; Secure/, proto);
+      }
+      assert.doesNotMatch(await cookieFrom(proxied, proxiedClient.client_id, '127.0.0.1', {}), /Secure/, 'plain http');
+      assert.doesNotMatch(await cookieFrom(proxied, proxiedClient.client_id, '198.51.100.20', { 'x-forwarded-proto': 'https' }), /Secure/, 'an untrusted sender');
+      assert.doesNotMatch(await cookieFrom(direct, client.client_id, '127.0.0.1', { 'x-forwarded-proto': 'https' }), /Secure/, 'no trusted proxy');
     });
 
     it('cannot smuggle a malformed host into links', async () => {

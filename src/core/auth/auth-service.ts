@@ -2,18 +2,14 @@ import type { Store } from '../../store/database.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService, RequestContext } from '../audit/audit-service.ts';
 import { nowIso } from '../clock.ts';
-import { RateLimited, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
-import type { RateLimiter } from '../ratelimit/rate-limiter.ts';
+import { Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
+import type { LoginThrottle, LoginThrottleSettings } from './login-throttle.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { hashPassword, verifyPassword } from '../users/passwords.ts';
 
-export interface LoginSettings {
+export interface LoginSettings extends LoginThrottleSettings {
   /** Lifetime of a login session token, in seconds. */
   sessionTtlSeconds: number;
-  /** Failed logins allowed per account, and per client address, in one throttle window. */
-  maxFailuresPerAccount: number;
-  maxFailuresPerAddress: number;
-  throttleWindowSeconds: number;
 }
 
 export interface LoginInput {
@@ -34,24 +30,11 @@ const INVALID_LOGIN = 'Unable to log in with provided credentials.';
 export type AuthService = ReturnType<typeof createAuthService>;
 
 /** Password login into session tokens, with throttling that tells nobody which accounts exist. */
-export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; limiter: RateLimiter; settings: LoginSettings }) {
+export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; throttle: LoginThrottle; settings: LoginSettings }) {
   const { db } = deps.store;
-  const { tokens, audit, limiter, settings } = deps;
+  const { tokens, audit, throttle, settings } = deps;
   // Unknown users are checked against this hash so that a miss costs as much time as a hit.
   const decoy = hashPassword('nimbus-decoy-password-for-unknown-users');
-
-  const accountKey = (username: string) => `login:account:${username.toLowerCase()}`;
-  const addressKey = (address: string) => `login:address:${address}`;
-
-  async function assertNotThrottled(username: string, address: string): Promise<void> {
-    const { throttleWindowSeconds: window } = settings;
-    const [account, client] = await Promise.all([
-      limiter.peekNow(accountKey(username), settings.maxFailuresPerAccount, window),
-      limiter.peekNow(addressKey(address), settings.maxFailuresPerAddress, window),
-    ]);
-    const blocked = [account, client].filter((d) => !d.allowed);
-    if (blocked.length) throw new RateLimited(Math.max(...blocked.map((d) => d.resetSeconds)));
-  }
 
   /**
    * Checks a username and password, throttled per account and per client address, with the
@@ -67,7 +50,7 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     // Throttled by what was typed, whichever of the two it is.
     const username = given!;
-    await assertNotThrottled(username, context.clientAddress);
+    const attempt = await throttle.begin(username, context.clientAddress);
 
     const users = db.selectFrom('users').select(['id', 'username', 'organization_id', 'password_hash', 'is_active']);
     const user =
@@ -77,10 +60,6 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
           await users.where((eb) => eb(eb.fn('lower', ['email']), '=', username.toLowerCase())).limit(2).execute().then((rows) => (rows.length === 1 ? rows[0] : undefined));
     const valid = await verifyPassword(user?.password_hash ?? (await decoy), input.password!);
     if (!user || !user.password_hash || !valid || !user.is_active) {
-      await Promise.all([
-        limiter.hitNow(accountKey(username), settings.maxFailuresPerAccount, settings.throttleWindowSeconds),
-        limiter.hitNow(addressKey(context.clientAddress), settings.maxFailuresPerAddress, settings.throttleWindowSeconds),
-      ]);
       await audit.record(context, {
         action: 'login_failed',
         organizationId: user?.organization_id ?? null,
@@ -91,6 +70,7 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
       });
       throw new Unauthenticated(INVALID_LOGIN, 'authentication_failed');
     }
+    await attempt.succeeded();
     return { id: user.id, username: user.username, organizationId: user.organization_id };
   }
 

@@ -1,62 +1,43 @@
-import type { QuotaService } from '../quotas/quota-service.ts';
+import type { OrganizationIds, QuotaService } from '../quotas/quota-service.ts';
 import { asNumber, type Executor } from './context.ts';
 
 /**
- * Quota checks of compute, run inside the creating transaction: each takes the organization's
- * turn, then checks its current totals. Root volumes count toward `volume_bytes` (they use the disk) but not toward
- * the `volumes` count (that counts what users create themselves).
+ * Compute's quotas: how each of its resources is counted (over a whole subtree), and what each
+ * change adds, checked inside the transaction that makes it. Root volumes count toward
+ * `volume_bytes` (they use the disk) but not toward the `volumes` count (that counts what users
+ * create themselves).
  */
 export function computeQuotas(quotas: QuotaService) {
-  async function volumeBytes(trx: Executor, organizationId: string): Promise<number> {
-    const row = await trx.selectFrom('volumes').select((eb) => eb.fn.sum<number>('size_bytes').as('total')).where('organization_id', '=', organizationId).executeTakeFirst();
-    return asNumber(row?.total);
-  }
-
-  async function count(trx: Executor, table: 'servers' | 'snapshots' | 'images', organizationId: string): Promise<number> {
-    const row = await trx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).executeTakeFirst();
+  const count = (table: 'servers' | 'snapshots' | 'images') => async (executor: Executor, organizations: OrganizationIds) => {
+    const row = await executor.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', 'in', organizations).executeTakeFirst();
     return asNumber(row?.n);
-  }
+  };
+  const serverSum = (column: 'vcpus' | 'memory_bytes') => async (executor: Executor, organizations: OrganizationIds) => {
+    const row = await executor.selectFrom('servers').select((eb) => eb.fn.sum<number>(column).as('total')).where('organization_id', 'in', organizations).executeTakeFirst();
+    return asNumber(row?.total);
+  };
+  quotas.defineMeter('servers', count('servers'));
+  quotas.defineMeter('snapshots', count('snapshots'));
+  quotas.defineMeter('images', count('images'));
+  quotas.defineMeter('vcpus', serverSum('vcpus'));
+  quotas.defineMeter('memory_bytes', serverSum('memory_bytes'));
+  quotas.defineMeter('volumes', async (executor, organizations) => {
+    const row = await executor.selectFrom('volumes').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', 'in', organizations).where('volume_type', '=', 'data').executeTakeFirst();
+    return asNumber(row?.n);
+  });
+  quotas.defineMeter('volume_bytes', async (executor, organizations) => {
+    const row = await executor.selectFrom('volumes').select((eb) => eb.fn.sum<number>('size_bytes').as('total')).where('organization_id', 'in', organizations).executeTakeFirst();
+    return asNumber(row?.total);
+  });
 
   return {
-    async forServer(trx: Executor, organizationId: string, plan: { vcpus: number; memoryBytes: number; rootVolumeBytes: number }): Promise<void> {
-      await quotas.takeTurn(trx, organizationId);
-      const totals = await trx
-        .selectFrom('servers')
-        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('vcpus').as('vcpus'), eb.fn.sum<number>('memory_bytes').as('memory')])
-        .where('organization_id', '=', organizationId)
-        .executeTakeFirst();
-      await quotas.assertAllWithin(trx, organizationId, [
-        { resource: 'servers', current: asNumber(totals?.n), adding: 1 },
-        { resource: 'vcpus', current: asNumber(totals?.vcpus), adding: plan.vcpus },
-        { resource: 'memory_bytes', current: asNumber(totals?.memory), adding: plan.memoryBytes },
-        { resource: 'volume_bytes', current: await volumeBytes(trx, organizationId), adding: plan.rootVolumeBytes },
-      ]);
-    },
-
-    async forDataVolume(trx: Executor, organizationId: string, sizeBytes: number): Promise<void> {
-      await quotas.takeTurn(trx, organizationId);
-      const row = await trx.selectFrom('volumes').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', organizationId).where('volume_type', '=', 'data').executeTakeFirst();
-      await quotas.assertAllWithin(trx, organizationId, [
-        { resource: 'volumes', current: asNumber(row?.n), adding: 1 },
-        { resource: 'volume_bytes', current: await volumeBytes(trx, organizationId), adding: sizeBytes },
-      ]);
-    },
-
+    forServer: (trx: Executor, organizationId: string, plan: { vcpus: number; memoryBytes: number; rootVolumeBytes: number }) =>
+      quotas.reserve(trx, organizationId, { servers: 1, vcpus: plan.vcpus, memory_bytes: plan.memoryBytes, volume_bytes: plan.rootVolumeBytes }),
+    forDataVolume: (trx: Executor, organizationId: string, sizeBytes: number) => quotas.reserve(trx, organizationId, { volumes: 1, volume_bytes: sizeBytes }),
     /** Growing a volume by `extraBytes`. */
-    async forGrowth(trx: Executor, organizationId: string, extraBytes: number): Promise<void> {
-      await quotas.takeTurn(trx, organizationId);
-      await quotas.assertWithin(trx, organizationId, 'volume_bytes', await volumeBytes(trx, organizationId), extraBytes);
-    },
-
-    async forSnapshot(trx: Executor, organizationId: string): Promise<void> {
-      await quotas.takeTurn(trx, organizationId);
-      await quotas.assertWithin(trx, organizationId, 'snapshots', await count(trx, 'snapshots', organizationId));
-    },
-
-    async forImage(trx: Executor, organizationId: string): Promise<void> {
-      await quotas.takeTurn(trx, organizationId);
-      await quotas.assertWithin(trx, organizationId, 'images', await count(trx, 'images', organizationId));
-    },
+    forGrowth: (trx: Executor, organizationId: string, extraBytes: number) => quotas.reserve(trx, organizationId, { volume_bytes: extraBytes }),
+    forSnapshot: (trx: Executor, organizationId: string) => quotas.reserve(trx, organizationId, { snapshots: 1 }),
+    forImage: (trx: Executor, organizationId: string) => quotas.reserve(trx, organizationId, { images: 1 }),
   };
 }
 

@@ -19,6 +19,8 @@ export interface ApiCredential {
   id: string;
   userId: string;
   username: string;
+  /** What the pair may do: the scopes of the credential that generated it. */
+  scopes: string[];
   createdAt: string;
   revokedAt: string | null;
 }
@@ -31,7 +33,14 @@ const listSpec: ListSpec = {
   idColumn: 'id',
 };
 
-const toCredential = (row: ApiCredentialRow): ApiCredential => ({ id: row.id, userId: row.user_id, username: row.username, createdAt: row.created_at, revokedAt: row.revoked_at });
+const toCredential = (row: ApiCredentialRow): ApiCredential => ({
+  id: row.id,
+  userId: row.user_id,
+  username: row.username,
+  scopes: JSON.parse(row.scopes) as string[],
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+});
 
 export type CredentialService = ReturnType<typeof createCredentialService>;
 
@@ -61,7 +70,11 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
     verified.deleteWhere((_key, principal) => principal.userId === userId);
   }
 
-  /** A new pair for the caller, or (with `credential:write`) for a user of the acting organization. */
+  /**
+   * A new pair for the caller, or (with `credential:write`) for a user of the acting organization
+   * whom the caller may manage. The pair carries the caller's own scopes: what a credential
+   * creates is never worth more than that credential.
+   */
   async function generate(actor: Actor, input: { user?: string }): Promise<{ credential: ApiCredential; password: string }> {
     assertScope(actor, 'credential:write');
     let user = { id: actor.principal.userId, organization_id: actor.principal.organizationId };
@@ -87,6 +100,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
       organization_id: user.organization_id,
       username: `nbu_${randomBytes(12).toString('hex')}`,
       secret_hash: hashToken(password),
+      scopes: JSON.stringify(actor.principal.scopes),
       created_at: nowIso(),
       revoked_at: null,
     };
@@ -132,7 +146,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
       .selectFrom('api_credentials')
       .innerJoin('users', 'users.id', 'api_credentials.user_id')
       .innerJoin('organizations', 'organizations.id', 'api_credentials.organization_id')
-      .select(['api_credentials.id', 'api_credentials.secret_hash', 'api_credentials.revoked_at', 'api_credentials.organization_id', 'users.id as user_id', 'users.username', 'users.is_active', 'users.is_staff', 'users.is_superuser', 'organizations.path'])
+      .select(['api_credentials.id', 'api_credentials.secret_hash', 'api_credentials.scopes', 'api_credentials.revoked_at', 'api_credentials.organization_id', 'users.id as user_id', 'users.username', 'users.is_active', 'users.is_staff', 'users.is_superuser', 'organizations.path'])
       .where('api_credentials.username', '=', username)
       .executeTakeFirst();
     if (!row || row.revoked_at || !row.is_active || !timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hash))) throw failed;
@@ -145,7 +159,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
       isStaff: row.is_staff === 1,
       credentialId: row.id,
       credentialKind: 'api_credential',
-      scopes: ['*'],
+      scopes: JSON.parse(row.scopes) as string[],
     };
     verified.set(cacheKey, principal);
     return principal;

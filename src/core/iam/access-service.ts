@@ -92,6 +92,19 @@ export function createAccessService({ store }: { store: Pick<Store, 'db'> }) {
     return { organizationId, organizationPath: path, permissions };
   }
 
+  /**
+   * What the principal may do in `organizationId` (its roles there and above, within its scopes);
+   * nothing where it may not act at all.
+   */
+  async function permissionsAt(principal: Principal, organizationId: string): Promise<ReadonlySet<Permission>> {
+    try {
+      return (await actingContext(principal, organizationId)).permissions;
+    } catch (error) {
+      if (error instanceof NotFound) return new Set();
+      throw error;
+    }
+  }
+
   /** Forgets what this replica cached about a user's roles (after a role change). */
   function forgetUser(userId: string): void {
     bindingsByUser.delete(userId);
@@ -104,5 +117,5 @@ export function createAccessService({ store }: { store: Pick<Store, 'db'> }) {
     effective.clear();
   }
 
-  return { actingContext, forgetUser, forgetOrganizationPaths };
+  return { actingContext, permissionsAt, forgetUser, forgetOrganizationPaths };
 }

@@ -5,6 +5,8 @@
 export const RESOURCES = [
   'organization',
   'user',
+  /** One's own user: changing it (`/api/iam/users/-/`, its password) needs `profile:write` by scope, whatever the role. */
+  'profile',
   'group',
   'membership',
   'role',
@@ -78,6 +80,15 @@ export function expandScopes(scopes: readonly string[]): Set<Permission> {
     if (scopes.includes(permission) || scopes.includes(`${resource}:*`) || scopes.includes(`*:${action}`)) granted.add(permission);
   }
   return granted;
+}
+
+/**
+ * The permissions of `wanted` that `scopes` do not cover: what a credential may not hand on to
+ * anything it creates (a token, a credential pair, an OAuth grant).
+ */
+export function permissionsBeyond(scopes: readonly string[], wanted: Iterable<string>): string[] {
+  const held = expandScopes(scopes);
+  return [...wanted].filter((p) => !held.has(p as Permission));
 }
 
 export function intersect(a: ReadonlySet<Permission>, b: ReadonlySet<Permission>): Set<Permission> {

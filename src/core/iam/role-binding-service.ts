@@ -4,7 +4,7 @@ import type { Database, RoleBindingRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
-import { NotFound, ValidationFailed } from '../errors.ts';
+import { NotFound, PermissionDenied, ValidationFailed } from '../errors.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { AccessService } from './access-service.ts';
 import { isRoleName, ROLE_NAMES } from './roles.ts';
@@ -54,9 +54,19 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
     return role;
   }
 
-  /** Only owners grant or take away the owner role. */
-  function checkOwnerChange(actor: Actor, ...roles: (string | undefined)[]): void {
+  /**
+   * Setting a role, by any path (role bindings, a user's `role` field), needs `role:write`; only
+   * owners grant or take away the owner role.
+   */
+  function assertMayGrant(actor: Actor, ...roles: (string | null | undefined)[]): void {
+    assertAllowed(actor, 'role:write');
     if (roles.includes('owner')) assertAllowed(actor, 'role:assign_owner');
+  }
+
+  /** Whether this credential could grant `role` in the organization (what the role-bindings endpoint would allow). */
+  async function couldGrant(actor: Actor, organizationId: string, role: string): Promise<boolean> {
+    const permissions = await access.permissionsAt(actor.principal, organizationId);
+    return permissions.has('role:write') && (role !== 'owner' || permissions.has('role:assign_owner'));
   }
 
   /**
@@ -64,8 +74,9 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
    * user service do it in the transaction that creates the user.
    */
   async function bind(actor: Actor, executor: Kysely<Database>, userId: string, organizationId: string, role: string): Promise<RoleBinding> {
+    assertMayGrant(actor, role);
     const existing = await executor.selectFrom('role_bindings').selectAll().where('user_id', '=', userId).where('organization_id', '=', organizationId).executeTakeFirst();
-    checkOwnerChange(actor, role, existing?.role);
+    assertMayGrant(actor, existing?.role);
     let row: RoleBindingRow;
     if (existing) {
       await executor.updateTable('role_bindings').set({ role }).where('id', '=', existing.id).execute();
@@ -82,13 +93,22 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
   }
 
   /**
-   * Managing an owner's account (resetting its password, deactivating or deleting it, giving it
-   * new API credentials) amounts to changing owners: owners only.
+   * Managing someone else's account (its password, credentials, tokens, profile, activation)
+   * amounts to holding its roles. So it needs, with this credential, the right to grant every
+   * role the user holds, in every organization of the tree where it holds one: a
+   * sub-organization's admin cannot take over a user who is also an admin of the parent.
+   * Superusers are managed by superusers only.
    */
   async function assertMayManage(actor: Actor, userId: string): Promise<void> {
     if (actor.principal.userId === userId) return;
-    const owner = await db.selectFrom('role_bindings').select('id').where('user_id', '=', userId).where('role', '=', 'owner').executeTakeFirst();
-    if (owner) assertAllowed(actor, 'role:assign_owner');
+    const user = await db.selectFrom('users').select('is_superuser').where('id', '=', userId).executeTakeFirst();
+    if (user?.is_superuser && !actor.principal.isSuperuser) throw new PermissionDenied('Only a superuser can manage a superuser.', 'permission_denied');
+    const bindings = await db.selectFrom('role_bindings').select(['organization_id', 'role']).where('user_id', '=', userId).execute();
+    for (const binding of bindings) {
+      if (!(await couldGrant(actor, binding.organization_id, binding.role))) {
+        throw new PermissionDenied(`This user holds a role you could not grant (${binding.role}): only someone who could grant it manages this account.`, 'permission_denied');
+      }
+    }
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<RoleBinding>> {
@@ -136,11 +156,11 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
   async function remove(actor: Actor, id: string): Promise<void> {
     assertAllowed(actor, 'role:write');
     const current = await find(actor, id);
-    checkOwnerChange(actor, current.role);
+    assertMayGrant(actor, current.role);
     await db.deleteFrom('role_bindings').where('id', '=', current.id).execute();
     await audit.recordFor(actor, { action: 'role_changed', targetType: 'user', targetId: current.user_id, detail: { organization: current.organization_id, from: current.role, to: null } });
     access.forgetUser(current.user_id);
   }
 
-  return { bind, assertMayManage, list, get, create, update, remove };
+  return { assertMayGrant, bind, assertMayManage, list, get, create, update, remove };
 }

@@ -1,8 +1,8 @@
+import type { RequestContext } from '../audit/audit-service.ts';
+import type { AuthService } from '../auth/auth-service.ts';
+import { Unauthenticated, ValidationFailed } from '../errors.ts';
 import { parseToken } from '../tokens/token-format.ts';
 import type { TokenService } from '../tokens/token-service.ts';
-import type { Store } from '../../store/database.ts';
-import { hashPassword, verifyPassword } from '../users/passwords.ts';
-import { createSignInThrottle } from './sign-in-throttle.ts';
 
 /** How long a browser stays signed in to the consent page. */
 export const CONSENT_SESSION_SECONDS = 12 * 3600;
@@ -15,33 +15,26 @@ export interface ConsentUser {
 export type ConsentSignIn = ReturnType<typeof createConsentSignIn>;
 
 /**
- * Who is approving an authorization request: a user signing in with their login password
- * (Argon2id), remembered by a session token so the next consent needs no password.
+ * Who is approving an authorization request: a user signing in with their login password,
+ * remembered by a session token so the next consent needs no password.
  */
-export function createConsentSignIn({ store, tokens }: { store: Pick<Store, 'db'>; tokens: TokenService }) {
-  const { db } = store;
-  const throttle = createSignInThrottle({ store });
-  // Verifying against a throwaway hash when the user does not exist costs the same time, so the
-  // response time does not tell which user names exist.
-  let decoyHash: Promise<string> | undefined;
-
+export function createConsentSignIn({ tokens, auth }: { tokens: TokenService; auth: Pick<AuthService, 'checkPassword'> }) {
   /**
-   * The user and a new session token, or null when the user name or password is wrong. Throws
-   * `RateLimited` after too many failures for the user name or from the client's address.
+   * The user and a new session token, or null when the user name or password is wrong. The
+   * password is checked, throttled and audited as every login password is (`checkPassword`), so
+   * it throws `RateLimited` after too many failures for the account or from the client's address.
    */
-  async function signIn(username: string, password: string, clientAddress: string): Promise<{ user: ConsentUser; sessionToken: string } | null> {
-    await throttle.check(username, clientAddress);
-    const user = await db.selectFrom('users').select(['id', 'username', 'organization_id', 'password_hash', 'is_active']).where('username', '=', username).executeTakeFirst();
-    const usable = user?.password_hash && user.is_active === 1;
-    const verified = await verifyPassword(usable ? user.password_hash! : await (decoyHash ??= hashPassword('decoy password')), password);
-    if (!user || !usable || !verified) {
-      await throttle.recordFailure(username, clientAddress);
-      return null;
+  async function signIn(username: string, password: string, context: RequestContext): Promise<{ user: ConsentUser; sessionToken: string } | null> {
+    let user: Awaited<ReturnType<AuthService['checkPassword']>>;
+    try {
+      user = await auth.checkPassword(context, { username, password });
+    } catch (error) {
+      if (error instanceof Unauthenticated || error instanceof ValidationFailed) return null;
+      throw error;
     }
-    await throttle.recordSuccess(username);
     const { secret } = await tokens.create({
       userId: user.id,
-      organizationId: user.organization_id,
+      organizationId: user.organizationId,
       kind: 'session',
       name: 'OAuth consent sign-in',
       // The session only identifies its user to the consent page: it grants nothing else.

@@ -5,6 +5,7 @@ import type { Database, OauthTokenRow } from '../../store/schema.ts';
 import type { Principal } from '../actor.ts';
 import { newId, nowIso } from '../clock.ts';
 import { Unauthenticated } from '../errors.ts';
+import { permissionsBeyond } from '../iam/permissions.ts';
 import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts';
 import type { OauthApplication, OauthApplicationService } from './application-service.ts';
 import { OauthError } from './oauth-errors.ts';
@@ -70,7 +71,7 @@ export function createOauthServer({
 }: {
   store: Pick<Store, 'db'>;
   applications: OauthApplicationService;
-  settings: Pick<OauthSettingsService, 'passwordGrantEnabled'>;
+  settings: Pick<OauthSettingsService, 'passwordGrantEnabled' | 'pkceOptionalForConfidential'>;
   /** Checks an API credential pair (HTTP Basic's), throwing `Unauthenticated` when it is not live. */
   verifyApiCredential: (username: string, password: string) => Promise<Principal>;
 }) {
@@ -92,7 +93,7 @@ export function createOauthServer({
   }
 
   /** Every other check of an authorization request; its errors go back to the client's redirect URI. */
-  function checkAuthorizationRequest(client: { application: OauthApplication; redirectUri: string }, params: AuthorizationParams): AuthorizationRequest {
+  async function checkAuthorizationRequest(client: { application: OauthApplication; redirectUri: string }, params: AuthorizationParams): Promise<AuthorizationRequest> {
     const { application } = client;
     if (params.response_type !== 'code') {
       throw new OauthError('unsupported_response_type', 'Only response_type=code is supported (the implicit grant is not offered).');
@@ -105,8 +106,9 @@ export function createOauthServer({
         throw new OauthError('invalid_request', 'code_challenge must be the base64url SHA-256 of the code verifier (43 characters).');
       }
       codeChallenge = params.code_challenge;
-    } else if (application.clientType === 'public') {
-      throw new OauthError('invalid_request', 'A public client must use PKCE: send code_challenge and code_challenge_method=S256.');
+    } else if (application.clientType === 'public' || !(await settings.pkceOptionalForConfidential(application.organizationId))) {
+      // RFC 9700: PKCE for every client, unless the application's organization lets its confidential clients go without.
+      throw new OauthError('invalid_request', 'PKCE is required: send code_challenge and code_challenge_method=S256.');
     }
     return { ...client, scopes, state: params.state, codeChallenge };
   }
@@ -283,6 +285,9 @@ export function createOauthServer({
       throw new OauthError('unauthorized_client', "The password grant is off for this user's organization; an administrator turns it on with PATCH /api/oauth/settings/ {\"password_grant\": true}.");
     }
     const scopes = requestedScopes(params.scope, client.scopes);
+    // The grant is worth no more than the credential pair it is exchanged for.
+    const beyond = scopes.filter((scope) => permissionsBeyond(principal.scopes, oauthPermissions([scope])).length > 0);
+    if (beyond.length) throw new OauthError('invalid_scope', `These API credentials do not carry: ${beyond.join(', ')}.`);
     return db.transaction().execute(async (trx) => {
       const grantId = newId();
       const authorizationId = await recordAuthorization(trx, principal.userId, client.id, scopes);

@@ -1,5 +1,6 @@
 import type { Store } from '../../store/database.ts';
 import type { AuditService } from '../audit/audit-service.ts';
+import type { AuthService } from '../auth/auth-service.ts';
 import type { CredentialService } from '../credentials/credential-service.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { createOauthApplicationService } from './application-service.ts';
@@ -12,14 +13,14 @@ import { createUserAuthorizationService } from './user-authorizations.ts';
 export type OauthServices = ReturnType<typeof createOauthServices>;
 
 /** The OAuth domain: client registrations, the authorization server, consent sign-in and users' authorizations. */
-export function createOauthServices({ store, tokens, credentials, audit }: { store: Pick<Store, 'db'>; tokens: TokenService; credentials: CredentialService; audit: AuditService }) {
+export function createOauthServices({ store, tokens, credentials, audit, auth }: { store: Pick<Store, 'db'>; tokens: TokenService; credentials: CredentialService; audit: AuditService; auth: Pick<AuthService, 'checkPassword'> }) {
   const applications = createOauthApplicationService({ store });
   const settings = createOauthSettingsService({ store, audit });
   return {
     applications,
     settings,
     server: createOauthServer({ store, applications, settings, verifyApiCredential: credentials.authenticate }),
-    signIn: createConsentSignIn({ store, tokens }),
+    signIn: createConsentSignIn({ tokens, auth }),
     authorizations: createUserAuthorizationService({ store }),
     keys: createServerKeys({ store }),
   };

@@ -14,8 +14,8 @@ export const OAUTH_SCOPES = {
   },
   order_read: { permissions: ['order:read'], description: 'See your orders.' },
   order_write: { permissions: ['order:read', 'order:write'], description: 'Place and cancel orders (this can create billable resources).' },
-  profile_read: { permissions: ['user:read', 'token:read'], description: 'See your profile (name, email) and the list of your API tokens.' },
-  profile_write: { permissions: ['user:read', 'user:write'], description: 'Change your profile (name, email).' },
+  profile_read: { permissions: ['profile:read', 'token:read'], description: 'See your profile (name, email) and the list of your API tokens.' },
+  profile_write: { permissions: ['profile:read', 'profile:write'], description: 'Change your profile (name, email, password).' },
   register: { permissions: ['server:register'], description: 'Register new machines with your account.' },
   project_read: {
     permissions: ['project:read', 'app:read', 'server:read', 'volume:read', 'task:read'],

@@ -7,6 +7,7 @@ import { Conflict, NotFound, PreconditionFailed, ValidationFailed, type FieldErr
 import type { EventService, NewEvent } from '../events/event-service.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { AccessService } from '../iam/access-service.ts';
+import type { QuotaService } from '../quotas/quota-service.ts';
 import { deleteOwnedRecords, movePathCopies, resourcesBlockingDeletion } from './owned-records.ts';
 
 export interface Organization {
@@ -83,7 +84,17 @@ function organizationEvent(actor: Actor, verb: 'created' | 'updated' | 'deleted'
 }
 
 /** Organizations form a tree; an actor sees its acting organization and everything below it. */
-export function createOrganizationService({ store, events, access }: { store: Pick<Store, 'db'>; events: Pick<EventService, 'record'>; access: Pick<AccessService, 'forgetOrganizationPaths'> }) {
+export function createOrganizationService({
+  store,
+  events,
+  access,
+  quotas,
+}: {
+  store: Pick<Store, 'db'>;
+  events: Pick<EventService, 'record'>;
+  access: Pick<AccessService, 'forgetOrganizationPaths'>;
+  quotas: Pick<QuotaService, 'admitMovedSubtree'>;
+}) {
   const { db } = store;
 
   const inSubtree = (actor: Actor) => db.selectFrom('organizations').where('path', 'like', `${actor.organizationPath}%`);
@@ -200,6 +211,8 @@ export function createOrganizationService({ store, events, access }: { store: Pi
           }
           // Tasks, events, servers... carry the path too: they move with the subtree.
           await movePathCopies(trx, current.path, changes.path);
+          // What the subtree holds now counts toward its new ancestors' quotas.
+          await quotas.admitMovedSubtree(trx, current.id, current.path.slice(0, -`${current.id}/`.length));
         }
         await events.record(trx, organizationEvent(actor, 'updated', { ...current, ...changes }));
       });

@@ -4,29 +4,109 @@ import type { Database } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid } from '../clock.ts';
 import { NotFound, PermissionDenied, QuotaExceeded, ValidationFailed } from '../errors.ts';
+import { organizationIdsUnder } from '../organizations/subtree.ts';
 
-/** What an organization's quotas can limit. Each service enforces its own with `assertWithin`. */
+/** What an organization's quotas can limit. Each resource is counted by the meter its domain defines. */
 export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'vcpus', 'memory_bytes', 'volume_bytes'] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 
 /** Limit per resource; null is unlimited. */
 export type Quotas = Record<QuotaResource, number | null>;
 
+/** How much of some resources a change adds. */
+export type QuotaAmounts = Partial<Record<QuotaResource, number>>;
+
+/** The ids of a set of organizations (a subtree), as a subquery for `where organization_id in (...)`. */
+export type OrganizationIds = ReturnType<typeof organizationIdsUnder>;
+
+/** How much of a resource a set of organizations uses now, read with the executor given. */
+export type QuotaMeter = (executor: Kysely<Database>, organizations: OrganizationIds) => Promise<number>;
+
 export type QuotaService = ReturnType<typeof createQuotaService>;
 
 // Arbitrary constant naming quota turns among PostgreSQL advisory locks (with the organization's hash).
 const QUOTA_LOCK_ID = 727_002;
 
+const ancestorsOf = (path: string) => path.split('/').filter(Boolean);
+
+/**
+ * Quotas: limits an organization's parent sets on it, each holding for the organization's whole
+ * subtree (a sub-organization's usage counts toward the limits of every organization above it).
+ * This is the one quota mechanism: a domain defines a meter for each resource it owns, and
+ * calls `reserve` in the transaction that creates, grows or moves what it counts.
+ */
 export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'dialect'> }) {
   const { db } = store;
+  const meters = new Map<QuotaResource, QuotaMeter>();
+
+  /** Says how a resource is counted; its domain defines it once, when core is composed. */
+  function defineMeter(resource: QuotaResource, meter: QuotaMeter): void {
+    if (meters.has(resource)) throw new Error(`the ${resource} quota already has a meter`);
+    meters.set(resource, meter);
+  }
 
   /**
-   * Makes an organization's quota-checked creates take turns until the calling transaction ends.
-   * Call it before counting: two PostgreSQL transactions (read committed) would otherwise both
-   * count the same total and both pass a limit with room for one. SQLite has one writer already.
+   * Makes the quota-checked changes under an organization take turns until the calling
+   * transaction ends. Taken on every limited ancestor before counting, root first (so two
+   * transactions never wait on each other in opposite orders): two PostgreSQL transactions (read
+   * committed) would otherwise both count the same total and both pass a limit with room for
+   * one. SQLite has one writer already.
    */
-  async function takeTurn(trx: Kysely<Database>, organizationId: string): Promise<void> {
-    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${QUOTA_LOCK_ID}, hashtext(${organizationId}))`.execute(trx);
+  async function takeTurn(executor: Kysely<Database>, organizationId: string): Promise<void> {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${QUOTA_LOCK_ID}, hashtext(${organizationId}))`.execute(executor);
+  }
+
+  /**
+   * Checks, inside the transaction that makes the change, that every limit on the
+   * organizations in `ancestors` (root first) still holds with `adding` more of each resource,
+   * and throws `QuotaExceeded` for the first that would not. Unlimited resources cost nothing.
+   */
+  async function enforce(executor: Kysely<Database>, ancestors: string[], adding: QuotaAmounts): Promise<void> {
+    const resources = (Object.keys(adding) as QuotaResource[]).filter((r) => (QUOTA_RESOURCES as readonly string[]).includes(r));
+    if (!resources.length || !ancestors.length) return;
+    for (const resource of resources) if (!meters.has(resource)) throw new Error(`the ${resource} quota has no meter`);
+    const limits = await executor
+      .selectFrom('organization_quotas')
+      .innerJoin('organizations', 'organizations.id', 'organization_quotas.organization_id')
+      .select(['organizations.id', 'organizations.path', 'organization_quotas.resource', 'organization_quotas.maximum'])
+      .where('organization_quotas.organization_id', 'in', ancestors)
+      .where('organization_quotas.resource', 'in', resources)
+      .execute();
+    if (!limits.length) return;
+    const limited = ancestors.filter((id) => limits.some((l) => l.id === id));
+    for (const id of limited) await takeTurn(executor, id);
+    for (const id of limited) {
+      for (const limit of limits.filter((l) => l.id === id)) {
+        const resource = limit.resource as QuotaResource;
+        const used = await meters.get(resource)!(executor, organizationIdsUnder(executor, limit.path));
+        if (used + (adding[resource] ?? 0) > limit.maximum) throw new QuotaExceeded(resource, limit.maximum);
+      }
+    }
+  }
+
+  async function pathOf(executor: Kysely<Database>, organizationId: string): Promise<string> {
+    const row = await executor.selectFrom('organizations').select('path').where('id', '=', organizationId).executeTakeFirstOrThrow();
+    return row.path;
+  }
+
+  /**
+   * Admits a change that adds `adding` to an organization (a user, a server's vCPUs and memory,
+   * a volume's bytes...), or throws `QuotaExceeded`: the organization's own limits and those of
+   * every organization above it must hold. Call it inside the transaction that makes the change.
+   */
+  async function reserve(executor: Kysely<Database>, organizationId: string, adding: QuotaAmounts): Promise<void> {
+    await enforce(executor, ancestorsOf(await pathOf(executor, organizationId)), adding);
+  }
+
+  /**
+   * Admits a subtree moved from under `previousParentPath`, inside the transaction that moved it
+   * (paths already rewritten): the limits of its new ancestors (those it was not under before)
+   * must hold with everything it holds.
+   */
+  async function admitMovedSubtree(executor: Kysely<Database>, movedId: string, previousParentPath: string): Promise<void> {
+    const before = new Set(ancestorsOf(previousParentPath));
+    const gained = ancestorsOf(await pathOf(executor, movedId)).filter((id) => id !== movedId && !before.has(id));
+    await enforce(executor, gained, Object.fromEntries([...meters.keys()].map((r) => [r, 0])));
   }
 
   async function limitsOf(executor: Kysely<Database>, organizationId: string): Promise<Quotas> {
@@ -34,27 +114,6 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
     const quotas = Object.fromEntries(QUOTA_RESOURCES.map((r) => [r, null])) as Quotas;
     for (const row of rows) if ((QUOTA_RESOURCES as readonly string[]).includes(row.resource)) quotas[row.resource as QuotaResource] = row.maximum;
     return quotas;
-  }
-
-  /**
-   * Throws `QuotaExceeded` when adding `adding` more of `resource` to the organization would pass
-   * its limit. Call it inside the transaction that creates the resource, with the current count
-   * read after `takeTurn`.
-   */
-  async function assertWithin(executor: Kysely<Database>, organizationId: string, resource: QuotaResource, current: number, adding = 1): Promise<void> {
-    await assertAllWithin(executor, organizationId, [{ resource, current, adding }]);
-  }
-
-  /**
-   * `assertWithin` for several resources at once, reading the limits once: checks them in order
-   * and reports the first one that would pass its limit.
-   */
-  async function assertAllWithin(executor: Kysely<Database>, organizationId: string, checks: { resource: QuotaResource; current: number; adding: number }[]): Promise<void> {
-    const limits = await limitsOf(executor, organizationId);
-    for (const { resource, current, adding } of checks) {
-      const limit = limits[resource];
-      if (limit !== null && current + adding > limit) throw new QuotaExceeded(resource, limit);
-    }
   }
 
   async function findOrganization(actor: Actor, id: string) {
@@ -97,5 +156,5 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
     return limitsOf(db, organization.id);
   }
 
-  return { takeTurn, assertWithin, assertAllWithin, get, set };
+  return { defineMeter, reserve, admitMovedSubtree, get, set };
 }

@@ -30,7 +30,7 @@ export type RateLimiter = ReturnType<typeof createRateLimiter>;
  * every `flushIntervalMs`, adds its pending counts to the shared row with one UPSERT per active
  * key, learning the cluster-wide total in the same statement. The trade-off: with N replicas a
  * key can overshoot its limit by what the other replicas admit during one flush interval. For
- * rare, security-relevant counts (failed logins) `hitNow`/`peekNow` go straight to the table.
+ * rare, security-relevant counts (login attempts) `hitNow` and its companions go straight to the table.
  */
 export function createRateLimiter({ store, flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS }: { store: Pick<Store, 'db'>; flushIntervalMs?: number }) {
   const { db } = store;
@@ -106,12 +106,20 @@ export function createRateLimiter({ store, flushIntervalMs = DEFAULT_FLUSH_INTER
     return decide(count, limit, windowStart, windowSeconds, now, count <= limit);
   }
 
-  /** Whether `key` is still under `limit`, from the shared table; counts nothing. */
-  async function peekNow(key: string, limit: number, windowSeconds: number, now = Date.now()): Promise<RateLimitDecision> {
-    const windowStart = windowOf(windowSeconds, now);
-    const row = await db.selectFrom('rate_limit_counters').select('count').where('key', '=', key).where('window_start', '=', windowStart).executeTakeFirst();
-    const count = Number(row?.count ?? 0);
-    return decide(count, limit, windowStart, windowSeconds, now, count < limit);
+  /** Takes back one event `hitNow` counted at `at` (an attempt that turned out fine). */
+  async function unhitNow(key: string, windowSeconds: number, at: number): Promise<void> {
+    await db
+      .updateTable('rate_limit_counters')
+      .set((eb) => ({ count: eb('count', '-', 1) }))
+      .where('key', '=', key)
+      .where('window_start', '=', windowOf(windowSeconds, at))
+      .where('count', '>', 0)
+      .execute();
+  }
+
+  /** Forgets every count of `key`. */
+  async function clearNow(key: string): Promise<void> {
+    await db.deleteFrom('rate_limit_counters').where('key', '=', key).execute();
   }
 
   let timer: NodeJS.Timeout | null = null;
@@ -126,5 +134,5 @@ export function createRateLimiter({ store, flushIntervalMs = DEFAULT_FLUSH_INTER
     await flush();
   }
 
-  return { consume, flush, hitNow, peekNow, start, stop };
+  return { consume, flush, hitNow, unhitNow, clearNow, start, stop };
 }

@@ -4,9 +4,9 @@ import type { Kysely } from 'kysely';
 import type { ApiTokenRow, Database } from '../../store/schema.ts';
 import { assertScope, type Actor, type CredentialKind, type Principal } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
-import { isUuid, newId, nowIso } from '../clock.ts';
+import { isUuid, newId, nowIso, parseTimestamp } from '../clock.ts';
 import { NotFound, PermissionDenied, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
-import { expandScopes, isValidScope } from '../iam/permissions.ts';
+import { expandScopes, isValidScope, permissionsBeyond } from '../iam/permissions.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import { generateAccountToken, generateToken, hashToken, looksLikeAccountToken, parseToken, renewedExpiry, tokenDisplayParts, type StoredTokenKind } from './token-format.ts';
@@ -274,10 +274,11 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     const scopes = input.scopes?.length ? [...new Set(input.scopes)] : ['*'];
     const invalid = scopes.filter((s) => !isValidScope(s));
     if (invalid.length) errors.scopes = invalid.map((s) => `"${s}" is not a valid scope. Use resource:action (see /api/auth/tokens/scopes/).`);
-    if (input.expires_at && Date.parse(input.expires_at) <= Date.now()) errors.expires_at = ['The expiry must be in the future.'];
+    const expiresAt = input.expires_at ? parseTimestamp(input.expires_at) : null;
+    if (input.expires_at && !expiresAt) errors.expires_at = ['Enter a valid date and time (second 60 is not accepted).'];
+    else if (expiresAt && Date.parse(expiresAt) <= Date.now()) errors.expires_at = ['The expiry must be in the future.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const held = expandScopes(actor.principal.scopes);
-    if ([...expandScopes(scopes)].some((p) => !held.has(p))) {
+    if (permissionsBeyond(actor.principal.scopes, expandScopes(scopes)).length) {
       throw new PermissionDenied('A token cannot be given scopes beyond those of the credential creating it.', 'api_token_acl_not_allowed');
     }
     const { row, secret } = await create({
@@ -286,7 +287,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
       kind: 'personal',
       name,
       scopes,
-      expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+      expiresAt,
       issuedFromCredentialId: actor.principal.credentialKind === 'api_credential' ? actor.principal.credentialId : null,
     });
     await audit.recordFor(actor, { action: 'token_created', targetType: 'token', targetId: row.id, detail: { name, scopes } });

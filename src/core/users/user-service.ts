@@ -1,7 +1,7 @@
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
 import type { UserRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import { assertAllowed, assertScope, type Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
@@ -50,6 +50,9 @@ export interface PasswordChange {
   password?: string;
 }
 
+/** What people change about themselves (self-service, `profile:write`). */
+const PROFILE_FIELDS = ['email', 'first_name', 'last_name', 'username'] as const;
+
 /** The current user in `/api/iam/users/-/`. */
 export const SELF = '-';
 
@@ -96,6 +99,10 @@ export type UserService = ReturnType<typeof createUserService>;
 export function createUserService(deps: { store: Pick<Store, 'db'>; audit: AuditService; roleBindings: RoleBindingService; quotas: QuotaService; tokens: TokenService }) {
   const { db } = deps.store;
   const { audit, roleBindings, quotas, tokens } = deps;
+  quotas.defineMeter('users', async (executor, organizations) => {
+    const { n } = await executor.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', 'in', organizations).executeTakeFirstOrThrow();
+    return Number(n);
+  });
 
   /** Users of the acting subtree, each with its role in its own organization. */
   const visible = (actor: Actor) =>
@@ -122,7 +129,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     return { ...result, items: result.items.map(toUser) } as ListResult<User>;
   }
 
-  /** Anyone may read themselves (`-`); reading others needs `user:read`. */
+  /** Anyone may read themselves (`-`), as whoami does; reading others needs `user:read`. */
   async function get(actor: Actor, id: string): Promise<User> {
     if (id !== SELF && id !== actor.principal.userId) assertAllowed(actor, 'user:read');
     return toUser(await find(actor, id));
@@ -161,6 +168,9 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
   async function create(actor: Actor, input: UserInput): Promise<User> {
     assertAllowed(actor, 'user:write');
     checkFlags(actor, input);
+    const role = input.role ?? 'member';
+    // A new user's role is a grant like any other.
+    if (isRoleName(role)) roleBindings.assertMayGrant(actor, role);
     const errors = validateFields(input, false);
     if (input.password !== undefined) {
       const messages = validatePassword(input.password, input);
@@ -189,12 +199,9 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
       updated_at: now,
       last_login: null,
     };
-    const role = input.role ?? 'member';
     try {
       await db.transaction().execute(async (trx) => {
-        await quotas.takeTurn(trx, row.organization_id);
-        const { n } = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_id', '=', row.organization_id).executeTakeFirstOrThrow();
-        await quotas.assertWithin(trx, row.organization_id, 'users', Number(n));
+        await quotas.reserve(trx, row.organization_id, { users: 1 });
         await trx.insertInto('users').values(row).execute();
         await roleBindings.bind(actor, trx, row.id, row.organization_id, role);
       });
@@ -204,13 +211,18 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     return toUser({ ...row, role });
   }
 
-  /** People edit their own names and email; everything else about a user needs `user:write`. */
+  /**
+   * People edit their own names and email with a credential scoped to `profile:write`; everything
+   * else about a user needs `user:write`, and a role change `role:write`.
+   */
   async function update(actor: Actor, id: string, input: UserInput, options: { partial: boolean; expectedRevision?: number }): Promise<User> {
     const current = await find(actor, id);
     const self = current.id === actor.principal.userId;
-    const personalOnly = Object.keys(input).every((k) => ['email', 'first_name', 'last_name', 'username'].includes(k));
-    if (!(self && personalOnly)) assertAllowed(actor, 'user:write');
+    const personalOnly = Object.keys(input).every((k) => (PROFILE_FIELDS as readonly string[]).includes(k));
+    if (self && personalOnly) assertScope(actor, 'profile:write');
+    else assertAllowed(actor, 'user:write');
     checkFlags(actor, input);
+    if (input.role !== undefined && input.role !== current.role && isRoleName(input.role)) roleBindings.assertMayGrant(actor, input.role, current.role);
     await roleBindings.assertMayManage(actor, current.id);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     if (input.password !== undefined) throw ValidationFailed.field('password', 'Change a password with the password action (POST .../password/).');
@@ -282,7 +294,8 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
   async function changePassword(actor: Actor, id: string, input: PasswordChange): Promise<void> {
     const current = await find(actor, id);
     const self = current.id === actor.principal.userId;
-    if (!self) {
+    if (self) assertScope(actor, 'profile:write');
+    else {
       assertAllowed(actor, 'user:write');
       await roleBindings.assertMayManage(actor, current.id);
     }

@@ -6,6 +6,7 @@ import * as m0300 from './0300_tasks.ts';
 import * as m0310 from './0310_oauth_password_grant.ts';
 import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
+import * as m0420 from './0420_iam_hardening.ts';
 import * as m0530 from './0530_account_tokens_and_user_data.ts';
 
 /**
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0310_oauth_password_grant': m0310,
   '0400_compute': m0400,
   '0410_commands': m0410,
+  '0420_iam_hardening': m0420,
   '0530_account_tokens_and_user_data': m0530,
 };
 

@@ -52,6 +52,8 @@ export interface ApiCredentialsTable {
   username: string;
   /** SHA-256 of the generated password, hex: it is high-entropy, so no slow hash is needed. */
   secret_hash: string;
+  /** JSON list of `resource:action` scopes: those of the credential that generated the pair. */
+  scopes: string;
   created_at: string;
   revoked_at: string | null;
 }

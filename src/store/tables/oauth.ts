@@ -55,6 +55,8 @@ export interface OauthOrganizationSettingsTable {
   organization_id: string;
   /** 1 when the organization's API credentials may be exchanged for tokens (the password grant). */
   password_grant: number;
+  /** 1 when the organization's confidential clients may skip PKCE (RFC 9700 recommends it for every client). */
+  pkce_optional_for_confidential: number;
   updated_at: string;
 }
 
@@ -99,14 +101,6 @@ export interface OauthServerKeysTable {
   created_at: string;
 }
 
-/** Failed consent sign-ins per user name and per client address, in a fixed window. */
-export interface OauthSignInFailuresTable {
-  /** `user:<name>` or `address:<ip>`. */
-  key: string;
-  failures: number;
-  window_started_at: string;
-}
-
 export interface OauthTables {
   oauth_applications: OauthApplicationsTable;
   oauth_authorizations: OauthAuthorizationsTable;
@@ -114,7 +108,6 @@ export interface OauthTables {
   oauth_codes: OauthCodesTable;
   oauth_tokens: OauthTokensTable;
   oauth_server_keys: OauthServerKeysTable;
-  oauth_sign_in_failures: OauthSignInFailuresTable;
   oauth_organization_settings: OauthOrganizationSettingsTable;
 }
 

@@ -74,7 +74,7 @@ export function authorizeEndpoint(app: FastifyInstance, { server, signIn, keys }
       return null;
     }
     try {
-      return server.checkAuthorizationRequest(client, params);
+      return await server.checkAuthorizationRequest(client, params);
     } catch (error) {
       if (!(error instanceof OauthError)) throw error;
       reply.redirect(redirectTo(request, client.redirectUri, { error: error.code, error_description: error.message, state: params.state }), 302);
@@ -117,7 +117,7 @@ export function authorizeEndpoint(app: FastifyInstance, { server, signIn, keys }
       if (!form.username || !form.password) return showConsent(request, reply, authorization, params, 400, 'Enter your user name and password.');
       let signedIn: Awaited<ReturnType<typeof signIn.signIn>> = null;
       try {
-        if (form.username.length <= USERNAME_MAX) signedIn = await signIn.signIn(form.username, form.password, request.ip);
+        if (form.username.length <= USERNAME_MAX) signedIn = await signIn.signIn(form.username, form.password, { requestId: request.id, clientAddress: request.ip });
       } catch (error) {
         if (!(error instanceof RateLimited)) throw error;
         reply.header('retry-after', String(error.retryAfterSeconds));

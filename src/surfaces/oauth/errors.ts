@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimited } from '../../core/errors.ts';
 import { OauthError } from '../../core/oauth/oauth-errors.ts';
 
 /**
@@ -8,12 +9,15 @@ import { OauthError } from '../../core/oauth/oauth-errors.ts';
  */
 export function renderOauthError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = oauthErrorBody(error, request);
+  if (error instanceof RateLimited) reply.header('retry-after', String(error.retryAfterSeconds));
   if (body.error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth", charset="UTF-8"');
   reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 function oauthErrorBody(error: unknown, request: FastifyRequest): { status: number; body: { error: string; error_description: string } } {
   if (error instanceof OauthError) return { status: error.code === 'invalid_client' ? 401 : 400, body: { error: error.code, error_description: error.message } };
+  // RFC 6749 has no code for throttling; RFC 8628's slow_down says what to do.
+  if (error instanceof RateLimited) return { status: 429, body: { error: 'slow_down', error_description: error.message } };
   const status = (error as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, body: { error: 'invalid_request', error_description: (error as Error).message } };

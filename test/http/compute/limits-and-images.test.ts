@@ -50,7 +50,9 @@ for (const database of testDatabases) {
       assert.equal((await get(app, VOLUMES, tenant.session)).count, 0);
     };
 
-    it('refuses what passes a quota with quota_exceeded, creating nothing', async () => {
+    it("refuses what passes a quota with quota_exceeded, creating nothing, in the organization and anywhere below it", async () => {
+      // The tenant's admin makes an unlimited sub-organization: the parent's limits hold there too.
+      const child = await addOrganization(app, 'Limited Child', { parent: organization, token: tenant.session });
       for (const [quota, payload, url] of [
         [{ servers: 0 }, { name: 'one' }, SERVERS],
         [{ vcpus: 1 }, { name: 'two', vcpus: 2 }, SERVERS],
@@ -60,10 +62,12 @@ for (const database of testDatabases) {
         [{ volumes: 0 }, { name: 'none', size: 32 * MIB }, VOLUMES],
       ] as const) {
         await setQuotas(quota);
-        const res = await app.request({ method: 'POST', url, payload, token: tenant.session });
-        assert.equal(res.statusCode, 403, `${JSON.stringify(quota)}: ${res.body}`);
-        assert.equal(res.json().code, 'quota_exceeded');
-        assert.equal(res.json().resource, Object.keys(quota)[0]);
+        for (const where of ['', `?org_id=${child}`]) {
+          const res = await app.request({ method: 'POST', url: `${url}${where}`, payload, token: tenant.session });
+          assert.equal(res.statusCode, 403, `${JSON.stringify(quota)}${where}: ${res.body}`);
+          assert.equal(res.json().code, 'quota_exceeded');
+          assert.equal(res.json().resource, Object.keys(quota)[0]);
+        }
         await setQuotas(Object.fromEntries(Object.keys(quota).map((k) => [k, null])));
       }
       await nothingCreated();

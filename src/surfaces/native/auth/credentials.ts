@@ -10,13 +10,14 @@ const CredentialBody = Type.Object({
   user: Uuid,
   username: Type.String({ description: 'The HTTP Basic user name.' }),
   enabled: Type.Boolean(),
+  scopes: Type.Array(Type.String(), { description: 'What the pair may do: the scopes of the credential that generated it.' }),
   created_at: Timestamp,
   revoked_at: Type.Union([Timestamp, Type.Null()]),
 });
 const CreatedCredentialBody = Type.Object({ ...CredentialBody.properties, password: Type.String({ description: 'The HTTP Basic password. Shown in this response only.' }) });
 const CredentialsPost = Type.Object({ user: Type.Optional(Type.String({ maxLength: 200, description: 'Another user of your organization (needs credential:write); yourself by default.' })) });
 
-const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, created_at: c.createdAt, revoked_at: c.revokedAt });
+const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, scopes: c.scopes, created_at: c.createdAt, revoked_at: c.revokedAt });
 
 const COLLECTION = '/api/auth/credentials/';
 
