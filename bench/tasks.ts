@@ -178,7 +178,8 @@ async function postgres(databaseUrl: string): Promise<void> {
   await admin.query(`create schema ${schema}`);
   const url = new URL(databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const env = { NIMBUS_DATABASE_URL: url.toString() };
+  // Replicas share one secret key, as they must.
+  const env = { NIMBUS_DATABASE_URL: url.toString(), NIMBUS_SECRET_KEY: randomBytes(32).toString('base64url') };
   const servers: Server[] = [];
   const store = openStore({ postgresUrl: url.toString(), poolSize: 2 });
   try {

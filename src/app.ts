@@ -2,16 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
-import { COMPUTE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
 import { buildHttpServer } from './http/server.ts';
 import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
+import { loadSecretKey } from './store/secret-key.ts';
 
-type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS>;
+type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
+type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
 export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit'>;
 
@@ -50,7 +53,7 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<Pick<Config, 'identity' | 'trustProxy'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey'>> & Partial<ComputeConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -59,9 +62,18 @@ export async function createNimbus(
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
-    const services = createCoreServices(store, { notifier, identity: config.identity, compute });
+    const services = createCoreServices(store, {
+      secrets: createSecretBox(loadSecretKey(config)),
+      notifier,
+      identity: config.identity,
+      compute,
+      limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
+    });
+    await services.bearers.prepareStoredKeys();
+    const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
     const workerSettings = {
-      concurrency: config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency,
+      concurrency,
+      slotsPerTenant: config.workerSlotsPerTenant ?? defaultSlotsPerTenant(concurrency),
       leaseSeconds: config.taskLeaseSeconds ?? TASK_DEFAULTS.taskLeaseSeconds,
       retentionSeconds: config.taskRetentionSeconds ?? TASK_DEFAULTS.taskRetentionSeconds,
       shutdownGraceSeconds: config.shutdownGraceSeconds ?? TASK_DEFAULTS.shutdownGraceSeconds,
@@ -96,6 +108,11 @@ export async function createNimbus(
     if (!given) await store.close();
     throw error;
   }
+}
+
+/** The settings `keys` that `config` sets (an undefined one falls back to its default). */
+function definedOnly<T extends object, K extends keyof T>(config: T, keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((key) => config[key] !== undefined).map((key) => [key, config[key]])) as Partial<Pick<T, K>>;
 }
 
 /** Corrects server states and releases leftovers; a host that cannot run servers is only reported. */

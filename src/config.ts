@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRange } from './core/compute/addresses.ts';
 import { ValidationFailed } from './core/errors.ts';
+import { SECRET_KEY_MIN_LENGTH } from './core/secrets/secret-box.ts';
 
 /** Everything `nimbus serve` can be told. Flags win over environment variables. */
 export interface Config {
@@ -40,6 +41,18 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Of this process's task slots, the most one tenant (a top-level organization and everything below it) may hold at once. */
+  workerSlotsPerTenant: number;
+  /** Seconds a command may run when it names no timeout, and the most it may name. */
+  commandTimeoutSeconds: number;
+  commandTimeoutMaxSeconds: number;
+  /** The most output characters stored per command; past it the oldest are cut. */
+  commandOutputLimit: number;
+  /** Event streams, output streams and long polls open at once, per credential and in all, in this process. */
+  streamsPerCredential: number;
+  streamsPerProcess: number;
+  /** Encrypts secrets kept in the database (bearer signing keys); unset: a key file in the data directory. */
+  secretKey: string | undefined;
 }
 
 export type TrustProxy = false | number | string[];
@@ -61,6 +74,20 @@ export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSecon
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
+
+/** A tenant's share of the worker slots when none is configured: half, so another tenant always finds room. */
+export const defaultSlotsPerTenant = (concurrency: number) => Math.max(1, Math.ceil(concurrency / 2));
+
+/** Limits on commands and on requests that stay open. */
+export const LIMIT_DEFAULTS = {
+  commandTimeoutSeconds: 3600,
+  commandTimeoutMaxSeconds: 24 * 3600,
+  commandOutputLimit: 8 * 1024 * 1024,
+  streamsPerCredential: 20,
+  streamsPerProcess: 1000,
+} as const;
+/** Output is stored in chunks of up to 16 Ki characters: a limit below a few of them would keep almost nothing. */
+const COMMAND_OUTPUT_LIMIT_MIN = 64 * 1024;
 
 /** Sessions, login throttling, request rate limits and bearer signing keys. */
 export interface IdentitySettings {
@@ -132,7 +159,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    workerSlotsPerTenant: 0,
+    commandTimeoutSeconds: pick('commandTimeoutSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT', env.NIMBUS_COMMAND_TIMEOUT), LIMIT_DEFAULTS.commandTimeoutSeconds),
+    commandTimeoutMaxSeconds: pick('commandTimeoutMaxSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT_MAX', env.NIMBUS_COMMAND_TIMEOUT_MAX), LIMIT_DEFAULTS.commandTimeoutMaxSeconds),
+    commandOutputLimit: pick('commandOutputLimit', () => parseInteger('NIMBUS_COMMAND_OUTPUT_LIMIT', env.NIMBUS_COMMAND_OUTPUT_LIMIT), LIMIT_DEFAULTS.commandOutputLimit),
+    streamsPerCredential: pick('streamsPerCredential', () => parseInteger('NIMBUS_STREAMS_PER_CREDENTIAL', env.NIMBUS_STREAMS_PER_CREDENTIAL), LIMIT_DEFAULTS.streamsPerCredential),
+    streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
+    secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),
   };
+  config.workerSlotsPerTenant = pick('workerSlotsPerTenant', () => parseInteger('NIMBUS_WORKER_SLOTS_PER_TENANT', env.NIMBUS_WORKER_SLOTS_PER_TENANT), defaultSlotsPerTenant(config.workerConcurrency));
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
     parseRange(config.networkRange);
@@ -154,6 +189,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
+  if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
+  for (const [value, name] of [[config.commandTimeoutSeconds, 'NIMBUS_COMMAND_TIMEOUT'], [config.commandTimeoutMaxSeconds, 'NIMBUS_COMMAND_TIMEOUT_MAX'], [config.streamsPerCredential, 'NIMBUS_STREAMS_PER_CREDENTIAL'], [config.streamsPerProcess, 'NIMBUS_STREAMS_PER_PROCESS']] as const) {
+    if (value < 1) throw new ConfigError(`${name} must be at least 1`);
+  }
+  if (config.commandTimeoutSeconds > config.commandTimeoutMaxSeconds) throw new ConfigError('NIMBUS_COMMAND_TIMEOUT must not be more than NIMBUS_COMMAND_TIMEOUT_MAX');
+  if (config.secretKey !== undefined && config.secretKey.length < SECRET_KEY_MIN_LENGTH) throw new ConfigError(`NIMBUS_SECRET_KEY must be at least ${SECRET_KEY_MIN_LENGTH} characters long`);
+  if (config.commandOutputLimit < COMMAND_OUTPUT_LIMIT_MIN) throw new ConfigError(`NIMBUS_COMMAND_OUTPUT_LIMIT must be at least ${COMMAND_OUTPUT_LIMIT_MIN} characters`);
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');
   }

@@ -38,6 +38,12 @@ export interface Actor {
   requestId: string;
   /** The client's network address, for audit and throttling. */
   clientAddress: string;
+  /**
+   * Resolves the caller again from the credential it presented, as the request itself did:
+   * requests that stay open call it (see long-requests.ts) so that a revoked credential, a
+   * removed role or a deactivated user ends them. Absent for actors made without a request.
+   */
+  reauthenticate?: () => Promise<Actor>;
 }
 
 /** Whether a scope list grants `resource:action` (`*`, `resource:*`, `*:action` and exact entries). */

@@ -1,4 +1,4 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -17,6 +17,8 @@ import { createGroupService } from './iam/group-service.ts';
 import { createMembershipService } from './iam/membership-service.ts';
 import { createRoleBindingService } from './iam/role-binding-service.ts';
 import { createIdempotencyService } from './idempotency/idempotency-service.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
+import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
@@ -36,12 +38,28 @@ import { createUserService } from './users/user-service.ts';
 export function createCoreServices(
   store: Store,
   {
+    secrets,
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
-  }: { identity?: IdentitySettings; notifier?: Notifier; compute?: { host: ComputeHost; settings: ComputeSettings } } = {},
+    limits = LIMIT_DEFAULTS,
+  }: {
+    /** Seals the secrets kept in the database with a key kept outside it. */
+    secrets: SecretBox;
+    identity?: IdentitySettings;
+    notifier?: Notifier;
+    compute?: { host: ComputeHost; settings: ComputeSettings };
+    /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
+    limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
+  },
 ) {
-  const events = createEventService({ store, notifier });
+  // One count of open requests for every service that keeps requests open.
+  const longRequests = createLongRequests({ perCredential: limits.streamsPerCredential, perProcess: limits.streamsPerProcess });
+  const commandSettings = {
+    timeouts: { defaultSeconds: limits.commandTimeoutSeconds, maxSeconds: limits.commandTimeoutMaxSeconds },
+    outputLimitChars: limits.commandOutputLimit,
+  };
+  const events = createEventService({ store, notifier, longRequests });
   const taskHandlers = createTaskHandlerRegistry();
   registerBuiltinTaskHandlers(taskHandlers);
   const audit = createAuditService({ store });
@@ -51,7 +69,7 @@ export function createCoreServices(
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
-  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers });
+  const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
@@ -62,7 +80,8 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers }),
+    longRequests,
+    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
@@ -75,7 +94,7 @@ export function createCoreServices(
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth,
     accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
-    bearers: createBearerService({ store, tokens, audit, settings: identity }),
+    bearers: createBearerService({ store, tokens, audit, settings: identity, secrets }),
     credentials,
     organizations: createOrganizationService({ store, events, access, quotas }),
     oauth: createOauthServices({ store, tokens, credentials, audit, auth }),

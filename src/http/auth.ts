@@ -80,13 +80,18 @@ export function createAuthenticator(services: Pick<CoreServices, 'tokens' | 'bea
 
 /**
  * Resolves the request's actor: its principal, the organization it acts in (its own, or the
- * sub-organization `?org_id=` names) and its effective permissions there.
+ * sub-organization `?org_id=` names) and its effective permissions there. The actor can resolve
+ * itself again the same way, for requests that stay open.
  */
 export async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
   const credential = readCredential(request.headers);
   if (!credential) throw new Unauthenticated();
-  const principal = await authenticator.principalFor(credential);
   const requested = (request.query as Record<string, unknown> | undefined)?.org_id;
-  const acting = await authenticator.actingContext(principal, typeof requested === 'string' && requested !== '' ? requested : undefined);
-  request.actor = { principal, ...acting, requestId: request.id, clientAddress: request.ip };
+  const organizationId = typeof requested === 'string' && requested !== '' ? requested : undefined;
+  const resolve = async (): Promise<Actor> => {
+    const principal = await authenticator.principalFor(credential);
+    const acting = await authenticator.actingContext(principal, organizationId);
+    return { principal, ...acting, requestId: request.id, clientAddress: request.ip, reauthenticate: resolve };
+  };
+  request.actor = await resolve();
 }

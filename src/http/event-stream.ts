@@ -21,7 +21,8 @@ export function lastEventIdOf(request: FastifyRequest, what: string): number | u
  * Answers with a Server-Sent Events stream. `open` is called before anything is sent, so its
  * errors (not found, bad input) still get an ordinary error response; each batch it yields is
  * written as `format` renders it, or as a keep-alive comment when that is empty. The stream ends
- * when the batches do or the client goes; HEAD gets the headers only.
+ * when the batches do or the client goes; HEAD gets the headers only. `open`'s signal is aborted
+ * whenever the stream ends, so whatever it holds is given back.
  */
 export async function sendEventStream<T>(
   request: FastifyRequest,
@@ -56,6 +57,7 @@ export async function sendEventStream<T>(
     if (!stop.signal.aborted) request.log.error({ err: error, url: request.url }, 'event stream failed');
   } finally {
     out.end();
+    stop.abort();
   }
 }
 

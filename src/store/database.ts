@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { deferringNotifications } from './notify-after-commit.ts';
+import { ensurePrivateDirectory, ensurePrivateFile } from './private-files.ts';
 import type { Database } from './schema.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -46,7 +47,12 @@ export function openStore(options: StoreOptions): Store {
 }
 
 function openSqlite(file: string): Store {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    // SQLite gives its -wal and -shm files the database file's permissions.
+    ensurePrivateDirectory(path.dirname(file));
+    ensurePrivateFile(file);
+    for (const companion of [`${file}-wal`, `${file}-shm`]) if (fs.existsSync(companion)) fs.chmodSync(companion, 0o600);
+  }
   const connection = new SQLite(file);
   // WAL lets readers proceed during a write; the busy timeout absorbs short lock waits
   // (for example a `nimbus migrate` run beside a server) instead of failing at once.

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LINE_MAX, parseCommandRequest } from '../../src/core/commands/command-input.ts';
+import { LINE_MAX, parseCommandRequest as parseWith, type CommandRequest } from '../../src/core/commands/command-input.ts';
 import { splitText } from '../../src/core/commands/output-recorder.ts';
 
 const SERVER = '0b8c6a52-5d2e-4f0e-9d7e-0c8c1f3f2a11';
+const TIMEOUTS = { defaultSeconds: 600, maxSeconds: 3600 };
+const parseCommandRequest = (request: CommandRequest) => parseWith(request, TIMEOUTS);
 
 describe('command requests', () => {
   it('fills the defaults: system shell, root, no env, no prerequisites', () => {
     assert.deepEqual(parseCommandRequest({ line: 'id -u', server: SERVER.toUpperCase() }), {
-      spec: { shell: 'system', line: 'id -u', env: {}, username: 'root', groupname: '', serverId: SERVER, runAfter: [] },
+      spec: { shell: 'system', line: 'id -u', env: {}, username: 'root', groupname: '', serverId: SERVER, runAfter: [], timeoutSeconds: 600 },
     });
   });
 
@@ -38,6 +40,18 @@ describe('command requests', () => {
     const long = parseCommandRequest({ line: 'x'.repeat(LINE_MAX + 1), server: SERVER, env: [] });
     assert.ok('errors' in long);
     assert.deepEqual(Object.keys(long.errors).sort(), ['env', 'line']);
+  });
+
+  it('takes a timeout in whole seconds up to the most allowed, and the default within it', () => {
+    const given = parseCommandRequest({ line: 'sleep 5', server: SERVER, timeout: 3600 });
+    assert.ok('spec' in given);
+    assert.equal(given.spec.timeoutSeconds, 3600);
+    for (const [timeout, message] of [[3601, 'Ensure this value is less than or equal to 3600.'], [0, 'Ensure this value is greater than or equal to 1.'], [1.5, 'A valid integer is required.'], ['60', 'A valid integer is required.']] as const) {
+      assert.deepEqual(parseCommandRequest({ line: 'x', server: SERVER, timeout }), { errors: { timeout: [message] } });
+    }
+    const lowMaximum = parseWith({ line: 'x', server: SERVER }, { defaultSeconds: 600, maxSeconds: 60 });
+    assert.ok('spec' in lowMaximum);
+    assert.equal(lowMaximum.spec.timeoutSeconds, 60);
   });
 });
 

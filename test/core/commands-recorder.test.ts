@@ -50,7 +50,7 @@ for (const database of testDatabases) {
 
     it('batches a chatty output into few chunks, in order, numbered from 0 without a gap', async () => {
       const command = await insertCommand(store);
-      const recorder = createOutputRecorder(store.db, createInProcessNotifier(), command, { flushMs: 50, chunkChars: 1000, tailChars: 100 });
+      const recorder = createOutputRecorder(store.db, createInProcessNotifier(), command, { flushMs: 50, chunkChars: 1000, tailChars: 100, limitChars: 1_000_000 });
       let expected = '';
       for (let i = 0; i < 5000; i++) {
         const piece = `${i % 10}`;
@@ -69,7 +69,7 @@ for (const database of testDatabases) {
     it('stores a quiet output within the flush interval, waking the followers, and replaces NUL characters', async () => {
       const command = await insertCommand(store);
       const notifier = createInProcessNotifier();
-      const recorder = createOutputRecorder(store.db, notifier, command, { flushMs: 30, chunkChars: 1000, tailChars: 100 });
+      const recorder = createOutputRecorder(store.db, notifier, command, { flushMs: 30, chunkChars: 1000, tailChars: 100, limitChars: 1_000_000 });
       const woken = nextWakeUp(notifier, ['command_output'], 5_000);
       const started = Date.now();
       await recorder.write('a\u0000b\n');
@@ -82,11 +82,33 @@ for (const database of testDatabases) {
 
     it('splits one large piece of output into chunks of the bounded size', async () => {
       const command = await insertCommand(store);
-      const recorder = createOutputRecorder(store.db, createInProcessNotifier(), command, { flushMs: 1000, chunkChars: 100, tailChars: 50 });
+      const recorder = createOutputRecorder(store.db, createInProcessNotifier(), command, { flushMs: 1000, chunkChars: 100, tailChars: 50, limitChars: 1_000_000 });
       const text = 'x'.repeat(250);
       await recorder.write(text);
       await recorder.close();
       assert.deepEqual((await chunksOf(store, command)).map((r) => r.content.length), [100, 100, 50]);
+    });
+
+    it('keeps only the end of an output past the limit, counting what it cut on the command', async () => {
+      const command = await insertCommand(store);
+      const recorder = createOutputRecorder(store.db, createInProcessNotifier(), command, { flushMs: 1000, chunkChars: 100, tailChars: 50, limitChars: 350 });
+      let expected = '';
+      for (let i = 0; i < 20; i++) {
+        const piece = String(i % 10).repeat(70);
+        expected += piece;
+        await recorder.write(piece);
+      }
+      await recorder.close();
+      const rows = await chunksOf(store, command);
+      const kept = rows.map((r) => r.content).join('');
+      assert.ok(kept.length <= 350 && kept.length > 250, `${kept.length} characters kept`);
+      assert.ok(expected.endsWith(kept), 'the end of the output is what is kept');
+      const seqs = rows.map((r) => Number(r.seq));
+      assert.deepEqual(seqs, seqs.map((_, i) => seqs[0]! + i), 'the kept chunks keep their numbers, without a gap');
+      assert.equal(seqs.at(-1), recorder.chunkCount() - 1);
+      const { output_cut } = await store.db.selectFrom('commands').select('output_cut').where('id', '=', command).executeTakeFirstOrThrow();
+      assert.equal(Number(output_cut), expected.length - kept.length);
+      assert.equal(recorder.cutChars(), expected.length - kept.length);
     });
   });
 }

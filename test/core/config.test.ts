@@ -70,6 +70,33 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({}, { NIMBUS_RATE_LIMIT: 'lots' }), /NIMBUS_RATE_LIMIT must be a whole number/);
   });
 
+  it('reads the limits on tenants, commands and open requests, and the secret key', () => {
+    const defaults = loadConfig({}, {});
+    assert.deepEqual(
+      [defaults.workerSlotsPerTenant, defaults.commandTimeoutSeconds, defaults.commandTimeoutMaxSeconds, defaults.commandOutputLimit, defaults.streamsPerCredential, defaults.streamsPerProcess, defaults.secretKey],
+      [8, 3600, 86400, 8 * 1024 * 1024, 20, 1000, undefined],
+    );
+    assert.equal(loadConfig({}, { NIMBUS_WORKER_CONCURRENCY: '5' }).workerSlotsPerTenant, 3, 'half the slots, rounded up');
+    const given = loadConfig({}, {
+      NIMBUS_WORKER_SLOTS_PER_TENANT: '2',
+      NIMBUS_COMMAND_TIMEOUT: '60',
+      NIMBUS_COMMAND_TIMEOUT_MAX: '120',
+      NIMBUS_COMMAND_OUTPUT_LIMIT: '100000',
+      NIMBUS_STREAMS_PER_CREDENTIAL: '3',
+      NIMBUS_STREAMS_PER_PROCESS: '30',
+      NIMBUS_SECRET_KEY: 'k'.repeat(40),
+    });
+    assert.deepEqual(
+      [given.workerSlotsPerTenant, given.commandTimeoutSeconds, given.commandTimeoutMaxSeconds, given.commandOutputLimit, given.streamsPerCredential, given.streamsPerProcess, given.secretKey],
+      [2, 60, 120, 100000, 3, 30, 'k'.repeat(40)],
+    );
+    assert.throws(() => loadConfig({}, { NIMBUS_COMMAND_TIMEOUT: '200', NIMBUS_COMMAND_TIMEOUT_MAX: '100' }), /NIMBUS_COMMAND_TIMEOUT must not be more than NIMBUS_COMMAND_TIMEOUT_MAX/);
+    assert.throws(() => loadConfig({}, { NIMBUS_COMMAND_OUTPUT_LIMIT: '1000' }), /NIMBUS_COMMAND_OUTPUT_LIMIT must be at least 65536/);
+    assert.throws(() => loadConfig({}, { NIMBUS_STREAMS_PER_CREDENTIAL: '0' }), /NIMBUS_STREAMS_PER_CREDENTIAL must be at least 1/);
+    assert.throws(() => loadConfig({}, { NIMBUS_WORKER_SLOTS_PER_TENANT: '0' }), /NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1/);
+    assert.throws(() => loadConfig({}, { NIMBUS_SECRET_KEY: 'short' }), /NIMBUS_SECRET_KEY must be at least 32 characters long/);
+  });
+
   it('lets flags win over the environment, and treats empty variables as unset', () => {
     const config = loadConfig({ port: 7000, host: '::1', logLevel: 'debug' }, { NIMBUS_PORT: '9090', NIMBUS_HOST: '0.0.0.0', NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DATA_DIR: '' });
     assert.deepEqual([config.port, config.host, config.logLevel, config.dataDir], [7000, '::1', 'debug', path.resolve('data')]);

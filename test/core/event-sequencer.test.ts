@@ -5,6 +5,7 @@ import { createEventService, type NewEvent } from '../../src/core/events/event-s
 import type { ListRequest } from '../../src/core/listing.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { createInProcessNotifier } from '../../src/store/notifier.ts';
+import { createLongRequests } from '../../src/core/long-requests.ts';
 import { testDatabases, testPostgresUrl } from '../support/databases.ts';
 
 const everything: Actor = {
@@ -29,7 +30,7 @@ describe('event ids follow commit order [postgres]', { skip: testPostgresUrl ? f
     let slow: Promise<void> = Promise.resolve();
     try {
       await migrateToLatest(store);
-      const events = createEventService({ store, notifier: createInProcessNotifier() });
+      const events = createEventService({ store, notifier: createInProcessNotifier(), longRequests: createLongRequests({ perCredential: 10, perProcess: 10 }) });
       let written!: () => void;
       const slowWrote = new Promise<void>((resolve) => (written = resolve));
       slow = store.db.transaction().execute(async (trx) => {

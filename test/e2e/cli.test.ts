@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
 import { migrationProvider } from '../../src/store/migrations/index.ts';
 
 /** The real `nimbus` command, as a user runs it, in its own process. */
@@ -106,6 +107,44 @@ describe('the nimbus command', () => {
     assert.equal((await fetch(`${again}/api/status/`, { headers: auth })).status, 200);
     assert.ok(!second.stdout().includes('admin API token'));
     assert.equal(await stop(second), 0);
+  });
+
+  it('keeps its data directory and files private, and bearer signing keys sealed with a key kept outside the database', async () => {
+    const dir = path.join(dataDir(), 'data');
+    const first = nimbus(['serve', '--port', '0', '--data-dir', dir]);
+    const base = await first.listening;
+    await waitFor(() => first.stdout().includes('admin API token'), 'the bootstrap banner');
+    const token = /admin API token: (nbpat_\w+)/.exec(first.stdout())![1]!;
+    const exchange = async (at: string) => (await fetch(`${at}/api/auth/tokens/exchange/`, { method: 'POST', headers: { authorization: `token="${token}"` } })).json();
+    const jwt = (await exchange(base)).token as string;
+    const withBearer = async (at: string) => (await fetch(`${at}/api/auth/whoami/`, { headers: { authorization: `Bearer ${jwt}` } })).status;
+    assert.equal(await withBearer(base), 200);
+    assert.equal(await stop(first), 0);
+
+    const mode = (file: string) => (fs.statSync(path.join(dir, file)).mode & 0o777).toString(8);
+    assert.equal(mode('.'), '700');
+    for (const file of fs.readdirSync(dir).filter((f) => f.startsWith('nimbus.db') || f === 'secret.key')) assert.equal(mode(file), '600', file);
+    assert.ok(fs.existsSync(path.join(dir, 'secret.key')));
+    const db = new SQLite(path.join(dir, 'nimbus.db'));
+    const keys = db.prepare('select id, secret from signing_keys').all() as { id: string; secret: string }[];
+    assert.equal(keys.length, 1);
+    assert.match(keys[0]!.secret, /^v1\./, 'the stored signing key is sealed');
+    // A key stored raw, as before keys were sealed, is sealed at the next start.
+    db.prepare("insert into signing_keys (id, algorithm, secret, created_at, retire_at, expires_at) values ('00000000-0000-4000-8000-000000000001', 'HS256', 'cmF3LWtleS1mcm9tLWJlZm9yZQ', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')").run();
+    db.close();
+
+    // The same key file: the bearer still works, and the raw key is sealed.
+    const second = nimbus(['serve', '--port', '0', '--data-dir', dir]);
+    assert.equal(await withBearer(await second.listening), 200);
+    assert.equal(await stop(second), 0);
+    const reopened = new SQLite(path.join(dir, 'nimbus.db'));
+    assert.ok((reopened.prepare('select secret from signing_keys').all() as { secret: string }[]).every((k) => k.secret.startsWith('v1.')));
+    reopened.close();
+
+    // Another key cannot open them: the process refuses to start, saying why.
+    const wrong = nimbus(['serve', '--port', '0', '--data-dir', dir], { NIMBUS_SECRET_KEY: 'another-secret-key-of-enough-length-0123456789' });
+    assert.equal(await wrong.exited, 1);
+    assert.match(wrong.stderr(), /^nimbus: the bearer signing keys in the database were sealed with another secret key/);
   });
 
   it('takes the admin password from NIMBUS_ADMIN_PASSWORD and never prints it', async () => {

@@ -6,13 +6,15 @@ import { RUN_COMMAND_TASK } from '../../src/core/commands/command-runner.ts';
 import { computeSkipReason, startComputeTestApp } from '../support/compute.ts';
 import { eventually } from '../support/eventually.ts';
 import { testDatabases } from '../support/databases.ts';
-import { addOrganization, addUser, type TestUser } from '../support/identity.ts';
+import { addOrganization, addToken, addUser, type TestUser } from '../support/identity.ts';
 import { openEventStream } from '../support/sse.ts';
 import type { TestApp } from '../support/app.ts';
 
 const COMMANDS = '/api/events/commands/';
 const SERVERS = '/api/servers/servers/';
 const FINISHED = new Set(['success', 'failed']);
+/** Above the long output test's, below the cut test's. */
+const OUTPUT_LIMIT = 300 * 1024;
 
 for (const database of testDatabases) {
   describe(`remote commands [${database.name}]`, { skip: computeSkipReason() ?? false }, () => {
@@ -51,7 +53,7 @@ for (const database of testDatabases) {
     const commandCount = async () => (await app.request({ method: 'GET', url: COMMANDS })).json().count;
 
     before(async () => {
-      app = await startComputeTestApp(database);
+      app = await startComputeTestApp(database, { limits: { commandOutputLimit: OUTPUT_LIMIT, commandTimeoutMaxSeconds: 600 } });
       const res = await app.request({ method: 'POST', url: SERVERS, payload: { name: 'commands', start: true } });
       assert.equal(res.statusCode, 201, res.body);
       server = res.json().id;
@@ -123,8 +125,69 @@ for (const database of testDatabases) {
       assert.equal(done.result, expected.slice(-64 * 1024));
     });
 
+    it('keeps only the end of an output past the limit, saying how much was cut', async () => {
+      const line = 'i=0; while [ $i -lt 8000 ]; do echo "line $i of a longer output, padded to be about fifty bytes"; i=$((i+1)); done';
+      const expected = Array.from({ length: 8000 }, (_, i) => `line ${i} of a longer output, padded to be about fifty bytes\n`).join('');
+      assert.ok(expected.length > OUTPUT_LIMIT);
+      const done = await finished((await run({ line })).id);
+      assert.equal(done.status, 'success');
+      const kept = (await allChunks(done.id)).map((c) => c.content).join('');
+      assert.ok(kept.length <= OUTPUT_LIMIT && kept.length > OUTPUT_LIMIT - 20 * 1024, `${kept.length} characters kept`);
+      assert.ok(expected.endsWith(kept), 'the end of the output is what is kept');
+      assert.equal(done.output_cut, expected.length - kept.length);
+      assert.equal(done.result, `[output cut: the first ${done.output_cut} characters were not kept; the chunks hold the rest]\n${expected.slice(-64 * 1024)}`);
+    });
+
+    it('stops a command at its timeout, and refuses one above the most allowed', async () => {
+      const started = Date.now();
+      const command = await run({ line: 'echo started; sleep 60; echo never', timeout: 2 });
+      assert.equal(command.timeout, 2);
+      const done = await finished(command.id);
+      assert.ok(Date.now() - started < 30_000);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.success, false);
+      assert.equal(done.result, 'started\nThe command was stopped after its timeout of 2 seconds.');
+      assert.ok(done.elapsed_time >= 1.5 && done.elapsed_time < 20, `ran ${done.elapsed_time} s`);
+      assert.equal((await run({ line: 'true' })).timeout, 600, 'the default, lowered to the most allowed');
+      const tooLong = await post({ line: 'true', server, timeout: 601 });
+      assert.deepEqual(tooLong.json(), { timeout: ['Ensure this value is less than or equal to 600.'] });
+    });
+
+    it("shows environment values only to those who may run commands", async () => {
+      const command = await run({ line: 'true', env: { API_KEY: 'very-secret-value', MODE: 'x' } });
+      assert.deepEqual(command.env, { API_KEY: 'very-secret-value', MODE: 'x' });
+      const viewer = await addUser(app, 'commands-viewer', { role: 'viewer' });
+      const readOnly = await addToken(app, app.token, ['command:read', 'server:read']);
+      for (const token of [viewer.session, readOnly.key]) {
+        const one = (await app.request({ method: 'GET', url: `${COMMANDS}${command.id}/`, token })).json();
+        assert.deepEqual(one.env, { API_KEY: '********', MODE: '********' });
+        const listed = (await app.request({ method: 'GET', url: `${COMMANDS}?server=${server}`, token })).json();
+        assert.ok(listed.results.length > 0 && listed.results.every((c: { env: Record<string, string> }) => Object.values(c.env).every((v) => v === '********')));
+      }
+      assert.ok(!JSON.stringify((await app.request({ method: 'GET', url: `${COMMANDS}?server=${server}`, token: viewer.session })).json()).includes('very-secret-value'));
+      assert.equal((await app.request({ method: 'GET', url: `${COMMANDS}${command.id}/` })).json().env.API_KEY, 'very-secret-value');
+      await finished(command.id);
+    });
+
+    it('ends an output stream once the token that opened it is revoked', async () => {
+      await app.nimbus.http.listen({ host: '127.0.0.1', port: 0 }).catch(() => undefined);
+      const base = `http://127.0.0.1:${(app.nimbus.http.server.address() as AddressInfo).port}`;
+      const token = await addToken(app, app.token, ['*']);
+      const command = await run({ line: 'echo a; sleep 30; echo b' });
+      const stream = await openEventStream(`${base}${COMMANDS}${command.id}/stream/`, token.key);
+      try {
+        assert.equal((await stream.take(1, 10_000))[0]?.data.content, 'a\n');
+        await app.request({ method: 'DELETE', url: `/api/auth/tokens/${token.id}/` });
+        assert.ok(await stream.ended(4_000), 'the stream ended within the cache delay');
+      } finally {
+        stream.close();
+      }
+      await app.request({ method: 'POST', url: `/api/tasks/tasks/${command.task}/cancel/` });
+      await finished(command.id);
+    });
+
     it('streams the output live, before the command finishes, and resumes after a chunk', async () => {
-      await app.nimbus.http.listen({ host: '127.0.0.1', port: 0 });
+      await app.nimbus.http.listen({ host: '127.0.0.1', port: 0 }).catch(() => undefined);
       const base = `http://127.0.0.1:${(app.nimbus.http.server.address() as AddressInfo).port}`;
       const command = await run({ line: 'echo a; sleep 1; echo b' });
       const stream = await openEventStream(`${base}${COMMANDS}${command.id}/stream/`, app.token);

@@ -9,6 +9,7 @@ import { registeredRoutes, type RegisteredRoute } from '../support/routes.ts';
 
 /** Runs per route: enough to find a crash on a new route, few enough to stay a couple of seconds. */
 const RUNS_PER_ROUTE = 150;
+const BODY_LIMIT = 1024 * 1024;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const QUERY_NAMES = ['page', 'page_size', 'cursor', 'search', 'ordering', 'parent', 'slug', 'name', 'org_id', 'format'];
 const MALFORMED_PATHS = ['/api/%zz/', '/%', '/api/iam/organizations/%E0%A4%A/'];
@@ -97,7 +98,7 @@ for (const database of testDatabases) {
     let knownIds: string[];
 
     before(async () => {
-      app = await startTestApp(database);
+      app = await startTestApp(database, { bodyLimit: BODY_LIMIT });
       const root = (await app.request({ method: 'GET', url: '/api/iam/organizations/' })).json().results[0];
       const child = (await app.request({ method: 'POST', url: '/api/iam/organizations/', payload: { name: 'Child' } })).json();
       knownIds = [root.id, child.id];
@@ -127,6 +128,42 @@ for (const database of testDatabases) {
           }),
           { numRuns: RUNS_PER_ROUTE, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
         );
+      }
+      assert.equal(app.logs().includes('"level":50'), false, 'no request was logged as a server error');
+    });
+
+    it('answers deeply nested and huge bodies on every route with a 4xx in its own shape, with or without an Idempotency-Key', async () => {
+      const routes = registeredRoutes(app.nimbus.http);
+      let keys = 0;
+      const bodies: [string, string][] = [
+        ['arrays nested 50,000 deep', '['.repeat(50_000) + ']'.repeat(50_000)],
+        ['objects nested 50,000 deep', '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000)],
+        ['a task input nested 50,000 deep', `{"type":"noop","input":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`],
+        ['nesting hidden in strings, then deep', `{"name":"${'['.repeat(1000)}","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`],
+        ['over the body limit', `{"name":"${'x'.repeat(BODY_LIMIT)}"}`],
+        ['just under the body limit', `{"name":"${'x'.repeat(BODY_LIMIT - 100)}"}`],
+        ['100,000 array items', `{"name":[${'1,'.repeat(99_999)}1]}`],
+        ['10,000 keys', `{${Array.from({ length: 10_000 }, (_, i) => `"k${i}":${i}`).join(',')}}`],
+      ];
+      for (const route of routes) {
+        const url = route.url.replace(':id', knownIds[1]!).replace('*', 'x');
+        for (const method of route.methods.filter((m) => ['POST', 'PUT', 'PATCH'].includes(m))) {
+          for (const [what, payload] of bodies) {
+            for (const idempotencyKey of [undefined, `deep-${(keys += 1)}`]) {
+              const response = await injectBounded(app.nimbus.http, {
+                method,
+                url,
+                payload,
+                headers: { authorization: `token="${app.token}"`, 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+              });
+              const said = `${method} ${url} with ${what}${idempotencyKey ? ' and an Idempotency-Key' : ''} -> ${response.statusCode} ${response.body.slice(0, 200)}`;
+              const computeUnavailable = response.statusCode === 503 && response.json().code === 'compute_unavailable';
+              assert.ok(response.statusCode < 500 || computeUnavailable, said);
+              if (response.statusCode >= 400) assertErrorShape(url, response, said);
+              if (what.includes('deep') && response.statusCode === 400 && response.json().code === 'parse_error') assert.match(response.json().detail ?? '', /JSON parse error - Nested deeper than \d+ levels/, said);
+            }
+          }
+        }
       }
       assert.equal(app.logs().includes('"level":50'), false, 'no request was logged as a server error');
     });

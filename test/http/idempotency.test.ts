@@ -79,6 +79,45 @@ for (const database of testDatabases) {
       assert.ok(bad.json()['Idempotency-Key']);
     });
 
+    it('never stores a secret it shows once: a replay has null in its place and says it was shown once', async () => {
+      const stored = async (key: string) => (await app.nimbus.store.db.selectFrom('idempotency_keys').select('response_body').where('key', '=', key).executeTakeFirstOrThrow()).response_body ?? '';
+      const cases: { url: string; payload?: object; key: string; field: string }[] = [
+        { url: '/api/auth/tokens/', payload: { name: 'replayed', scopes: ['task:read'] }, key: 'secret-token', field: 'key' },
+        { url: '/api/auth/credentials/', payload: {}, key: 'secret-credential', field: 'password' },
+        { url: '/api/oauth/applications/', payload: { name: 'Replayed', redirect_uris: ['https://app.example/cb'], scopes: ['profile_read'] }, key: 'secret-application', field: 'client_secret' },
+        { url: '/api/auth/tokens/exchange/', key: 'secret-bearer', field: 'token' },
+      ];
+      for (const { url, payload, key, field } of cases) {
+        const first = await app.request({ method: 'POST', url, ...(payload ? { payload } : {}), headers: { 'idempotency-key': key } });
+        assert.ok(first.statusCode === 200 || first.statusCode === 201, first.body);
+        const secret = first.json()[field];
+        assert.ok(typeof secret === 'string' && secret.length > 20, `${url} shows its ${field}`);
+        assert.ok(!(await stored(key)).includes(secret), `${url}: the ${field} is not stored`);
+        const replay = await app.request({ method: 'POST', url, ...(payload ? { payload } : {}), headers: { 'idempotency-key': key } });
+        assert.equal(replay.statusCode, first.statusCode);
+        assert.equal(replay.headers['idempotent-replayed'], 'true');
+        const body = replay.json();
+        assert.equal(body[field], null, `${url}: the replay holds no ${field}`);
+        assert.match(body.detail, new RegExp(`${field} was shown once`));
+        for (const [name, value] of Object.entries(first.json())) if (name !== field) assert.deepEqual(body[name], value, `${url}: ${name} is replayed`);
+      }
+      // The rotated client secret of an application, too.
+      const application = (await app.request({ method: 'POST', url: '/api/oauth/applications/', payload: { name: 'Rotated', redirect_uris: ['https://app.example/cb'], scopes: ['profile_read'] } })).json();
+      const rotated = await app.request({ method: 'POST', url: `/api/oauth/applications/${application.id}/rotate_secret/`, headers: { 'idempotency-key': 'secret-rotation' } });
+      assert.ok(!(await stored('secret-rotation')).includes(rotated.json().client_secret));
+      assert.ok(!app.logs().includes(rotated.json().client_secret), 'never logged either');
+    });
+
+    it('refuses a deeply nested body with a key as broken JSON (400), claiming no key', async () => {
+      const deep = `{"type":"noop","input":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`;
+      const res = await app.request({ method: 'POST', url: '/api/tasks/tasks/', payload: deep, headers: { 'content-type': 'application/json', 'idempotency-key': 'deep-body' } });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json().code, 'parse_error');
+      assert.match(res.json().detail, /^JSON parse error - Nested deeper than 64 levels at: line 1 column \d+ \(char \d+\)$/);
+      const rows = await app.nimbus.store.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'deep-body').execute();
+      assert.equal(rows.length, 0);
+    });
+
     it('purges keys after 24 hours', async () => {
       await post('/api/tasks/tasks/', { type: 'noop' }, 'old-key');
       const tomorrow = new Date(Date.now() + 24 * 3600 * 1000 + 1000).toISOString();

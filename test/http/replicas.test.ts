@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createNimbus, type Nimbus } from '../../src/app.ts';
 import { DEFAULT_IDENTITY_SETTINGS } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
 import { testDatabases } from '../support/databases.ts';
 import { addUser, bearer } from '../support/identity.ts';
 
@@ -17,7 +17,7 @@ for (const database of testDatabases) {
       const identity = { keyRotationSeconds: 1 };
       app = await startTestApp(database, { identity });
       const quiet = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
-      replica = await createNimbus({ bodyLimit: 1024 * 1024, databaseUrl: undefined, dataDir: '', identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity } }, quiet, app.nimbus.store);
+      replica = await createNimbus({ bodyLimit: 1024 * 1024, databaseUrl: undefined, dataDir: '', secretKey: TEST_SECRET_KEY, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity } }, quiet, app.nimbus.store);
     });
     after(async () => {
       await replica.http.close();

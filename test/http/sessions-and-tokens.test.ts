@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { createSecretBox } from '../../src/core/secrets/secret-box.ts';
+import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
 import { testDatabases } from '../support/databases.ts';
 import { addToken, addUser, basic, bearer, GOOD_PASSWORD, login } from '../support/identity.ts';
 
@@ -164,7 +165,8 @@ for (const database of testDatabases) {
       const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url')}.${signature}`;
       const kid = JSON.parse(Buffer.from(header, 'base64url').toString()).kid;
       const key = await app.nimbus.store.db.selectFrom('signing_keys').select('secret').where('id', '=', kid).executeTakeFirstOrThrow();
-      const secret = Buffer.from(key.secret, 'base64url');
+      // Stored sealed with the secret key kept outside the database: only with it is it a key.
+      const secret = createSecretBox(TEST_SECRET_KEY).open(key.secret, kid);
       const sign = (body: Record<string, unknown>, k: Uint8Array = secret, alg = 'HS256') => new SignJWT(body).setProtectedHeader({ alg, kid }).sign(k);
       const expired = await sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 5 });
       const forged = await sign(claims, new Uint8Array(32).fill(7));

@@ -58,6 +58,13 @@ for (const database of testDatabases) {
       assert.deepEqual(withInput.json(), { input: ['A noop task takes no input.'] });
       const missing = await enqueue({});
       assert.deepEqual(missing.json(), { type: ['This field is required.'] });
+      // An input nested without bound is broken JSON here, not a crash of whatever walks it.
+      const deep = await app.request({ method: 'POST', url: '/api/tasks/tasks/', payload: `{"type":"test.sleep","input":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`, headers: { 'content-type': 'application/json' } });
+      assert.equal(deep.statusCode, 400, deep.body);
+      assert.match(deep.json().detail, /^JSON parse error - Nested deeper than 64 levels/);
+      const nested63 = `${'{"a":'.repeat(62)}1${'}'.repeat(62)}`;
+      const deepest = await enqueue({ type: 'noop', input: JSON.parse(nested63) });
+      assert.deepEqual(deepest.json(), { input: ['A noop task takes no input.'] });
       assert.equal((await app.request({ method: 'GET', url: '/api/tasks/tasks/' })).json().count, countBefore);
     });
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createNimbus, type Nimbus } from '../../src/app.ts';
 import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
-import { DEFAULT_IDENTITY_SETTINGS, type IdentitySettings, type TrustProxy } from '../../src/config.ts';
+import { DEFAULT_IDENTITY_SETTINGS, type Config, type IdentitySettings, type LIMIT_DEFAULTS, type TrustProxy } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TestDatabase } from './databases.ts';
@@ -22,25 +22,31 @@ export interface TestApp {
 }
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+/** The secret key of test apps; replicas of one test database share it, as real replicas must. */
+export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 
 export interface TestAppOptions {
   bodyLimit?: number;
   /** Runs on the composed server before its worker starts (registers test task types...). */
   configure?: (nimbus: Nimbus) => void | Promise<void>;
   taskLeaseSeconds?: number;
+  /** Task slots of the worker (16 unless given). */
+  workerConcurrency?: number;
+  /** Limits on commands and on requests that stay open (the defaults unless given). */
+  limits?: Partial<Pick<Config, keyof typeof LIMIT_DEFAULTS>>;
   identity?: Partial<IdentitySettings>;
   /** Runs servers: the app gets its own compute root and network range, released on close. */
   compute?: boolean;
   trustProxy?: TrustProxy;
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, identity = {}, compute = false, trustProxy = false }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', taskLeaseSeconds, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
     logger,
     store,
   );

@@ -4,11 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
+import { createSecretBox } from '../../src/core/secrets/secret-box.ts';
 import { createCoreServices } from '../../src/core/services.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { testPostgresUrl, urlWithSchema, withAdminClient } from './databases.ts';
 import { eventually } from './eventually.ts';
+import { TEST_SECRET_KEY } from './app.ts';
 import { createTestTables } from './test-handlers.ts';
 
 export { eventually };
@@ -33,10 +35,11 @@ export interface SharedDatabase {
 async function prepare(options: StoreOptions, env: Record<string, string>, drop: () => Promise<void>): Promise<SharedDatabase> {
   const store = openStore(options);
   await migrateToLatest(store);
-  const boot = await bootstrapIfEmpty(store, createCoreServices(store).tokens, { adminPassword: 'not-used-by-these-tests' });
+  const boot = await bootstrapIfEmpty(store, createCoreServices(store, { secrets: createSecretBox(TEST_SECRET_KEY) }).tokens, { adminPassword: 'not-used-by-these-tests' });
   await createTestTables(store.db);
   return {
-    env,
+    // Every process on one database shares its secret key, as replicas must.
+    env: { ...env, NIMBUS_SECRET_KEY: TEST_SECRET_KEY },
     token: boot!.token,
     store,
     async cleanup() {

@@ -11,18 +11,22 @@ export interface SseStream {
   take(count: number, timeoutMs?: number): Promise<SseMessage[]>;
   /** Messages received so far and not taken yet. */
   pending(): SseMessage[];
+  /** Resolves true once the server ended the stream, false when `timeoutMs` passed first. */
+  ended(timeoutMs: number): Promise<boolean>;
   close(): void;
 }
 
-export async function openEventStream(url: string, token: string, lastEventId?: number): Promise<SseStream> {
+export async function openEventStream(url: string, token: string, lastEventId?: number, authorization = `token="${token}"`): Promise<SseStream> {
   const controller = new AbortController();
   const response = await fetch(url, {
-    headers: { authorization: `token="${token}"`, accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) },
+    headers: { authorization, accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) },
     signal: controller.signal,
   });
   const queue: SseMessage[] = [];
   let notify = null as (() => void) | null;
   let ended = false;
+  let endedBy: () => void = () => {};
+  const endedPromise = new Promise<void>((resolve) => (endedBy = resolve));
   if (response.body) {
     void (async () => {
       const decoder = new TextDecoder();
@@ -48,9 +52,10 @@ export async function openEventStream(url: string, token: string, lastEventId?: 
         // aborted by close()
       }
       ended = true;
+      endedBy();
       notify?.();
     })();
-  }
+  } else endedBy();
   return {
     status: response.status,
     async take(count, timeoutMs = 5000) {
@@ -65,6 +70,7 @@ export async function openEventStream(url: string, token: string, lastEventId?: 
       return queue.splice(0, Math.min(count, queue.length));
     },
     pending: () => queue.splice(0),
+    ended: (timeoutMs) => Promise.race([endedPromise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs))]),
     close: () => controller.abort(),
   };
 }

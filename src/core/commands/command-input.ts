@@ -23,6 +23,13 @@ export interface CommandRequest {
   groupname?: unknown;
   server?: unknown;
   run_after?: unknown;
+  timeout?: unknown;
+}
+
+/** How long commands may run: `defaultSeconds` when a request names no timeout, never more than `maxSeconds`. */
+export interface CommandTimeouts {
+  defaultSeconds: number;
+  maxSeconds: number;
 }
 
 export interface CommandSpec {
@@ -34,10 +41,11 @@ export interface CommandSpec {
   groupname: string;
   serverId: string;
   runAfter: string[];
+  timeoutSeconds: number;
 }
 
 /** Checks a request and fills the defaults; every field's problems at once. */
-export function parseCommandRequest(request: CommandRequest): { spec: CommandSpec } | { errors: FieldErrors } {
+export function parseCommandRequest(request: CommandRequest, timeouts: CommandTimeouts): { spec: CommandSpec } | { errors: FieldErrors } {
   const errors: FieldErrors = {};
   const fail = (field: string, message: string) => (errors[field] = [...(errors[field] ?? []), message]);
 
@@ -80,6 +88,11 @@ export function parseCommandRequest(request: CommandRequest): { spec: CommandSpe
   else if (runAfter.length > RUN_AFTER_MAX) fail('run_after', `Ensure this list has no more than ${RUN_AFTER_MAX} commands.`);
   else for (const id of runAfter) if (typeof id !== 'string' || !isUuid(id)) fail('run_after', `"${String(id)}" is not a valid UUID.`);
 
+  const timeout = request.timeout ?? Math.min(timeouts.defaultSeconds, timeouts.maxSeconds);
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout)) fail('timeout', 'A valid integer is required.');
+  else if (timeout < 1) fail('timeout', 'Ensure this value is greater than or equal to 1.');
+  else if (timeout > timeouts.maxSeconds) fail('timeout', `Ensure this value is less than or equal to ${timeouts.maxSeconds}.`);
+
   if (Object.keys(errors).length) return { errors };
   return {
     spec: {
@@ -90,6 +103,7 @@ export function parseCommandRequest(request: CommandRequest): { spec: CommandSpe
       groupname,
       serverId: (server as string).toLowerCase(),
       runAfter: [...new Set((runAfter as string[]).map((id) => id.toLowerCase()))],
+      timeoutSeconds: timeout as number,
     },
   };
 }

@@ -29,6 +29,9 @@ export interface Command {
   result: string | null;
   /** Seconds. */
   elapsedTime: number | null;
+  timeoutSeconds: number;
+  /** Characters cut from the start of the stored output (0: the whole output is kept). */
+  outputCut: number;
   taskId: string;
   requestedBy: string | null;
   createdAt: string;
@@ -42,14 +45,22 @@ export interface CommandChunk {
   createdAt: string;
 }
 
-export function toCommand(row: CommandRow): Command {
+/** What a masked environment value shows instead of the value. */
+export const MASKED_VALUE = '********';
+
+/**
+ * A command as its reader may see it: environment values often hold secrets, so only a reader
+ * who may run commands (`command:write`) sees them; anyone else sees the names, masked.
+ */
+export function toCommand(row: CommandRow, { revealEnv }: { revealEnv: boolean }): Command {
+  const env: Record<string, string> = JSON.parse(row.env);
   return {
     id: row.id,
     organizationId: row.organization_id,
     serverId: row.server_id,
     shell: row.shell,
     line: row.line,
-    env: JSON.parse(row.env),
+    env: revealEnv ? env : Object.fromEntries(Object.keys(env).map((name) => [name, MASKED_VALUE])),
     username: row.username,
     groupname: row.groupname,
     runAfter: JSON.parse(row.run_after),
@@ -58,6 +69,8 @@ export function toCommand(row: CommandRow): Command {
     exitCode: row.exit_code,
     result: row.result,
     elapsedTime: row.elapsed_time === null ? null : Number(row.elapsed_time),
+    timeoutSeconds: row.timeout_seconds,
+    outputCut: Number(row.output_cut),
     taskId: row.task_id,
     requestedBy: row.requested_by,
     createdAt: row.created_at,

@@ -7,7 +7,7 @@ import type { EventService } from '../events/event-service.ts';
 import type { TaskContext, TaskHandler } from '../tasks/handlers.ts';
 import { FINISHED_STATUSES, taskEndedWithout } from './command-model.ts';
 import { finishCommand, type Outcome } from './command-outcome.ts';
-import { createOutputRecorder, DEFAULT_RECORDER_SETTINGS, type OutputRecorderSettings } from './output-recorder.ts';
+import { createOutputRecorder, type OutputRecorder, type OutputRecorderSettings } from './output-recorder.ts';
 
 export const RUN_COMMAND_TASK = 'command.run';
 
@@ -31,6 +31,18 @@ function interruption(signal: AbortSignal): string {
   return 'The command was interrupted because Nimbus stopped or lost track of it.';
 }
 
+/**
+ * A finished command's `result`: the end of its output, saying first when the start of the
+ * output was cut from what is stored, then why it did not finish, if it did not.
+ */
+function resultOf(recorder: OutputRecorder, why: string | null): string {
+  const tail = recorder.tail();
+  const cut = recorder.cutChars();
+  const shown = cut ? `[output cut: the first ${cut} characters were not kept; the chunks hold the rest]\n${tail}` : tail;
+  if (why === null) return shown;
+  return shown ? `${shown}${shown.endsWith('\n') ? '' : '\n'}${why}` : why;
+}
+
 const secondsSince = (iso: string | null) => (iso === null ? null : Math.max(0, (Date.now() - Date.parse(iso)) / 1000));
 
 /**
@@ -38,7 +50,7 @@ const secondsSince = (iso: string | null) => (iso === null ? null : Math.max(0, 
  * cannot be resumed, so a run that finds its command already `running` (the previous run was
  * interrupted by a crash or a shutdown) ends it as failed and never executes it twice.
  */
-export function createCommandRunner(deps: { store: Store; events: EventService; notifier: Notifier; host: ComputeHost; recorder?: OutputRecorderSettings }): TaskHandler {
+export function createCommandRunner(deps: { store: Store; events: EventService; notifier: Notifier; host: ComputeHost; recorder: OutputRecorderSettings }): TaskHandler {
   const { store, notifier, host } = deps;
   const { db } = store;
 
@@ -102,7 +114,8 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
       return finishWith(command, { success: false, exitCode: null, result: `The server is ${state}; a command runs only on a running server.`, elapsedTime: 0 });
     }
 
-    const recorder = createOutputRecorder(db, notifier, id, deps.recorder ?? DEFAULT_RECORDER_SETTINGS);
+    const recorder = createOutputRecorder(db, notifier, id, deps.recorder);
+    const timeout = AbortSignal.timeout(command.timeout_seconds * 1000);
     const began = Date.now();
     let exitCode: number | null = null;
     let elapsedTime = 0;
@@ -115,7 +128,7 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
         ...(command.groupname ? { groupname: command.groupname } : {}),
         env: JSON.parse(command.env),
         onOutput: recorder.write,
-        signal: context.signal,
+        signal: AbortSignal.any([context.signal, timeout]),
       });
       exitCode = done.exitCode;
       elapsedTime = done.elapsedMs / 1000;
@@ -131,8 +144,8 @@ export function createCommandRunner(deps: { store: Store; events: EventService; 
     }
     // Killed because the task was cancelled or Nimbus stopped: whatever code it exited with, it did not finish.
     if (context.signal.aborted) why = interruption(context.signal);
-    const tail = recorder.tail();
-    const result = why === null ? tail : tail ? `${tail}${tail.endsWith('\n') ? '' : '\n'}${why}` : why;
+    else if (timeout.aborted) why = `The command was stopped after its timeout of ${command.timeout_seconds} seconds.`;
+    const result = resultOf(recorder, why);
     const finished = await finishWith(command, { success: why === null && exitCode === 0, exitCode, result, elapsedTime });
     // Its server was deleted (terminated) while it ran, and its record with it: nothing to report.
     if (!(await load(id))) return { command: id, status: 'deleted', exit_code: null };

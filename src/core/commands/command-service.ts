@@ -9,13 +9,21 @@ import type { ServerService } from '../compute/server-service.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
-import { parseCommandRequest, type CommandRequest } from './command-input.ts';
+import { parseCommandRequest, type CommandRequest, type CommandTimeouts } from './command-input.ts';
 import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, taskEndedWithout, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
 import { finishCommand } from './command-outcome.ts';
 import { createCommandRunner, RUN_COMMAND_TASK } from './command-runner.ts';
-import type { OutputRecorderSettings } from './output-recorder.ts';
+import { DEFAULT_OUTPUT_BATCHING, type OutputRecorderSettings } from './output-recorder.ts';
+
+/** Command limits from the configuration: timeouts, and how much output is stored. */
+export interface CommandSettings {
+  timeouts: CommandTimeouts;
+  /** The most output characters stored per command; past it the oldest are cut. */
+  outputLimitChars: number;
+}
 
 /** Live output followers look again this often even without a wake-up. */
 const FOLLOW_POLL_MS = 1_000;
@@ -63,12 +71,21 @@ export function createCommandService(deps: {
   host: ComputeHost;
   /** Finds the server a new command runs on. */
   servers: Pick<ServerService, 'findVisible'>;
-  recorder?: OutputRecorderSettings;
+  settings: CommandSettings;
+  longRequests: LongRequests;
+  /** How output is batched (tests make it smaller); the limit comes from `settings`. */
+  recorder?: Omit<OutputRecorderSettings, 'limitChars'>;
 }) {
-  const { store, events, notifier, tasks, host, servers } = deps;
+  const { store, events, notifier, tasks, host, servers, longRequests } = deps;
   const { db } = store;
   const closing = new AbortController();
-  deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner(deps));
+  const { settings } = deps;
+  deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner({ ...deps, recorder: { ...(deps.recorder ?? DEFAULT_OUTPUT_BATCHING), limitChars: settings.outputLimitChars } }));
+  /** Commands as `actor` may see them (environment values only with `command:write`). */
+  const shownTo = (actor: Actor) => {
+    const revealEnv = actor.permissions.has('command:write');
+    return (row: CommandRow) => toCommand(row, { revealEnv });
+  };
 
   const visible = (actor: Actor) => db.selectFrom('commands').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
 
@@ -104,7 +121,7 @@ export function createCommandService(deps: {
    */
   async function create(actor: Actor, request: CommandRequest): Promise<Command> {
     assertAllowed(actor, 'command:write');
-    const parsed = parseCommandRequest(request);
+    const parsed = parseCommandRequest(request, settings.timeouts);
     if ('errors' in parsed) throw new ValidationFailed(parsed.errors);
     const { spec } = parsed;
     const server = await servers.findVisible(actor, spec.serverId);
@@ -135,6 +152,8 @@ export function createCommandService(deps: {
         exit_code: null,
         result: null,
         elapsed_time: null,
+        timeout_seconds: spec.timeoutSeconds,
+        output_cut: 0,
         task_id: task.id,
         requested_by: actor.principal.userId,
         created_at: nowIso(),
@@ -143,20 +162,20 @@ export function createCommandService(deps: {
       };
       await trx.insertInto('commands').values(row).execute();
       await events.record(trx, commandEvent(row, 'created', { line: spec.line }, actor.requestId));
-      return toCommand(row);
+      return shownTo(actor)(row);
     });
   }
 
   async function get(actor: Actor, id: string): Promise<Command> {
     assertAllowed(actor, 'command:read');
     const [row] = await settleAbandoned([await findVisible(actor, id)]);
-    return toCommand(row!);
+    return shownTo(actor)(row!);
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Command>> {
     assertAllowed(actor, 'command:read');
     const result = await runList<CommandRow>(visible(actor), listSpec, request);
-    return { ...result, items: (await settleAbandoned(result.items)).map(toCommand) } as ListResult<Command>;
+    return { ...result, items: (await settleAbandoned(result.items)).map(shownTo(actor)) } as ListResult<Command>;
   }
 
   /** A command's output chunks, by `seq`. */
@@ -170,19 +189,34 @@ export function createCommandService(deps: {
 
   /**
    * The output live: the chunks after `afterSeq` (-1 for all), then each new one as it is
-   * stored, and last the finished command. Checks access before the caller opens its stream.
+   * stored, and last the finished command. Checks access before the caller opens its stream; the
+   * stream holds a long-request slot until `signal` aborts or it ends, and ends once its caller
+   * may no longer read commands.
    */
   async function follow(actor: Actor, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }): Promise<AsyncGenerator<OutputBatch>> {
     assertAllowed(actor, 'command:read');
     const command = await findVisible(actor, id);
-    return followFrom(command.id, options);
+    const request = longRequests.open(actor, 'command:read');
+    options.signal.addEventListener('abort', request.release, { once: true });
+    return followFrom(request, command.id, options);
   }
 
-  async function* followFrom(id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }): AsyncGenerator<OutputBatch> {
+  async function* followFrom(request: LongRequest, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }): AsyncGenerator<OutputBatch> {
+    try {
+      yield* outputOf(request, id, options);
+    } catch (error) {
+      if (!endsAccess(error)) throw error;
+    } finally {
+      request.release();
+    }
+  }
+
+  async function* outputOf(request: LongRequest, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }): AsyncGenerator<OutputBatch> {
     const signal = AbortSignal.any([options.signal, closing.signal]);
     let position = options.afterSeq;
     let idleSince = Date.now();
     while (!signal.aborted) {
+      const shown = shownTo(await request.actor());
       const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
       // Read before the chunks: output is all stored before the command is marked finished,
       // so a command seen finished here has no chunk the next read could miss.
@@ -193,7 +227,7 @@ export function createCommandService(deps: {
       if (rows.length) position = Number(rows.at(-1)!.seq);
       if (rows.length || complete) {
         idleSince = Date.now();
-        yield { chunks: rows.map(toChunk), finished: complete && command ? toCommand(command) : null };
+        yield { chunks: rows.map(toChunk), finished: complete && command ? shown(command) : null };
         if (complete) return;
         if (rows.length === FOLLOW_BATCH) continue;
       } else if (Date.now() - idleSince >= options.idleMs) {

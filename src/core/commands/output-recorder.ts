@@ -10,9 +10,12 @@ export interface OutputRecorderSettings {
   chunkChars: number;
   /** How much of the end of the output `tail()` keeps (the command's `result`). */
   tailChars: number;
+  /** The most output stored: past it, the oldest chunks are deleted, so the end is what is kept. */
+  limitChars: number;
 }
 
-export const DEFAULT_RECORDER_SETTINGS: OutputRecorderSettings = { flushMs: 100, chunkChars: 16 * 1024, tailChars: 64 * 1024 };
+/** How output is batched, whatever the limit. */
+export const DEFAULT_OUTPUT_BATCHING: Omit<OutputRecorderSettings, 'limitChars'> = { flushMs: 100, chunkChars: 16 * 1024, tailChars: 64 * 1024 };
 
 export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
 
@@ -20,12 +23,18 @@ export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
  * Stores a command's output as numbered chunks while it runs. Output is gathered and written in
  * batches (every `flushMs`, or at once when `chunkChars` wait), so a command writing a byte at a
  * time does not write a row per byte; writes happen one after the other, so chunks keep the order
- * the output came in. Each write wakes the live streams of the output, in every process.
+ * the output came in. Each write wakes the live streams of the output, in every process. Past
+ * `limitChars`, the oldest chunks are deleted as new ones come and the command's `output_cut`
+ * counts what was cut, so a command printing for ever cannot fill the database.
  */
-export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings = DEFAULT_RECORDER_SETTINGS) {
+export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings: OutputRecorderSettings) {
   let pending = '';
   let tail = '';
   let nextSeq = 0;
+  /** The sizes of the chunks still stored, oldest first, and their sum. */
+  const stored: { seq: number; size: number }[] = [];
+  let storedChars = 0;
+  let cutChars = 0;
   let timer: NodeJS.Timeout | null = null;
   let writes: Promise<void> = Promise.resolve();
   let failure: unknown = null;
@@ -56,16 +65,39 @@ export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, c
     const pieces = splitText(text, settings.chunkChars);
     const createdAt = nowIso();
     const rows = pieces.map((content, i) => ({ command_id: commandId, seq: nextSeq + i, content, created_at: createdAt }));
+    const cut = chunksPastLimit(rows);
     try {
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('command_chunks').values(rows).execute();
+        if (cut.lastSeq !== null) {
+          await trx.deleteFrom('command_chunks').where('command_id', '=', commandId).where('seq', '<=', cut.lastSeq).execute();
+          await trx.updateTable('commands').set((eb) => ({ output_cut: eb('output_cut', '+', cut.chars) })).where('id', '=', commandId).execute();
+        }
         await notifier.notify(trx, 'command_output');
       });
       nextSeq += rows.length;
+      for (const row of rows) stored.push({ seq: row.seq, size: row.content.length });
+      storedChars += text.length;
+      while (stored.length && stored[0]!.seq <= (cut.lastSeq ?? -1)) storedChars -= stored.shift()!.size;
+      cutChars += cut.chars;
     } catch (error) {
       // Kept for `close()`: later output is dropped rather than stored out of order.
       failure = error;
     }
+  }
+
+  /** The oldest stored chunks to delete so that, with `adding`, the stored output stays within the limit (the newest chunk always stays). */
+  function chunksPastLimit(adding: { seq: number; content: string }[]): { lastSeq: number | null; chars: number } {
+    const all = [...stored, ...adding.map((row) => ({ seq: row.seq, size: row.content.length }))];
+    let total = storedChars + adding.reduce((sum, row) => sum + row.content.length, 0);
+    let lastSeq: number | null = null;
+    let chars = 0;
+    for (let i = 0; total > settings.limitChars && i < all.length - 1; i++) {
+      total -= all[i]!.size;
+      chars += all[i]!.size;
+      lastSeq = all[i]!.seq;
+    }
+    return { lastSeq, chars };
   }
 
   return {
@@ -78,6 +110,9 @@ export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, c
     /** The last `tailChars` characters of the output. */
     tail: () => (tail.length > settings.tailChars ? tail.slice(-settings.tailChars) : tail),
     chunkCount: () => nextSeq,
+    /** Characters cut from the start of the stored output so far. */
+    cutChars: () => cutChars,
+
   };
 }
 

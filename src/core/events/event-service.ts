@@ -7,6 +7,7 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
 import { ValidationFailed } from '../errors.ts';
 import { runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
 import { createEventSequencer } from './sequencer.ts';
 
 /** A change to record, in the transaction that makes it. */
@@ -122,7 +123,7 @@ export type EventService = ReturnType<typeof createEventService>;
  * change, so an event exists exactly when its change does. Readers see an organization's
  * subtree: events are stored with the organization's path.
  */
-export function createEventService({ store, notifier }: { store: Store; notifier: Notifier }) {
+export function createEventService({ store, notifier, longRequests }: { store: Store; notifier: Notifier; longRequests: LongRequests }) {
   const sequencer = createEventSequencer(store);
   const closing = new AbortController();
   // Every stream in flight listens for the shutdown: hundreds at once are normal, not a leak.
@@ -167,33 +168,47 @@ export function createEventService({ store, notifier }: { store: Store; notifier
    * The live stream: batches of events after `after` (an event id; null starts from now), in
    * order, for as long as `signal` is not aborted. An empty batch means "nothing new for a while" (a keep-alive).
    * Each follower reads the table from its own position, so a reconnect with the last id it
-   * received resumes with neither gap nor duplicate.
+   * received resumes with neither gap nor duplicate. The stream holds a long-request slot until
+   * `signal` aborts or it ends, and ends once its caller may no longer read events.
    */
   async function follow(actor: Actor, options: FollowOptions): Promise<AsyncGenerator<Event[]>> {
-    assertAllowed(actor, 'event:read');
     checkFilters(options.filters);
-    // Fixed before the caller tells its client the stream is open: nothing after that is missed.
-    return followFrom(actor, options, options.after ?? (await latestId()));
+    const request = longRequests.open(actor, 'event:read');
+    options.signal.addEventListener('abort', request.release, { once: true });
+    try {
+      // Fixed before the caller tells its client the stream is open: nothing after that is missed.
+      return followFrom(request, options, options.after ?? (await latestId()));
+    } catch (error) {
+      request.release();
+      throw error;
+    }
   }
 
-  async function* followFrom(actor: Actor, options: FollowOptions, start: number): AsyncGenerator<Event[]> {
+  async function* followFrom(request: LongRequest, options: FollowOptions, start: number): AsyncGenerator<Event[]> {
     const signal = AbortSignal.any([options.signal, closing.signal]);
     let position = start;
     let idleSince = Date.now();
-    while (!signal.aborted) {
-      const wake = nextWakeUp(notifier, ['events'], FOLLOW_POLL_MS, signal);
-      await sequencer.catchUp();
-      const rows: EventRow[] = await applyFilters(visible(actor), options.filters).where('id', '>', position).orderBy('id').limit(STREAM_BATCH).execute();
-      if (rows.length > 0) {
-        position = Number(rows.at(-1)!.id);
-        idleSince = Date.now();
-        yield rows.map(toEvent);
-        if (rows.length === STREAM_BATCH) continue;
-      } else if (Date.now() - idleSince >= options.idleMs) {
-        idleSince = Date.now();
-        yield [];
+    try {
+      while (!signal.aborted) {
+        const wake = nextWakeUp(notifier, ['events'], FOLLOW_POLL_MS, signal);
+        const actor = await request.actor();
+        await sequencer.catchUp();
+        const rows: EventRow[] = await applyFilters(visible(actor), options.filters).where('id', '>', position).orderBy('id').limit(STREAM_BATCH).execute();
+        if (rows.length > 0) {
+          position = Number(rows.at(-1)!.id);
+          idleSince = Date.now();
+          yield rows.map(toEvent);
+          if (rows.length === STREAM_BATCH) continue;
+        } else if (Date.now() - idleSince >= options.idleMs) {
+          idleSince = Date.now();
+          yield [];
+        }
+        await wake;
       }
-      await wake;
+    } catch (error) {
+      if (!endsAccess(error)) throw error;
+    } finally {
+      request.release();
     }
   }
 

@@ -1,6 +1,8 @@
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
 import { isoAfter, nowIso } from '../clock.ts';
+import { looksLikeJwt } from '../tokens/bearer-service.ts';
+import { parseToken } from '../tokens/token-format.ts';
 
 /** How long a first response is kept and replayed. */
 const RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -69,7 +71,7 @@ export function createIdempotencyService({ store }: { store: Pick<Store, 'db'> }
   async function complete(credentialId: string, key: string, response: StoredResponse): Promise<void> {
     await db
       .updateTable('idempotency_keys')
-      .set({ state: 'done', response_status: response.status, response_headers: JSON.stringify(response.headers), response_body: response.body })
+      .set({ state: 'done', response_status: response.status, response_headers: JSON.stringify(response.headers), response_body: withoutSecrets(response.body) })
       .where('credential_id', '=', credentialId)
       .where('key', '=', key)
       .execute();
@@ -92,4 +94,38 @@ export function createIdempotencyService({ store }: { store: Pick<Store, 'db'> }
   }
 
   return { claim, complete, release, purgeExpired };
+}
+
+/** Any secret Nimbus issues: a checksummed token of any kind (API token, credential password, client secret...) or a bearer JWT. */
+const isSecret = (value: string) => parseToken(value) !== null || looksLikeJwt(value);
+
+/**
+ * A response body as it may be kept for replays: every secret it shows (a new token's key, a
+ * credential's password, a client secret, a bearer) is shown once and never stored, so each is
+ * replaced by null, and a replay of an object says why in `detail`. Found by what the values
+ * are rather than by field names, so a route added later cannot store one by mistake.
+ */
+export function withoutSecrets(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  const omitted: string[] = [];
+  const strip = (value: unknown, name: string): unknown => {
+    if (typeof value === 'string') {
+      if (!isSecret(value)) return value;
+      omitted.push(name);
+      return null;
+    }
+    if (Array.isArray(value)) return value.map((item) => strip(item, name));
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strip(v, k)]));
+    return value;
+  };
+  const stripped = strip(parsed, 'value');
+  if (omitted.length === 0) return body;
+  const names = [...new Set(omitted)].join(', ');
+  const detail = `This is a replay: ${names} was shown once, in the first response, and is not kept.`;
+  return JSON.stringify(stripped && typeof stripped === 'object' && !Array.isArray(stripped) ? { ...stripped, detail } : stripped);
 }

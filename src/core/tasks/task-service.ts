@@ -8,6 +8,7 @@ import { isUuid, newId, nowIso } from '../clock.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { LongRequests } from '../long-requests.ts';
 import type { ResourceRef, TaskHandlerRegistry } from './handlers.ts';
 
 export const TASK_STATUSES: TaskStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'];
@@ -108,7 +109,19 @@ export type TaskService = ReturnType<typeof createTaskService>;
  * Tasks: every operation that takes time. A service enqueues one in the transaction of the
  * change that asks for it, so the task exists exactly when the change does; the worker runs it.
  */
-export function createTaskService({ store, events, notifier, handlers }: { store: Store; events: EventService; notifier: Notifier; handlers: TaskHandlerRegistry }) {
+export function createTaskService({
+  store,
+  events,
+  notifier,
+  handlers,
+  longRequests,
+}: {
+  store: Store;
+  events: EventService;
+  notifier: Notifier;
+  handlers: TaskHandlerRegistry;
+  longRequests: LongRequests;
+}) {
   const { db } = store;
   const closing = new AbortController();
   // Every long poll in flight listens for the shutdown: hundreds at once are normal, not a leak.
@@ -188,16 +201,23 @@ export function createTaskService({ store, events, notifier, handlers }: { store
     return { ...result, items: result.items.map(toTask) } as ListResult<Task>;
   }
 
-  /** Long poll: the task once it has finished, or as it is when `timeoutSeconds` pass. */
+  /**
+   * Long poll: the task once it has finished, or as it is when `timeoutSeconds` pass. It holds a
+   * long-request slot meanwhile, and fails as any request would once its caller may no longer read tasks.
+   */
   async function wait(actor: Actor, id: string, timeoutSeconds: number): Promise<Task> {
-    assertAllowed(actor, 'task:read');
-    const deadline = Date.now() + Math.min(Math.max(timeoutSeconds, 0), MAX_WAIT_SECONDS) * 1000;
-    for (;;) {
-      const remaining = deadline - Date.now();
-      const wake = nextWakeUp(notifier, ['tasks'], Math.min(remaining, WAIT_POLL_MS), closing.signal);
-      const task = toTask(await findVisible(actor, id));
-      if (FINAL_STATUSES.has(task.status) || remaining <= 0 || closing.signal.aborted) return task;
-      await wake;
+    const request = longRequests.open(actor, 'task:read');
+    try {
+      const deadline = Date.now() + Math.min(Math.max(timeoutSeconds, 0), MAX_WAIT_SECONDS) * 1000;
+      for (;;) {
+        const remaining = deadline - Date.now();
+        const wake = nextWakeUp(notifier, ['tasks'], Math.min(remaining, WAIT_POLL_MS), closing.signal);
+        const task = toTask(await findVisible(await request.actor(), id));
+        if (FINAL_STATUSES.has(task.status) || remaining <= 0 || closing.signal.aborted) return task;
+        await wake;
+      }
+    } finally {
+      request.release();
     }
   }
 

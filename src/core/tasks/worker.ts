@@ -14,6 +14,8 @@ import { taskEvent, type TaskError } from './task-service.ts';
 export interface WorkerSettings {
   /** Tasks run at once by this process; 0 runs no worker here. */
   concurrency: number;
+  /** Of those, the most one tenant (see `tenantOf`) may hold at once, so that others always find room. */
+  slotsPerTenant: number;
   /** A claimed task belongs to its worker this long past the last heartbeat. */
   leaseSeconds: number;
   /** Finished tasks are kept this long, then purged. */
@@ -47,6 +49,45 @@ interface Transition {
   eventData: Record<string, unknown>;
   resolve(applied: boolean): void;
   reject(error: unknown): void;
+}
+
+/**
+ * The tenant a task's organization belongs to, by its materialized path: the organization right
+ * below the root, with everything under it (the root's own tasks are a tenant of their own).
+ * Fairness is per tenant, not per organization, so that creating sub-organizations does not
+ * buy a tenant more of the workers.
+ */
+export function tenantOf(organizationPath: string): string {
+  return /^\/[^/]+\/(?:[^/]+\/)?/.exec(organizationPath)?.[0] ?? organizationPath;
+}
+
+/** A task belongs to `tenant` (as `tenantOf` names it): the root's own tenant is its path alone, any other its whole subtree. */
+const inTenant = (tenant: string) =>
+  tenant.split('/').length === 3 ? sql<boolean>`${sql.ref('organization_path')} = ${tenant}` : sql<boolean>`${sql.ref('organization_path')} like ${`${tenant}%`}`;
+
+/**
+ * Takes up to `limit` of `candidates` (in the order given), one tenant at a time in turn, each
+ * tenant at most `room(tenant)`: a batch is shared fairly rather than going to whoever queued first.
+ */
+export function pickFairly<T extends { organization_path: string }>(candidates: T[], limit: number, room: (tenant: string) => number): T[] {
+  const queues = new Map<string, T[]>();
+  for (const candidate of candidates) {
+    const tenant = tenantOf(candidate.organization_path);
+    queues.set(tenant, [...(queues.get(tenant) ?? []), candidate]);
+  }
+  const left = new Map([...queues.keys()].map((tenant) => [tenant, Math.max(0, room(tenant))]));
+  const picked: T[] = [];
+  while (picked.length < limit) {
+    let progressed = false;
+    for (const [tenant, queue] of queues) {
+      if (picked.length >= limit || queue.length === 0 || left.get(tenant)! <= 0) continue;
+      picked.push(queue.shift()!);
+      left.set(tenant, left.get(tenant)! - 1);
+      progressed = true;
+    }
+    if (!progressed) return picked;
+  }
+  return picked;
 }
 
 /** Exponential backoff with jitter: about 1 s, 2 s, 4 s... capped at five minutes. */
@@ -95,6 +136,8 @@ export type TaskWorker = ReturnType<typeof createTaskWorker>;
  * A task that names resources runs only while it holds all of their locks, so two tasks never
  * change the same resource at once (the later one waits). Results are written only while the
  * lease is still ours, so a task taken over by another worker is never finished twice.
+ * Claims are fair between tenants: one tenant holds at most `slotsPerTenant` of this worker's
+ * slots, and due tasks of tenants holding fewer slots here are taken first.
  */
 export function createTaskWorker(deps: { store: Store; events: EventService; notifier: Notifier; handlers: TaskHandlerRegistry; settings: WorkerSettings; logger: Logger }) {
   const { store, events, notifier, handlers, settings } = deps;
@@ -110,16 +153,31 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
   const transitions: Transition[] = [];
   let committingTransitions = false;
 
-  async function claim(limit: number): Promise<TaskRow[]> {
+  /** The slots this worker's running tasks hold, per tenant. */
+  function heldByTenant(): Map<string, number> {
+    const held = new Map<string, number>();
+    for (const { row } of active.values()) {
+      const tenant = tenantOf(row.organization_path);
+      held.set(tenant, (held.get(tenant) ?? 0) + 1);
+    }
+    return held;
+  }
+
+  /**
+   * Claims up to `limit` due tasks. `passedOver` says some due tasks were left for want of their
+   * tenant's room in this batch, so that the caller looks again at once for other tenants' tasks.
+   */
+  async function claim(limit: number): Promise<{ claimed: TaskRow[]; passedOver: boolean }> {
     const types = handlers.types();
+    const held = heldByTenant();
+    const full = [...held].filter(([, n]) => n >= settings.slotsPerTenant).map(([tenant]) => tenant);
+    const busy = [...held].filter(([, n]) => n < settings.slotsPerTenant);
     return db.transaction().execute(async (trx) => {
       const now = nowIso();
-      const candidates = await claimableRows(
-        store.dialect,
-        trx
-          .selectFrom('tasks')
-          .select(['id', 'resources'])
-          .where('type', 'in', types)
+      let query = trx
+        .selectFrom('tasks')
+        .select(['id', 'resources', 'organization_path'])
+        .where('type', 'in', types)
           .where((eb) =>
             eb.or([
               eb.and([eb('status', '=', 'pending'), eb('run_after', '<=', now)]),
@@ -138,13 +196,16 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
                   .whereRef('resource_locks.task_id', '<>', ref('tasks.id')),
               ),
             ),
-          )
-          .orderBy('run_after')
-          .limit(limit),
-      ).execute();
-      if (candidates.length === 0) return [];
-      const winners = await takeResourceLocks(trx, candidates);
-      if (winners.length === 0) return [];
+          );
+      // Tenants holding all their slots wait; those holding fewer come first, the idle before all.
+      if (full.length) query = query.where(sql<boolean>`not (${sql.join(full.map(inTenant), sql` or `)})`);
+      if (busy.length) query = query.orderBy(sql`case ${sql.join(busy.map(([tenant, n]) => sql`when ${inTenant(tenant)} then ${sql.lit(n)}`), sql` `)} else 0 end`);
+      const candidates = await claimableRows(store.dialect, query.orderBy('run_after').limit(limit)).execute();
+      if (candidates.length === 0) return { claimed: [], passedOver: false };
+      const fair = pickFairly(candidates, limit, (tenant) => settings.slotsPerTenant - (held.get(tenant) ?? 0));
+      const passedOver = fair.length < candidates.length;
+      const winners = await takeResourceLocks(trx, fair);
+      if (winners.length === 0) return { claimed: [], passedOver };
       const claimed = await trx
         .updateTable('tasks')
         .set((eb) => ({
@@ -160,7 +221,7 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
         .execute();
       const started = claimed.filter((row) => row.status === 'running');
       await events.record(trx, started.map((row) => taskEvent(row, 'running', { attempt: row.attempts })));
-      return claimed as TaskRow[];
+      return { claimed: claimed as TaskRow[], passedOver };
     });
   }
 
@@ -374,14 +435,15 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
       if (free > 0) {
         const limit = Math.min(free, CLAIM_BATCH);
         try {
-          const rows = await claim(limit);
-          for (const row of rows) launch(row);
-          full = rows.length === limit;
+          const { claimed, passedOver } = await claim(limit);
+          for (const row of claimed) launch(row);
+          full = claimed.length === limit || passedOver;
         } catch (error) {
           logger.error({ err: error }, 'claiming tasks failed; retrying');
         }
       }
-      // A full batch means more may be due: claim again at once if there is room.
+      // A full batch (or one that left tasks for want of their tenant's room) means more may be
+      // due: claim again at once if there is room.
       if (!(full && active.size < settings.concurrency)) await wake.wait(POLL_MS);
     }
   }

@@ -6,6 +6,7 @@ import type { SigningKeyRow } from '../../store/schema.ts';
 import type { Actor, Principal } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
+import { SecretKeyMismatch, type SecretBox } from '../secrets/secret-box.ts';
 import { PermissionDenied, Unauthenticated } from '../errors.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import type { TokenService } from './token-service.ts';
@@ -37,9 +38,10 @@ export type BearerService = ReturnType<typeof createBearerService>;
  * `signing_keys`, so every replica verifies what any replica signed; a key signs for
  * `keyRotationSeconds`, then stays valid for verification until its last bearer has expired.
  * Each bearer names its parent token (`ptid`): revoking the parent refuses its bearers.
+ * The keys are stored sealed by `secrets` (a key kept outside the database), bound to their id.
  */
-export function createBearerService(deps: { store: Store; tokens: TokenService; audit: AuditService; settings: BearerSettings }) {
-  const { store, tokens, audit, settings } = deps;
+export function createBearerService(deps: { store: Store; tokens: TokenService; audit: AuditService; settings: BearerSettings; secrets: SecretBox }) {
+  const { store, tokens, audit, settings, secrets } = deps;
   const { db } = store;
   const verificationKeys = new Map<string, VerificationKey>();
   const missingKeys = new TtlCache<string, true>(MISSING_KEY_TTL_MS);
@@ -48,7 +50,7 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
   let signing: { kid: string; secret: Uint8Array; retireAt: number } | null = null;
 
   function remember(row: SigningKeyRow): VerificationKey {
-    const key = { secret: Buffer.from(row.secret, 'base64url'), expiresAt: Date.parse(row.expires_at) };
+    const key = { secret: secrets.open(row.secret, row.id), expiresAt: Date.parse(row.expires_at) };
     verificationKeys.set(row.id, key);
     return key;
   }
@@ -61,10 +63,11 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
       if (current) return current;
       await trx.deleteFrom('signing_keys').where('expires_at', '<', new Date(now).toISOString()).execute();
       const retireAt = now + settings.keyRotationSeconds * 1000;
+      const id = newId();
       const created: SigningKeyRow = {
-        id: newId(),
+        id,
         algorithm: ALGORITHM,
-        secret: randomBytes(32).toString('base64url'),
+        secret: secrets.seal(randomBytes(32), id),
         created_at: nowIso(),
         retire_at: new Date(retireAt).toISOString(),
         expires_at: new Date(retireAt + BEARER_LIFETIME_SECONDS * 1000).toISOString(),
@@ -143,7 +146,35 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
     return { ...parent, credentialKind: 'bearer' };
   }
 
-  return { exchange, authenticate };
+  /**
+   * At start-up: seals the signing keys stored before keys were sealed (raw base64url), and
+   * refuses to start when the others were sealed with another secret key (a replica configured
+   * with the wrong key would refuse every bearer the others sign). Safe to run on every replica
+   * at once: a raw row changes only while it still holds the raw key.
+   */
+  async function prepareStoredKeys(): Promise<{ sealed: number }> {
+    const rows = await db.selectFrom('signing_keys').select(['id', 'secret']).execute();
+    let sealed = 0;
+    for (const row of rows) {
+      if (!secrets.isSealed(row.secret)) {
+        const result = await db.updateTable('signing_keys').set({ secret: secrets.seal(Buffer.from(row.secret, 'base64url'), row.id) }).where('id', '=', row.id).where('secret', '=', row.secret).executeTakeFirst();
+        sealed += Number(result.numUpdatedRows);
+        continue;
+      }
+      try {
+        secrets.open(row.secret, row.id);
+      } catch (error) {
+        if (!(error instanceof SecretKeyMismatch)) throw error;
+        throw new SecretKeyMismatch(
+          'the bearer signing keys in the database were sealed with another secret key: give every process the same NIMBUS_SECRET_KEY or <data dir>/secret.key ' +
+            '(if that key is lost, delete the rows of the signing_keys table: the bearers issued so far stop working, nothing else is lost)',
+        );
+      }
+    }
+    return { sealed };
+  }
+
+  return { exchange, authenticate, prepareStoredKeys };
 }
 
 /** Whether a presented credential is a JWT (three base64url parts) rather than an API token. */

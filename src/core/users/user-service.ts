@@ -261,7 +261,6 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     assertAllowed(actor, 'user:write');
     const current = await find(actor, id);
     if (current.id === actor.principal.userId) throw new Conflict('You cannot delete yourself.', 'user_is_self');
-    if (current.is_superuser && !actor.principal.isSuperuser) throw new PermissionDenied('Only a superuser can delete a superuser.', 'permission_denied');
     await roleBindings.assertMayManage(actor, current.id);
     await db.transaction().execute(async (trx) => {
       // Deleting a group's only owner would leave the group without one.

@@ -1,21 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../errors.ts';
-import { locateJsonSyntaxError } from './json-syntax.ts';
+import { locateExcessiveNesting, locateJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
+
+/** Deeper than any request the API takes; far shallower than what would exhaust the stack. */
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * JSON is the only request body the API accepts: any other media type is a 415 (Fastify's own
  * check once the default parsers are gone), a body over the limit a 413, and broken JSON a 400
- * that says where it broke. An empty body reads as no body at all.
+ * that says where it broke, as is JSON nested deeper than `MAX_JSON_DEPTH`. An empty body reads
+ * as no body at all.
  */
 export function acceptJsonBodiesOnly(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   const parse = (_request: unknown, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
     const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
+    const tooDeep = locateExcessiveNesting(text, MAX_JSON_DEPTH);
+    if (tooDeep) return done(parseError(tooDeep));
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      done(new HttpError(400, 'parse_error', `JSON parse error - ${describeParseError(error as Error, text)}`));
+      const found = locateJsonSyntaxError(text);
+      done(found ? parseError(found) : new HttpError(400, 'parse_error', `JSON parse error - ${(error as Error).message}`));
     }
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
@@ -23,9 +30,8 @@ export function acceptJsonBodiesOnly(app: FastifyInstance): void {
 }
 
 /** `Expecting value: line 1 column 7 (char 6)`, as DRF says it, so the client can find the mistake. */
-function describeParseError(error: Error, text: string): string {
-  const found = locateJsonSyntaxError(text);
-  return found ? `${found.message}: line ${found.line} column ${found.column} (char ${found.offset})` : error.message;
+function parseError(found: JsonSyntaxError): HttpError {
+  return new HttpError(400, 'parse_error', `JSON parse error - ${found.message}: line ${found.line} column ${found.column} (char ${found.offset})`);
 }
 
 /**

@@ -25,10 +25,41 @@ export function locateJsonSyntaxError(text: string): JsonSyntaxError | null {
     return null;
   } catch (error) {
     if (!(error instanceof Broken)) throw error;
-    const before = text.slice(0, error.offset);
-    const line = before.split('\n').length;
-    return { message: error.message, offset: error.offset, line, column: error.offset - before.lastIndexOf('\n') };
+    return located(text, error);
   }
+}
+
+function located(text: string, error: Broken): JsonSyntaxError {
+  const before = text.slice(0, error.offset);
+  const line = before.split('\n').length;
+  return { message: error.message, offset: error.offset, line, column: error.offset - before.lastIndexOf('\n') };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPENERS = new Set([0x5b, 0x7b]);
+const CLOSERS = new Set([0x5d, 0x7d]);
+
+/**
+ * Where a JSON text opens its `maxDepth + 1`th nested array or object, or null when it stays
+ * within `maxDepth`. Everything that walks a parsed body (schema validation, fingerprints,
+ * serialization) recurses, so a body nested without bound would exhaust the stack: it is
+ * refused before it is parsed. One pass over the text, strings skipped.
+ */
+export function locateExcessiveNesting(text: string, maxDepth: number): JsonSyntaxError | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (OPENERS.has(c)) {
+      if (++depth > maxDepth) return located(text, new Broken(`Nested deeper than ${maxDepth} levels at`, i));
+    } else if (CLOSERS.has(c)) depth--;
+  }
+  return null;
 }
 
 function scan(text: string): void {

@@ -7,6 +7,7 @@ import * as m0310 from './0310_oauth_password_grant.ts';
 import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
 import * as m0420 from './0420_iam_hardening.ts';
+import * as m0450 from './0450_command_limits.ts';
 import * as m0530 from './0530_account_tokens_and_user_data.ts';
 
 /**
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0400_compute': m0400,
   '0410_commands': m0410,
   '0420_iam_hardening': m0420,
+  '0450_command_limits': m0450,
   '0530_account_tokens_and_user_data': m0530,
 };
 

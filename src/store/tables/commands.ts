@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 /** queued -> running -> success | failed. */
 export type CommandStatus = 'queued' | 'running' | 'success' | 'failed';
@@ -26,6 +26,10 @@ export interface CommandsTable {
   result: string | null;
   /** Seconds, with fractions. */
   elapsed_time: number | null;
+  /** The command is stopped once it has run this long. */
+  timeout_seconds: Generated<number>;
+  /** Characters cut from the start of the stored output to keep it within the limit (0: all kept). */
+  output_cut: Generated<number>;
   task_id: string;
   requested_by: string | null;
   created_at: string;

@@ -35,7 +35,7 @@ export interface GroupMembershipsTable {
 export interface SigningKeysTable {
   id: string;
   algorithm: string;
-  /** base64url of the HMAC key. It must be usable, so it cannot be hashed. */
+  /** The HMAC key, sealed with the secret key kept outside the database (it must be usable, so it cannot be hashed). */
   secret: string;
   created_at: string;
   /** After this instant the key signs nothing new. */

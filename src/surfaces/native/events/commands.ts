@@ -17,7 +17,7 @@ const CommandBody = Type.Object({
   id: Uuid,
   shell: Type.String({ examples: ['system'] }),
   line: Type.String({ examples: ['uname -a'] }),
-  env: Type.Record(Type.String(), Type.String()),
+  env: Type.Record(Type.String(), Type.String(), { description: 'Values are shown only to those who may run commands (`command:write`); others see `********`.' }),
   username: Type.String(),
   groupname: Type.String({ description: "Empty: the user's primary group." }),
   server: Uuid,
@@ -27,6 +27,8 @@ const CommandBody = Type.Object({
   exit_code: Nullable(Type.Integer()),
   result: Nullable(Type.String({ description: 'The end of the output (the last 64 KiB); the whole output is in the chunks.' })),
   elapsed_time: Nullable(Type.Number({ description: 'Seconds.' })),
+  timeout: Type.Integer({ description: 'Seconds: the command is stopped (and fails) once it has run this long.' }),
+  output_cut: Type.Integer({ description: 'Characters cut from the start of the stored output to keep it within the limit (0: the whole output is stored).' }),
   added_at: Timestamp,
   created_at: Timestamp,
   delivered_at: Nullable(Timestamp),
@@ -47,6 +49,7 @@ const CommandsPost = Type.Object({
   groupname: Type.Optional(Type.String({ maxLength: 40, description: "A group of the server, or a gid (default: the user's primary group)." })),
   server: Uuid,
   run_after: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
+  timeout: Type.Optional(Type.Unknown({ description: 'Seconds the command may run (default and most allowed: NIMBUS_COMMAND_TIMEOUT, NIMBUS_COMMAND_TIMEOUT_MAX).' })),
 });
 
 /** `/api/events/commands/`: Alpacon's remote commands, run on the acting organization's servers. */
@@ -66,6 +69,8 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
     exit_code: c.exitCode,
     result: c.result,
     elapsed_time: c.elapsedTime,
+    timeout: c.timeoutSeconds,
+    output_cut: c.outputCut,
     // Alpacon's names, beside Nimbus's own.
     added_at: c.createdAt,
     created_at: c.createdAt,
