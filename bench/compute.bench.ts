@@ -10,33 +10,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRuncHost } from '../src/backends/runc/index.ts';
+import { startComputeNimbus } from './support/compute.ts';
 import { percentile } from './support/load.ts';
-import { startNimbus } from './support/processes.ts';
 
 const SINGLE_RUNS = Number(process.env.BENCH_SERVERS ?? 15);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
 const TARGET_RATIO = 1.5;
 
-if (process.getuid?.() !== 0 || spawnSync('runc', ['--version']).status !== 0) {
-  console.error('compute bench: needs root and runc (apt-get install runc); skipped');
-  process.exit(0);
-}
-
-const computeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-compute-'));
+const compute = await startComputeNimbus('compute', { NIMBUS_NETWORK_RANGE: '10.198.0.0/16', NIMBUS_STOP_TIMEOUT_SECONDS: '5' });
+const { api, computeDir } = compute;
 const bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-bare-'));
-const nimbus = await startNimbus({ NIMBUS_COMPUTE_DIR: computeDir, NIMBUS_NETWORK_RANGE: '10.198.0.0/16', NIMBUS_STOP_TIMEOUT_SECONDS: '5' });
-
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${nimbus.baseUrl}${url}`, {
-    method,
-    headers: { authorization: `token="${nimbus.token}"`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 async function waitTask(id: string): Promise<void> {
   for (;;) {
@@ -123,11 +106,9 @@ try {
   failed = true;
   console.error(error);
 } finally {
-  await nimbus.stop();
   // The organization's bridge, and anything a failed run left.
-  const released = await createRuncHost({ root: computeDir }).sweep({ servers: new Set(), volumes: new Set(), networks: new Set() });
+  const released = await compute.stop();
   if (released.length && failed) console.error(`released after the run: ${released.join('; ')}`);
-  fs.rmSync(computeDir, { recursive: true, force: true });
   fs.rmSync(bareDir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

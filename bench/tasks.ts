@@ -31,7 +31,7 @@ interface Server {
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve'], {
-    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: String(port), NIMBUS_LOG_LEVEL: 'warn', NIMBUS_WORKER_CONCURRENCY: WORKER_CONCURRENCY, ...BENCH_RATE_LIMIT_ENV, ...env },
+    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: String(port), NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DNS_PORT: '0', NIMBUS_WORKER_CONCURRENCY: WORKER_CONCURRENCY, ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -2,26 +2,38 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import path from 'node:path';
 import { createRuncHost } from './backends/runc/index.ts';
-import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
+import { createNotifySender } from './backends/dns/notify.ts';
+import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
 import { createTaskWorker, type TaskWorker } from './core/tasks/worker.ts';
-import { buildHttpServer } from './http/server.ts';
+import { buildListeners, type Listeners } from './http/listeners.ts';
+import { createRequestLimits } from './http/rate-limit.ts';
+import type { Surface } from './http/surface.ts';
 import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
+import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
+import { nativeSurface } from './surfaces/native/index.ts';
+import { scalewaySurface } from './surfaces/scaleway/index.ts';
 import { loadSecretKey } from './store/secret-key.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
 type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
   return {
-    host: createRuncHost({ root: config.computeDir, runcPath: config.runcPath }),
+    host: createRuncHost({
+      root: config.computeDir,
+      runcPath: config.runcPath,
+      imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
+      nat: config.serverNat ?? false,
+    }),
     settings: {
       hostId: config.hostId ?? 'local',
       networkRange: parseRange(config.networkRange ?? COMPUTE_DEFAULTS.networkRange),
@@ -32,13 +44,34 @@ function computeFor(config: Partial<ComputeConfig>) {
   };
 }
 
+/** DNS settings; without `dnsPort` (or with 0) this process runs no DNS server. */
+export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers' | 'dnsSecondaries' | 'dnsUdpSize'>;
+
+/**
+ * The mount table: each surface at its prefix on the main listener and, when
+ * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
+ */
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'surfacePorts'>>): Surface[] {
+  const limits = createRequestLimits(services.limiter, services.identity);
+  const ports = config.surfacePorts ?? {};
+  return [
+    { name: 'native', prefix: '', port: ports.native, plugin: nativeSurface({ services, limits, imageUploadLimit: config.imageUploadLimit ?? COMPUTE_DEFAULTS.imageUploadLimit }) },
+    { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
+    { name: 'scaleway', prefix: '/compat/scaleway', port: ports.scaleway, plugin: scalewaySurface({ services, limits }) },
+  ];
+}
+
 export interface Nimbus {
   config: Pick<Config, 'bodyLimit'>;
   store: Store;
   services: CoreServices;
+  /** The main listener (every surface at its prefix); `listeners` has the others too. */
   http: FastifyInstance;
+  listeners: Listeners;
   worker: TaskWorker;
-  /** Starts the background work (the task worker); the HTTP server is started by the caller. */
+  /** The authoritative DNS server, when configured; the caller starts it (`listen()` gives its port). */
+  dns: DnsServer | null;
+  /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
    * Stops claiming tasks and lets running ones finish (bounded), ends long polls and event
@@ -53,24 +86,31 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey'>> & Partial<ComputeConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts'>> & Partial<ComputeConfig> & Partial<DnsConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
   const store = given ?? openStore(storeOptionsFor(config.databaseUrl, config.dataDir));
   const notifier = createNotifier(config.databaseUrl, logger);
+  const notifySender = createNotifySender(logger);
   try {
     await migrateToLatest(store);
     const compute = computeFor(config);
+    const dnsSettings = { nameservers: config.dnsNameservers ?? [...DNS_DEFAULTS.nameservers], secondaries: config.dnsSecondaries ?? [] };
     const services = createCoreServices(store, {
       secrets: createSecretBox(loadSecretKey(config)),
       notifier,
       identity: config.identity,
       compute,
+      computeServiceCode: config.computeServiceCode,
+      dns: { settings: dnsSettings, publisher: notifySender },
       limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
     });
     await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
+    const dns = config.dnsPort
+      ? createDnsServer({ authority: services.dns.authority, logger, address: config.dnsAddress ?? DNS_DEFAULTS.address, port: config.dnsPort, ednsUdpSize: config.dnsUdpSize ?? DNS_DEFAULTS.udpSize })
+      : null;
     const workerSettings = {
       concurrency,
       slotsPerTenant: config.workerSlotsPerTenant ?? defaultSlotsPerTenant(concurrency),
@@ -79,31 +119,50 @@ export async function createNimbus(
       shutdownGraceSeconds: config.shutdownGraceSeconds ?? TASK_DEFAULTS.shutdownGraceSeconds,
     };
     const worker = createTaskWorker({ store, events: services.events, notifier, handlers: services.taskHandlers, logger, settings: workerSettings });
-    const http = await buildHttpServer({ store, services, logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, imageUploadLimit: config.imageUploadLimit });
+    const listeners = await buildListeners({
+      surfaces: mountTable(services, config),
+      logger,
+      bodyLimit: config.bodyLimit,
+      trustProxy: config.trustProxy,
+      checkReady: () => store.ping(),
+    });
+    // Rate-limit counts reach the shared table in the background; the last ones on close.
+    const limiterFailed = (error: unknown) => logger.error({ err: error }, 'rate limit counters could not be saved');
+    services.limiter.start(limiterFailed);
     let starting: Promise<void> = Promise.resolve();
     return {
       config,
       store,
       services,
-      http,
+      http: listeners.main,
+      listeners,
       worker,
+      dns,
       start() {
+        services.dns.catalog.start();
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
         if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => worker.start());
         else worker.start();
       },
       async close() {
+        // Stop accepting at once; in-flight requests finish while the worker winds down.
+        const listenersClosed = listeners.close();
         await starting;
         await worker.stop();
         services.tasks.close();
         services.events.close();
         services.commands.close();
-        await http.close();
+        await listenersClosed;
+        await services.limiter.stop().catch(limiterFailed);
+        await dns?.close();
+        services.dns.catalog.close();
+        notifySender.close();
         await notifier.close();
         if (!given) await store.close();
       },
     };
   } catch (error) {
+    notifySender.close();
     await notifier.close();
     if (!given) await store.close();
     throw error;

@@ -1,6 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
+import { parseSecondary } from './core/dns/model.ts';
+import { NameError, parseTargetName } from './core/dns/names.ts';
 import { ValidationFailed } from './core/errors.ts';
 import { SECRET_KEY_MIN_LENGTH } from './core/secrets/secret-box.ts';
 
@@ -41,6 +45,13 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
+  surfacePorts: Record<string, number>;
+  /** Most bytes, and most files, one imported image may unpack to. */
+  imageMaxBytes: number;
+  imageMaxFiles: number;
+  /** Servers reach the internet through NAT; otherwise only their own organization's network. */
+  serverNat: boolean;
   /** Of this process's task slots, the most one tenant (a top-level organization and everything below it) may hold at once. */
   workerSlotsPerTenant: number;
   /** Seconds a command may run when it names no timeout, and the most it may name. */
@@ -53,6 +64,17 @@ export interface Config {
   streamsPerProcess: number;
   /** Encrypts secrets kept in the database (bearer signing keys); unset: a key file in the data directory. */
   secretKey: string | undefined;
+  /** The code of the compute service connection, as environments' services name it (`compute`). */
+  computeServiceCode: string;
+  /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
+  dnsAddress: string;
+  dnsPort: number;
+  /** The name servers of every zone (apex NS records; the first is the SOA's primary by default). */
+  dnsNameservers: string[];
+  /** Secondaries of every zone (`address` or `address:port`): notified of changes, allowed to transfer. */
+  dnsSecondaries: string[];
+  /** The largest UDP answer sent to EDNS0 clients. */
+  dnsUdpSize: number;
 }
 
 export type TrustProxy = false | number | string[];
@@ -70,7 +92,10 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** Compute settings' defaults. */
-export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3 } as const;
+export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
+
+/** DNS settings' defaults. */
+export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -159,6 +184,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
+    imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
+    imageMaxFiles: pick('imageMaxFiles', () => parseInteger('NIMBUS_IMAGE_MAX_FILES', env.NIMBUS_IMAGE_MAX_FILES), COMPUTE_DEFAULTS.imageMaxFiles),
+    serverNat: pick('serverNat', () => parseBoolean('NIMBUS_SERVER_NAT', env.NIMBUS_SERVER_NAT), false),
     workerSlotsPerTenant: 0,
     commandTimeoutSeconds: pick('commandTimeoutSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT', env.NIMBUS_COMMAND_TIMEOUT), LIMIT_DEFAULTS.commandTimeoutSeconds),
     commandTimeoutMaxSeconds: pick('commandTimeoutMaxSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT_MAX', env.NIMBUS_COMMAND_TIMEOUT_MAX), LIMIT_DEFAULTS.commandTimeoutMaxSeconds),
@@ -166,8 +195,18 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     streamsPerCredential: pick('streamsPerCredential', () => parseInteger('NIMBUS_STREAMS_PER_CREDENTIAL', env.NIMBUS_STREAMS_PER_CREDENTIAL), LIMIT_DEFAULTS.streamsPerCredential),
     streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
     secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),
+    computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
+    dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
+    dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
+    dnsNameservers: pick('dnsNameservers', () => parseList(env.NIMBUS_DNS_NAMESERVERS), [...DNS_DEFAULTS.nameservers]),
+    dnsSecondaries: pick('dnsSecondaries', () => parseList(env.NIMBUS_DNS_SECONDARIES), []),
+    dnsUdpSize: pick('dnsUdpSize', () => parseInteger('NIMBUS_DNS_EDNS_UDP_SIZE', env.NIMBUS_DNS_EDNS_UDP_SIZE), DNS_DEFAULTS.udpSize),
   };
   config.workerSlotsPerTenant = pick('workerSlotsPerTenant', () => parseInteger('NIMBUS_WORKER_SLOTS_PER_TENANT', env.NIMBUS_WORKER_SLOTS_PER_TENANT), defaultSlotsPerTenant(config.workerConcurrency));
+  config.dnsNameservers = parseNameservers(config.dnsNameservers);
+  if (config.dnsSecondaries.some((s) => !parseSecondary(s))) throw new ConfigError(`NIMBUS_DNS_SECONDARIES: each is an IP address or address:port, got "${config.dnsSecondaries.join(',')}"`);
+  if (config.dnsUdpSize < 512 || config.dnsUdpSize > 4096) throw new ConfigError('NIMBUS_DNS_EDNS_UDP_SIZE must be from 512 to 4096');
+  if (!Number.isInteger(config.dnsPort) || config.dnsPort > 65535) throw new ConfigError(`NIMBUS_DNS_PORT must be a port from 0 (no DNS server) to 65535, got ${config.dnsPort}`);
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
     parseRange(config.networkRange);
@@ -182,12 +221,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   for (const key of ['sessionTtlSeconds', 'throttleWindowSeconds', 'rateLimitWindowSeconds', 'keyRotationSeconds'] as const) {
     if (config.identity[key] < 1) throw new ConfigError(`${IDENTITY_ENV[key]} must be at least 1 second`);
   }
-  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
-    throw new ConfigError(`port must be an integer between 0 and 65535, got ${config.port}`);
+  const ports: [string, number][] = [['port', config.port], ...Object.entries(config.surfacePorts).map(([surface, p]): [string, number] => [`NIMBUS_${surface.toUpperCase()}_PORT`, p])];
+  for (const [name, port] of ports) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be an integer between 0 and 65535, got ${port}`);
   }
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
+  if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
   for (const [value, name] of [[config.commandTimeoutSeconds, 'NIMBUS_COMMAND_TIMEOUT'], [config.commandTimeoutMaxSeconds, 'NIMBUS_COMMAND_TIMEOUT_MAX'], [config.streamsPerCredential, 'NIMBUS_STREAMS_PER_CREDENTIAL'], [config.streamsPerProcess, 'NIMBUS_STREAMS_PER_PROCESS']] as const) {
@@ -200,6 +241,44 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new ConfigError('NIMBUS_DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite store)');
   }
   return config;
+}
+
+/** `NIMBUS_<NAME>_PORT` settings that name something other than an HTTP surface. */
+const NON_SURFACE_PORTS = new Set(['dns']);
+
+/** Every `NIMBUS_<NAME>_PORT` of the environment, by lower-case surface name; undefined when there is none. */
+function surfacePortsIn(env: NodeJS.ProcessEnv): Record<string, number> | undefined {
+  const ports: Record<string, number> = {};
+  for (const [variable, value] of Object.entries(env)) {
+    const name = /^NIMBUS_([A-Z][A-Z0-9]*)_PORT$/.exec(variable)?.[1]?.toLowerCase();
+    if (name && value && !NON_SURFACE_PORTS.has(name)) ports[name] = parseInteger(variable, value)!;
+  }
+  return Object.keys(ports).length ? ports : undefined;
+}
+
+function parseBoolean(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+/** A comma-separated list; unset or empty is undefined (the default applies). */
+function parseList(value: string | undefined): string[] | undefined {
+  const items = value?.split(',').map((v) => v.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
+}
+
+/** `NIMBUS_DNS_NAMESERVERS`: host names, absolute, stored without their final dot. */
+function parseNameservers(names: string[]): string[] {
+  return names.map((name) => {
+    try {
+      return parseTargetName(name, '', { host: true });
+    } catch (error) {
+      if (error instanceof NameError) throw new ConfigError(`NIMBUS_DNS_NAMESERVERS: "${name}": ${error.message}`);
+      throw error;
+    }
+  });
 }
 
 function parseInteger(name: string, value: string | undefined): number | undefined {

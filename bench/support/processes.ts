@@ -60,7 +60,7 @@ export async function startNimbus(env: Record<string, string> = {}): Promise<Nim
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', ...BENCH_RATE_LIMIT_ENV, ...env },
+    env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DNS_PORT: '0', ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';

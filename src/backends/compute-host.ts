@@ -89,8 +89,11 @@ export interface ComputeHost {
   images: {
     /** The built-in minimal image, made from Debian's busybox-static on first use. */
     ensureBuiltin(imageId: string): Promise<ImageArtifact>;
-    /** A root-filesystem tarball (`.tar`, `.tar.gz`) or an OCI image layout archive. */
-    importArchive(imageId: string, archivePath: string): Promise<ImageArtifact>;
+    /**
+     * A root-filesystem tarball (`.tar`, `.tar.gz`) or an OCI image layout archive, refused when
+     * it unpacks to more than the host's limits or `maxBytes` (what its organization's quota leaves).
+     */
+    importArchive(imageId: string, archivePath: string, options?: { maxBytes?: number }): Promise<ImageArtifact>;
     /** An image whose root filesystem is a snapshot's (a root volume's snapshot is merged over its base image). */
     fromSnapshot(imageId: string, snapshotId: string, baseImageId: string | null): Promise<ImageArtifact>;
     remove(imageId: string): Promise<void>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Writes a file so a reader never sees half of it: a sibling temporary, then rename. */
@@ -34,6 +35,20 @@ export async function readJsonIfExists<T>(file: string): Promise<T | undefined> 
   }
 }
 
+/** The last `bytes` of a file, as text. */
+export async function readTail(file: string, bytes: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, size - length);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Entries of a directory, or none when it does not exist yet. */
 export async function listDir(dir: string): Promise<string[]> {
   try {
@@ -51,24 +66,36 @@ export async function makeStagingDir(stagingRoot: string, label: string): Promis
   return dir;
 }
 
+/** Calls `visit` for every entry under `dir` (never following a symlink), parents before children. */
+async function walkTree(dir: string, visit: (full: string, stat: Stats) => Promise<void> | void): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const full = path.join(dir, name);
+    const stat = await lstat(full);
+    await visit(full, stat);
+    if (stat.isDirectory()) await walkTree(full, visit);
+  }
+}
+
 /** Bytes used by a tree: regular files and symlinks by their length, hard links counted once. */
 export async function treeSize(dir: string): Promise<number> {
   const seen = new Set<string>();
   let total = 0;
-  const walk = async (current: string): Promise<void> => {
-    for (const entry of await readdir(current, { withFileTypes: true })) {
-      const full = path.join(current, entry.name);
-      const stat = await lstat(full);
-      if (entry.isDirectory()) {
-        await walk(full);
-        continue;
-      }
-      const key = `${stat.dev}:${stat.ino}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      total += stat.size;
-    }
-  };
-  await walk(dir);
+  await walkTree(dir, (_full, stat) => {
+    if (stat.isDirectory()) return;
+    const key = `${stat.dev}:${stat.ino}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    total += stat.size;
+  });
   return total;
+}
+
+/**
+ * Removes device nodes, FIFOs and sockets from a tree a tenant filled (an image made from a
+ * server's files): images hold only directories, files and symlinks, as imported ones do.
+ */
+export async function removeSpecialFiles(dir: string): Promise<void> {
+  await walkTree(dir, async (full, stat) => {
+    if (!stat.isDirectory() && !stat.isFile() && !stat.isSymbolicLink()) await rm(full, { force: true });
+  });
 }

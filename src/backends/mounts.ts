@@ -41,6 +41,14 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
 }
 
 /**
+ * Every filesystem a tenant writes to is mounted on the host `nodev`: a device node a server's
+ * root made (it has CAP_MKNOD) opens nothing, neither for the host reading the server's files
+ * nor inside the server. Volumes are also `nosuid` on the host (inside, setuid programs run
+ * from the overlay, which has its own flags).
+ */
+const TENANT_MOUNT_FLAGS = ['nodev', 'nosuid'];
+
+/**
  * Loop-mounts an ext4 file. util-linux marks the loop device autoclear, so unmounting releases
  * it. Already mounted there: nothing to do (a retried task).
  */
@@ -48,8 +56,8 @@ export async function mountExt4File(file: string, target: string, options: { rea
   if (await isMountPoint(target)) return;
   await mkdir(target, { recursive: true });
   // noload: a read-only mount must not replay the journal of a file we only copy from.
-  const flags = options.readOnly ? 'loop,ro,noload' : 'loop';
-  await run('mount', ['-t', 'ext4', '-o', flags, file, target]);
+  const flags = ['loop', ...TENANT_MOUNT_FLAGS, ...(options.readOnly ? ['ro', 'noload', 'noexec'] : [])];
+  await run('mount', ['-t', 'ext4', '-o', flags.join(','), file, target]);
 }
 
 /** overlayfs: `lowers` first is topmost; no upper gives a read-only merged view. */
@@ -59,7 +67,8 @@ export async function mountOverlay(target: string, layers: { lowers: string[]; u
     if (/[,:]/.test(dir)) throw new Error(`overlay layer path ${dir} contains ',' or ':', which overlayfs cannot take`);
   }
   await mkdir(target, { recursive: true });
-  const options = [`lowerdir=${layers.lowers.join(':')}`];
+  // nodev only: a server's setuid programs (su, ping) work as on any machine.
+  const options = ['nodev', `lowerdir=${layers.lowers.join(':')}`];
   if (layers.upper && layers.work) options.push(`upperdir=${layers.upper}`, `workdir=${layers.work}`);
   await run('mount', ['-t', 'overlay', '-o', options.join(','), 'overlay', target]);
 }

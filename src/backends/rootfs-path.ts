@@ -1,6 +1,6 @@
-import { constants } from 'node:fs';
-import { lstat, open, readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
+import { readUntrusted, UntrustedFileRefused } from './untrusted-files.ts';
 
 const MAX_SYMLINK_HOPS = 40;
 
@@ -45,20 +45,21 @@ export async function resolveInRoot(root: string, inside: string, options: { fol
   return path.join(root, ...resolved);
 }
 
-/** Reads a text file of a root filesystem (see `resolveInRoot`), or undefined when absent. */
+/** Largest file of a server's own the host reads (/etc/passwd, /etc/group, os-release). */
+export const ROOTFS_FILE_LIMIT = 1024 * 1024;
+
+/**
+ * Reads a text file of a root filesystem (see `resolveInRoot`), or undefined when it does not
+ * exist. Anything else than a regular file of at most `ROOTFS_FILE_LIMIT` bytes (a FIFO, a
+ * device, a symlink swapped in after resolution, a huge file) is refused with
+ * `UntrustedFileRefused` and never read (see `readUntrusted`).
+ */
 export async function readFileInRoot(root: string, inside: string): Promise<string | undefined> {
   const file = await resolveInRoot(root, inside, { followLast: true });
   try {
-    // O_NOFOLLOW: the last component must not have turned into a link since we resolved it.
-    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    return (await readUntrusted(file, ROOTFS_FILE_LIMIT)).toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ELOOP' || code === 'EISDIR') return undefined;
+    if (error instanceof UntrustedFileRefused && error.reason === 'missing') return undefined;
     throw error;
   }
 }

@@ -14,6 +14,8 @@ interface ServerFlags {
   computeDir?: string;
   networkRange?: string;
   runc?: string;
+  dnsAddress?: string;
+  dnsPort?: number;
 }
 
 function port(value: string): number {
@@ -42,7 +44,9 @@ withStoreFlags(
     .option('--port <port>', 'port to listen on (env NIMBUS_PORT, default 8080)', port)
     .option('--compute-dir <dir>', 'where servers, volumes and images live (env NIMBUS_COMPUTE_DIR, default <data dir>/compute)')
     .option('--network-range <cidr>', "range the organizations' private networks come from (env NIMBUS_NETWORK_RANGE, default 10.77.0.0/16)")
-    .option('--runc <path>', 'the runc binary (env NIMBUS_RUNC, default: found on PATH)'),
+    .option('--runc <path>', 'the runc binary (env NIMBUS_RUNC, default: found on PATH)')
+    .option('--dns-address <address>', 'address the DNS server listens on (env NIMBUS_DNS_ADDRESS, default 127.0.0.1)')
+    .option('--dns-port <port>', 'UDP and TCP port of the DNS server, 0 for none (env NIMBUS_DNS_PORT, default 8053)', port),
 ).action(async (flags: ServerFlags) => {
   await serve(loadConfig(overrides(flags)));
 });

@@ -19,7 +19,7 @@ function printBootstrap(result: NonNullable<Awaited<ReturnType<typeof bootstrapI
 }
 
 /**
- * `nimbus serve`: composes the server, starts the listener, bootstraps an empty database, starts
+ * `nimbus serve`: composes the server, starts the listeners, bootstraps an empty database, starts
  * the task worker, and shuts down gracefully on SIGTERM/SIGINT. `configure` runs on the composed
  * server before anything starts (for instance to register more task handlers).
  */
@@ -29,7 +29,9 @@ export async function serve(config: Config, configure?: (nimbus: Nimbus) => void
   configure?.(nimbus);
   const starting = (async () => {
     // Listening first: were the address taken, the one-time credentials would be lost with the exit.
-    const address = await nimbus.http.listen({ host: config.host, port: config.port });
+    const address = await nimbus.listeners.listen(config.host, config.port);
+    const dnsPort = await nimbus.dns?.listen();
+    if (dnsPort) logger.info(`DNS server listening at ${config.dnsAddress}:${dnsPort} (UDP and TCP)`);
     const bootstrapped = await bootstrapIfEmpty(nimbus.store, nimbus.services.tokens, { adminPassword: config.adminPassword });
     if (bootstrapped) printBootstrap(bootstrapped, address);
     nimbus.start();

@@ -1,6 +1,6 @@
 /**
  * Typed domain errors. Core services throw these; each surface renders them in its own
- * platform's shape (the native API: DRF-style bodies, see src/http/errors.ts).
+ * platform's shape (the native API: DRF-style bodies, see src/surfaces/native/errors.ts).
  */
 export abstract class DomainError extends Error {
   /** Machine-readable code, stable across releases (`{"code": ...}` on the native API). */
@@ -57,7 +57,8 @@ export class PaymentRequired extends DomainError {
 
 export class InvalidState extends DomainError {
   readonly code = 'invalid_state';
-  constructor(readonly current: string, readonly expected: string[], message?: string) {
+  /** `resource`: what is in the wrong state (`server`, `volume`), when it is not the resource asked about. */
+  constructor(readonly current: string, readonly expected: string[], message?: string, readonly resource?: string) {
     super(message ?? `The resource is ${current}; this needs it to be ${expected.join(' or ')}.`);
   }
 }

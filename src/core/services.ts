@@ -1,9 +1,10 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
+import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
+import { createPrincipalResolver } from './auth/principals.ts';
 import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
@@ -11,6 +12,11 @@ import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
+import { createEnvironmentService } from './environments/environment-service.ts';
+import { createServiceConnectionService } from './environments/service-connections.ts';
+import type { ZonePublisher } from './dns/changes.ts';
+import { createDnsServices } from './dns/dns-services.ts';
+import type { DnsSettings } from './dns/model.ts';
 import { createEventService } from './events/event-service.ts';
 import { createAccessService } from './iam/access-service.ts';
 import { createGroupService } from './iam/group-service.ts';
@@ -27,13 +33,15 @@ import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
 import { createAccountTokenService } from './tokens/account-token-service.ts';
+import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
- * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL).
+ * `notifier` carries wake-ups between processes (LISTEN/NOTIFY on PostgreSQL); `computeServiceCode`
+ * is the code of the compute service connection (`compute` unless configured).
  */
 export function createCoreServices(
   store: Store,
@@ -43,6 +51,8 @@ export function createCoreServices(
     notifier = createInProcessNotifier(),
     compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
     limits = LIMIT_DEFAULTS,
+    computeServiceCode,
+    dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
   }: {
     /** Seals the secrets kept in the database with a key kept outside it. */
     secrets: SecretBox;
@@ -51,6 +61,10 @@ export function createCoreServices(
     compute?: { host: ComputeHost; settings: ComputeSettings };
     /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
     limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
+    /** The code of the compute service connection (`compute` unless configured). */
+    computeServiceCode?: string;
+    /** The deployment's name servers and secondaries, and what sends NOTIFY to secondaries. */
+    dns?: { settings: DnsSettings; publisher?: ZonePublisher };
   },
 ) {
   // One count of open requests for every service that keeps requests open.
@@ -72,7 +86,11 @@ export function createCoreServices(
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute });
+  const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
+  const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute, addresses: dnsServices.serverRecords });
+  const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
+  const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
   return {
     identity,
     notifier,
@@ -80,6 +98,7 @@ export function createCoreServices(
     taskHandlers,
     tasks,
     compute: computeServices,
+    dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     idempotency: createIdempotencyService({ store }),
@@ -94,10 +113,14 @@ export function createCoreServices(
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth,
     accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
-    bearers: createBearerService({ store, tokens, audit, settings: identity, secrets }),
+    bearers,
     credentials,
+    principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),
+    apiKeys: createApiKeyService({ store, tokens, audit }),
+    serviceConnections,
+    environments: createEnvironmentService({ store, events, connections: serviceConnections }),
     organizations: createOrganizationService({ store, events, access, quotas }),
-    oauth: createOauthServices({ store, tokens, credentials, audit, auth }),
+    oauth,
   };
 }
 

@@ -1,17 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor, Principal } from '../core/actor.ts';
-import { Unauthenticated } from '../core/errors.ts';
+import type { PresentedCredential, PrincipalResolver } from '../core/auth/principals.ts';
 import type { AccessService } from '../core/iam/access-service.ts';
-import type { CoreServices } from '../core/services.ts';
-import { looksLikeJwt } from '../core/tokens/bearer-service.ts';
-import { parseToken } from '../core/tokens/token-format.ts';
-
-/** A credential as presented, before it is verified. */
-export type Credential = { kind: 'token'; value: string } | { kind: 'basic'; username: string; password: string };
+import { Unauthenticated } from '../core/errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the auth hook on routes that require authentication. */
+    /** Set by the surface's authentication on routes that require it. */
     actor: Actor;
   }
   interface FastifyContextConfig {
@@ -20,9 +15,21 @@ declare module 'fastify' {
   }
 }
 
-const TOKEN_QUOTED = /^token\s*=\s*"([^"]*)"$/i;
-const TOKEN_BARE = /^token\s*[=\s]\s*(\S+)$/i;
-const BEARER = /^bearer\s+(\S+)$/i;
+/**
+ * The ways a surface accepts a credential: `Authorization` schemes (`token` is
+ * `token="<key>"`, `token=<key>` or `Token <key>`; `basic` is an API credential pair, or an
+ * empty user name with a token as the password) and headers holding a bare token
+ * (`x-auth-token`, `mc-api-key`).
+ */
+export interface CredentialCarriers {
+  authorization: readonly ('token' | 'bearer' | 'basic')[];
+  headers: readonly string[];
+}
+
+const SCHEMES = {
+  token: [/^token\s*=\s*"([^"]*)"$/i, /^token\s*[=\s]\s*(\S+)$/i],
+  bearer: [/^bearer\s+(\S+)$/i],
+};
 const BASIC = /^basic\s+([A-Za-z0-9+/=]+)$/i;
 
 /**
@@ -38,59 +45,62 @@ export function readBasic(authorization: string): { username: string; password: 
 }
 
 /**
- * Every auth carrier the surfaces accept, read into one credential: `Authorization: token="..."`,
- * `token=...`, `Token ...`, `Bearer ...`, `Basic ...`, `X-Auth-Token` (Scaleway) and
- * `MC-Api-Key` (CloudMC). Null when none is present; a malformed header is refused.
+ * The credential the request carries in one of the surface's carriers; null when none is
+ * present. An `Authorization` header in a scheme the surface does not accept, or a malformed
+ * one, is refused rather than ignored.
  */
-export function readCredential(headers: FastifyRequest['headers']): Credential | null {
+export function readCredential(headers: FastifyRequest['headers'], carriers: CredentialCarriers): PresentedCredential | null {
   const authorization = headers.authorization?.trim();
-  if (authorization) {
-    const token = TOKEN_QUOTED.exec(authorization) ?? TOKEN_BARE.exec(authorization) ?? BEARER.exec(authorization);
-    if (token) return { kind: 'token', value: token[1]! };
-    const basic = readBasic(authorization);
-    if (basic === null) throw new Unauthenticated('Invalid basic header. Credentials not correctly base64 encoded.', 'authentication_failed');
-    if (basic) {
-      // An empty user name with a token as the password is the token-exchange convention.
-      return basic.username === '' ? { kind: 'token', value: basic.password } : { kind: 'basic', ...basic };
+  // A surface that takes no Authorization scheme leaves the header to whoever else reads it.
+  if (authorization && carriers.authorization.length) {
+    for (const scheme of carriers.authorization) {
+      if (scheme === 'basic') {
+        const basic = readBasic(authorization);
+        if (basic === null) throw new Unauthenticated('Invalid basic header. Credentials not correctly base64 encoded.', 'authentication_failed');
+        if (basic) return basic.username === '' ? { kind: 'token', value: basic.password } : { kind: 'basic', ...basic };
+        continue;
+      }
+      for (const pattern of SCHEMES[scheme]) {
+        const token = pattern.exec(authorization);
+        if (token) return { kind: 'token', value: token[1]! };
+      }
     }
     throw new Unauthenticated('Invalid authorization header. Use: Authorization: token="<key>".', 'authentication_failed');
   }
-  const headerToken = headers['x-auth-token'] ?? headers['mc-api-key'];
-  if (typeof headerToken === 'string' && headerToken.trim()) return { kind: 'token', value: headerToken.trim() };
+  for (const name of carriers.headers) {
+    const value = headers[name];
+    if (typeof value === 'string' && value.trim()) return { kind: 'token', value: value.trim() };
+  }
   return null;
 }
 
-export interface Authenticator {
-  principalFor(credential: Credential): Promise<Principal>;
-  actingContext: AccessService['actingContext'];
+/** The request's principal, from the credential it carries; a request without one is unauthenticated. */
+export async function authenticatePrincipal(request: FastifyRequest, carriers: CredentialCarriers, principals: PrincipalResolver): Promise<Principal> {
+  const credential = readCredential(request.headers, carriers);
+  if (!credential) throw new Unauthenticated();
+  return principals.principalFor(credential);
 }
 
-export function createAuthenticator(services: Pick<CoreServices, 'tokens' | 'bearers' | 'credentials' | 'access' | 'oauth'>): Authenticator {
-  const { tokens, bearers, credentials, access, oauth } = services;
-  return {
-    async principalFor(credential) {
-      if (credential.kind === 'basic') return credentials.authenticate(credential.username, credential.password);
-      if (looksLikeJwt(credential.value)) return bearers.authenticate(credential.value);
-      // OAuth access tokens live with their grants; every other kind is an API token.
-      return parseToken(credential.value) === 'oauth_access' ? oauth.server.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
-    },
-    actingContext: access.actingContext,
-  };
+/** The sub-organization a request asks to act in with `?org_id=`, when it names one. */
+export function requestedOrganization(request: FastifyRequest): string | undefined {
+  const requested = (request.query as Record<string, unknown> | undefined)?.org_id;
+  return typeof requested === 'string' && requested !== '' ? requested : undefined;
 }
 
 /**
- * Resolves the request's actor: its principal, the organization it acts in (its own, or the
- * sub-organization `?org_id=` names) and its effective permissions there. The actor can resolve
- * itself again the same way, for requests that stay open.
+ * Sets the request's actor: the principal its credential resolves to, the organization it acts
+ * in (its own, or the sub-organization `organizationId` names) and its effective permissions
+ * there. The actor can resolve itself again the same way, for requests that stay open.
  */
-export async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
-  const credential = readCredential(request.headers);
-  if (!credential) throw new Unauthenticated();
-  const requested = (request.query as Record<string, unknown> | undefined)?.org_id;
-  const organizationId = typeof requested === 'string' && requested !== '' ? requested : undefined;
+export async function authenticateActor(
+  request: FastifyRequest,
+  carriers: CredentialCarriers,
+  services: { principals: PrincipalResolver; access: Pick<AccessService, 'actingContext'> },
+  organizationId?: string,
+): Promise<void> {
   const resolve = async (): Promise<Actor> => {
-    const principal = await authenticator.principalFor(credential);
-    const acting = await authenticator.actingContext(principal, organizationId);
+    const principal = await authenticatePrincipal(request, carriers, services.principals);
+    const acting = await services.access.actingContext(principal, organizationId);
     return { principal, ...acting, requestId: request.id, clientAddress: request.ip, reauthenticate: resolve };
   };
   request.actor = await resolve();

@@ -1,12 +1,14 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 
+export type HttpMetrics = ReturnType<typeof createHttpMetrics>;
+
 /**
- * Prometheus metrics at `/metrics`: requests by route and status, their latency, and the
- * process figures (memory, CPU, event-loop lag, handles). The route label is the route's
- * pattern, never the raw URL, so cardinality stays bounded.
+ * Prometheus metrics: requests by route and status, their latency, and the process figures
+ * (memory, CPU, event-loop lag, handles), one registry for every listener of the process. The
+ * route label is the route's pattern, never the raw URL, so cardinality stays bounded.
  */
-export function addMetrics(app: FastifyInstance): Registry {
+export function createHttpMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nimbus_' });
   const labelNames = ['method', 'route', 'status_code'] as const;
@@ -18,14 +20,21 @@ export function addMetrics(app: FastifyInstance): Registry {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
-    requests.inc(labels);
-    duration.observe(labels, reply.elapsedTime / 1000);
-  });
-  app.get('/metrics', { config: { auth: false }, schema: { hide: true } }, async (_request, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
-  });
-  return registry;
+  return {
+    /** Counts every request the listener answers. */
+    observe(app: FastifyInstance): void {
+      app.addHook('onResponse', async (request, reply) => {
+        const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
+        requests.inc(labels);
+        duration.observe(labels, reply.elapsedTime / 1000);
+      });
+    },
+    /** `GET /metrics` on this listener. */
+    serve(app: FastifyInstance): void {
+      app.get('/metrics', async (_request, reply) => {
+        reply.type(registry.contentType);
+        return registry.metrics();
+      });
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { CHANNEL_PREFIX_SQL, notifyAfterCommit } from './notify-after-commit.ts'
 import type { Database } from './schema.ts';
 
 /** Wake-up channels between the processes sharing one database. */
-export type NotifyChannel = 'tasks' | 'task_cancel' | 'events' | 'command_output';
+export type NotifyChannel = 'tasks' | 'task_cancel' | 'events' | 'command_output' | 'dns';
 
 /**
  * Wakes waiting code (workers, long polls, event streams) when something it waits for was
@@ -77,7 +77,7 @@ const RECONNECT_DELAY_MS = 1_000;
  */
 function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
   const registry = listenerRegistry();
-  const channels: NotifyChannel[] = ['tasks', 'task_cancel', 'events', 'command_output'];
+  const channels: NotifyChannel[] = ['tasks', 'task_cancel', 'events', 'command_output', 'dns'];
   let client: pg.Client | null = null;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | null = null;

@@ -20,7 +20,7 @@ interface Run {
 
 function nimbus(args: string[], env: Record<string, string> = {}): Run {
   const child = spawn(process.execPath, ['bin/nimbus.js', ...args], {
-    env: { ...process.env, NIMBUS_LOG_LEVEL: 'info', NIMBUS_ADMIN_PASSWORD: '', NIMBUS_DATABASE_URL: '', NIMBUS_PORT: '', ...env },
+    env: { ...process.env, NIMBUS_LOG_LEVEL: 'info', NIMBUS_ADMIN_PASSWORD: '', NIMBUS_DATABASE_URL: '', NIMBUS_PORT: '', NIMBUS_DNS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

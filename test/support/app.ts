@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { createNimbus, type Nimbus } from '../../src/app.ts';
+import { createNimbus, type DnsConfig, type Nimbus } from '../../src/app.ts';
 import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
 import { DEFAULT_IDENTITY_SETTINGS, type Config, type IdentitySettings, type LIMIT_DEFAULTS, type TrustProxy } from '../../src/config.ts';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
@@ -38,15 +38,19 @@ export interface TestAppOptions {
   /** Runs servers: the app gets its own compute root and network range, released on close. */
   compute?: boolean;
   trustProxy?: TrustProxy;
+  /** DNS settings; with a `dnsPort`, the DNS server is started on it. */
+  dns?: Partial<DnsConfig>;
+  /** `NIMBUS_<NAME>_PORT`: surfaces that also get a listener of their own (`nimbus.listeners.own`; reached by inject, not started). */
+  surfacePorts?: Record<string, number>;
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false, dns = {}, surfacePorts }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns, surfacePorts },
     logger,
     store,
   );
@@ -54,6 +58,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
   nimbus.start();
+  await nimbus.dns?.listen();
   return {
     nimbus,
     token: boot.token,

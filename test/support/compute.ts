@@ -21,6 +21,7 @@ const RANGES = 55;
 export function computeSkipReason(): string | null {
   if (process.getuid?.() !== 0) return 'compute tests need root (servers are runc containers with their own network namespaces)';
   if (spawnSync('runc', ['--version']).status !== 0) return 'compute tests need runc: apt-get install runc';
+  if (spawnSync('nft', ['--version']).status !== 0) return 'compute tests need nftables: apt-get install nftables';
   return null;
 }
 
@@ -34,11 +35,18 @@ function alive(pid: number): boolean {
 }
 
 /** Claims a free test range for this process; a claim whose process is gone is taken over. */
+/** A bridge left behind by a killed run still holds addresses in its range: skip that range. */
+function rangeInUse(k: number): boolean {
+  const prefix = `10.${FIRST_RANGE + k}.`;
+  return Object.values(os.networkInterfaces()).some((addresses) => addresses?.some((a) => a.address.startsWith(prefix)));
+}
+
 function claimRange(): { k: number; release(): void } {
   fs.mkdirSync(CLAIMS, { recursive: true });
   for (let attempt = 0; attempt < RANGES * 2; attempt++) {
     const k = (process.pid + attempt) % RANGES;
     const file = path.join(CLAIMS, String(k));
+    if (rangeInUse(k)) continue;
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
       return { k, release: () => fs.rmSync(file, { force: true }) };
@@ -67,6 +75,9 @@ export function computeTestSettings(): ComputeTestSettings {
       hostId: `test-${process.pid}`,
       stopTimeoutSeconds: 2,
       imageUploadLimit: 64 * 1024 * 1024,
+      imageMaxBytes: 256 * 1024 * 1024,
+      imageMaxFiles: 20_000,
+      serverNat: false,
     },
     dispose() {
       fs.rmSync(computeDir, { recursive: true, force: true });

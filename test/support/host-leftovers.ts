@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hostVethName } from '../../src/backends/names.ts';
+import { firewallTableName } from '../../src/backends/network/firewall.ts';
 
 /**
  * What a compute root still holds on the host: mounts and loop devices under it, the veths,
  * bridges, network namespaces and memory cgroups named after the given ids, and files under
- * the root outside the folders it may keep. Empty when everything was released.
+ * the root outside the folders it may keep, and its nftables table. Empty when everything was released.
  */
 export function hostLeftovers(root: string, ids: { servers: readonly string[]; bridges?: readonly string[] }, keep: readonly string[] = ['images']): string[] {
   const found: string[] = [];
@@ -22,6 +23,8 @@ export function hostLeftovers(root: string, ids: { servers: readonly string[]; b
   if (existsSync('/sys/fs/cgroup/memory')) {
     found.push(...readdirSync('/sys/fs/cgroup/memory').filter((name) => ids.servers.some((id) => name.includes(id))).map((name) => `cgroup: ${name}`));
   }
+  const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+  if (tables.split('\n').some((line) => line.trim() === `table inet ${firewallTableName(root)}`)) found.push(`nftables: table inet ${firewallTableName(root)}`);
   found.push(...filesUnder(root, keep).map((file) => `file: ${file}`));
   return found;
 }

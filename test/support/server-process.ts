@@ -79,7 +79,7 @@ export interface ServerProcess {
 /** Spawns `nimbus serve` (with the test task types) on a random port and waits until it listens. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: '0', NIMBUS_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: '0', NIMBUS_DNS_PORT: '0', NIMBUS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

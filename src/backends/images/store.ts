@@ -9,6 +9,7 @@ import { hostArch } from './arch.ts';
 import { rootfsFromArchive } from './archive.ts';
 import { writeBusyboxRootfs } from './builtin.ts';
 import { rootfsFromSnapshot } from './from-snapshot.ts';
+import { ExtractionBudget } from './layers.ts';
 
 const METADATA = 'image.json';
 
@@ -19,8 +20,17 @@ type FillRootfs = (rootfs: string, scratch: string) => Promise<{ arch: string }>
  * An image is built under staging and renamed into place whole, so an image directory that
  * exists is complete and a crashed build leaves only staging (swept) behind.
  */
+/** What one imported image may unpack to. */
+export interface ImageLimits {
+  maxBytes: number;
+  maxEntries: number;
+}
+
+/** Enough for large distribution images (a full Debian with development tools is about 2 GB in 100,000 files). */
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 500_000 };
+
 export class ImageStore {
-  constructor(private readonly layout: HostLayout) {}
+  constructor(private readonly layout: HostLayout, private readonly limits: ImageLimits = DEFAULT_IMAGE_LIMITS) {}
 
   async artifact(imageId: string): Promise<ImageArtifact | undefined> {
     return readJsonIfExists<ImageArtifact>(path.join(this.layout.imageDir(imageId), METADATA));
@@ -40,8 +50,14 @@ export class ImageStore {
     });
   }
 
-  importArchive(imageId: string, archivePath: string): Promise<ImageArtifact> {
-    return this.build(imageId, (rootfs, scratch) => rootfsFromArchive(archivePath, rootfs, scratch));
+  /** A failed or refused import leaves nothing: what it unpacked is under scratch, removed by `build`. */
+  importArchive(imageId: string, archivePath: string, options: { maxBytes?: number } = {}): Promise<ImageArtifact> {
+    const { maxBytes } = options;
+    const budget =
+      maxBytes !== undefined && maxBytes < this.limits.maxBytes
+        ? new ExtractionBudget(maxBytes, this.limits.maxEntries, 'what is left of its organization\'s image quota')
+        : new ExtractionBudget(this.limits.maxBytes, this.limits.maxEntries);
+    return this.build(imageId, (rootfs, scratch) => rootfsFromArchive(archivePath, rootfs, scratch, budget));
   }
 
   async fromSnapshot(imageId: string, snapshotId: string, baseImageId: string | null): Promise<ImageArtifact> {

@@ -5,6 +5,7 @@ import type { NetworkSpec } from '../compute-host.ts';
 import { exists, listDir, readJsonIfExists, writeFileAtomic } from '../files.ts';
 import type { HostLayout } from '../layout.ts';
 import { hostVethName, netnsName, peerVethName } from '../names.ts';
+import type { Firewall } from './firewall.ts';
 import { checkAddressing } from './ipv4.ts';
 
 /** Runs `ip` commands in one process; it stops at the first failing line and names it. */
@@ -33,7 +34,18 @@ export class NetworkWiring {
    */
   private readonly readyBridges = new Map<string, string>();
 
-  constructor(private readonly layout: HostLayout) {}
+  constructor(private readonly layout: HostLayout, private readonly firewall: Firewall) {}
+
+  /** The bridges of every network recorded under this root. */
+  private async recordedBridges(): Promise<string[]> {
+    const bridges: string[] = [];
+    for (const name of await listDir(this.layout.networks)) {
+      if (!name.endsWith('.json')) continue;
+      const network = await readJsonIfExists<NetworkSpec>(path.join(this.layout.networks, name));
+      if (network) bridges.push(network.bridge);
+    }
+    return bridges.sort();
+  }
 
   private withBridgeLock<T>(bridge: string, work: () => Promise<T>): Promise<T> {
     const previous = this.bridgeLocks.get(bridge) ?? Promise.resolve();
@@ -82,6 +94,8 @@ export class NetworkWiring {
     if (!(await exists(path.join('/sys/class/net', network.bridge, 'bridge')))) {
       throw new Error(`interface ${network.bridge} exists and is not a bridge`);
     }
+    // The rules hold the bridge before it is up and any server joins it.
+    await this.firewall.apply(() => this.recordedBridges());
     await ipBatch([], [`addr replace ${network.gateway}/${prefix} dev ${network.bridge}`, `link set ${network.bridge} up`]);
     const index = await ifindex();
     if (index !== undefined) this.readyBridges.set(network.bridge, index);
@@ -137,6 +151,7 @@ export class NetworkWiring {
     const existed = await linkExists(network.bridge);
     if (existed) await run('ip', ['link', 'delete', network.bridge]);
     await rm(this.layout.networkRecord(network.id), { force: true });
+    await this.firewall.apply(() => this.recordedBridges());
     return existed;
   }
 
@@ -150,6 +165,8 @@ export class NetworkWiring {
       if (!network) continue;
       if (await this.withBridgeLock(network.bridge, () => this.deleteBridge(network))) released.push(`bridge ${network.bridge}`);
     }
+    // The rules again from the records: a crash may have left them out of step (or a table with no bridge).
+    await this.firewall.apply(() => this.recordedBridges());
     return released;
   }
 }

@@ -7,7 +7,7 @@ import { HOST_BUSYBOX } from '../images/builtin.ts';
 /** Debian packages providing the programs the host runs, for the "how to fix it" message. */
 const TOOLS: [program: string, debianPackage: string][] = [
   ['mkfs.ext4', 'e2fsprogs'], ['resize2fs', 'e2fsprogs'], ['e2fsck', 'e2fsprogs'],
-  ['ip', 'iproute2'], ['losetup', 'mount'], ['mount', 'mount'], ['fsfreeze', 'util-linux'], ['cp', 'coreutils'],
+  ['ip', 'iproute2'], ['nft', 'nftables'], ['losetup', 'mount'], ['mount', 'mount'], ['fsfreeze', 'util-linux'], ['cp', 'coreutils'],
 ];
 
 async function onPath(program: string): Promise<boolean> {

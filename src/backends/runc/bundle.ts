@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ServerSpec } from '../compute-host.ts';
 
 /**
@@ -7,7 +8,9 @@ import type { ServerSpec } from '../compute-host.ts';
  * a graceful stop.
  */
 export const INIT_BINARY_PATH = '/dev/.nimbus/busybox';
-const INIT_SCRIPT = "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done";
+// Its output goes nowhere: console.log (its stdio, where runc reports a failed start) is a host
+// file, and a server's root could otherwise fill the host's disk through /proc/1/fd/1.
+const INIT_SCRIPT = "exec >/dev/null 2>&1 </dev/null; trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done";
 
 /** Docker's default capability set: what software expects of a root user on a server. */
 const CAPABILITIES = [
@@ -16,6 +19,30 @@ const CAPABILITIES = [
 ];
 
 export const CPU_PERIOD_US = 100_000;
+
+interface SeccompProfile {
+  defaultAction: string;
+  defaultErrnoRet: number;
+  architectures: Partial<Record<NodeJS.Architecture, string[]>>;
+  syscalls: { names: string[]; action: string; errnoRet?: number; args?: object[] }[];
+}
+
+/**
+ * The seccomp filter every server runs under (`seccomp.json`, modelled on Docker's default),
+ * as the OCI runtime config takes it, for this machine's architecture.
+ */
+export function seccompFilter(profile: SeccompProfile = JSON.parse(readFileSync(new URL('./seccomp.json', import.meta.url), 'utf8'))) {
+  const architectures = profile.architectures[process.arch];
+  if (!architectures) throw new Error(`no seccomp architectures are known for ${process.arch}`);
+  return {
+    defaultAction: profile.defaultAction,
+    defaultErrnoRet: profile.defaultErrnoRet,
+    architectures,
+    syscalls: profile.syscalls.map(({ names, action, errnoRet, args }) => ({ names, action, ...(errnoRet === undefined ? {} : { errnoRet }), ...(args ? { args } : {}) })),
+  };
+}
+
+const SECCOMP = seccompFilter();
 
 export interface BundleInputs {
   spec: ServerSpec;
@@ -77,7 +104,10 @@ export function runtimeConfig(inputs: BundleInputs): object {
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
+        // The server sees its own cgroup as the root of the hierarchy, not the host's layout.
+        { type: 'cgroup' },
       ],
+      seccomp: SECCOMP,
       // Unprivileged users of the server may ping (ICMP datagram sockets), as on most distributions.
       sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' },
       maskedPaths: [
@@ -89,7 +119,7 @@ export function runtimeConfig(inputs: BundleInputs): object {
   };
 }
 
-export function hostsFile(spec: ServerSpec): string {
+export function hostsFileContent(spec: ServerSpec): string {
   return [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',

@@ -1,6 +1,7 @@
 import { readFile, statfs } from 'node:fs/promises';
 import type { ServerFacts, ServerSpec } from '../compute-host.ts';
 import { readFileInRoot } from '../rootfs-path.ts';
+import { UntrustedFileRefused } from '../untrusted-files.ts';
 
 /** Linux reports process start times in clock ticks; USER_HZ is 100 on every architecture Linux runs Node on. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -12,6 +13,16 @@ function parseOsRelease(text: string): Record<string, string> {
     if (match) fields[match[1]] = match[2].replace(/^(["'])(.*)\1$/, '$2');
   }
   return fields;
+}
+
+/** An os-release that is not a regular file of a sensible size says nothing. */
+async function readOsRelease(rootfs: string, inside: string): Promise<string | undefined> {
+  try {
+    return await readFileInRoot(rootfs, inside);
+  } catch (error) {
+    if (error instanceof UntrustedFileRefused) return undefined;
+    throw error;
+  }
 }
 
 async function cpuModel(): Promise<string> {
@@ -47,9 +58,7 @@ export interface FactsSources {
 /** What a running server is: its OS (from its own os-release), its limits, disks and uptime. */
 export async function collectFacts(sources: FactsSources): Promise<ServerFacts> {
   const { spec } = sources;
-  const osRelease = parseOsRelease(
-    (await readFileInRoot(sources.rootfs, '/etc/os-release')) ?? (await readFileInRoot(sources.rootfs, '/usr/lib/os-release')) ?? '',
-  );
+  const osRelease = parseOsRelease((await readOsRelease(sources.rootfs, '/etc/os-release')) ?? (await readOsRelease(sources.rootfs, '/usr/lib/os-release')) ?? '');
   const bootTime = await processStartTime(sources.initPid);
   const disks = [await disk(sources.volumeMount(spec.rootVolumeId), '/')];
   for (const volume of spec.volumes) disks.push(await disk(sources.volumeMount(volume.volumeId), volume.mountPath));

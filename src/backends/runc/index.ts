@@ -4,7 +4,7 @@
  * Layout under `root` (see `HostLayout`):
  * - `images/<id>/rootfs`: an image's root filesystem, the read-only lower layer servers share;
  * - `volumes/<id>.img`: a volume, a sparse ext4 file; `snapshots/<id>.img`: a sparse copy of one;
- * - `servers/<id>/`: the runc bundle (config.json, the overlay at rootfs/, hosts, console.log);
+ * - `servers/<id>/`: the runc bundle (config.json, the overlay at rootfs/, console.log);
  * - `mounts/<volumeId>`: where a running server's volumes are loop-mounted on the host;
  * - `networks/<id>.json`: a record per bridge made; `runc/`: runc's state (`--root`);
  * - `staging/`: things being built, renamed into place when complete.
@@ -16,8 +16,9 @@
  * `sweep` releases what no known id owns, looking only at this root's things.
  */
 import { ComputeUnavailable, type ComputeHost } from '../compute-host.ts';
-import { ImageStore } from '../images/store.ts';
+import { ImageStore, type ImageLimits } from '../images/store.ts';
 import { HostLayout } from '../layout.ts';
+import { Firewall } from '../network/firewall.ts';
 import { NetworkWiring } from '../network/wiring.ts';
 import { VolumeStore } from '../volumes/store.ts';
 import { hostProblems, unavailable } from './availability.ts';
@@ -30,6 +31,10 @@ export interface RuncHostSettings {
   root: string;
   /** The runc binary; `runc` on PATH by default. */
   runcPath?: string;
+  /** What one imported image may unpack to (`DEFAULT_IMAGE_LIMITS` when unset). */
+  imageLimits?: ImageLimits;
+  /** Servers reach the internet through NAT (off by default: they reach only their own network). */
+  nat?: boolean;
 }
 
 export function createRuncHost(settings: RuncHostSettings): ComputeHost {
@@ -39,9 +44,9 @@ export function createRuncHost(settings: RuncHostSettings): ComputeHost {
   }
   const layout = new HostLayout(settings.root.replace(/\/+$/, '') || '/');
   const runc = new Runc(settings.runcPath ?? 'runc', layout.runcState);
-  const images = new ImageStore(layout);
+  const images = new ImageStore(layout, settings.imageLimits);
   const volumes = new VolumeStore(layout);
-  const network = new NetworkWiring(layout);
+  const network = new NetworkWiring(layout, new Firewall(layout.root, { nat: settings.nat ?? false }));
   const servers = new ServerManager(layout, runc, images, volumes, network);
 
   let available: Promise<void> | undefined;
@@ -65,7 +70,7 @@ export function createRuncHost(settings: RuncHostSettings): ComputeHost {
     ensureAvailable,
     images: {
       ensureBuiltin: guarded((imageId) => images.ensureBuiltin(imageId)),
-      importArchive: guarded((imageId, archivePath) => images.importArchive(imageId, archivePath)),
+      importArchive: guarded((imageId, archivePath, options) => images.importArchive(imageId, archivePath, options)),
       fromSnapshot: guarded((imageId, snapshotId, baseImageId) => images.fromSnapshot(imageId, snapshotId, baseImageId)),
       remove: guarded((imageId) => images.remove(imageId)),
     },

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type ServerSpec } from '../compute-host.ts';
-import { exists, readJsonIfExists, writeFileAtomic } from '../files.ts';
+import { exists, readJsonIfExists, readTail, writeFileAtomic } from '../files.ts';
 import { hostArch } from '../images/arch.ts';
 import { HOST_BUSYBOX } from '../images/builtin.ts';
 import { ROOT_VOLUME_UPPER } from '../images/from-snapshot.ts';
@@ -11,19 +11,29 @@ import type { HostLayout } from '../layout.ts';
 import { mountOverlay, unmountAllUnder } from '../mounts.ts';
 import { assertId, containerName, netnsName } from '../names.ts';
 import type { NetworkWiring } from '../network/wiring.ts';
+import { readUntrusted } from '../untrusted-files.ts';
 import type { VolumeStore } from '../volumes/store.ts';
-import { hostsFile, runtimeConfig } from './bundle.ts';
+import { hostsFileContent, runtimeConfig } from './bundle.ts';
 import { execInContainer } from './exec.ts';
 import { collectFacts } from './facts.ts';
 import type { Runc } from './runtime.ts';
 import { checkServerSpec } from './spec.ts';
 
 const ROOT_VOLUME_WORK = 'work';
+/** The root volume's directory for the server's /etc/hosts and /etc/hostname. */
+const ROOT_VOLUME_ETC = 'etc';
 const KILL_WAIT_MS = 10_000;
+const CONSOLE_TAIL_BYTES = 8192;
 const REMOVE_STOP_TIMEOUT_MS = 10_000;
 
+/** Rewrites a file the server may have changed; left alone when it is as wanted, so that a server whose disk is full still starts. */
+async function writeUnlessSame(file: string, content: string): Promise<void> {
+  const current = await readUntrusted(file, Buffer.byteLength(content)).catch(() => undefined);
+  if (current?.toString('utf8') !== content) await writeFileAtomic(file, content);
+}
+
 /**
- * Servers: a bundle at `servers/<id>/` (spec.json, config.json, hosts, hostname, console.log
+ * Servers: a bundle at `servers/<id>/` (spec.json, config.json, console.log
  * and the rootfs mount point). Starting mounts the root volume, an overlay of the image under
  * the root volume's `upper/`, the data volumes, wires the network and runs the container;
  * `release` undoes all of that from the recorded spec, whatever state it was left in, so a
@@ -67,15 +77,20 @@ export class ServerManager {
       const [filesystems, network] = await Promise.allSettled([this.mountFilesystems(spec, lower), this.network.connect(spec.id, spec.address, spec.network)]);
       if (filesystems.status === 'rejected') throw filesystems.reason;
       if (network.status === 'rejected') throw network.reason;
-      const volumeSources = filesystems.value;
+      const { rootVolume, volumeSources } = filesystems.value;
 
-      await writeFileAtomic(this.layout.serverFile(spec.id, 'hosts'), hostsFile(spec));
-      await writeFileAtomic(this.layout.serverFile(spec.id, 'hostname'), `${spec.hostname}\n`);
+      // The server may write to its /etc/hosts and /etc/hostname: they live on its own root
+      // volume (outside the overlay's layers), so what it writes there counts against its disk,
+      // never the host's.
+      const hostsFile = path.join(rootVolume, ROOT_VOLUME_ETC, 'hosts');
+      const hostnameFile = path.join(rootVolume, ROOT_VOLUME_ETC, 'hostname');
+      await writeUnlessSame(hostsFile, hostsFileContent(spec));
+      await writeUnlessSame(hostnameFile, `${spec.hostname}\n`);
       const config = runtimeConfig({
         spec,
         netnsPath: path.join('/run/netns', netnsName(spec.id)),
-        hostsFile: this.layout.serverFile(spec.id, 'hosts'),
-        hostnameFile: this.layout.serverFile(spec.id, 'hostname'),
+        hostsFile,
+        hostnameFile,
         initBinary: HOST_BUSYBOX,
         volumeSources,
         cgroupsPath: `/${id}`,
@@ -88,8 +103,8 @@ export class ServerManager {
     }
   }
 
-  /** The root volume, the overlay over the image, and the data volumes; returns each data volume's host mount point. */
-  private async mountFilesystems(spec: ServerSpec, lower: string): Promise<Map<string, string>> {
+  /** The root volume, the overlay over the image, and the data volumes; returns the root volume's and each data volume's host mount point. */
+  private async mountFilesystems(spec: ServerSpec, lower: string): Promise<{ rootVolume: string; volumeSources: Map<string, string> }> {
     const rootVolume = await this.volumes.mount(spec.rootVolumeId);
     const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
     const work = path.join(rootVolume, ROOT_VOLUME_WORK);
@@ -98,7 +113,7 @@ export class ServerManager {
     await mountOverlay(this.layout.serverFile(spec.id, 'rootfs'), { lowers: [lower], upper, work });
     const volumeSources = new Map<string, string>();
     for (const volume of spec.volumes) volumeSources.set(volume.volumeId, await this.volumes.mount(volume.volumeId));
-    return volumeSources;
+    return { rootVolume, volumeSources };
   }
 
   private async runDetached(serverId: string): Promise<void> {
@@ -128,9 +143,9 @@ export class ServerManager {
     return cgroups.includes(`:/${containerName(serverId)}`) ? pid : undefined;
   }
 
-  /** The end of console.log, where runc and the container write: the reason a start failed. */
+  /** The end of console.log, where runc writes: the reason a start failed (only its end is read). */
   private async consoleTail(serverId: string): Promise<string> {
-    const text = await readFile(this.layout.serverFile(serverId, 'console.log'), 'utf8').catch(() => '');
+    const text = await readTail(this.layout.serverFile(serverId, 'console.log'), CONSOLE_TAIL_BYTES).catch(() => '');
     return text.trim().split('\n').slice(-5).join('\n').slice(-1500) || 'no output';
   }
 

@@ -1,5 +1,6 @@
 import { ComputeRejected } from '../compute-host.ts';
-import { readFileInRoot } from '../rootfs-path.ts';
+import { readFileInRoot, ROOTFS_FILE_LIMIT } from '../rootfs-path.ts';
+import { UntrustedFileRefused } from '../untrusted-files.ts';
 
 export interface ExecUser {
   name: string;
@@ -42,13 +43,26 @@ function parseGroup(text: string): GroupEntry[] {
 }
 
 /**
+ * /etc/passwd or /etc/group of the server. One that is not a regular file is refused here:
+ * runc reads them too, inside the server, and would wait for ever on a FIFO.
+ */
+async function readAccountFile(rootfs: string, inside: string): Promise<string | undefined> {
+  try {
+    return await readFileInRoot(rootfs, inside);
+  } catch (error) {
+    if (error instanceof UntrustedFileRefused) throw new ComputeRejected(`the server's ${inside} ${error.message}; commands need it to be a regular file of at most ${ROOTFS_FILE_LIMIT} bytes, or absent`, 'username');
+    throw error;
+  }
+}
+
+/**
  * Who a command runs as, from the server's own /etc/passwd and /etc/group (a user name or a
  * uid; root by default), the way `su` would: the user's primary group unless one is named,
  * plus the groups listing the user as a member.
  */
 export async function resolveExecUser(rootfs: string, username?: string, groupname?: string): Promise<ExecUser> {
-  const passwd = parsePasswd((await readFileInRoot(rootfs, '/etc/passwd')) ?? '');
-  const groups = parseGroup((await readFileInRoot(rootfs, '/etc/group')) ?? '');
+  const passwd = parsePasswd((await readAccountFile(rootfs, '/etc/passwd')) ?? '');
+  const groups = parseGroup((await readAccountFile(rootfs, '/etc/group')) ?? '');
   const wanted = username === undefined || username === '' ? '0' : username;
 
   let user: PasswdEntry | undefined;

@@ -23,7 +23,12 @@ export const AUDIT_ACTIONS = [
   'role_changed',
   'credential_created',
   'credential_revoked',
+  'api_key_regenerated',
   'oauth_settings_changed',
+  'dns_zone_created',
+  'dns_zone_updated',
+  'dns_zone_deleted',
+  'dns_records_changed',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

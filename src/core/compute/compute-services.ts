@@ -19,7 +19,7 @@ export function createComputeServices(deps: ComputeDeps & { taskHandlers: TaskHa
   const limits = computeQuotas(deps.quotas);
   const records = hostRecords(deps);
   registerServerHandlers(deps.taskHandlers, deps, records);
-  registerStorageHandlers(deps.taskHandlers, deps, records);
+  registerStorageHandlers(deps.taskHandlers, deps, records, limits);
   const images = createImageService({ ...deps, limits });
   const servers = createServerService({ ...deps, images, limits });
   const volumes = createVolumeService({ ...deps, servers, limits });

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import path from 'node:path';
 import { ComputeRejected, ComputeUnavailable as HostUnavailable, type ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
@@ -21,6 +22,19 @@ export interface ComputeSettings {
   uploadDir: string;
 }
 
+/** Where an upload is written before its import task reads it; the task removes it. */
+export function uploadPath(settings: Pick<ComputeSettings, 'uploadDir'>, imageId: string): string {
+  return path.join(settings.uploadDir, `${imageId}.archive`);
+}
+
+/**
+ * Told when an organization's servers come or go, in the transaction that changes them (DNS
+ * keeps records of their addresses); returns what to do once that transaction commits.
+ */
+export interface ServerAddressFollower {
+  serversChanged(trx: Transaction<Database>, organizationId: string, actor: Actor | null): Promise<() => void>;
+}
+
 /** What every compute service shares. */
 export interface ComputeDeps {
   store: Store;
@@ -29,6 +43,7 @@ export interface ComputeDeps {
   quotas: QuotaService;
   host: ComputeHost;
   settings: ComputeSettings;
+  addresses?: ServerAddressFollower;
 }
 
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -40,11 +55,6 @@ export class ComputeRefused extends Conflict {
   }
 }
 
-/** The host failed in a way nobody asked for; the task fails with the host's message. */
-export class ComputeFailed extends DomainError {
-  readonly code = 'compute_failed';
-}
-
 /** Runs host work, turning the host's errors into domain errors a task or a request can report. */
 export async function onHost<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -54,11 +64,21 @@ export async function onHost<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The host's refusals become domain errors, their messages written for the tenant. Anything
+ * else stays what it is: its message may hold host paths or a tenant file's content, so the
+ * worker logs it for the operator and tells the tenant only that the task failed.
+ */
 export function asDomainError(error: unknown): Error {
   if (error instanceof DomainError) return error;
   if (error instanceof HostUnavailable) return new ComputeUnavailable(error.message);
   if (error instanceof ComputeRejected) return new ComputeRefused(error.message);
-  return new ComputeFailed(error instanceof Error ? error.message : String(error));
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** What a resource's `error` field says about a failure: a domain error's message, never a host's. */
+export function tenantMessage(error: Error): string {
+  return error instanceof DomainError ? error.message : 'The host could not complete the work; the operator\'s log has the details.';
 }
 
 /** Refuses with one clear error, before anything is written, when servers cannot run here. */
@@ -84,23 +104,7 @@ export async function retryOnUniqueViolation<T>(work: () => Promise<T>): Promise
 }
 
 /** The event recording a change to a compute resource, in the transaction that makes it. */
-export function computeEvent(
-  row: { id: string; organization_id: string; organization_path: string },
-  resourceType: string,
-  verb: string,
-  actor: Actor | null,
-  data: Record<string, unknown> = {},
-) {
-  return {
-    type: `${resourceType}.${verb}`,
-    organizationId: row.organization_id,
-    organizationPath: row.organization_path,
-    actor: actor?.principal.userId ?? null,
-    resource: { type: resourceType, id: row.id },
-    data,
-    requestId: actor?.requestId ?? null,
-  };
-}
+export { resourceEvent as computeEvent } from '../events/resource-event.ts';
 
 /** The number a bigint column or an aggregate reads as, on either database. */
 export const asNumber = (value: unknown): number => Number(value ?? 0);

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { ImageRow } from '../../store/schema.ts';
 import { BUILTIN_IMAGE_ID } from '../../store/migrations/0400_compute.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
@@ -8,10 +7,10 @@ import { Conflict, InvalidState, NotFound, ValidationFailed, type FieldErrors } 
 import { choiceFilter, runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
-import { assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
+import { assertComputeAvailable, computeEvent, uploadPath, type ComputeDeps, type Executor } from './context.ts';
 import { checkName, hasErrors } from './inputs.ts';
 import { toImage, type Image } from './records.ts';
-import { availableSnapshot } from './snapshot-service.ts';
+import { availableSnapshot } from './snapshot-lookup.ts';
 
 export { BUILTIN_IMAGE_ID };
 
@@ -94,11 +93,6 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     });
   }
 
-  /** Where an upload is written before its import task reads it; the task removes it. */
-  function uploadPath(imageId: string): string {
-    return path.join(settings.uploadDir, `${imageId}.archive`);
-  }
-
   /**
    * An image from an uploaded archive. `receive` writes the request body to the path it is
    * given (and may throw, e.g. when the body is too large); nothing is recorded until it has.
@@ -112,12 +106,13 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     // The quota is checked before the upload too, so that a refused request does not transfer gigabytes.
     await limits.forImage(db, actor.organizationId);
     const row = newImage(actor, input.name!, 'upload', null);
-    const file = uploadPath(row.id);
+    const file = uploadPath(settings, row.id);
     fs.mkdirSync(settings.uploadDir, { recursive: true, mode: 0o700 });
     try {
       await receive(file);
       if (fs.statSync(file).size === 0) throw ValidationFailed.field('file', 'The upload is empty; send a .tar, .tar.gz or OCI image archive as the request body.');
-      return await insertWithTask(actor, row, { type: 'image.import', input: { image_id: row.id, archive: file } });
+      // The task finds the upload by the image's id: a host path never shows in a tenant's task.
+      return await insertWithTask(actor, row, { type: 'image.import', input: { image_id: row.id } });
     } catch (error) {
       fs.rmSync(file, { force: true });
       throw error;
@@ -155,5 +150,5 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     });
   }
 
-  return { list, get, findUsable, importUpload, fromSnapshot, remove, uploadPath };
+  return { list, get, findUsable, importUpload, fromSnapshot, remove };
 }

@@ -1,5 +1,5 @@
 import type { TaskContext, TaskHandlerRegistry } from '../tasks/handlers.ts';
-import { asNumber, asDomainError, computeEvent, onHost, type ComputeDeps, type Executor } from './context.ts';
+import { asNumber, asDomainError, computeEvent, onHost, tenantMessage, type ComputeDeps, type Executor } from './context.ts';
 import type { HostRecords } from './host-records.ts';
 import { nowIso } from '../clock.ts';
 
@@ -26,7 +26,7 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
           return (await work(ctx, serverId)) ?? {};
         } catch (error) {
           const failure = asDomainError(error);
-          await records.setServerState(db, serverId, 'error', failure.message);
+          await records.setServerState(db, serverId, 'error', tenantMessage(failure));
           throw failure;
         }
       },
@@ -87,6 +87,15 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     }),
   );
 
+  // A stopped server's new size reaches the host's record of it; the next start applies it.
+  registry.register(
+    'server.resize',
+    serverTask(async (_ctx, serverId) => {
+      const server = (await records.findServer(db, serverId))!;
+      await onHost(async () => host.servers.create(await records.specOf(server)));
+    }),
+  );
+
   registry.register(
     'server.update_information',
     serverTask(async (_ctx, serverId) => {
@@ -101,6 +110,7 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     serverTask(async (ctx, serverId) => {
       const server = (await records.findServer(db, serverId))!;
       const deleteVolumes = ctx.input.delete_volumes === true;
+      let published: (() => void) | undefined;
       await onHost(() => host.servers.stop(serverId, stopOptions));
       await onHost(() => host.servers.remove(serverId));
       await onHost(() => host.volumes.remove(server.root_volume_id));
@@ -116,8 +126,10 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
         await trx.deleteFrom('volumes').where('id', '=', server.root_volume_id).execute();
         await trx.deleteFrom('servers').where('id', '=', serverId).execute();
         await events.record(trx, computeEvent(server, 'server', 'deleted', null, { name: server.name }));
+        published = await deps.addresses?.serversChanged(trx, server.organization_id, null);
         return null;
       });
+      published?.();
     }),
   );
 }

@@ -9,8 +9,9 @@ import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type Comp
 import { BUILTIN_IMAGE_ID, type ImageService } from './image-service.ts';
 import { checkHostname, checkInteger, checkMountPath, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
 import { allocateAddress, ensureNetwork } from './networks.ts';
+import { resolvePlan } from './plans.ts';
 import { toServer, type Server } from './records.ts';
-import { allowedServerActions, assertServerDeletable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, startVolumeOperation, type ServerAction } from './states.ts';
+import { allowedServerActions, assertServerDeletable, assertServerResizable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, startVolumeOperation, type ServerAction } from './states.ts';
 
 export interface ServerInput {
   name?: string;
@@ -23,6 +24,17 @@ export interface ServerInput {
   start?: boolean;
   /** Data volumes attached from the start: existing ones (`volume`), or new ones made with the server. */
   volumes?: ServerVolumeInput[];
+  /** A plan id: its vCPUs and memory, instead of giving them. */
+  plan?: string;
+  /** An environment of the acting organization the server belongs to. */
+  environment?: string;
+}
+
+/** A new size: a plan, or vCPUs and memory. */
+export interface ResizeInput {
+  plan?: string;
+  vcpus?: number;
+  memory?: number;
 }
 
 export type ServerVolumeInput = { volume: string; mount_path: string } | { name: string; size: number; mount_path: string };
@@ -37,6 +49,7 @@ const listSpec: ListSpec = {
     name: (query, value) => query.where('name', '=', value),
     state: choiceFilter('state', 'state', STATES),
     image: uuidFilter('image_id', 'image'),
+    environment: uuidFilter('environment_id', 'environment'),
   },
   searchColumns: ['name', 'hostname', 'private_ip'],
   orderings: { name: 'name', created_at: 'created_at', updated_at: 'updated_at', state: 'state' },
@@ -48,7 +61,7 @@ export type ServerService = ReturnType<typeof createServerService>;
 
 /** Servers: records and the tasks that make the host follow them. */
 export function createServerService(deps: ComputeDeps & { images: ImageService; limits: ComputeQuotas }) {
-  const { store, events, tasks, host, settings, images, limits } = deps;
+  const { store, events, tasks, host, settings, images, limits, addresses } = deps;
   const { db } = store;
 
   const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('servers').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
@@ -90,12 +103,26 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     return (await withVolumes([await findVisible(actor, id)]))[0]!;
   }
 
+  function checkSize(errors: FieldErrors, input: ResizeInput): void {
+    checkInteger(errors, 'vcpus', input.vcpus, PLAN_LIMITS.vcpus);
+    checkInteger(errors, 'memory', input.memory, PLAN_LIMITS.memory, ' bytes');
+    if (input.plan !== undefined && (input.vcpus !== undefined || input.memory !== undefined)) errors.plan = ['Give a plan, or vcpus and memory, not both.'];
+  }
+
+  /** The vCPUs and memory a create or resize asks for; what it leaves out comes from `fallback`. */
+  function sizeOf(input: ResizeInput, fallback: { vcpus: number; memoryBytes: number }): { vcpus: number; memoryBytes: number } {
+    if (input.plan !== undefined) {
+      const plan = resolvePlan(input.plan, 'plan');
+      return { vcpus: plan.vcpus, memoryBytes: plan.memoryBytes };
+    }
+    return { vcpus: input.vcpus ?? fallback.vcpus, memoryBytes: input.memory ?? fallback.memoryBytes };
+  }
+
   function validate(input: ServerInput): FieldErrors {
     const errors: FieldErrors = {};
     checkName(errors, 'name', input.name, { required: true });
     checkHostname(errors, input.hostname);
-    checkInteger(errors, 'vcpus', input.vcpus, PLAN_LIMITS.vcpus);
-    checkInteger(errors, 'memory', input.memory, PLAN_LIMITS.memory, ' bytes');
+    checkSize(errors, input);
     checkInteger(errors, 'root_volume_size', input.root_volume_size, PLAN_LIMITS.rootVolume, ' bytes');
     checkTags(errors, input.tags);
     checkVolumes(errors, input.volumes);
@@ -161,6 +188,8 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
           state: 'creating',
           server_id: server.id,
           mount_path: volume.mount_path,
+          // A volume made with a server belongs where the server does.
+          environment_id: server.environment_id,
           snapshot_id: null,
           revision: 1,
           created_at: now,
@@ -172,20 +201,26 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     }
   }
 
+  /** An environment of the acting organization itself (a sub-organization's are its own). */
+  async function environmentFor(actor: Actor, id: string | undefined): Promise<string | null> {
+    if (id === undefined) return null;
+    const found = isUuid(id) ? await db.selectFrom('environments').select('id').where('id', '=', id).where('organization_id', '=', actor.organizationId).executeTakeFirst() : undefined;
+    if (!found) throw ValidationFailed.field('environment', `Invalid pk "${id}" - object does not exist.`);
+    return found.id;
+  }
+
   /** Records a server, its root volume and its address, and enqueues `server.create` (which starts it when asked). */
   async function create(actor: Actor, input: ServerInput): Promise<{ server: Server; task: Task }> {
     assertAllowed(actor, 'server:write');
     const errors = validate(input);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const size = sizeOf(input, { vcpus: PLAN_LIMITS.vcpus.default, memoryBytes: PLAN_LIMITS.memory.default });
+    const environmentId = await environmentFor(actor, input.environment);
     const image = await images.findUsable(actor, input.image ?? BUILTIN_IMAGE_ID);
     await assertComputeAvailable(host);
-    const plan = {
-      vcpus: input.vcpus ?? PLAN_LIMITS.vcpus.default,
-      memoryBytes: input.memory ?? PLAN_LIMITS.memory.default,
-      rootVolumeBytes: input.root_volume_size ?? PLAN_LIMITS.rootVolume.default,
-    };
+    const plan = { ...size, rootVolumeBytes: input.root_volume_size ?? PLAN_LIMITS.rootVolume.default };
     const name = input.name!.trim();
-    return retryOnUniqueViolation(() =>
+    const { created, published } = await retryOnUniqueViolation(() =>
       db.transaction().execute(async (trx) => {
         await limits.forServer(trx, actor.organizationId, plan);
         const network = await ensureNetwork(trx, actor.organizationId, settings.networkRange);
@@ -204,6 +239,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
           network_id: network.id,
           private_ip: await allocateAddress(trx, network),
           root_volume_id: newId(),
+          environment_id: environmentId,
           tags: JSON.stringify([...new Set(input.tags ?? [])]),
           facts: null,
           facts_updated_at: null,
@@ -220,6 +256,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
           server_id: row.id,
           mount_path: '/',
           snapshot_id: null,
+          environment_id: environmentId,
           revision: 1,
         };
         await trx.insertInto('servers').values(row).execute();
@@ -227,13 +264,19 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         await events.record(trx, computeEvent(row, 'server', 'created', actor, { name: row.name, image: image.id, private_ip: row.private_ip }));
         await attachAtCreate(trx, actor, row, input.volumes ?? []);
         const task = await tasks.enqueue(trx, actor, { type: 'server.create', input: { server_id: row.id, start: input.start === true } });
-        return { server: (await withVolumes([row], trx))[0]!, task };
+        const published = await addresses?.serversChanged(trx, actor.organizationId, actor);
+        return { created: { server: (await withVolumes([row], trx))[0]!, task }, published };
       }),
     );
+    published?.();
+    return created;
   }
 
-  /** Name, host name and tags change (a new host name applies from the next start); everything else is set at creation or through actions. */
-  async function update(actor: Actor, id: string, input: Pick<ServerInput, 'name' | 'tags' | 'hostname'>, options: { expectedRevision?: number } = {}): Promise<Server> {
+  /**
+   * Name, host name and tags change (a new host name shows from the next start); everything else
+   * about a server is set at creation or through actions.
+   */
+  async function update(actor: Actor, id: string, input: Pick<ServerInput, 'name' | 'hostname' | 'tags'>, options: { expectedRevision?: number } = {}): Promise<Server> {
     assertAllowed(actor, 'server:write');
     const current = await findVisible(actor, id);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
@@ -298,11 +341,40 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     return enqueueAction(actor, current.id, 'terminate', { deleting: true });
   }
 
+  /** A stopped server's new size, within quota; its task records it on the host, and the next start applies it. */
+  async function resize(actor: Actor, id: string, input: ResizeInput): Promise<Task> {
+    assertAllowed(actor, 'server:write');
+    const current = await findVisible(actor, id);
+    const errors: FieldErrors = {};
+    if (input.plan === undefined && input.vcpus === undefined && input.memory === undefined) errors.plan = ['Give a plan, or vcpus and memory.'];
+    checkSize(errors, input);
+    if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const size = sizeOf(input, { vcpus: Number(current.vcpus), memoryBytes: Number(current.memory_bytes) });
+    assertServerResizable(current.state);
+    await assertComputeAvailable(host);
+    return db.transaction().execute(async (trx) => {
+      await limits.forResize(trx, current.organization_id, { vcpus: size.vcpus - Number(current.vcpus), memoryBytes: size.memoryBytes - Number(current.memory_bytes) });
+      const moved = await trx
+        .updateTable('servers')
+        .set({ vcpus: size.vcpus, memory_bytes: size.memoryBytes, revision: current.revision + 1, updated_at: nowIso() })
+        .where('id', '=', current.id)
+        .where('revision', '=', current.revision)
+        .where('state', 'in', ['stopped'])
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) {
+        assertServerResizable((await findVisible(actor, id, trx)).state);
+        throw new PreconditionFailed('The server was changed by another request; read it again and retry.');
+      }
+      await events.record(trx, computeEvent(current, 'server', 'resized', actor, { vcpus: size.vcpus, memory: size.memoryBytes }));
+      return tasks.enqueue(trx, actor, { type: 'server.resize', input: { server_id: current.id } });
+    });
+  }
+
   async function allowedActions(actor: Actor, id: string): Promise<{ state: string; actions: ServerAction[] }> {
     assertAllowed(actor, 'server:read');
     const current = await findVisible(actor, id);
     return { state: current.state, actions: allowedServerActions(current.state) };
   }
 
-  return { list, get, create, update, act, remove, allowedActions, findVisible };
+  return { list, get, create, update, act, resize, remove, allowedActions, findVisible, environmentFor };
 }

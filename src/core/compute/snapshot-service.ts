@@ -1,11 +1,12 @@
-import type { SnapshotRow } from '../../store/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, SnapshotRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
-import { assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
+import { assertComputeAvailable, computeEvent, type ComputeDeps } from './context.ts';
 import { checkName, hasErrors } from './inputs.ts';
 import { toSnapshot, type Snapshot } from './records.ts';
 import { startVolumeOperation } from './states.ts';
@@ -15,6 +16,8 @@ const listSpec: ListSpec = {
   filters: {
     name: (query, value) => query.where('name', '=', value),
     volume: uuidFilter('volume_id', 'volume'),
+    // Snapshots of the environment's volumes.
+    environment: (query, value) => query.where('volume_id', 'in', (eb: Kysely<Database>) => uuidFilter('environment_id', 'environment')(eb.selectFrom('volumes').select('id'), value)),
   },
   searchColumns: ['name'],
   orderings: { name: 'name', created_at: 'created_at' },
@@ -23,19 +26,6 @@ const listSpec: ListSpec = {
 };
 
 export type SnapshotService = ReturnType<typeof createSnapshotService>;
-
-/**
- * The snapshot a new volume or image is made from, as the request's `snapshot` field names it:
- * visible to the actor and available, or a field error.
- */
-export async function availableSnapshot(db: Executor, actor: Actor, id: string | undefined, made: 'a volume' | 'an image'): Promise<SnapshotRow> {
-  const snapshot = id !== undefined && isUuid(id)
-    ? await db.selectFrom('snapshots').selectAll().where('id', '=', id).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
-    : undefined;
-  if (!snapshot) throw ValidationFailed.field('snapshot', `Invalid pk "${id}" - object does not exist.`);
-  if (snapshot.state !== 'available') throw ValidationFailed.field('snapshot', `The snapshot is ${snapshot.state}; ${made} is made from an available snapshot.`);
-  return snapshot;
-}
 
 /** Snapshots: a point-in-time copy of a volume, for new volumes (data) or images (root). */
 export function createSnapshotService(deps: ComputeDeps & { volumes: VolumeService; limits: ComputeQuotas }) {

@@ -33,6 +33,8 @@ const SERVER_RULES: Record<ServerAction, Rule<ServerState>> = {
 const SERVER_DELETABLE: readonly ServerState[] = ['stopped'];
 /** Volumes are attached to and detached from stopped servers only. */
 const SERVER_ATTACHABLE: readonly ServerState[] = ['stopped'];
+/** A server's size changes while it is stopped; the next start applies it. */
+const SERVER_RESIZABLE: readonly ServerState[] = ['stopped'];
 
 /** The canonical action for a name a client sent (an alias included), or null when unknown. */
 export function resolveServerAction(name: string): ServerAction | null {
@@ -48,19 +50,25 @@ export function allowedServerActions(state: ServerState): ServerAction[] {
 /** The state to show while `action` runs; throws `InvalidState` when `state` does not allow it. */
 export function startServerAction(state: ServerState, action: ServerAction): ServerState {
   const rule = SERVER_RULES[action];
-  if (!rule.from.includes(state)) throw new InvalidState(state, [...rule.from], `The server is ${state}; ${action} needs it to be ${rule.from.join(' or ')}.`);
+  if (!rule.from.includes(state)) throw new InvalidState(state, [...rule.from], `The server is ${state}; ${action} needs it to be ${rule.from.join(' or ')}.`, 'server');
   return rule.during ?? state;
 }
 
 export function assertServerDeletable(state: ServerState): void {
   if (!SERVER_DELETABLE.includes(state)) {
-    throw new InvalidState(state, [...SERVER_DELETABLE], `The server is ${state}; only a stopped server is deleted (or use the terminate action).`);
+    throw new InvalidState(state, [...SERVER_DELETABLE], `The server is ${state}; only a stopped server is deleted (or use the terminate action).`, 'server');
   }
 }
 
 export function assertServerAcceptsVolumeChanges(state: ServerState): void {
   if (!SERVER_ATTACHABLE.includes(state)) {
-    throw new InvalidState(state, [...SERVER_ATTACHABLE], `The server is ${state}; volumes are attached and detached while it is stopped.`);
+    throw new InvalidState(state, [...SERVER_ATTACHABLE], `The server is ${state}; volumes are attached and detached while it is stopped.`, 'server');
+  }
+}
+
+export function assertServerResizable(state: ServerState): void {
+  if (!SERVER_RESIZABLE.includes(state)) {
+    throw new InvalidState(state, [...SERVER_RESIZABLE], `The server is ${state}; its size changes while it is stopped.`, 'server');
   }
 }
 
@@ -78,6 +86,6 @@ const VOLUME_RULES: Record<VolumeOperation, Rule<VolumeState>> = {
 /** The state to show while `operation` runs; throws `InvalidState` when `state` does not allow it. */
 export function startVolumeOperation(state: VolumeState, operation: VolumeOperation): VolumeState {
   const rule = VOLUME_RULES[operation];
-  if (!rule.from.includes(state)) throw new InvalidState(state, [...rule.from], `The volume is ${state}; ${operation} needs it to be ${rule.from.join(' or ')}.`);
+  if (!rule.from.includes(state)) throw new InvalidState(state, [...rule.from], `The volume is ${state}; ${operation} needs it to be ${rule.from.join(' or ')}.`, 'volume');
   return rule.during ?? state;
 }

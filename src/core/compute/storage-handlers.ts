@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import type { VolumeState } from '../../store/schema.ts';
+import type { ImageRow, VolumeState } from '../../store/schema.ts';
 import { BUILTIN_IMAGE_ID } from '../../store/migrations/0400_compute.ts';
 import { nowIso } from '../clock.ts';
 import type { FieldErrors } from '../errors.ts';
 import type { TaskContext, TaskHandlerRegistry } from '../tasks/handlers.ts';
-import { asDomainError, computeEvent, onHost, type ComputeDeps, type Executor } from './context.ts';
+import type { ComputeQuotas } from './compute-quotas.ts';
+import { asDomainError, computeEvent, onHost, tenantMessage, uploadPath, type ComputeDeps, type Executor } from './context.ts';
 import type { HostRecords } from './host-records.ts';
 
 const ref = (type: string, key: string) => (input: Record<string, unknown>) => (input[key] ? [{ type, id: String(input[key]) }] : []);
@@ -15,8 +16,8 @@ const both = (...refs: ((input: Record<string, unknown>) => { type: string; id: 
  * crash; a failure marks the resource `error` (or puts a volume back as it was, when the
  * volume itself is unharmed) and fails the task with the reason.
  */
-export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: ComputeDeps, records: HostRecords): void {
-  const { store, events, host } = deps;
+export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: ComputeDeps, records: HostRecords, limits: ComputeQuotas): void {
+  const { store, events, host, settings } = deps;
   const { db } = store;
 
   const volumeRow = (id: string) => db.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
@@ -48,7 +49,8 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
     volumeTask(ref('volume', 'volume_id'), () => 'error', async (ctx, volumeId) => {
       const volume = (await volumeRow(volumeId))!;
       await onHost(() => host.volumes.create(volumeId, Number(volume.size_bytes), volume.snapshot_id ?? undefined));
-      await ctx.step('available', (trx) => setVolume(trx, volumeId, { state: 'available' }));
+      // Made attached (its server named at creation), it is in use from the start.
+      await ctx.step('available', (trx) => setVolume(trx, volumeId, { state: restingState(volume) }));
     }),
   );
 
@@ -136,23 +138,31 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
 
   const imageRow = (id: string) => db.selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst();
 
-  /** Makes an image's root filesystem on the host, then records it ready (or `error` with the reason). */
-  function imageTask(make: (ctx: TaskContext, imageId: string) => Promise<{ sizeBytes: number; arch: string }>, cleanup?: (ctx: TaskContext) => void) {
+  /**
+   * Makes an image's root filesystem on the host, then records it ready, its bytes counted in its
+   * organization's `image_bytes` quota; a failure (the quota included) records `error` with the
+   * reason and leaves nothing of the image on the host.
+   */
+  function imageTask(make: (ctx: TaskContext, image: ImageRow) => Promise<{ sizeBytes: number; arch: string }>, cleanup?: (ctx: TaskContext) => void) {
     return {
       resourcesOf: ref('image', 'image_id'),
       async run(ctx: TaskContext) {
         const imageId = String(ctx.input.image_id);
-        if (!(await imageRow(imageId))) return { gone: true };
+        const image = await imageRow(imageId);
+        if (!image) return { gone: true };
         try {
-          const artifact = await make(ctx, imageId);
-          await ctx.step('ready', (trx) =>
-            trx.updateTable('images').set({ status: 'ready', size_bytes: artifact.sizeBytes, arch: artifact.arch, error: null, updated_at: nowIso() }).where('id', '=', imageId).execute().then(() => null),
-          );
+          const artifact = await make(ctx, image);
+          await ctx.step('ready', async (trx) => {
+            if (image.organization_id) await limits.forImageBytes(trx, image.organization_id, artifact.sizeBytes);
+            await trx.updateTable('images').set({ status: 'ready', size_bytes: artifact.sizeBytes, arch: artifact.arch, error: null, updated_at: nowIso() }).where('id', '=', imageId).execute();
+            return null;
+          });
           cleanup?.(ctx);
           return { size: artifact.sizeBytes };
         } catch (error) {
           const failure = asDomainError(error);
-          await db.updateTable('images').set({ status: 'error', error: failure.message, updated_at: nowIso() }).where('id', '=', imageId).execute();
+          await onHost(() => host.images.remove(imageId)).catch(() => undefined);
+          await db.updateTable('images').set({ status: 'error', error: tenantMessage(failure), updated_at: nowIso() }).where('id', '=', imageId).execute();
           cleanup?.(ctx);
           throw failure;
         }
@@ -160,16 +170,22 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
     };
   }
 
-  const removeUpload = (ctx: TaskContext) => fs.rmSync(String(ctx.input.archive), { force: true });
-  registry.register('image.import', imageTask((ctx, imageId) => onHost(() => host.images.importArchive(imageId, String(ctx.input.archive))), removeUpload));
+  const removeUpload = (ctx: TaskContext) => fs.rmSync(uploadPath(settings, String(ctx.input.image_id)), { force: true });
+  registry.register(
+    'image.import',
+    imageTask(async (_ctx, image) => {
+      // The import stops as soon as it unpacks more than the organization has left.
+      const maxBytes = image.organization_id ? await limits.imageBytesLeft(db, image.organization_id) : undefined;
+      return onHost(() => host.images.importArchive(image.id, uploadPath(settings, image.id), { maxBytes }));
+    }, removeUpload),
+  );
 
   registry.register(
     'image.from_snapshot',
-    imageTask(async (_ctx, imageId) => {
-      const image = (await imageRow(imageId))!;
+    imageTask(async (_ctx, image) => {
       const snapshot = await snapshotRow(image.snapshot_id ?? '');
       if (!snapshot) throw new Error('the snapshot this image was to be made from is gone');
-      return onHost(() => host.images.fromSnapshot(imageId, snapshot.id, snapshot.base_image_id));
+      return onHost(() => host.images.fromSnapshot(image.id, snapshot.id, snapshot.base_image_id));
     }),
   );
 

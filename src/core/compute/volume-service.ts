@@ -9,14 +9,23 @@ import { asNumber, assertComputeAvailable, computeEvent, type ComputeDeps, type 
 import { checkInteger, checkMountPath, checkName, hasErrors, PLAN_LIMITS } from './inputs.ts';
 import { toVolume, type Volume } from './records.ts';
 import type { ServerService } from './server-service.ts';
-import { availableSnapshot } from './snapshot-service.ts';
+import { availableSnapshot } from './snapshot-lookup.ts';
 import { assertServerAcceptsVolumeChanges, startVolumeOperation, type VolumeOperation } from './states.ts';
 
 export interface VolumeInput {
   name?: string;
   size?: number;
   snapshot?: string;
+  /** An environment of the acting organization the volume belongs to. */
+  environment?: string;
+  /** A stopped server of the acting organization to attach the new volume to at once. */
+  server?: string;
+  /** Where it is mounted in that server: `/mnt/<volume id>` unless given. */
+  mount_path?: string;
 }
+
+/** Where a volume attached without a mount path is mounted. */
+const defaultMountPath = (volumeId: string) => `/mnt/${volumeId}`;
 
 const STATES = ['creating', 'available', 'in_use', 'resizing', 'deleting', 'error'];
 
@@ -26,6 +35,7 @@ const listSpec: ListSpec = {
     server: uuidFilter('server_id', 'server'),
     state: choiceFilter('state', 'state', STATES),
     type: (query, value) => query.where('volume_type', '=', value),
+    environment: uuidFilter('environment_id', 'environment'),
   },
   searchColumns: ['name'],
   orderings: { name: 'name', created_at: 'created_at', size: 'size_bytes' },
@@ -59,14 +69,34 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
     return toVolume(await findVisible(actor, id));
   }
 
-  /** A new empty data volume, or one holding an available snapshot's content (at least the snapshot's size). */
+  /** A server of the volume's organization that takes volume changes now (it is stopped). */
+  async function attachableServer(actor: Actor, serverId: string, organizationId: string, executor: Executor = db) {
+    const server = await servers.findVisible(actor, serverId, executor).catch(() => {
+      throw ValidationFailed.field('server', `Invalid pk "${serverId}" - object does not exist.`);
+    });
+    if (server.organization_id !== organizationId) throw ValidationFailed.field('server', 'A volume is attached to a server of its own organization.');
+    assertServerAcceptsVolumeChanges(server.state);
+    return server;
+  }
+
+  async function assertMountPathFree(trx: Executor, serverId: string, mountPath: string): Promise<void> {
+    const clash = await trx.selectFrom('volumes').select('id').where('server_id', '=', serverId).where('mount_path', '=', mountPath).executeTakeFirst();
+    if (clash) throw ValidationFailed.field('mount_path', 'Another volume is mounted there on this server.');
+  }
+
+  /**
+   * A new empty data volume, or one holding an available snapshot's content (at least the
+   * snapshot's size); attached at once to a stopped server when `server` names one.
+   */
   async function create(actor: Actor, input: VolumeInput): Promise<{ volume: Volume; task: Task }> {
     assertAllowed(actor, 'volume:write');
     const errors: FieldErrors = {};
     checkName(errors, 'name', input.name, { required: true });
     if (input.size === undefined && input.snapshot === undefined) errors.size = ['This field is required.'];
     checkInteger(errors, 'size', input.size, PLAN_LIMITS.volume, ' bytes');
+    if (input.mount_path !== undefined) checkMountPath(errors, input.mount_path);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
+    const server = input.server === undefined ? null : await attachableServer(actor, input.server, actor.organizationId);
     let sourceSize = 0;
     if (input.snapshot !== undefined) {
       const snapshot = await availableSnapshot(db, actor, input.snapshot, 'a volume');
@@ -75,27 +105,36 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
       sourceSize = asNumber(volume?.size_bytes ?? snapshot.size_bytes);
       if (input.size !== undefined && input.size < sourceSize) throw ValidationFailed.field('size', `Ensure this value is at least the snapshot's volume size, ${sourceSize} bytes.`);
     }
+    const environmentId = await servers.environmentFor(actor, input.environment);
     await assertComputeAvailable(host);
     const now = nowIso();
+    const id = newId();
     const row: VolumeRow = {
-      id: newId(),
+      id,
       organization_id: actor.organizationId,
       organization_path: actor.organizationPath,
       name: input.name!.trim(),
       size_bytes: input.size ?? sourceSize,
       volume_type: 'data',
       state: 'creating',
-      server_id: null,
-      mount_path: null,
+      server_id: server?.id ?? null,
+      mount_path: server ? (input.mount_path ?? defaultMountPath(id)) : null,
       snapshot_id: input.snapshot ?? null,
+      environment_id: environmentId,
       revision: 1,
       created_at: now,
       updated_at: now,
     };
     return db.transaction().execute(async (trx) => {
       await limits.forDataVolume(trx, actor.organizationId, row.size_bytes);
+      if (server) {
+        // Checked again inside the transaction: the server may have been started meanwhile.
+        await attachableServer(actor, server.id, actor.organizationId, trx);
+        await assertMountPathFree(trx, server.id, row.mount_path!);
+      }
       await trx.insertInto('volumes').values(row).execute();
       await events.record(trx, computeEvent(row, 'volume', 'created', actor, { name: row.name, size: row.size_bytes }));
+      if (server) await events.record(trx, computeEvent(row, 'volume', 'attached', actor, { server: server.id, mount_path: row.mount_path }));
       return { volume: toVolume(row), task: await tasks.enqueue(trx, actor, { type: 'volume.create', input: { volume_id: row.id } }) };
     });
   }
@@ -152,30 +191,28 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
     });
   }
 
-  /** Attaches a data volume to a stopped server in the same organization; it is mounted at the server's next start. */
+  /**
+   * Attaches a data volume to a stopped server in the same organization, at `mount_path` or
+   * `/mnt/<volume id>`; it is mounted at the server's next start.
+   */
   async function attach(actor: Actor, id: string, input: { server?: string; mount_path?: string }): Promise<Task> {
     assertAllowed(actor, 'volume:write');
     const current = await findVisible(actor, id);
     if (current.volume_type === 'root') throw new Conflict("A server's root volume stays with its server.", 'root_volume');
     const errors: FieldErrors = {};
     if (input.server === undefined) errors.server = ['This field is required.'];
-    checkMountPath(errors, input.mount_path);
+    if (input.mount_path !== undefined) checkMountPath(errors, input.mount_path);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
-    const server = await servers.findVisible(actor, input.server!).catch(() => {
-      throw ValidationFailed.field('server', `Invalid pk "${input.server}" - object does not exist.`);
-    });
-    if (server.organization_id !== current.organization_id) throw ValidationFailed.field('server', 'A volume is attached to a server of its own organization.');
     startVolumeOperation(current.state, 'attach');
-    assertServerAcceptsVolumeChanges(server.state);
+    const server = await attachableServer(actor, input.server!, current.organization_id);
+    const mountPath = input.mount_path ?? defaultMountPath(current.id);
     await assertComputeAvailable(host);
     return begin(actor, current, 'attach', 'volume.attach', { server_id: server.id }, async (trx) => {
       // Checked again inside the transaction: the server may have been started meanwhile.
-      const now = await servers.findVisible(actor, server.id, trx);
-      assertServerAcceptsVolumeChanges(now.state);
-      const clash = await trx.selectFrom('volumes').select('id').where('server_id', '=', server.id).where('mount_path', '=', input.mount_path!).executeTakeFirst();
-      if (clash) throw ValidationFailed.field('mount_path', 'Another volume is mounted there on this server.');
-      await events.record(trx, computeEvent(current, 'volume', 'attached', actor, { server: server.id, mount_path: input.mount_path }));
-      return { server_id: server.id, mount_path: input.mount_path! };
+      await attachableServer(actor, server.id, current.organization_id, trx);
+      await assertMountPathFree(trx, server.id, mountPath);
+      await events.record(trx, computeEvent(current, 'volume', 'attached', actor, { server: server.id, mount_path: mountPath }));
+      return { server_id: server.id, mount_path: mountPath };
     });
   }
 

@@ -26,6 +26,8 @@ export const RESOURCES = [
   'oauth_authorization',
   'app',
   'project',
+  /** A project inside an organization, bound to a service connection (CloudMC's environments). */
+  'environment',
   'order',
   'dns_zone',
   'dns_record',

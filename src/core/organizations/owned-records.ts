@@ -5,7 +5,7 @@ import type { Database } from '../../store/schema.ts';
  * Tables that copy their organization's path onto each row, so that a subtree is read with one
  * prefix match. When an organization moves, their rows move with it.
  */
-const PATH_COPIES = ['tasks', 'events', 'images', 'servers', 'volumes', 'snapshots', 'commands'] as const;
+const PATH_COPIES = ['tasks', 'events', 'images', 'servers', 'volumes', 'snapshots', 'commands', 'environments', 'dns_zones'] as const;
 
 /** Re-roots the rows of every path-copying table from `from` (an organization's old path) to `to`. */
 export async function movePathCopies(trx: Transaction<Database>, from: string, to: string): Promise<void> {
@@ -20,6 +20,7 @@ const BLOCKING = [
   ['volumes', 'volume'],
   ['snapshots', 'snapshot'],
   ['images', 'image'],
+  ['dns_zones', 'DNS zone'],
 ] as const;
 
 /** "2 server(s), 1 volume(s)": what the organization still owns that must go first; empty when nothing. */
@@ -32,7 +33,9 @@ export async function resourcesBlockingDeletion(trx: Transaction<Database>, orga
   return found;
 }
 
-/** Records that go with their organization: its private network (the bridge left with its last server). */
+/** Records that go with their organization: its private network (the bridge left with its last server) and its environments (their members with them). */
 export async function deleteOwnedRecords(trx: Transaction<Database>, organizationId: string): Promise<void> {
+  await trx.deleteFrom('environment_members').where('environment_id', 'in', (eb) => eb.selectFrom('environments').select('id').where('organization_id', '=', organizationId)).execute();
+  await trx.deleteFrom('environments').where('organization_id', '=', organizationId).execute();
   await trx.deleteFrom('networks').where('organization_id', '=', organizationId).execute();
 }

@@ -7,7 +7,7 @@ import { NotFound, PermissionDenied, QuotaExceeded, ValidationFailed } from '../
 import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 /** What an organization's quotas can limit. Each resource is counted by the meter its domain defines. */
-export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'vcpus', 'memory_bytes', 'volume_bytes'] as const;
+export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'dns_records', 'vcpus', 'memory_bytes', 'volume_bytes', 'image_bytes'] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 
 /** Limit per resource; null is unlimited. */
@@ -99,6 +99,26 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
   }
 
   /**
+   * How much more of `resource` the organization may add before its own limit or one above it
+   * is reached (never below 0); undefined when nothing limits it. For work that must stop before
+   * it passes a limit (an image import), checked again with `reserve` when it is recorded.
+   */
+  async function headroom(executor: Kysely<Database>, organizationId: string, resource: QuotaResource): Promise<number | undefined> {
+    const meter = meters.get(resource);
+    if (!meter) throw new Error(`the ${resource} quota has no meter`);
+    const limits = await executor
+      .selectFrom('organization_quotas')
+      .innerJoin('organizations', 'organizations.id', 'organization_quotas.organization_id')
+      .select(['organizations.path', 'organization_quotas.maximum'])
+      .where('organization_quotas.organization_id', 'in', ancestorsOf(await pathOf(executor, organizationId)))
+      .where('organization_quotas.resource', '=', resource)
+      .execute();
+    let left: number | undefined;
+    for (const limit of limits) left = Math.min(left ?? Infinity, limit.maximum - (await meter(executor, organizationIdsUnder(executor, limit.path))));
+    return left === undefined ? undefined : Math.max(0, left);
+  }
+
+  /**
    * Admits a subtree moved from under `previousParentPath`, inside the transaction that moved it
    * (paths already rewritten): the limits of its new ancestors (those it was not under before)
    * must hold with everything it holds.
@@ -156,5 +176,5 @@ export function createQuotaService({ store }: { store: Pick<Store, 'db' | 'diale
     return limitsOf(db, organization.id);
   }
 
-  return { defineMeter, reserve, admitMovedSubtree, get, set };
+  return { defineMeter, reserve, headroom, admitMovedSubtree, get, set };
 }

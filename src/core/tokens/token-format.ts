@@ -13,6 +13,8 @@ export const TOKEN_KINDS = {
   oauth_refresh: 'nbort',
   oauth_client_secret: 'nbocs',
   oauth_code: 'nbocd',
+  // A user's one API key (CloudMC's MC-Api-Key): regenerating it revokes the previous one.
+  api_key: 'nbkey',
   // The password half of an API credential (HTTP Basic); its user name is random too.
   credential: 'nbcrd',
 } as const;

@@ -159,7 +159,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
   /** Resolves a presented token to its principal, or throws `Unauthenticated`. */
   async function authenticate(secret: string): Promise<Principal> {
     const kind = looksLikeAccountToken(secret) ? 'account' : parseToken(secret);
-    if (kind !== 'personal' && kind !== 'session' && kind !== 'account') throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    if (kind !== 'personal' && kind !== 'session' && kind !== 'api_key' && kind !== 'account') throw new Unauthenticated('Invalid token.', 'authentication_failed');
     const hash = hashToken(secret);
     const now = Date.now();
     const cached = byHash.get(hash, now);
@@ -301,5 +301,5 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     await audit.recordFor(actor, { action: 'token_revoked', targetType: 'token', targetId: row.id, detail: { name: row.name } });
   }
 
-  return { create, authenticate, principalById, forget, revoke, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, revokeFor };
+  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, revokeFor };
 }

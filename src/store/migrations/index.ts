@@ -8,7 +8,9 @@ import * as m0400 from './0400_compute.ts';
 import * as m0410 from './0410_commands.ts';
 import * as m0420 from './0420_iam_hardening.ts';
 import * as m0450 from './0450_command_limits.ts';
-import * as m0530 from './0530_account_tokens_and_user_data.ts';
+import * as m0500 from './0500_dns.ts';
+import * as m0530 from './0530_environments.ts';
+import * as m0540 from './0540_account_tokens_and_user_data.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -24,7 +26,9 @@ const migrations: Record<string, Migration> = {
   '0410_commands': m0410,
   '0420_iam_hardening': m0420,
   '0450_command_limits': m0450,
-  '0530_account_tokens_and_user_data': m0530,
+  '0500_dns': m0500,
+  '0530_environments': m0530,
+  '0540_account_tokens_and_user_data': m0540,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -49,6 +49,8 @@ export interface ServersTable {
   /** Unique within its network. */
   private_ip: string;
   root_volume_id: string;
+  /** The environment the server belongs to, if any (same organization). */
+  environment_id: string | null;
   /** JSON array of strings. */
   tags: string;
   /** JSON of the host's `ServerFacts`, once gathered. */
@@ -73,6 +75,8 @@ export interface VolumesTable {
   mount_path: string | null;
   /** The snapshot this volume was made from. */
   snapshot_id: string | null;
+  /** The environment the volume belongs to, if any (a root volume: its server's). */
+  environment_id: string | null;
   revision: number;
   created_at: string;
   updated_at: string;

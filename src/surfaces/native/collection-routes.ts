@@ -4,9 +4,11 @@ import type { Actor } from '../../core/actor.ts';
 import type { ListRequest, ListResult } from '../../core/listing.ts';
 import type { Task } from '../../core/tasks/task-service.ts';
 import { expectedRevision, revisionEtag } from '../../http/conventions/etag.ts';
-import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest, type ListQuery } from '../../http/pagination.ts';
-import { IdParams } from './schemas.ts';
-import { sendAccepted, TaskBody } from './tasks/task-body.ts';
+import { baseUrl } from '../../http/surface.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest, type ListQuery } from './pagination.ts';
+import { IdParams } from './wire/common.ts';
+import { sendAccepted } from './tasks/task-body.ts';
+import { TaskBody } from './wire/tasks.ts';
 import type { FastifyTypeBox } from './types.ts';
 
 /** What a create made: the row, and fields shown beside it in this answer only (a secret, the task making it). */

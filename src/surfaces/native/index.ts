@@ -1,19 +1,28 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
-import { negotiateApiVersion } from '../../http/conventions/api-version.ts';
-import { authenticateRequest, type Authenticator } from '../../http/auth.ts';
-import type { RequestLimits } from '../../http/rate-limit.ts';
+import { addEntityTags } from '../../http/conventions/etag.ts';
 import { honourIdempotencyKeys } from '../../http/conventions/idempotency.ts';
+import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
+import type { RequestLimits } from '../../http/rate-limit.ts';
+import { useDialect } from '../../http/surface.ts';
+import { oauthSurface } from '../oauth/index.ts';
+import { negotiateApiVersion } from './api-version.ts';
 import { auditRoutes } from './audit/activity.ts';
+import { authenticateRequest } from './authentication.ts';
+import { apiKeyRoutes } from './auth/api-key.ts';
 import { credentialRoutes } from './auth/credentials.ts';
 import { sessionRoutes } from './auth/session.ts';
 import { tokenRoutes } from './auth/tokens.ts';
 import { imageRoutes } from './compute/images.ts';
+import { planRoutes } from './compute/plans.ts';
 import { serverRoutes } from './compute/servers.ts';
 import { storageRoutes } from './compute/volumes.ts';
+import { renderNativeError } from './errors.ts';
+import { dnsRoutes } from './dns/zones.ts';
 import { commandRoutes } from './events/commands.ts';
 import { eventRoutes } from './events/events.ts';
+import { environmentRoutes } from './iam/environments.ts';
 import { groupRoutes } from './iam/groups.ts';
 import { membershipRoutes } from './iam/memberships.ts';
 import { organizationRoutes } from './iam/organizations.ts';
@@ -23,25 +32,47 @@ import { userRoutes } from './iam/users.ts';
 import { oauthApplicationRoutes } from './oauth/applications.ts';
 import { oauthAuthorizationRoutes } from './oauth/authorizations.ts';
 import { oauthSettingsRoutes } from './oauth/settings.ts';
+import { addOpenApi } from './openapi.ts';
 import { statusRoutes } from './status.ts';
 import { taskRoutes } from './tasks/tasks.ts';
 
 export interface NativeSurfaceOptions {
   services: CoreServices;
-  authenticator: Authenticator;
   limits: RequestLimits;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
 }
 
-/** The native API under `/api/`: Alpacon's conventions, a superset of its API. */
-export async function nativeSurface(instance: FastifyInstance, { services, authenticator, limits, imageUploadLimit }: NativeSurfaceOptions): Promise<void> {
+/** DRF's answer to OPTIONS: what the path renders, parses and allows. */
+const drfOptions = (request: FastifyRequest, allow: string[]) => ({ name: request.url.split('?')[0], renders: ['application/json'], parses: ['application/json'], allow });
+
+/**
+ * The native API, Alpacon's conventions and a superset of its API: `/api/...`, its OpenAPI
+ * document and, at their standard paths inside its namespace, the OAuth authorization
+ * server's endpoints (an encapsulated child with its own form bodies and RFC 6749 errors).
+ */
+export function nativeSurface(options: NativeSurfaceOptions): FastifyPluginAsync {
+  return async (app) => {
+    useDialect(app, { renderError: renderNativeError, optionsBody: drfOptions, allowOnEveryResponse: true });
+    acceptJsonBodiesOnly(app);
+    addEntityTags(app);
+    // Answers under /api/ depend on the api_version the Accept header asks for.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
+    });
+    await addOpenApi(app);
+    await app.register(oauthSurface, { oauth: options.services.oauth, limits: options.limits });
+    await app.register(apiRoutes, options);
+  };
+}
+
+async function apiRoutes(instance: FastifyInstance, { services, limits, imageUploadLimit }: NativeSurfaceOptions): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onRequest', async (request, reply) => {
     negotiateApiVersion(request);
     if (request.routeOptions.config.auth === false) return limits.address(request, reply);
     try {
-      await authenticateRequest(request, authenticator);
+      await authenticateRequest(request, services);
     } catch (error) {
       // Failed authentications count against the client's address.
       limits.address(request, reply);
@@ -58,9 +89,11 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   groupRoutes(app, services);
   membershipRoutes(app, services);
   roleRoutes(app, services);
+  environmentRoutes(app, services);
   sessionRoutes(app, services);
   tokenRoutes(app, services);
   credentialRoutes(app, services);
+  apiKeyRoutes(app, services);
   auditRoutes(app, services);
   oauthApplicationRoutes(app, services.oauth.applications);
   oauthAuthorizationRoutes(app, services.oauth.authorizations);
@@ -69,6 +102,8 @@ export async function nativeSurface(instance: FastifyInstance, { services, authe
   eventRoutes(app, services.events);
   commandRoutes(app, services.commands);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
+  planRoutes(app);
   serverRoutes(app, services);
   storageRoutes(app, services);
+  dnsRoutes(app, services);
 }

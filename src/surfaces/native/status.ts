@@ -1,19 +1,8 @@
-import { Type } from 'typebox';
 import type { FastifyTypeBox } from './types.ts';
-import { CURRENT_API_VERSION, SUPPORTED_API_VERSIONS } from '../../http/conventions/api-version.ts';
+import { CURRENT_API_VERSION, SUPPORTED_API_VERSIONS } from './api-version.ts';
 import { NIMBUS_VERSION } from '../../version.ts';
-import { commonErrors, Timestamp, Uuid } from './schemas.ts';
-
-const VersionBody = Type.Object({ version: Type.String(), api_versions: Type.Array(Type.Integer()), current_api_version: Type.Integer() });
-
-const StatusBody = Type.Object({
-  status: Type.String(),
-  version: Type.String(),
-  api_version: Type.Integer(),
-  server_time: Timestamp,
-  user: Type.Object({ id: Uuid, username: Type.String() }),
-  organization: Type.Object({ id: Uuid }),
-});
+import { commonErrors } from './wire/common.ts';
+import { StatusBody, VersionBody } from './wire/status.ts';
 
 /** `/api/version/` (public) and `/api/status/`, which clients use to check their token. */
 export function statusRoutes(app: FastifyTypeBox): void {

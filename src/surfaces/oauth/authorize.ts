@@ -5,7 +5,7 @@ import { CONSENT_SESSION_SECONDS } from '../../core/oauth/consent-sign-in.ts';
 import { OauthError } from '../../core/oauth/oauth-errors.ts';
 import type { AuthorizationParams, AuthorizationRequest } from '../../core/oauth/oauth-server.ts';
 import type { OauthServices } from '../../core/oauth/oauth-services.ts';
-import { baseUrl } from '../../http/pagination.ts';
+import { baseUrl } from '../../http/surface.ts';
 import { consentPage, errorPage } from './consent-page.ts';
 import { readCookie, setCookie } from './cookies.ts';
 import { createCsrf } from './csrf.ts';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { baseUrl } from '../../http/pagination.ts';
+import { baseUrl } from '../../http/surface.ts';
 
 /** The OAuth pages' cookies are sent only to `/api/oauth/`: no other route ever sees them. */
 const COOKIE_PATH = '/api/oauth/';

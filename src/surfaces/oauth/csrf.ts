@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerKeys } from '../../core/oauth/server-keys.ts';
-import { baseUrl } from '../../http/pagination.ts';
+import { baseUrl } from '../../http/surface.ts';
 import { readCookie, setCookie } from './cookies.ts';
 
 const CSRF_COOKIE = 'nimbus_oauth_csrf';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { SCOPE_NAMES } from '../../core/oauth/scopes.ts';
-import { baseUrl } from '../../http/pagination.ts';
+import { baseUrl } from '../../http/surface.ts';
 
 /** RFC 8414 authorization server metadata, so clients configure themselves from the issuer URL. */
 export function metadataEndpoint(app: FastifyInstance): void {

@@ -2,6 +2,7 @@ import { Type, type TProperties } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotFound } from '../../core/errors.ts';
 import { MAX_PAGE_SIZE, type ListRequest, type ListResult } from '../../core/listing.ts';
+import { surfaceUrl } from '../../http/surface.ts';
 
 /**
  * Scaleway's list conventions: `page` and `per_page` (50 by default, at most 100), the total in
@@ -54,16 +55,25 @@ export async function listPage<T>(request: ListRequest, run: (request: ListReque
   }
 }
 
-/** Sets `X-Total-Count` and `Link` (absolute URLs through the prefix or port the request came by). */
+/**
+ * An absolute URL to `path` of this surface, as the request reached it: under its prefix on the
+ * main listener, at the root of its own port.
+ */
+export function linkTo(request: FastifyRequest, path: string): string {
+  return surfaceUrl(request.server, request, path);
+}
+
+/** Sets `X-Total-Count` and `Link` (the first, previous, next and last pages). */
 export function paginate(request: FastifyRequest, reply: FastifyReply, page: { count: number; page: number; pageSize: number }): void {
   reply.header('x-total-count', String(page.count));
   const last = Math.max(1, Math.ceil(page.count / page.pageSize));
-  const [path, search = ''] = request.url.split('?');
+  const [path = '', search = ''] = request.url.split('?');
+  const withinSurface = path.slice(request.server.prefix.length);
   const link = (number: number, rel: string) => {
     const params = new URLSearchParams(search);
     params.set('page', String(number));
     params.set('per_page', String(page.pageSize));
-    return `<${request.protocol}://${request.host}${path}?${params}>; rel="${rel}"`;
+    return `<${linkTo(request, `${withinSurface}?${params}`)}>; rel="${rel}"`;
   };
   const links = [link(1, 'first')];
   if (page.page > 1) links.push(link(Math.min(page.page - 1, last), 'previous'));

@@ -1,18 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  ComputeUnavailable,
-  Conflict,
-  DomainError,
-  InvalidState,
-  NotFound,
-  PaymentRequired,
-  PermissionDenied,
-  QuotaExceeded,
-  RateLimited,
-  Unauthenticated,
-  ValidationFailed,
-} from '../../core/errors.ts';
-import { HttpError } from '../../http/errors.ts';
+import { InvalidState, NotFound, PaymentRequired, PreconditionFailed, QuotaExceeded, Unauthenticated, ValidationFailed, type DomainError } from '../../core/errors.ts';
+import { interpretError, sendErrorBody, STATUS_BY_DOMAIN_ERROR, type ErrorMeaning } from '../../http/errors.ts';
 import { scalewayState } from './render.ts';
 import { toScalewayFields, toScalewayValidation } from './validation.ts';
 
@@ -24,19 +12,25 @@ import { toScalewayFields, toScalewayValidation } from './validation.ts';
  */
 export type ScalewayErrorType = 'invalid_request_error' | 'invalid_auth' | 'authorization_required' | 'unknown_resource' | 'conflict' | 'api_error';
 
-interface ScalewayError {
-  status: number;
-  type: ScalewayErrorType;
-  message: string;
-  fields?: Record<string, string[]>;
-}
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scaleway's names for core's validation-error fields on this route (`snapshot` -> `root_volume`). */
     scalewayFields?: Record<string, string>;
   }
 }
+
+/** Scaleway refuses an action in the wrong state as a bad request, and a request it cannot grant with a 402. */
+const SCALEWAY_STATUSES = new Map<Function, number>([
+  ...STATUS_BY_DOMAIN_ERROR,
+  [InvalidState, 400],
+  [QuotaExceeded, 402],
+  [PaymentRequired, 402],
+  [PreconditionFailed, 409],
+]);
+
+const TYPE_BY_STATUS: Record<number, ScalewayErrorType> = { 401: 'invalid_auth', 403: 'authorization_required', 404: 'unknown_resource', 409: 'conflict' };
+
+const typeFor = (status: number): ScalewayErrorType => TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 
 const SERVER_STATES = new Set(['stopped', 'starting', 'running', 'stopping', 'error']);
 
@@ -49,48 +43,35 @@ function wrongStateMessage(error: InvalidState): string {
 /** Scaleway names a missing resource by the id it was asked for: `"<id>" not found`. */
 function notFoundMessage(error: NotFound, request: FastifyRequest): string {
   const params = (request.params ?? {}) as Record<string, string>;
+  if (error.resource === 'route') return `The requested URL ${request.url.split('?')[0]} was not found on this server.`;
   if (error.resource === 'organization') return `"${request.scalewayOrganization ?? ''}" not found`;
   if (error.resource === 'user_data' && params.key) return `"${params.key}" not found`;
-  if (error.resource === 'route' || !params.id) return error.message;
-  return `"${params.id}" not found`;
+  return params.id ? `"${params.id}" not found` : error.message;
 }
 
-function fromDomain(error: DomainError, request: FastifyRequest): ScalewayError {
+function domainMessage(error: DomainError, request: FastifyRequest): { message: string; fields?: Record<string, string[]> } {
   if (error instanceof ValidationFailed) {
     const fields = toScalewayFields(error, request.routeOptions.config.scalewayFields);
-    const message = error.nonField.join(' ') || 'Validation Error';
-    return { status: 400, type: 'invalid_request_error', message, ...(Object.keys(fields).length ? { fields } : {}) };
+    return { message: error.nonField.join(' ') || 'Validation Error', ...(Object.keys(fields).length ? { fields } : {}) };
   }
-  if (error instanceof InvalidState) return { status: 400, type: 'invalid_request_error', message: wrongStateMessage(error) };
-  if (error instanceof NotFound) return { status: 404, type: 'unknown_resource', message: notFoundMessage(error, request) };
-  if (error instanceof Unauthenticated) return { status: 401, type: 'invalid_auth', message: error.message };
-  if (error instanceof PermissionDenied) return { status: 403, type: 'authorization_required', message: error.message };
-  if (error instanceof QuotaExceeded || error instanceof PaymentRequired) return { status: 402, type: 'invalid_request_error', message: error.message };
-  if (error instanceof Conflict) return { status: 409, type: 'conflict', message: error.message };
-  if (error instanceof RateLimited) return { status: 429, type: 'invalid_request_error', message: error.message };
-  if (error instanceof ComputeUnavailable) return { status: 503, type: 'api_error', message: error.message };
-  return { status: 400, type: 'invalid_request_error', message: error.message };
+  if (error instanceof InvalidState) return { message: wrongStateMessage(error) };
+  if (error instanceof NotFound) return { message: notFoundMessage(error, request) };
+  // No token at all: Scaleway names its one carrier.
+  if (error instanceof Unauthenticated && error.code === 'not_authenticated') return { message: "The header 'X-Auth-Token' is missing" };
+  return { message: error.message };
 }
 
-/** The framework's own errors (broken JSON, media type, body size) and the HTTP layer's. */
-function fromHttp(error: FastifyError | HttpError, request: FastifyRequest): ScalewayError | null {
-  const status = error.statusCode;
-  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
-  if (status === 401) return { status, type: 'invalid_auth', message: error.message };
-  if (status === 404) return { status, type: 'unknown_resource', message: error.message };
-  if (status === 413) return { status, type: 'invalid_request_error', message: `Request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes.` };
-  if (status === 415) return { status, type: 'invalid_request_error', message: `Unsupported media type "${request.headers['content-type'] ?? ''}". Send application/json.` };
-  return { status, type: 'invalid_request_error', message: error.message };
+function bodyOf(meaning: ErrorMeaning, request: FastifyRequest) {
+  const type = typeFor(meaning.status);
+  if (meaning.kind === 'failure') return { type, message: 'An internal error occurred.' };
+  if (meaning.kind === 'http') return { type, message: meaning.message };
+  return { type, ...domainMessage(meaning.error, request) };
 }
 
+/** Every error of this surface, the framework's own included, in Scaleway's shape. */
 export function renderScalewayError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  // Body validation failures in Scaleway's words (`extra keys not allowed`), not the shared ones.
   const validation = (error as FastifyError).validation;
-  const found =
-    (validation && fromDomain(toScalewayValidation(validation), request)) ||
-    (error instanceof DomainError ? fromDomain(error, request) : null) ||
-    fromHttp(error as FastifyError, request);
-  if (!found) request.log.error({ err: error }, 'request failed');
-  const { status, ...body } = found ?? { status: 500, type: 'api_error', message: 'An internal error occurred.' };
-  if (error instanceof RateLimited) reply.header('retry-after', String(error.retryAfterSeconds));
-  reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  const meaning = interpretError(validation ? toScalewayValidation(validation) : error, request, reply, SCALEWAY_STATUSES);
+  sendErrorBody(reply, bodyOf(meaning, request));
 }

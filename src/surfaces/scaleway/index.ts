@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Principal } from '../../core/actor.ts';
-import { NotFound, Unauthenticated } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
-import type { Authenticator } from '../../http/auth.ts';
-import { HttpError } from '../../http/errors.ts';
+import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
+import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
+import { useDialect } from '../../http/surface.ts';
 import { accountRoutes } from './account.ts';
 import { renderScalewayError } from './errors.ts';
 import { productRoutes } from './products.ts';
@@ -16,8 +15,6 @@ import { scalewayValidatorCompiler } from './validation.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who sent a Scaleway request: known from its token before its body is read. */
-    scalewayPrincipal: Principal;
     /** The organization a Scaleway request names (`organization` in its body or query), if any. */
     scalewayOrganization?: string;
   }
@@ -25,51 +22,48 @@ declare module 'fastify' {
 
 export interface ScalewaySurfaceOptions {
   services: CoreServices;
-  authenticator: Authenticator;
   limits: RequestLimits;
 }
+
+/** Scaleway's one credential carrier: the token in `X-Auth-Token`. */
+const SCALEWAY_CARRIERS: CredentialCarriers = { authorization: [], headers: ['x-auth-token'] };
 
 /**
  * Scaleway's legacy account and compute API (seed 003) over Nimbus's core: `X-Auth-Token`,
  * rooted bodies, `page`/`per_page` with `X-Total-Count` and `Link`, typed errors. Routes
  * translate; core decides.
  */
-export async function scalewaySurface(instance: FastifyInstance, { services, authenticator, limits }: ScalewaySurfaceOptions): Promise<void> {
-  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(scalewayValidatorCompiler);
-  app.setErrorHandler(renderScalewayError);
-  app.setNotFoundHandler(async (request) => {
-    throw new NotFound('route', `The requested URL ${request.url.split('?')[0]} was not found on this server.`);
-  });
-  acceptJson(app);
+export function scalewaySurface({ services, limits }: ScalewaySurfaceOptions): FastifyPluginAsync {
+  return async (instance) => {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+    useDialect(instance, { renderError: renderScalewayError });
+    acceptJsonBodiesOnly(instance);
+    app.setValidatorCompiler(scalewayValidatorCompiler);
 
-  // Who: the token in X-Auth-Token, Scaleway's one credential carrier.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.auth === false) return limits.address(request, reply);
-    const token = request.headers['x-auth-token'];
-    try {
-      if (typeof token !== 'string' || !token.trim()) throw new Unauthenticated("The header 'X-Auth-Token' is missing");
-      request.scalewayPrincipal = await authenticator.principalFor({ kind: 'token', value: token.trim() });
-    } catch (error) {
-      limits.address(request, reply);
-      throw error;
-    }
-  });
-  // Where: the organization the body or query names, once the body is read; the token's own otherwise.
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.routeOptions.config.auth === false) return;
-    const named = organizationNamed(request);
-    request.scalewayOrganization = named;
-    const acting = await authenticator.actingContext(request.scalewayPrincipal, named);
-    request.actor = { principal: request.scalewayPrincipal, ...acting, requestId: request.id, clientAddress: request.ip };
-    limits.credential(request, reply);
-  });
+    // Who, before the body is read: a request without a valid token is a 401 whatever it carries.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.is404 || request.routeOptions.config.auth === false) return limits.address(request, reply);
+      try {
+        await authenticateActor(request, SCALEWAY_CARRIERS, services);
+      } catch (error) {
+        limits.address(request, reply);
+        throw error;
+      }
+      limits.credential(request, reply);
+    });
+    // Where, once the body is read: the organization it (or the query) names, the token's own otherwise.
+    app.addHook('preHandler', async (request) => {
+      if (request.is404 || request.routeOptions.config.auth === false) return;
+      request.scalewayOrganization = organizationNamed(request);
+      if (request.scalewayOrganization) await authenticateActor(request, SCALEWAY_CARRIERS, services, request.scalewayOrganization);
+    });
 
-  accountRoutes(app, services);
-  productRoutes(app);
-  serverRoutes(app, services);
-  storageRoutes(app, services);
-  taskRoutes(app, services.tasks);
+    accountRoutes(app, services);
+    productRoutes(app);
+    serverRoutes(app, services);
+    storageRoutes(app, services);
+    taskRoutes(app, services.tasks);
+  };
 }
 
 function organizationNamed(request: FastifyRequest): string | undefined {
@@ -77,18 +71,4 @@ function organizationNamed(request: FastifyRequest): string | undefined {
   const fromQuery = (request.query as { organization?: unknown } | undefined)?.organization;
   const named = typeof fromBody === 'string' ? fromBody : fromQuery;
   return typeof named === 'string' && named !== '' ? named : undefined;
-}
-
-/** JSON bodies, an empty one read as none; user data routes add their own raw parser. */
-function acceptJson(app: FastifyInstance): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body.toString();
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(new HttpError(400, 'parse_error', `Invalid JSON: ${(error as Error).message}`));
-    }
-  });
 }

@@ -144,7 +144,8 @@ function describeTask(type: string): string {
   return resource === 'server' ? `server_batch_${operation}` : type.replace(/\./g, '_');
 }
 
-export function renderTask(task: Task) {
+/** `link` makes an absolute URL of a path of this surface (`conventions.linkTo`). */
+export function renderTask(task: Task, link: (path: string) => string) {
   const subject = task.resources[0];
   const isServerAction = task.type.startsWith('server.');
   const collection = subject ? `/${subject.type}s` : '/tasks';
@@ -155,8 +156,8 @@ export function renderTask(task: Task) {
     progress: task.status === 'succeeded' ? 100 : task.progress,
     started_at: scalewayTime(task.startedAt ?? task.createdAt),
     terminated_at: scalewayTime(task.finishedAt),
-    href_from: subject && isServerAction ? `${collection}/${subject.id}/action` : collection,
-    href_result: subject ? `${collection}/${subject.id}` : `/tasks/${task.id}`,
+    href_from: link(subject && isServerAction ? `${collection}/${subject.id}/action` : collection),
+    href_result: link(subject ? `${collection}/${subject.id}` : `/tasks/${task.id}`),
     ...(task.error ? { message: task.error.message } : {}),
   };
 }

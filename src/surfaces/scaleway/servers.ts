@@ -6,7 +6,7 @@ import type { ServerInput, ServerVolumeInput } from '../../core/compute/server-s
 import { NotFound, ValidationFailed, type FieldErrors } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
-import { IdParams, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
+import { IdParams, linkTo, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
 import { COMMERCIAL_TYPES, DEFAULT_COMMERCIAL_TYPE } from './products.ts';
 import { mountPathOf, renderServer, renderTask, scalewayArch, volumeMap, VOLUME_TYPE } from './render.ts';
 
@@ -123,6 +123,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     const { rootSize, volumes: attached, positions } = translateVolumes(body.name, body.volumes as VolumeMapBody);
     const input: ServerInput = { name: body.name, image: body.image, hostname: body.hostname, tags: body.tags, vcpus: plan.vcpus, memory: plan.memory, root_volume_size: rootSize, volumes: attached };
     const { server } = await servers.create(request.actor, input).catch((error) => Promise.reject(volumeErrorsAtPositions(error, positions)));
+    reply.header('location', linkTo(request, `/servers/${server.id}`));
     return reply.code(201).send({ server: await render(request.actor, server) });
   });
 
@@ -177,7 +178,8 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   app.post('/servers/:id/action', { schema: { params: IdParams, body: ActionPost } }, async (request, reply) => {
     const { action } = request.body;
     const task = await servers.act(request.actor, request.params.id, action, { deleteVolumes: action === 'terminate' });
-    return reply.code(202).send({ task: renderTask(task) });
+    reply.header('location', linkTo(request, `/tasks/${task.id}`));
+    return reply.code(202).send({ task: renderTask(task, (path) => linkTo(request, path)) });
   });
 
   app.register(async (raw: FastifyInstance) => userDataRoutes(raw.withTypeProvider(), userData));

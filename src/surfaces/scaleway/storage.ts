@@ -5,7 +5,7 @@ import { NotFound } from '../../core/errors.ts';
 import type { ListRequest, ListResult } from '../../core/listing.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
-import { IdParams, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
+import { IdParams, linkTo, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
 import { renderImage, renderSnapshot, renderVolume, VOLUME_TYPE } from './render.ts';
 
 /** Scaleway's volumes (sizes in bytes, all `l_ssd`), snapshots of them, and images made from snapshots. */
@@ -38,7 +38,7 @@ interface Collection<Row, Shown> {
   };
   /** Renders records, reading what they refer to once for all of them. */
   show(actor: Actor, rows: Row[]): Promise<Shown[]>;
-  create: { body: TSchema; fields?: Record<string, string>; run(actor: Actor, body: any): Promise<Row> };
+  create: { body: TSchema; fields?: Record<string, string>; run(actor: Actor, body: any): Promise<Row & { id: string }> };
 }
 
 /** A collection's list (paged, filtered by name), create (201), show and delete (204) routes. */
@@ -50,6 +50,7 @@ function collectionRoutes<Row, Shown>(app: FastifyTypeBox, { plural, singular, s
   });
   app.post(`/${plural}`, { config: { scalewayFields: create.fields }, schema: { body: create.body } }, async (request, reply) => {
     const row = await create.run(request.actor, request.body);
+    reply.header('location', linkTo(request, `/${plural}/${row.id}`));
     return reply.code(201).send({ [singular]: (await show(request.actor, [row]))[0] });
   });
   app.get(`/${plural}/:id`, { schema: { params: IdParams } }, async (request) => ({ [singular]: (await show(request.actor, [await service.get(request.actor, request.params.id)]))[0] }));

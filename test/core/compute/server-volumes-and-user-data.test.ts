@@ -9,7 +9,7 @@ import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { actorFor, addOrganization, addUser } from '../../support/identity.ts';
-import { MIB, waitForTask } from '../../http/compute/support.ts';
+import { MIB, waitForTask } from '../../surfaces/native/compute/support.ts';
 
 const skip = computeSkipReason();
 

@@ -4,7 +4,7 @@ import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { actorFor, addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
-import { BUILTIN_IMAGE } from '../../http/compute/support.ts';
+import { BUILTIN_IMAGE } from '../native/compute/support.ts';
 import { accountToken, assertScalewayError, followTask, PREFIX, scw } from './support.ts';
 
 /** Seed 003's examples and rules, and every row of reference/scaleway.md, through /compat/scaleway/. */
@@ -283,8 +283,9 @@ for (const database of testDatabases) {
         const { task } = res.json();
         assert.equal(task.description, 'server_batch_poweron');
         assert.ok(['pending', 'started'].includes(task.status));
-        assert.equal(task.href_from, `/servers/${server.id}/action`);
-        assert.equal(task.href_result, `/servers/${server.id}`);
+        assert.equal(task.href_from, `http://localhost:80${PREFIX}/servers/${server.id}/action`);
+        assert.equal(res.headers.location, `http://localhost:80${PREFIX}/tasks/${task.id}`);
+        assert.equal(task.href_result, `http://localhost:80${PREFIX}/servers/${server.id}`);
         assert.match(task.started_at, SCALEWAY_TIME);
         const done = await followTask(app, token, task.id);
         assert.equal(done.status, 'success');

@@ -1,23 +1,10 @@
 import { Type } from 'typebox';
 import type { AuditEvent } from '../../../core/audit/audit-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../pagination.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const EventBody = Type.Object({
-  id: Uuid,
-  action: Type.String(),
-  organization: Type.Union([Uuid, Type.Null()]),
-  user: Type.Union([Uuid, Type.Null()]),
-  username: Type.String(),
-  target_type: Type.String(),
-  target_id: Type.Union([Type.String(), Type.Null()]),
-  request_id: Type.String(),
-  client_address: Type.String(),
-  detail: Type.Record(Type.String(), Type.Unknown()),
-  created_at: Timestamp,
-});
+import { EventBody } from '../wire/activity.ts';
 
 const render = (e: AuditEvent) => ({
   id: e.id,

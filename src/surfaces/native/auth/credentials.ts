@@ -1,21 +1,9 @@
-import { Type } from 'typebox';
 import type { ApiCredential } from '../../../core/credentials/credential-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const CredentialBody = Type.Object({
-  id: Uuid,
-  user: Uuid,
-  username: Type.String({ description: 'The HTTP Basic user name.' }),
-  enabled: Type.Boolean(),
-  scopes: Type.Array(Type.String(), { description: 'What the pair may do: the scopes of the credential that generated it.' }),
-  created_at: Timestamp,
-  revoked_at: Type.Union([Timestamp, Type.Null()]),
-});
-const CreatedCredentialBody = Type.Object({ ...CredentialBody.properties, password: Type.String({ description: 'The HTTP Basic password. Shown in this response only.' }) });
-const CredentialsPost = Type.Object({ user: Type.Optional(Type.String({ maxLength: 200, description: 'Another user of your organization (needs credential:write); yourself by default.' })) });
+import { CreatedCredentialBody, CredentialBody, CredentialsPost } from '../wire/credentials.ts';
 
 const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, scopes: c.scopes, created_at: c.createdAt, revoked_at: c.revokedAt });
 

@@ -1,33 +1,8 @@
 import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
-import { commonErrors, ErrorBody, Timestamp, Uuid, ValidationErrorBody } from '../schemas.ts';
+import { commonErrors, ErrorBody, ValidationErrorBody } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const LoginBody = Type.Object({
-  username: Type.String({ maxLength: 150 }),
-  password: Type.String({ maxLength: 4096 }),
-  workspace_url: Type.Optional(Type.String({ maxLength: 500, description: 'Accepted for Alpacon clients; recorded in the audit trail.' })),
-});
-const SessionBody = Type.Object({ token: Type.String({ description: 'Session token: send it as `Authorization: token="<token>"`.' }), expires_at: Timestamp });
-
-const EnvBody = Type.Object({
-  auth0: Type.Object({ method: Type.String() }, { description: 'Alpacon clients read this: "none" means no external identity provider.' }),
-  login: Type.Object({ methods: Type.Array(Type.String()), url: Type.String() }),
-});
-
-const WhoamiBody = Type.Object({
-  id: Uuid,
-  username: Type.String(),
-  email: Type.String(),
-  first_name: Type.String(),
-  last_name: Type.String(),
-  is_staff: Type.Boolean(),
-  is_superuser: Type.Boolean(),
-  organization: Uuid,
-  acting_organization: Uuid,
-  credential: Type.Object({ id: Uuid, kind: Type.String(), scopes: Type.Array(Type.String()) }),
-  permissions: Type.Array(Type.String(), { description: 'Effective permissions of this request: role in the acting organization ∩ scopes.' }),
-});
+import { EnvBody, LoginBody, SessionBody, WhoamiBody } from '../wire/session.ts';
 
 /** `/api/auth/`: password login into a session token, logout, whoami and the login environment. */
 export function sessionRoutes(app: FastifyTypeBox, { auth, users }: Pick<CoreServices, 'auth' | 'users'>): void {

@@ -3,35 +3,9 @@ import type { ApiToken } from '../../../core/tokens/token-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { actionsOf, RESOURCES, SCOPE_WILDCARDS } from '../../../core/iam/permissions.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const TokenBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  prefix: Type.String({ description: 'The first characters of the token, for recognising it.' }),
-  last_characters: Type.String({ description: 'The last four characters of the token.' }),
-  enabled: Type.Boolean({ description: 'Neither revoked nor expired.' }),
-  expires_at: Type.Union([Timestamp, Type.Null()]),
-  last_used_at: Type.Union([Timestamp, Type.Null()], { description: 'Updated at most once a minute.' }),
-  revoked_at: Type.Union([Timestamp, Type.Null()]),
-  created_at: Timestamp,
-});
-const CreatedTokenBody = Type.Object({ ...TokenBody.properties, key: Type.String({ description: 'The token itself. Shown in this response only.' }) });
-
-const TokensPost = Type.Object({
-  name: Type.String({ maxLength: 100 }),
-  scopes: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100, description: '`resource:action` entries; `*` (the default) is everything you have.' })),
-  expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
-});
-
-const ScopesBody = Type.Object({
-  resources: Type.Array(Type.Object({ name: Type.String(), actions: Type.Array(Type.String()), acl: Type.Array(Type.String()) })),
-  wildcards: Type.Array(Type.String()),
-});
-
-const ExchangeBody = Type.Object({ token: Type.String({ description: 'A JWT valid one hour (`exp`); send it as `Authorization: Bearer <jwt>`.' }), expires_at: Timestamp });
+import { CreatedTokenBody, ExchangeBody, ScopesBody, TokenBody, TokensPost } from '../wire/tokens.ts';
 
 function render(token: ApiToken) {
   const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();

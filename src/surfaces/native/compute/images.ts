@@ -8,29 +8,14 @@ import type { CoreServices } from '../../../core/services.ts';
 import { acceptRawBodies, assertMediaType } from '../../../http/conventions/json-body.ts';
 import { HttpError } from '../../../http/errors.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { computeErrors, Timestamp, Uuid } from '../schemas.ts';
+import { computeErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { Bytes, CreatedTask, resourceUrl, sendCreated } from './shared.ts';
+import { resourceUrl, sendCreated } from './shared.ts';
+import { ImageBody, ImageCreated, ImagesPost } from '../wire/images.ts';
 
 const COLLECTION = '/api/images/images/';
-const ARCHIVE_TYPES = ['application/octet-stream', 'application/gzip', 'application/x-gzip', 'application/x-tar'] as const;
 
-const ImageBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  arch: Type.String(),
-  size: Bytes('Size of the root filesystem'),
-  status: Type.String({ description: 'pending, ready or error.' }),
-  source: Type.String({ description: 'builtin, upload or snapshot.' }),
-  snapshot: Type.Union([Uuid, Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()], { description: 'Why the image could not be made.' }),
-  public: Type.Boolean({ description: 'Built-in images are public: every organization sees them.' }),
-  organization: Type.Union([Uuid, Type.Null()]),
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
-const ImageCreated = Type.Intersect([ImageBody, Type.Object(CreatedTask)]);
+const ARCHIVE_TYPES = ['application/octet-stream', 'application/gzip', 'application/x-gzip', 'application/x-tar'] as const;
 
 const render = (request: Parameters<typeof resourceUrl>[0]) => (i: Image) => ({
   id: i.id,
@@ -76,7 +61,7 @@ export function imageRoutes(app: FastifyTypeBox, { compute }: CoreServices, { up
     list: { summary: 'List images', filters: { name: Type.Optional(Type.String({ maxLength: 200 })), status: Type.Optional(Type.String({ maxLength: 20 })) }, run: images.list },
     create: {
       summary: 'Make an image from a snapshot (to upload an archive, POST it to upload/)',
-      body: Type.Object({ name: Type.String({ maxLength: 200 }), snapshot: Type.String({ maxLength: 200 }) }),
+      body: ImagesPost,
       response: ImageCreated,
       location: true,
       run: async (actor, body) => { const { image, task } = await images.fromSnapshot(actor, body); return { row: image, extra: { task: task.id } }; },

@@ -1,68 +1,15 @@
 import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { Server } from '../../../core/compute/records.ts';
-import { SERVER_ACTIONS, ACTION_ALIASES } from '../../../core/compute/states.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { computeErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
-import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
+import { computeErrors, IdParams } from '../wire/common.ts';
+import { sendAccepted } from '../tasks/task-body.ts';
+import { TaskBody } from '../wire/tasks.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { Bytes, CreatedTask, resourceUrl } from './shared.ts';
+import { resourceUrl } from './shared.ts';
+import { ActionPost, ActionsBody, ResizePost, ServerBody, ServerCreated, ServerPatch, ServerPost } from '../wire/servers.ts';
 
 const COLLECTION = '/api/servers/servers/';
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-
-const ServerBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  hostname: Type.String(),
-  image: Uuid,
-  plan: Type.Object({ vcpus: Type.Integer(), memory: Bytes('Memory limit') }),
-  state: Type.String({ description: 'stopped, starting, running, stopping or error.' }),
-  state_detail: Type.String({ description: 'Why the server is in its state (the error, when it failed).' }),
-  private_ip: Type.String(),
-  root_volume: Uuid,
-  volumes: Type.Array(Type.Object({ id: Uuid, mount_path: Type.String() }), { description: 'Attached data volumes.' }),
-  tags: Type.Array(Type.String()),
-  organization: Uuid,
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-  facts_updated_at: Nullable(Timestamp),
-  // Alpacon's fields, for its CLI.
-  remote_ip: Type.String({ description: 'Alpacon: the address to reach the server at (its private address).' }),
-  is_connected: Type.Boolean({ description: 'Alpacon: whether the server is running.' }),
-  commissioned: Type.Boolean(),
-  status: Type.String({ description: 'Alpacon: the state.' }),
-  os_name: Type.String(),
-  os_version: Type.String(),
-  cpu_physical_count: Type.Integer(),
-  cpu_type: Type.String(),
-  physical_memory: Type.Integer(),
-  load: Nullable(Type.Number()),
-  boot_time: Nullable(Type.String()),
-  owner: Type.Object({ name: Type.String() }),
-  groups: Type.Array(Type.String()),
-});
-
-const ServerCreated = Type.Intersect([ServerBody, Type.Object(CreatedTask)]);
-
-const ServerPost = Type.Object({
-  name: Type.String({ maxLength: 200 }),
-  hostname: Type.Optional(Type.String({ maxLength: 200, description: 'Defaults to a form of the name.' })),
-  image: Type.Optional(Type.String({ maxLength: 200, description: 'An image id; by default the built-in `busybox` image, which is always there.' })),
-  vcpus: Type.Optional(Type.Integer({ description: '1 to 16 (default 1).' })),
-  memory: Type.Optional(Type.Integer({ description: 'Memory limit in bytes (default 256 MiB, at least 16 MiB).' })),
-  root_volume_size: Type.Optional(Type.Integer({ description: 'Root volume size in bytes (default 1 GiB).' })),
-  tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
-  start: Type.Optional(Type.Boolean({ description: 'Start the server once it is created.' })),
-});
-const ServerPatch = Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })), tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })) });
-
-const ActionPost = Type.Object({
-  action: Type.String({ maxLength: 50, description: `${[...SERVER_ACTIONS, ...Object.keys(ACTION_ALIASES)].join(', ')}.` }),
-  force: Type.Optional(Type.Boolean({ description: 'Alpacon sends it; a poweroff is always forced after the stop timeout.' })),
-});
-const ActionsBody = Type.Object({ state: Type.String(), actions: Type.Array(Type.String()) });
 
 function render(request: Parameters<typeof resourceUrl>[0]) {
   return (s: Server) => ({
@@ -78,6 +25,7 @@ function render(request: Parameters<typeof resourceUrl>[0]) {
     volumes: s.volumes,
     tags: s.tags,
     organization: s.organization_id,
+    environment: s.environment_id,
     url: resourceUrl(request, COLLECTION, s.id),
     created_at: s.created_at,
     updated_at: s.updated_at,
@@ -112,7 +60,12 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     revisions: true,
     list: {
       summary: 'List servers',
-      filters: { name: Type.Optional(Type.String({ maxLength: 200 })), state: Type.Optional(Type.String({ maxLength: 20 })), image: Type.Optional(Type.String({ maxLength: 200 })) },
+      filters: {
+        name: Type.Optional(Type.String({ maxLength: 200 })),
+        state: Type.Optional(Type.String({ maxLength: 20 })),
+        image: Type.Optional(Type.String({ maxLength: 200 })),
+        environment: Type.Optional(Type.String({ maxLength: 200 })),
+      },
       run: servers.list,
     },
     create: {
@@ -123,7 +76,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
       run: async (actor, body) => { const { server, task } = await servers.create(actor, body); return { row: server, extra: { task: task.id } }; },
     },
     retrieve: { summary: 'Retrieve a server', run: servers.get },
-    update: { summary: "Change a server's name or tags", body: ServerPatch, run: servers.update },
+    update: { summary: "Change a server's name, host name or tags", body: ServerPatch, run: servers.update },
     remove: { summary: 'Delete a stopped server and its root volume (202 with the task; attached data volumes are detached)', accepted: true, ifMatch: true, run: servers.remove },
   });
 
@@ -135,5 +88,10 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   app.post(`${COLLECTION}:id/actions/`, {
     schema: { tags, summary: 'Power on, power off, reboot or terminate a server, or refresh its facts (202 with the task)', params: IdParams, body: ActionPost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await servers.act(request.actor, request.params.id, request.body.action)),
+  });
+
+  app.post(`${COLLECTION}:id/resize/`, {
+    schema: { tags, summary: 'Give a stopped server a new size, a plan or vcpus and memory (202 with the task; the next start applies it)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
+    handler: async (request, reply) => sendAccepted(request, reply, await servers.resize(request.actor, request.params.id, request.body)),
   });
 }

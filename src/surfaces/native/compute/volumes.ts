@@ -2,43 +2,16 @@ import { Type } from 'typebox';
 import type { Snapshot, Volume } from '../../../core/compute/records.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { computeErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
-import { sendAccepted, TaskBody } from '../tasks/task-body.ts';
+import { computeErrors, IdParams } from '../wire/common.ts';
+import { sendAccepted } from '../tasks/task-body.ts';
+import { TaskBody } from '../wire/tasks.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { Bytes, CreatedTask, resourceUrl } from './shared.ts';
+import { resourceUrl } from './shared.ts';
+import { AttachPost, Reference, ResizePost, SnapshotBody, SnapshotCreated, SnapshotsPost, VolumeBody, VolumeCreated, VolumePatch, VolumesPost } from '../wire/volumes.ts';
 
 const VOLUMES = '/api/storage/volumes/';
+
 const SNAPSHOTS = '/api/storage/snapshots/';
-const NullableUuid = Type.Union([Uuid, Type.Null()]);
-const Id = Type.String({ maxLength: 200 });
-
-const VolumeBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  size: Bytes('Size'),
-  type: Type.String({ description: 'root (a server\'s own, deleted with it) or data.' }),
-  state: Type.String({ description: 'creating, available, in_use, resizing, deleting or error.' }),
-  server: NullableUuid,
-  mount_path: Type.Union([Type.String(), Type.Null()]),
-  snapshot: NullableUuid,
-  organization: Uuid,
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
-
-const SnapshotBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  volume: Uuid,
-  base_image: NullableUuid,
-  size: Bytes('Space used'),
-  state: Type.String({ description: 'creating, available or error.' }),
-  organization: Uuid,
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
 
 type Request = Parameters<typeof resourceUrl>[0];
 
@@ -52,6 +25,7 @@ const renderVolume = (request: Request) => (v: Volume) => ({
   mount_path: v.mount_path,
   snapshot: v.snapshot_id,
   organization: v.organization_id,
+  environment: v.environment_id,
   url: resourceUrl(request, VOLUMES, v.id),
   created_at: v.created_at,
   updated_at: v.updated_at,
@@ -82,30 +56,30 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     item: VolumeBody,
     render: renderVolume,
     revisions: true,
-    list: { summary: 'List volumes', filters: { name: Type.Optional(Id), server: Type.Optional(Id), state: Type.Optional(Id), type: Type.Optional(Id) }, run: volumes.list },
+    list: { summary: 'List volumes', filters: { name: Type.Optional(Reference), server: Type.Optional(Reference), state: Type.Optional(Reference), type: Type.Optional(Reference), environment: Type.Optional(Reference) }, run: volumes.list },
     create: {
-      summary: 'Create a data volume, empty or from a snapshot',
-      body: Type.Object({ name: Type.String({ maxLength: 200 }), size: Type.Optional(Type.Integer({ description: 'Bytes; from a snapshot, defaults to its volume\'s size.' })), snapshot: Type.Optional(Id) }),
-      response: Type.Intersect([VolumeBody, Type.Object(CreatedTask)]),
+      summary: 'Create a data volume, empty or from a snapshot, attached at once to a stopped `server` when one is named',
+      body: VolumesPost,
+      response: VolumeCreated,
       location: true,
       run: async (actor, body) => { const { volume, task } = await volumes.create(actor, body); return { row: volume, extra: { task: task.id } }; },
     },
     retrieve: { summary: 'Retrieve a volume', run: volumes.get },
-    update: { summary: 'Rename a volume', body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }), run: volumes.update },
+    update: { summary: 'Rename a volume', body: VolumePatch, run: volumes.update },
     remove: { summary: 'Delete a detached data volume (202 with the task)', accepted: true, ifMatch: true, run: volumes.remove },
   });
 
   app.post(`${VOLUMES}:id/resize/`, {
-    schema: { tags, summary: 'Grow a volume (online when attached)', params: IdParams, body: Type.Object({ size: Type.Integer({ description: 'The new size in bytes, larger than the current one.' }) }), response: { 202: TaskBody, ...computeErrors } },
+    schema: { tags, summary: 'Grow a volume (online when attached)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
     handler: async (request, reply) => sendAccepted(request, reply, await volumes.resize(request.actor, request.params.id, request.body)),
   });
 
   app.post(`${VOLUMES}:id/attach/`, {
     schema: {
       tags,
-      summary: 'Attach a data volume to a stopped server; it is mounted at `mount_path` when the server starts',
+      summary: 'Attach a data volume to a stopped server; it is mounted at `mount_path` (by default `/mnt/<volume id>`) when the server starts',
       params: IdParams,
-      body: Type.Object({ server: Id, mount_path: Type.String({ maxLength: 300 }) }),
+      body: AttachPost,
       response: { 202: TaskBody, ...computeErrors },
     },
     handler: async (request, reply) => sendAccepted(request, reply, await volumes.attach(request.actor, request.params.id, request.body)),
@@ -122,11 +96,11 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     errors: computeErrors,
     item: SnapshotBody,
     render: renderSnapshot,
-    list: { summary: 'List snapshots', filters: { name: Type.Optional(Id), volume: Type.Optional(Id) }, run: snapshots.list },
+    list: { summary: 'List snapshots', filters: { name: Type.Optional(Reference), volume: Type.Optional(Reference) }, run: snapshots.list },
     create: {
       summary: "Snapshot a volume (a root volume's snapshot can become an image)",
-      body: Type.Object({ name: Type.String({ maxLength: 200 }), volume: Id }),
-      response: Type.Intersect([SnapshotBody, Type.Object(CreatedTask)]),
+      body: SnapshotsPost,
+      response: SnapshotCreated,
       location: true,
       run: async (actor, body) => { const { snapshot, task } = await snapshots.create(actor, body); return { row: snapshot, extra: { task: task.id } }; },
     },

@@ -1,56 +1,16 @@
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
-import { LINE_MAX, SHELLS } from '../../../core/commands/command-input.ts';
-import { COMMAND_STATUSES, type Command, type CommandChunk } from '../../../core/commands/command-model.ts';
+import { type Command, type CommandChunk } from '../../../core/commands/command-model.ts';
 import type { CommandService } from '../../../core/commands/command-service.ts';
 import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
-import { baseUrl, listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../pagination.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { computeErrors, commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { computeErrors, commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
+import { ChunkBody, CommandBody, CommandsPost } from '../wire/commands.ts';
 
 const COLLECTION = '/api/events/commands/';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-
-const CommandBody = Type.Object({
-  id: Uuid,
-  shell: Type.String({ examples: ['system'] }),
-  line: Type.String({ examples: ['uname -a'] }),
-  env: Type.Record(Type.String(), Type.String(), { description: 'Values are shown only to those who may run commands (`command:write`); others see `********`.' }),
-  username: Type.String(),
-  groupname: Type.String({ description: "Empty: the user's primary group." }),
-  server: Uuid,
-  run_after: Type.Array(Uuid, { description: 'Commands that finish before this one starts.' }),
-  status: Type.String({ description: `One of ${COMMAND_STATUSES.join(', ')}.` }),
-  success: Nullable(Type.Boolean({ description: 'Whether it exited with 0; null until it finished.' })),
-  exit_code: Nullable(Type.Integer()),
-  result: Nullable(Type.String({ description: 'The end of the output (the last 64 KiB); the whole output is in the chunks.' })),
-  elapsed_time: Nullable(Type.Number({ description: 'Seconds.' })),
-  timeout: Type.Integer({ description: 'Seconds: the command is stopped (and fails) once it has run this long.' }),
-  output_cut: Type.Integer({ description: 'Characters cut from the start of the stored output to keep it within the limit (0: the whole output is stored).' }),
-  added_at: Timestamp,
-  created_at: Timestamp,
-  delivered_at: Nullable(Timestamp),
-  started_at: Nullable(Timestamp),
-  finished_at: Nullable(Timestamp),
-  task: Uuid,
-  requested_by: Nullable(Uuid),
-  url: Type.String(),
-});
-
-const ChunkBody = Type.Object({ seq: Type.Integer({ minimum: 0 }), content: Type.String(), added_at: Timestamp });
-
-const CommandsPost = Type.Object({
-  shell: Type.Optional(Type.String({ maxLength: 20, description: `${SHELLS.join(', ')} (default system).` })),
-  line: Type.String({ maxLength: LINE_MAX, description: "A shell line, run by the server's `/bin/sh -c`." }),
-  env: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.String())),
-  username: Type.Optional(Type.String({ maxLength: 40, description: 'A user of the server, or a uid (default root).' })),
-  groupname: Type.Optional(Type.String({ maxLength: 40, description: "A group of the server, or a gid (default: the user's primary group)." })),
-  server: Uuid,
-  run_after: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
-  timeout: Type.Optional(Type.Unknown({ description: 'Seconds the command may run (default and most allowed: NIMBUS_COMMAND_TIMEOUT, NIMBUS_COMMAND_TIMEOUT_MAX).' })),
-});
 
 /** `/api/events/commands/`: Alpacon's remote commands, run on the acting organization's servers. */
 export function commandRoutes(app: FastifyTypeBox, commands: CommandService): void {

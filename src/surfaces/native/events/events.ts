@@ -1,27 +1,12 @@
 import { Type } from 'typebox';
 import type { Event, EventService } from '../../../core/events/event-service.ts';
 import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
-import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../../../http/pagination.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../pagination.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
+import { EventBody, EventFilters } from '../wire/events.ts';
 
 const COLLECTION = '/api/events/events/';
-
-const EventBody = Type.Object({
-  id: Type.Integer({ description: 'Position in the stream: increasing in commit order.' }),
-  type: Type.String({ examples: ['task.succeeded'] }),
-  organization: Uuid,
-  actor: Type.Union([Uuid, Type.Null()], { description: 'The user whose request caused it; null for the system.' }),
-  resource: Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null()]),
-  data: Type.Unknown(),
-  request_id: Type.Union([Type.String(), Type.Null()]),
-  created_at: Timestamp,
-});
-
-const filters = {
-  type: Type.Optional(Type.String({ maxLength: 100, description: 'An event type, or a prefix such as `task.*`.' })),
-  resource: Type.Optional(Type.String({ maxLength: 300, description: 'Events of this resource: `<id>` or `<type>:<id>`.' })),
-};
 
 function render(e: Event) {
   return {
@@ -44,7 +29,7 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
     schema: {
       tags,
       summary: 'List events, newest first (cursor pagination)',
-      querystring: listQuerySchema({ ...filters, resource_type: Type.Optional(Type.String({ maxLength: 100 })) }),
+      querystring: listQuerySchema({ ...EventFilters, resource_type: Type.Optional(Type.String({ maxLength: 100 })) }),
       response: { 200: listResponseSchema(EventBody), ...commonErrors },
     },
     handler: async (request, reply) => {
@@ -59,7 +44,7 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
       tags,
       summary: 'Live stream of events (Server-Sent Events); resumes after `Last-Event-ID`',
       description: 'Each event is sent as `id: <id>`, `event: <type>`, `data: <the event as JSON>`. Without `Last-Event-ID` the stream starts with the next event; reconnect with the `Last-Event-ID` header (or `?last_event_id=`, `0` for everything kept) to resume without a gap or a duplicate.',
-      querystring: Type.Object({ ...filters, last_event_id: Type.Optional(Type.String({ maxLength: 20 })) }),
+      querystring: Type.Object({ ...EventFilters, last_event_id: Type.Optional(Type.String({ maxLength: 20 })) }),
       response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors },
     },
     handler: async (request, reply) => {

@@ -1,14 +1,10 @@
 import { Type } from 'typebox';
-import { MEMBERSHIP_ROLES, type Membership } from '../../../core/iam/membership-service.ts';
+import { type Membership } from '../../../core/iam/membership-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const MembershipBody = Type.Object({ id: Uuid, group: Uuid, user: Uuid, role: Type.String(), created_at: Timestamp, updated_at: Timestamp });
-const role = Type.String({ maxLength: 20, description: `One of ${MEMBERSHIP_ROLES.join(', ')}.` });
-const MembershipsPost = Type.Object({ group: Type.String({ maxLength: 200 }), user: Type.String({ maxLength: 200 }), role: Type.Optional(role) });
-const MembershipPatch = Type.Partial(MembershipsPost);
+import { MembershipBody, MembershipPatch, MembershipsPost } from '../wire/memberships.ts';
 
 const render = (m: Membership) => ({ id: m.id, group: m.groupId, user: m.userId, role: m.role, created_at: m.createdAt, updated_at: m.updatedAt });
 

@@ -1,29 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Organization, OrganizationService } from '../../../core/organizations/organization-service.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const OrganizationBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  slug: Type.String(),
-  parent: Type.Union([Uuid, Type.Null()], { description: 'Parent organization; null for a root.' }),
-  url: Type.String({ description: 'Absolute URL of this organization.' }),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
-
-const writable = {
-  name: Type.String({ maxLength: 100 }),
-  slug: Type.String({ maxLength: 63, description: 'Lowercase letters, digits and hyphens; generated from the name when omitted.' }),
-  parent: Type.Union([Type.String({ maxLength: 200 }), Type.Null()], { description: 'Parent organization id; defaults to the acting organization.' }),
-};
-const OrganizationsPost = Type.Object({ name: writable.name, slug: Type.Optional(writable.slug), parent: Type.Optional(writable.parent) });
-const OrganizationPut = OrganizationsPost;
-const OrganizationPatch = Type.Partial(OrganizationsPost);
+import { OrganizationBody, OrganizationPatch, OrganizationPut, OrganizationsPost } from '../wire/organizations.ts';
 
 const COLLECTION = '/api/iam/organizations/';
 

@@ -1,12 +1,7 @@
-import { Type } from 'typebox';
-import { QUOTA_RESOURCES } from '../../../core/quotas/quota-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { commonErrors, IdParams } from '../schemas.ts';
+import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null is unlimited.' });
-const QuotasBody = Type.Object(Object.fromEntries(QUOTA_RESOURCES.map((r) => [r, limit])));
-const QuotasPatch = Type.Partial(QuotasBody);
+import { QuotasBody, QuotasPatch } from '../wire/quotas.ts';
 
 /** `/api/iam/organizations/<id>/quotas/`: an organization's limits, set by its parent. */
 export function quotaRoutes(app: FastifyTypeBox, { quotas }: Pick<CoreServices, 'quotas'>): void {

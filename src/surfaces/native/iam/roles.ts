@@ -4,27 +4,12 @@ import type { RoleBinding } from '../../../core/iam/role-binding-service.ts';
 import { ROLES, type RoleDefinition } from '../../../core/iam/roles.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors, IdParams, onePage, OnePage } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const RoleBody = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  description: Type.String(),
-  is_system: Type.Boolean(),
-  permissions: Type.Array(Type.String()),
-});
-const RoleListBody = Type.Object({ count: Type.Integer(), current: Type.Integer(), next: Type.Null(), previous: Type.Null(), last: Type.Integer(), results: Type.Array(RoleBody) });
-
-const BindingBody = Type.Object({ id: Uuid, user: Uuid, organization: Uuid, role: Type.String(), created_at: Timestamp });
-const BindingsPost = Type.Object({
-  user: Type.String({ maxLength: 200 }),
-  organization: Type.Optional(Type.String({ maxLength: 200, description: 'Defaults to the acting organization; the role covers its sub-organizations too.' })),
-  role: Type.String({ maxLength: 50 }),
-});
-const BindingPatch = Type.Object({ role: Type.String({ maxLength: 50 }) });
+import { BindingBody, BindingPatch, BindingsPost, RoleBody } from '../wire/roles.ts';
 
 const renderRole = (role: RoleDefinition) => ({ id: role.name, name: role.name, description: role.description, is_system: true, permissions: [...role.permissions] });
+
 const renderBinding = (b: RoleBinding) => ({ id: b.id, user: b.userId, organization: b.organizationId, role: b.role, created_at: b.createdAt });
 
 const BINDINGS = '/api/iam/role-bindings/';
@@ -35,8 +20,8 @@ export function roleRoutes(app: FastifyTypeBox, { roleBindings }: Pick<CoreServi
   const roles = Object.values(ROLES);
 
   app.get('/api/iam/roles/', {
-    schema: { tags, summary: 'List the built-in roles and their permissions', response: { 200: RoleListBody, ...commonErrors } },
-    handler: async () => ({ count: roles.length, current: 1, next: null, previous: null, last: 1, results: roles.map(renderRole) }),
+    schema: { tags, summary: 'List the built-in roles and their permissions', response: { 200: OnePage(RoleBody), ...commonErrors } },
+    handler: async () => onePage(roles.map(renderRole)),
   });
 
   app.get('/api/iam/roles/:id/', {

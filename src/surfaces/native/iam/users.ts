@@ -2,57 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { User } from '../../../core/users/user-service.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const UserBody = Type.Object({
-  id: Uuid,
-  username: Type.String(),
-  email: Type.String(),
-  first_name: Type.String(),
-  last_name: Type.String(),
-  is_active: Type.Boolean(),
-  is_staff: Type.Boolean(),
-  is_superuser: Type.Boolean(),
-  organization: Uuid,
-  role: Type.Union([Type.String(), Type.Null()], { description: 'Role in the user\'s own organization (see /api/iam/roles/).' }),
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-  last_login: Type.Union([Timestamp, Type.Null()]),
-});
-
-const writable = {
-  username: Type.String({ maxLength: 150 }),
-  email: Type.String({ maxLength: 254 }),
-  first_name: Type.String({ maxLength: 150 }),
-  last_name: Type.String({ maxLength: 150 }),
-  is_active: Type.Boolean(),
-  is_staff: Type.Boolean({ description: 'Superusers only.' }),
-  is_superuser: Type.Boolean({ description: 'Superusers only.' }),
-  organization: Type.String({ maxLength: 200, description: 'Defaults to the acting organization.' }),
-  role: Type.String({ maxLength: 50, description: 'Role in that organization; member by default.' }),
-};
-const UsersPost = Type.Object({
-  username: writable.username,
-  password: Type.Optional(Type.String({ maxLength: 4096, description: "Checked with Django's validators; omit it for a user who signs in with API credentials only." })),
-  email: Type.Optional(writable.email),
-  first_name: Type.Optional(writable.first_name),
-  last_name: Type.Optional(writable.last_name),
-  is_active: Type.Optional(writable.is_active),
-  is_staff: Type.Optional(writable.is_staff),
-  is_superuser: Type.Optional(writable.is_superuser),
-  organization: Type.Optional(writable.organization),
-  role: Type.Optional(writable.role),
-});
-const UserPut = Type.Object({ ...writable, email: Type.Optional(writable.email), first_name: Type.Optional(writable.first_name), last_name: Type.Optional(writable.last_name), is_active: Type.Optional(writable.is_active), is_staff: Type.Optional(writable.is_staff), is_superuser: Type.Optional(writable.is_superuser), organization: Type.Optional(writable.organization), role: Type.Optional(writable.role) });
-const UserPatch = Type.Partial(UserPut);
-const PasswordPost = Type.Object({
-  old_password: Type.Optional(Type.String({ maxLength: 4096, description: 'Required when changing your own password.' })),
-  password: Type.String({ maxLength: 4096 }),
-});
+import { PasswordPost, UserBody, UserPatch, UserPut, UsersPost } from '../wire/users.ts';
 
 const COLLECTION = '/api/iam/users/';
 

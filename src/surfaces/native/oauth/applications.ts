@@ -1,48 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { OauthApplication, OauthApplicationService } from '../../../core/oauth/application-service.ts';
-import { SCOPE_NAMES } from '../../../core/oauth/scopes.ts';
 import { revisionEtag } from '../../../http/conventions/etag.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const ClientType = Type.Union([Type.Literal('confidential'), Type.Literal('public')], {
-  description: 'confidential: a server that keeps a secret; public: a browser or native app (PKCE required, no secret).',
-});
-
-const ApplicationBody = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  client_id: Type.String({ description: 'Public identifier the client sends to the OAuth endpoints.' }),
-  client_type: ClientType,
-  redirect_uris: Type.Array(Type.String(), { description: 'Exact redirect URIs; on http://127.0.0.1 and http://[::1] any port matches.' }),
-  scopes: Type.Array(Type.String(), { description: `Scopes the application may request: ${SCOPE_NAMES.join(', ')}.` }),
-  organization: Uuid,
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
-
-const WithSecret = Type.Intersect([
-  ApplicationBody,
-  Type.Object({ client_secret: Type.Union([Type.String(), Type.Null()], { description: 'Shown only in this response; null for a public client.' }) }),
-]);
-
-const writable = {
-  name: Type.String({ maxLength: 100 }),
-  client_type: Type.String({ maxLength: 20, description: 'confidential (default) or public; fixed at registration.' }),
-  redirect_uris: Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 20 }),
-  scopes: Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 }),
-};
-const ApplicationsPost = Type.Object({
-  name: writable.name,
-  client_type: Type.Optional(writable.client_type),
-  redirect_uris: writable.redirect_uris,
-  scopes: writable.scopes,
-});
-const ApplicationPatch = Type.Partial(ApplicationsPost);
+import { ApplicationBody, ApplicationPatch, ApplicationsPost, WithSecret } from '../wire/oauth-applications.ts';
 
 const COLLECTION = '/api/oauth/applications/';
 

@@ -1,19 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { UserAuthorization, UserAuthorizationService } from '../../../core/oauth/user-authorizations.ts';
-import { baseUrl } from '../../../http/pagination.ts';
+import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const AuthorizationBody = Type.Object({
-  id: Uuid,
-  application: Type.Object({ id: Uuid, name: Type.String(), client_id: Type.String() }),
-  scopes: Type.Array(Type.String(), { description: 'The scopes the user approved last.' }),
-  url: Type.String(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
+import { AuthorizationBody } from '../wire/oauth-authorizations.ts';
 
 const COLLECTION = '/api/oauth/authorizations/';
 

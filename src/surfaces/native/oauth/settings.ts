@@ -1,17 +1,7 @@
-import { Type } from 'typebox';
 import type { OauthOrganizationSettings, OauthSettingsService } from '../../../core/oauth/organization-settings.ts';
-import { commonErrors, Timestamp, Uuid } from '../schemas.ts';
+import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-
-const SettingsBody = Type.Object({
-  organization: Uuid,
-  password_grant: Type.Boolean({ description: "Whether this organization's API credentials may be exchanged for tokens (grant_type=password). Off by default." }),
-  pkce_optional_for_confidential: Type.Boolean({
-    description: "Whether this organization's confidential clients may leave out PKCE in the authorization code flow. Off by default: RFC 9700 asks PKCE of every client.",
-  }),
-  updated_at: Type.Union([Timestamp, Type.Null()]),
-});
-const SettingsPatch = Type.Object({ password_grant: Type.Optional(Type.Boolean()), pkce_optional_for_confidential: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+import { SettingsBody, SettingsPatch } from '../wire/oauth-settings.ts';
 
 const render = (settings: OauthOrganizationSettings) => ({
   organization: settings.organizationId,

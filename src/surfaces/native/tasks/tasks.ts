@@ -1,14 +1,10 @@
 import { Type } from 'typebox';
 import { MAX_WAIT_SECONDS, TASK_STATUSES, type TaskService } from '../../../core/tasks/task-service.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors, ErrorBody, IdParams } from '../schemas.ts';
+import { commonErrors, ErrorBody, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { renderTask, sendAccepted, TaskBody, TASKS_COLLECTION } from './task-body.ts';
-
-const TasksPost = Type.Object({
-  type: Type.String({ maxLength: 100, description: 'A task type users may create, such as `noop`.' }),
-  input: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-});
+import { renderTask, sendAccepted, TASKS_COLLECTION } from './task-body.ts';
+import { TaskBody, TasksPost } from '../wire/tasks.ts';
 
 /** `/api/tasks/tasks/`: the asynchronous operations of the acting organization's subtree. */
 export function taskRoutes(app: FastifyTypeBox, tasks: TaskService): void {

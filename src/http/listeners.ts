@@ -1,0 +1,112 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { TrustProxy } from '../config.ts';
+import { HttpError, renderPlainError } from './errors.ts';
+import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
+import { dialectFor, type Surface } from './surface.ts';
+import { validatorCompiler } from './validation.ts';
+
+export interface ListenerOptions {
+  /** The mount table: every surface at its prefix on the main listener, and at the root of its own port when it has one. */
+  surfaces: Surface[];
+  logger: Logger;
+  bodyLimit: number;
+  /** Proxies whose X-Forwarded-* headers are believed; none by default. */
+  trustProxy?: TrustProxy;
+  /** Throws when this process cannot serve (its database does not answer): `/readyz` is then a 503. */
+  checkReady: () => Promise<void>;
+}
+
+export interface Listeners {
+  /** Every surface at its prefix, with `/healthz`, `/readyz` and `/metrics`. */
+  main: FastifyInstance;
+  /** One per surface that has a port, serving that surface alone at its root. */
+  own: { surface: Surface; app: FastifyInstance }[];
+  /** Starts every listener (each surface's own on its port, on the same host); the main one's address. */
+  listen(host: string, port: number): Promise<string>;
+  /** Lets in-flight requests finish and closes every listener. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,200}$/;
+// A host name or address with an optional port: links and Location headers are built from it.
+const HOST = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
+
+/** One Fastify instance per listener, each with the machinery every surface shares, then the surfaces. */
+export async function buildListeners(options: ListenerOptions): Promise<Listeners> {
+  const metrics = createHttpMetrics();
+  const main = createListener(options, metrics);
+  main.get('/healthz', async () => ({ status: 'ok' }));
+  main.get('/readyz', async (_request, reply) => {
+    try {
+      await options.checkReady();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', detail: 'The database does not answer.' });
+    }
+  });
+  metrics.serve(main);
+  for (const surface of options.surfaces) await main.register(surface.plugin, { prefix: surface.prefix });
+
+  const own: Listeners['own'] = [];
+  for (const surface of options.surfaces.filter((s) => s.port !== undefined)) {
+    const app = createListener(options, metrics);
+    await app.register(surface.plugin);
+    own.push({ surface, app });
+  }
+  const all = [main, ...own.map((o) => o.app)];
+  const close = async () => void (await Promise.all(all.map((app) => app.close())));
+  return {
+    main,
+    own,
+    async listen(host, port) {
+      try {
+        const address = await main.listen({ host, port });
+        for (const { surface, app } of own) await app.listen({ host, port: surface.port });
+        return address;
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+    close,
+  };
+}
+
+function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptions, metrics: HttpMetrics): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // proxy-addr counts hops through a function; addresses and CIDRs it takes as they are.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
+    // One access-log line per request is written in onResponse instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // A caller's X-Request-Id is kept when it is sane, so logs correlate across services.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    },
+    forceCloseConnections: 'idle',
+    // Errors Fastify raises before routing (a malformed URL) are rendered by the surface the URL belongs to.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      (dialectFor(app, request.url) ?? renderPlainError)(error, request, reply as FastifyReply);
+    },
+  });
+  app.decorate('dialects', []);
+  app.setErrorHandler(renderPlainError);
+  app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // The Host header, or a trusted proxy's X-Forwarded-Host: links are built from it.
+    const host = request.host;
+    if (host && !HOST.test(host)) throw new HttpError(400, 'invalid_host', `Invalid Host header: "${host.slice(0, 100)}".`);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+  });
+  metrics.observe(app);
+  return app;
+}
