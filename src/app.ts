@@ -1,10 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import path from 'node:path';
-import { createRuncHost } from './backends/runc/index.ts';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRuncAppHost } from './backends/apps/index.ts';
+import { createRouter } from './backends/router/router.ts';
+import { createRuncHosts } from './backends/runc/index.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
 import { createNotifySender } from './backends/dns/notify.ts';
-import { COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, defaultSlotsPerTenant, DNS_DEFAULTS, LIMIT_DEFAULTS, SURFACE_DEFAULTS, TASK_DEFAULTS, type Config } from './config.ts';
+import { APP_RUNTIME_DEFAULTS, type AppRuntimeSettings } from './core/apps/app-services.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { createSecretBox } from './core/secrets/secret-box.ts';
 import { createCoreServices, type CoreServices } from './core/services.ts';
@@ -18,6 +23,7 @@ import { createNotifier } from './store/notifier.ts';
 import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
 import { nativeSurface } from './surfaces/native/index.ts';
 import { scalewaySurface } from './surfaces/scaleway/index.ts';
+import { scalingoSurface } from './surfaces/scalingo/index.ts';
 import { loadSecretKey } from './store/secret-key.ts';
 
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
@@ -27,13 +33,15 @@ export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPa
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
+  const { compute, parts } = createRuncHosts({
+    root: config.computeDir,
+    runcPath: config.runcPath,
+    imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
+    nat: config.serverNat ?? false,
+  });
   return {
-    host: createRuncHost({
-      root: config.computeDir,
-      runcPath: config.runcPath,
-      imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
-      nat: config.serverNat ?? false,
-    }),
+    host: compute,
+    appHost: createRuncAppHost(parts),
     settings: {
       hostId: config.hostId ?? 'local',
       networkRange: parseRange(config.networkRange ?? COMPUTE_DEFAULTS.networkRange),
@@ -47,17 +55,31 @@ function computeFor(config: Partial<ComputeConfig>) {
 /** DNS settings; without `dnsPort` (or with 0) this process runs no DNS server. */
 export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers' | 'dnsSecondaries' | 'dnsUdpSize'>;
 
+/** Apps settings; the router runs only with compute and a `routerPort` other than 0. */
+export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'appSourceLimit'> & { appRuntime: Partial<AppRuntimeSettings> };
+
 /**
  * The mount table: each surface at its prefix on the main listener and, when
  * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
  */
-export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'surfacePorts'>>): Surface[] {
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion'>>): Surface[] {
   const limits = createRequestLimits(services.limiter, services.identity);
   const ports = config.surfacePorts ?? {};
   return [
-    { name: 'native', prefix: '', port: ports.native, plugin: nativeSurface({ services, limits, imageUploadLimit: config.imageUploadLimit ?? COMPUTE_DEFAULTS.imageUploadLimit }) },
+    {
+      name: 'native',
+      prefix: '',
+      port: ports.native,
+      plugin: nativeSurface({
+        services,
+        limits,
+        imageUploadLimit: config.imageUploadLimit ?? COMPUTE_DEFAULTS.imageUploadLimit,
+        appSourceLimit: config.appSourceLimit ?? APPS_DEFAULTS.sourceLimit,
+      }),
+    },
     { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
     { name: 'scaleway', prefix: '/compat/scaleway', port: ports.scaleway, plugin: scalewaySurface({ services, limits }) },
+    { name: 'scalingo', prefix: '/compat/scalingo', port: ports.scalingo, plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion }) },
   ];
 }
 
@@ -71,6 +93,8 @@ export interface Nimbus {
   worker: TaskWorker;
   /** The authoritative DNS server, when configured; the caller starts it (`listen()` gives its port). */
   dns: DnsServer | null;
+  /** The apps router's listener, when this process runs one (`routerPort` set, compute configured); `start()` starts it. */
+  router: Server | undefined;
   /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
@@ -86,7 +110,13 @@ export interface Nimbus {
  * server. A store handed in is the database `config.databaseUrl` names, when it names one.
  */
 export async function createNimbus(
-  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> & Partial<TaskSettings> & Partial<LimitSettings> & Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts'>> & Partial<ComputeConfig> & Partial<DnsConfig>,
+  config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
+    Partial<TaskSettings> &
+    Partial<LimitSettings> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host'>> &
+    Partial<ComputeConfig> &
+    Partial<DnsConfig> &
+    Partial<AppsConfig>,
   logger: Logger,
   given?: Store,
 ): Promise<Nimbus> {
@@ -105,7 +135,19 @@ export async function createNimbus(
       computeServiceCode: config.computeServiceCode,
       dns: { settings: dnsSettings, publisher: notifySender },
       limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
+      apps: { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort },
+      appRuntime: { ...APP_RUNTIME_DEFAULTS, ...config.appRuntime },
     });
+    const supervisor = compute ? services.apps.supervisor(logger) : undefined;
+    const router = compute && config.routerPort
+      ? createRouter({
+          routes: () => services.apps.routes.read(),
+          access: (appId, line) => void services.apps.logs.append(appId, [{ source: 'router', line }]),
+          refreshMs: ROUTER_REFRESH_MS,
+          onError: (error) => logger.warn({ err: error }, 'the router could not read its routes'),
+        })
+      : undefined;
+    const routerListener = router?.server();
     await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
     const dns = config.dnsPort
@@ -138,11 +180,23 @@ export async function createNimbus(
       listeners,
       worker,
       dns,
+      router: routerListener,
       start() {
         services.dns.catalog.start();
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
-        if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => worker.start());
+        if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => supervisor?.start()).then(() => worker.start());
         else worker.start();
+        if (router && routerListener) {
+          // A router that cannot listen (its port taken) is reported; the API and the apps still run.
+          const routing = router.start().then(() => new Promise<void>((resolve, reject) => {
+            routerListener.once('error', reject);
+            routerListener.listen(config.routerPort, config.host ?? '127.0.0.1', () => {
+              logger.info({ port: (routerListener.address() as AddressInfo).port }, 'apps router listening');
+              resolve();
+            });
+          })).catch((error: unknown) => logger.error({ err: error }, `the apps router is not running: ${(error as Error).message} (set NIMBUS_ROUTER_PORT, or 0 to run none)`));
+          starting = Promise.all([starting, routing]).then(() => undefined);
+        }
       },
       async close() {
         // Stop accepting at once; in-flight requests finish while the worker winds down.
@@ -152,7 +206,15 @@ export async function createNimbus(
         services.tasks.close();
         services.events.close();
         services.commands.close();
+        services.apps.close();
         await listenersClosed;
+        // App processes keep running without Nimbus: only watching and routing them stop.
+        await supervisor?.stop();
+        if (routerListener?.listening) {
+          routerListener.closeAllConnections();
+          await new Promise((resolve) => routerListener.close(resolve));
+        }
+        await router?.stop();
         await services.limiter.stop().catch(limiterFailed);
         await dns?.close();
         services.dns.catalog.close();
@@ -174,11 +236,15 @@ function definedOnly<T extends object, K extends keyof T>(config: T, keys: K[]):
   return Object.fromEntries(keys.filter((key) => config[key] !== undefined).map((key) => [key, config[key]])) as Partial<Pick<T, K>>;
 }
 
-/** Corrects server states and releases leftovers; a host that cannot run servers is only reported. */
+const ROUTER_REFRESH_MS = 250;
+
+/** Corrects server states and releases leftovers (servers' and apps'); a host that cannot run servers is only reported. */
 async function reconcile(services: CoreServices, logger: Logger): Promise<void> {
   try {
     const { corrected, released } = await services.compute.reconcile(logger);
     if (corrected || released.length) logger.info({ corrected, released: released.length }, 'compute reconciled');
+    const swept = await services.apps.sweep();
+    if (swept.length) logger.info({ released: swept.length }, 'apps reconciled');
   } catch (error) {
     logger.warn({ err: error }, `compute is unavailable: ${(error as Error).message}`);
   }

@@ -45,6 +45,12 @@ export interface Config {
   stopTimeoutSeconds: number;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Apps are served at `<name>.<appsDomain>` by the router. */
+  appsDomain: string;
+  /** The router's HTTP port; 0 runs no router. */
+  routerPort: number;
+  /** Largest app source archive accepted by a deployment, in bytes. */
+  appSourceLimit: number;
   /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
   surfacePorts: Record<string, number>;
   /** Most bytes, and most files, one imported image may unpack to. */
@@ -66,6 +72,8 @@ export interface Config {
   secretKey: string | undefined;
   /** The code of the compute service connection, as environments' services name it (`compute`). */
   computeServiceCode: string;
+  /** The region the Scalingo surface names in `GET /v1/regions` (clients select it with `--region`). */
+  scalingoRegion: string;
   /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
   dnsAddress: string;
   dnsPort: number;
@@ -91,11 +99,17 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
   return entries;
 }
 
+/** Surfaces' settings' defaults. */
+export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus' } as const;
+
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
 
 /** DNS settings' defaults. */
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
+
+/** Apps settings' defaults. */
+export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, sourceLimit: 256 * 1024 ** 2 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -184,6 +198,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hostId: pick('hostId', () => env.NIMBUS_HOST_ID || undefined, os.hostname()),
     stopTimeoutSeconds: pick('stopTimeoutSeconds', () => parseInteger('NIMBUS_STOP_TIMEOUT_SECONDS', env.NIMBUS_STOP_TIMEOUT_SECONDS), COMPUTE_DEFAULTS.stopTimeoutSeconds),
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
+    appsDomain: pick('appsDomain', () => env.NIMBUS_APPS_DOMAIN || undefined, APPS_DEFAULTS.domain).toLowerCase(),
+    routerPort: pick('routerPort', () => parseInteger('NIMBUS_ROUTER_PORT', env.NIMBUS_ROUTER_PORT), APPS_DEFAULTS.routerPort),
+    appSourceLimit: pick('appSourceLimit', () => parseInteger('NIMBUS_APP_SOURCE_LIMIT', env.NIMBUS_APP_SOURCE_LIMIT), APPS_DEFAULTS.sourceLimit),
     surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
     imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
     imageMaxFiles: pick('imageMaxFiles', () => parseInteger('NIMBUS_IMAGE_MAX_FILES', env.NIMBUS_IMAGE_MAX_FILES), COMPUTE_DEFAULTS.imageMaxFiles),
@@ -196,6 +213,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
     secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),
     computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
+    scalingoRegion: pick('scalingoRegion', () => env.NIMBUS_SCALINGO_REGION || undefined, SURFACE_DEFAULTS.scalingoRegion),
     dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
     dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
     dnsNameservers: pick('dnsNameservers', () => parseList(env.NIMBUS_DNS_NAMESERVERS), [...DNS_DEFAULTS.nameservers]),
@@ -225,10 +243,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   for (const [name, port] of ports) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be an integer between 0 and 65535, got ${port}`);
   }
+  if (!Number.isInteger(config.routerPort) || config.routerPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_PORT must be 0 (no router) or a port, got ${config.routerPort}`);
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(config.appsDomain)) throw new ConfigError(`NIMBUS_APPS_DOMAIN must be a domain name, got "${config.appsDomain}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
   if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
+  if (!isServiceCode(config.scalingoRegion)) throw new ConfigError(`NIMBUS_SCALINGO_REGION: "${config.scalingoRegion}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
   for (const [value, name] of [[config.commandTimeoutSeconds, 'NIMBUS_COMMAND_TIMEOUT'], [config.commandTimeoutMaxSeconds, 'NIMBUS_COMMAND_TIMEOUT_MAX'], [config.streamsPerCredential, 'NIMBUS_STREAMS_PER_CREDENTIAL'], [config.streamsPerProcess, 'NIMBUS_STREAMS_PER_PROCESS']] as const) {
@@ -244,7 +265,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
 }
 
 /** `NIMBUS_<NAME>_PORT` settings that name something other than an HTTP surface. */
-const NON_SURFACE_PORTS = new Set(['dns']);
+// Ports of listeners that are not API surfaces: the DNS server's and the apps router's.
+const NON_SURFACE_PORTS = new Set(['dns', 'router']);
 
 /** Every `NIMBUS_<NAME>_PORT` of the environment, by lower-case surface name; undefined when there is none. */
 function surfacePortsIn(env: NodeJS.ProcessEnv): Record<string, number> | undefined {

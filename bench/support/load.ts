@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 
 export interface LoadFigures {
   requestsPerSecond: number;
+  p50Ms: number;
   p99Ms: number;
   errors: number;
   non2xx: number;
@@ -26,5 +27,5 @@ export function percentile(values: number[], p: number): number {
 export async function load({ url, headers = {}, connections = 10, durationSeconds = 8, method = 'GET', body }: LoadOptions): Promise<LoadFigures> {
   await autocannon({ url, headers, connections, method, body, duration: 2 });
   const result = await autocannon({ url, headers, connections, method, body, duration: durationSeconds });
-  return { requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }

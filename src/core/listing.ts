@@ -1,4 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Actor } from './actor.ts';
 import { isUuid } from './clock.ts';
 import { NotFound, ValidationFailed } from './errors.ts';
 
@@ -190,4 +191,14 @@ function decodeCursor(cursor: string, terms: OrderTerm[]): Cursor {
     throw invalid;
   }
   return { direction: decoded.d === 'n' ? 'next' : 'previous', values: decoded.v };
+}
+
+/** Every page of a core list, in its default order: for surfaces whose lists are whole (CloudMC's, Scalingo's tokens). */
+export async function everything<Row>(run: (actor: Actor, request: ListRequest) => Promise<ListResult<Row>>, actor: Actor, filters: Record<string, string> = {}): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let page = 1; ; page++) {
+    const result = await run(actor, { filters, pagination: { style: 'page', page, pageSize: MAX_PAGE_SIZE } });
+    rows.push(...result.items);
+    if (result.style !== 'page' || page >= result.lastPage) return rows;
+  }
 }

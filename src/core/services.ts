@@ -1,6 +1,9 @@
-import { COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
+import { APPS_DEFAULTS, COMPUTE_DEFAULTS, DEFAULT_IDENTITY_SETTINGS, DNS_DEFAULTS, LIMIT_DEFAULTS, type Config, type IdentitySettings } from '../config.ts';
 import type { Store } from '../store/database.ts';
 import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
+import { APP_RUNTIME_DEFAULTS, createAppServices, type AppRuntimeSettings } from './apps/app-services.ts';
+import type { AppHost } from '../backends/app-host.ts';
+import type { AppSettings } from './apps/context.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
@@ -9,7 +12,7 @@ import type { ComputeHost } from '../backends/compute-host.ts';
 import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
 import type { ComputeSettings } from './compute/context.ts';
-import { unconfiguredComputeHost } from './compute/unconfigured-host.ts';
+import { unconfiguredAppHost, unconfiguredComputeHost } from './compute/unconfigured-host.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEnvironmentService } from './environments/environment-service.ts';
@@ -49,22 +52,27 @@ export function createCoreServices(
     secrets,
     identity = DEFAULT_IDENTITY_SETTINGS,
     notifier = createInProcessNotifier(),
-    compute = { host: unconfiguredComputeHost(), settings: UNCONFIGURED_COMPUTE },
+    compute = { host: unconfiguredComputeHost(), appHost: unconfiguredAppHost(), settings: UNCONFIGURED_COMPUTE },
     limits = LIMIT_DEFAULTS,
     computeServiceCode,
     dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
+    apps = APPS_DEFAULTS,
+    appRuntime = APP_RUNTIME_DEFAULTS,
   }: {
     /** Seals the secrets kept in the database with a key kept outside it. */
     secrets: SecretBox;
     identity?: IdentitySettings;
     notifier?: Notifier;
-    compute?: { host: ComputeHost; settings: ComputeSettings };
+    compute?: { host: ComputeHost; appHost: AppHost; settings: ComputeSettings };
     /** Command timeouts and output, and the open streams and long polls allowed per credential and per process. */
     limits?: Pick<Config, keyof typeof LIMIT_DEFAULTS>;
     /** The code of the compute service connection (`compute` unless configured). */
     computeServiceCode?: string;
     /** The deployment's name servers and secondaries, and what sends NOTIFY to secondaries. */
     dns?: { settings: DnsSettings; publisher?: ZonePublisher };
+    /** Where apps are served (their domain) and the router's port. */
+    apps?: AppSettings;
+    appRuntime?: AppRuntimeSettings;
   },
 ) {
   // One count of open requests for every service that keeps requests open.
@@ -88,7 +96,7 @@ export function createCoreServices(
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
-  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, ...compute, addresses: dnsServices.serverRecords });
+  const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
   return {
@@ -101,6 +109,7 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
+    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

@@ -1,3 +1,4 @@
+import type { AppTables } from './tables/apps.ts';
 import type { CommandTables } from './tables/commands.ts';
 import type { ComputeTables } from './tables/compute.ts';
 import type { EnvironmentTables } from './tables/environments.ts';
@@ -9,6 +10,7 @@ import type { OauthTables } from './tables/oauth.ts';
 import type { IdempotencyTables } from './tables/idempotency.ts';
 import type { TaskTables } from './tables/tasks.ts';
 
+export type * from './tables/apps.ts';
 export type * from './tables/commands.ts';
 export type * from './tables/compute.ts';
 export type * from './tables/environments.ts';
@@ -26,4 +28,4 @@ export type * from './tables/tasks.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables {}

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { freePort } from '../../bench/support/processes.ts';
 import { createNimbus, type DnsConfig, type Nimbus } from '../../src/app.ts';
 import { computeTestSettings, knownCompute, releaseCompute } from './compute.ts';
 import { DEFAULT_IDENTITY_SETTINGS, type Config, type IdentitySettings, type LIMIT_DEFAULTS, type TrustProxy } from '../../src/config.ts';
@@ -40,7 +41,7 @@ export interface TestAppOptions {
   trustProxy?: TrustProxy;
   /** DNS settings; with a `dnsPort`, the DNS server is started on it. */
   dns?: Partial<DnsConfig>;
-  /** `NIMBUS_<NAME>_PORT`: surfaces that also get a listener of their own (`nimbus.listeners.own`; reached by inject, not started). */
+  /** Surfaces given listeners of their own (port 0: any free port); every listener is then started on 127.0.0.1. */
   surfacePorts?: Record<string, number>;
 }
 
@@ -49,8 +50,10 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
   const computeSettings = compute ? computeTestSettings() : undefined;
+  // With compute, the apps router listens on a free port of its own, and waits are short (without, no router runs).
+  const apps = compute ? { routerPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 300, superviseIntervalMs: 200 } } : {};
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns, surfacePorts },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns, surfacePorts, ...apps },
     logger,
     store,
   );
@@ -59,6 +62,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   if (!boot) throw new Error('a fresh test database must bootstrap');
   nimbus.start();
   await nimbus.dns?.listen();
+  if (surfacePorts) await nimbus.listeners.listen('127.0.0.1', 0);
   return {
     nimbus,
     token: boot.token,

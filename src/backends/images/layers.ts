@@ -16,7 +16,7 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
 /** An archive path as a clean relative path, or undefined when it would climb out with `..`. */
-function normalizeEntryPath(entryPath: string): string | undefined {
+export function normalizeEntryPath(entryPath: string): string | undefined {
   const parts = entryPath.split('/').filter((part) => part !== '' && part !== '.');
   return parts.includes('..') ? undefined : parts.join('/');
 }
@@ -99,7 +99,7 @@ async function surveyArchive(archive: string, label: string, budget: ExtractionB
  * Tar's own errors (not a tar, truncated, corrupt gzip) are the uploader's to fix; they are
  * named by the archive's label and their code, never a message that could hold a host path.
  */
-function rejectUnreadable(label: string, error: unknown): never {
+export function rejectUnreadable(label: string, error: unknown): never {
   if (error instanceof ComputeRejected) throw error;
   const code = String((error as { code?: unknown }).code ?? '');
   if (code.startsWith('TAR_') || code.startsWith('Z_') || /zlib|zstd|gzip|tar|archive|header/i.test(String((error as Error).message))) {

@@ -57,26 +57,39 @@ export interface BundleInputs {
   cgroupsPath: string;
 }
 
-function bind(source: string, destination: string, readOnly = false) {
+export function bind(source: string, destination: string, readOnly = false) {
   return { destination, type: 'bind', source, options: ['rbind', 'nosuid', 'nodev', readOnly ? 'ro' : 'rw'] };
 }
 
-/** The OCI runtime config (config.json) of a server; rootfs is the overlay at `<bundle>/rootfs`. */
-export function runtimeConfig(inputs: BundleInputs): object {
-  const { spec } = inputs;
+/** What differs between containers: servers and app processes share everything else. */
+export interface ContainerInputs {
+  process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } };
+  /** The root filesystem: a path relative to the bundle, or absolute. */
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  /** Mounts after the standard ones (/proc, /dev, /sys...). */
+  mounts: object[];
+  /** A named netns to join; null gives the container a fresh one with only a loopback. */
+  netnsPath: string | null;
+  resources: { memoryBytes: number; cpuQuotaUs: number; pids: number };
+  cgroupsPath: string;
+}
+
+/** The OCI runtime config (config.json) of any container Nimbus runs. */
+export function containerConfig(inputs: ContainerInputs): object {
   return {
     ociVersion: '1.0.2-dev',
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
-      args: [INIT_BINARY_PATH, 'sh', '-c', INIT_SCRIPT],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${spec.hostname}`],
-      cwd: '/',
+      user: inputs.process.user,
+      args: inputs.process.args,
+      env: inputs.process.env,
+      cwd: inputs.process.cwd,
       capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
       noNewPrivileges: true,
     },
-    root: { path: 'rootfs', readonly: false },
-    hostname: spec.hostname,
+    root: inputs.root,
+    hostname: inputs.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -85,22 +98,19 @@ export function runtimeConfig(inputs: BundleInputs): object {
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-      bind(inputs.initBinary, INIT_BINARY_PATH, true),
-      bind(inputs.hostsFile, '/etc/hosts'),
-      bind(inputs.hostnameFile, '/etc/hostname'),
-      ...spec.volumes.map((volume) => bind(inputs.volumeSources.get(volume.volumeId) ?? '', volume.mountPath)),
+      ...inputs.mounts,
     ],
     linux: {
       cgroupsPath: inputs.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: 'rwm' }],
-        memory: { limit: spec.memoryBytes },
-        cpu: { quota: spec.vcpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
-        pids: { limit: 4096 },
+        memory: { limit: inputs.resources.memoryBytes },
+        cpu: { quota: inputs.resources.cpuQuotaUs, period: CPU_PERIOD_US },
+        pids: { limit: inputs.resources.pids },
       },
       namespaces: [
         { type: 'pid' },
-        { type: 'network', path: inputs.netnsPath },
+        inputs.netnsPath ? { type: 'network', path: inputs.netnsPath } : { type: 'network' },
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
@@ -108,7 +118,7 @@ export function runtimeConfig(inputs: BundleInputs): object {
         { type: 'cgroup' },
       ],
       seccomp: SECCOMP,
-      // Unprivileged users of the server may ping (ICMP datagram sockets), as on most distributions.
+      // Unprivileged users may ping (ICMP datagram sockets), as on most distributions.
       sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' },
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
@@ -117,6 +127,30 @@ export function runtimeConfig(inputs: BundleInputs): object {
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };
+}
+
+/** The OCI runtime config (config.json) of a server; rootfs is the overlay at `<bundle>/rootfs`. */
+export function runtimeConfig(inputs: BundleInputs): object {
+  const { spec } = inputs;
+  return containerConfig({
+    process: {
+      args: [INIT_BINARY_PATH, 'sh', '-c', INIT_SCRIPT],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${spec.hostname}`],
+      cwd: '/',
+      user: { uid: 0, gid: 0 },
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: spec.hostname,
+    mounts: [
+      bind(inputs.initBinary, INIT_BINARY_PATH, true),
+      bind(inputs.hostsFile, '/etc/hosts'),
+      bind(inputs.hostnameFile, '/etc/hostname'),
+      ...spec.volumes.map((volume) => bind(inputs.volumeSources.get(volume.volumeId) ?? '', volume.mountPath)),
+    ],
+    netnsPath: inputs.netnsPath,
+    resources: { memoryBytes: spec.memoryBytes, cpuQuotaUs: spec.vcpus * CPU_PERIOD_US, pids: 4096 },
+    cgroupsPath: inputs.cgroupsPath,
+  });
 }
 
 export function hostsFileContent(spec: ServerSpec): string {

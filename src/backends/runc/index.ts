@@ -37,7 +37,20 @@ export interface RuncHostSettings {
   nat?: boolean;
 }
 
+/** What the servers' host and the apps' host share: one runc binary, one network wiring (bridge turns are per process). */
+export interface RuncParts {
+  layout: HostLayout;
+  runc: Runc;
+  network: NetworkWiring;
+  ensureAvailable(): Promise<void>;
+}
+
 export function createRuncHost(settings: RuncHostSettings): ComputeHost {
+  return createRuncHosts(settings).compute;
+}
+
+/** The servers' host and the parts the apps' host is built on (`createRuncAppHost`). */
+export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeHost; parts: RuncParts } {
   if (!settings.root.startsWith('/') || /[,:]/.test(settings.root)) {
     // overlayfs options are comma- and colon-separated, so the root's paths must hold neither.
     throw new ComputeUnavailable(`The compute directory ${JSON.stringify(settings.root)} must be an absolute path without ',' or ':': set NIMBUS_COMPUTE_DIR.`);
@@ -66,7 +79,7 @@ export function createRuncHost(settings: RuncHostSettings): ComputeHost {
     return operation(...args);
   };
 
-  return {
+  const compute: ComputeHost = {
     ensureAvailable,
     images: {
       ensureBuiltin: guarded((imageId) => images.ensureBuiltin(imageId)),
@@ -92,4 +105,5 @@ export function createRuncHost(settings: RuncHostSettings): ComputeHost {
     },
     sweep: guarded((known) => sweepHost({ layout, runc, servers, network }, known)),
   };
+  return { compute, parts: { layout, runc, network, ensureAvailable } };
 }

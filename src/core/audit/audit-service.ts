@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
   'logout',
   'token_created',
   'token_revoked',
+  'token_renewed',
   'token_exchanged',
   'password_changed',
   'role_changed',

@@ -4,7 +4,8 @@ import type { AuditService, RequestContext } from '../audit/audit-service.ts';
 import { nowIso } from '../clock.ts';
 import { Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { LoginThrottle, LoginThrottleSettings } from './login-throttle.ts';
-import type { TokenService } from '../tokens/token-service.ts';
+import type { PersonalTokenPrefix } from '../tokens/token-format.ts';
+import type { TokenInput, TokenService } from '../tokens/token-service.ts';
 import { hashPassword, verifyPassword } from '../users/passwords.ts';
 
 export interface LoginSettings extends LoginThrottleSettings {
@@ -99,6 +100,12 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
     return { token: secret, expiresAt };
   }
 
+  /** A password exchanged for a personal API token that does not expire unless asked to (Scalingo's `POST /v1/tokens`). */
+  async function issueToken(context: RequestContext, login: LoginInput, input: TokenInput, prefix: PersonalTokenPrefix | null = null) {
+    const user = await checkPassword(context, login);
+    return tokens.createForOwner(context, user, input, prefix);
+  }
+
   /** Ends the caller's login session; other kinds of credential are left alone. */
   async function logout(actor: Actor): Promise<void> {
     if (actor.principal.credentialKind !== 'session') return;
@@ -106,5 +113,5 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
     await audit.recordFor(actor, { action: 'logout', targetType: 'session', targetId: actor.principal.credentialId });
   }
 
-  return { checkPassword, login, logout };
+  return { checkPassword, login, issueToken, logout };
 }

@@ -19,15 +19,18 @@ export const DEFAULT_OUTPUT_BATCHING: Omit<OutputRecorderSettings, 'limitChars'>
 
 export type OutputRecorder = ReturnType<typeof createOutputRecorder>;
 
+/** Whose output: a command's (by id), or an app's build or one-off run. */
+export type OutputOwner = string | { appId: string; ownerId: string };
+
 /**
- * Stores a command's output as numbered chunks while it runs. Output is gathered and written in
- * batches (every `flushMs`, or at once when `chunkChars` wait), so a command writing a byte at a
- * time does not write a row per byte; writes happen one after the other, so chunks keep the order
+ * Stores a command's (or an app build's, or a one-off run's) output as numbered chunks while it
+ * runs. Output is gathered and written in batches (every `flushMs`, or at once when `chunkChars`
+ * wait), so a command writing a byte at a time does not write a row per byte; writes happen one after the other, so chunks keep the order
  * the output came in. Each write wakes the live streams of the output, in every process. Past
- * `limitChars`, the oldest chunks are deleted as new ones come and the command's `output_cut`
- * counts what was cut, so a command printing for ever cannot fill the database.
+ * `limitChars`, the oldest chunks are deleted as new ones come (a command's `output_cut`
+ * counts what was cut), so a command printing for ever cannot fill the database.
  */
-export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, commandId: string, settings: OutputRecorderSettings) {
+export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, owner: OutputOwner, settings: OutputRecorderSettings) {
   let pending = '';
   let tail = '';
   let nextSeq = 0;
@@ -64,14 +67,19 @@ export function createOutputRecorder(db: Kysely<Database>, notifier: Notifier, c
     if (failure !== null) return;
     const pieces = splitText(text, settings.chunkChars);
     const createdAt = nowIso();
-    const rows = pieces.map((content, i) => ({ command_id: commandId, seq: nextSeq + i, content, created_at: createdAt }));
+    const rows = pieces.map((content, i) => ({ seq: nextSeq + i, content, created_at: createdAt }));
     const cut = chunksPastLimit(rows);
     try {
       await db.transaction().execute(async (trx) => {
-        await trx.insertInto('command_chunks').values(rows).execute();
-        if (cut.lastSeq !== null) {
-          await trx.deleteFrom('command_chunks').where('command_id', '=', commandId).where('seq', '<=', cut.lastSeq).execute();
-          await trx.updateTable('commands').set((eb) => ({ output_cut: eb('output_cut', '+', cut.chars) })).where('id', '=', commandId).execute();
+        if (typeof owner === 'string') {
+          await trx.insertInto('command_chunks').values(rows.map((row) => ({ ...row, command_id: owner }))).execute();
+          if (cut.lastSeq !== null) {
+            await trx.deleteFrom('command_chunks').where('command_id', '=', owner).where('seq', '<=', cut.lastSeq).execute();
+            await trx.updateTable('commands').set((eb) => ({ output_cut: eb('output_cut', '+', cut.chars) })).where('id', '=', owner).execute();
+          }
+        } else {
+          await trx.insertInto('app_output_chunks').values(rows.map((row) => ({ ...row, owner_id: owner.ownerId, app_id: owner.appId }))).execute();
+          if (cut.lastSeq !== null) await trx.deleteFrom('app_output_chunks').where('owner_id', '=', owner.ownerId).where('seq', '<=', cut.lastSeq).execute();
         }
         await notifier.notify(trx, 'command_output');
       });

@@ -27,9 +27,11 @@ export async function ensureNetwork(trx: Executor, organizationId: string, range
   return row;
 }
 
-/** A free server address in `network`; the unique (network, address) constraint settles races. */
+/** A free address in `network` for a server or an app container; the unique (network, address) constraints settle races. */
 export async function allocateAddress(trx: Executor, network: NetworkRow): Promise<string> {
-  const taken = new Set((await trx.selectFrom('servers').select('private_ip').where('network_id', '=', network.id).execute()).map((r) => r.private_ip));
+  const servers = await trx.selectFrom('servers').select('private_ip as address').where('network_id', '=', network.id).execute();
+  const containers = await trx.selectFrom('app_containers').select('address').where('network_id', '=', network.id).execute();
+  const taken = new Set([...servers, ...containers].map((r) => r.address));
   const address = firstFreeAddress(network.subnet, taken);
   if (!address) throw new Conflict('The organization\'s private network has no free address left.', 'network_full');
   return address;

@@ -5,7 +5,7 @@ import type { Database } from '../../store/schema.ts';
  * Tables that copy their organization's path onto each row, so that a subtree is read with one
  * prefix match. When an organization moves, their rows move with it.
  */
-const PATH_COPIES = ['tasks', 'events', 'images', 'servers', 'volumes', 'snapshots', 'commands', 'environments', 'dns_zones'] as const;
+const PATH_COPIES = ['tasks', 'events', 'images', 'servers', 'volumes', 'snapshots', 'commands', 'environments', 'dns_zones', 'apps'] as const;
 
 /** Re-roots the rows of every path-copying table from `from` (an organization's old path) to `to`. */
 export async function movePathCopies(trx: Transaction<Database>, from: string, to: string): Promise<void> {
@@ -21,6 +21,7 @@ const BLOCKING = [
   ['snapshots', 'snapshot'],
   ['images', 'image'],
   ['dns_zones', 'DNS zone'],
+  ['apps', 'app'],
 ] as const;
 
 /** "2 server(s), 1 volume(s)": what the organization still owns that must go first; empty when nothing. */

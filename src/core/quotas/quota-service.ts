@@ -7,7 +7,7 @@ import { NotFound, PermissionDenied, QuotaExceeded, ValidationFailed } from '../
 import { organizationIdsUnder } from '../organizations/subtree.ts';
 
 /** What an organization's quotas can limit. Each resource is counted by the meter its domain defines. */
-export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'dns_records', 'vcpus', 'memory_bytes', 'volume_bytes', 'image_bytes'] as const;
+export const QUOTA_RESOURCES = ['users', 'servers', 'volumes', 'snapshots', 'images', 'apps', 'dns_zones', 'dns_records', 'vcpus', 'memory_bytes', 'volume_bytes', 'image_bytes', 'app_memory_bytes'] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 
 /** Limit per resource; null is unlimited. */

@@ -22,6 +22,13 @@ export const TOKEN_KINDS = {
 export type TokenKind = keyof typeof TOKEN_KINDS;
 
 /**
+ * Prefixes a personal token may wear instead of `nbpat_`, for platforms whose clients know
+ * their own tokens by sight: Scalingo's `tk-us-`. Same kind, randomness and checksum.
+ */
+export const PERSONAL_TOKEN_PREFIXES = { scalingo: 'tk-us-' } as const;
+export type PersonalTokenPrefix = (typeof PERSONAL_TOKEN_PREFIXES)[keyof typeof PERSONAL_TOKEN_PREFIXES];
+
+/**
  * Account tokens are what legacy password-based clients hold (Scaleway's account API): the
  * secret is a random UUID, as those clients expect, with no prefix or checksum of ours.
  */
@@ -41,8 +48,11 @@ export function looksLikeAccountToken(value: string): boolean {
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 30;
 const CHECKSUM_LENGTH = 6;
-const PREFIX_TO_KIND = new Map<string, TokenKind>(Object.entries(TOKEN_KINDS).map(([kind, prefix]) => [prefix, kind as TokenKind]));
-const TOKEN_PATTERN = new RegExp(`^([a-z]+)_([0-9A-Za-z]{${RANDOM_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`);
+const PREFIX_TO_KIND = new Map<string, TokenKind>([
+  ...Object.entries(TOKEN_KINDS).map(([kind, prefix]): [string, TokenKind] => [`${prefix}_`, kind as TokenKind]),
+  ...Object.values(PERSONAL_TOKEN_PREFIXES).map((prefix): [string, TokenKind] => [prefix, 'personal']),
+]);
+const TOKEN_PATTERN = new RegExp(`^([a-z]+_|[a-z]+-[a-z]+-)([0-9A-Za-z]{${RANDOM_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`);
 
 function base62(value: number, width: number): string {
   let out = '';
@@ -55,9 +65,18 @@ function checksum(body: string): string {
 }
 
 export function generateToken(kind: TokenKind): string {
+  return withChecksum(`${TOKEN_KINDS[kind]}_`);
+}
+
+/** A personal token wearing a platform's prefix (`PERSONAL_TOKEN_PREFIXES`). */
+export function generatePersonalToken(prefix: PersonalTokenPrefix): string {
+  return withChecksum(prefix);
+}
+
+function withChecksum(prefix: string): string {
   let random = '';
   for (let i = 0; i < RANDOM_LENGTH; i++) random += ALPHABET[randomInt(62)];
-  const body = `${TOKEN_KINDS[kind]}_${random}`;
+  const body = `${prefix}${random}`;
   return body + checksum(body);
 }
 
@@ -67,7 +86,7 @@ export function parseToken(token: string): TokenKind | null {
   if (!match) return null;
   const kind = PREFIX_TO_KIND.get(match[1]!);
   if (!kind) return null;
-  const expected = checksum(`${match[1]}_${match[2]}`);
+  const expected = checksum(`${match[1]}${match[2]}`);
   return timingSafeEqual(Buffer.from(expected), Buffer.from(match[3]!)) ? kind : null;
 }
 
@@ -81,7 +100,13 @@ export function hashToken(token: string): string {
 
 /** What may be shown of a token after creation: its prefix and first characters (an account token's first four), and its last four. */
 export function tokenDisplayParts(token: string): { displayPrefix: string; lastFour: string } {
-  return { displayPrefix: token.slice(0, token.indexOf('_') + 5), lastFour: token.slice(-4) };
+  const prefix = TOKEN_PATTERN.exec(token)?.[1] ?? '';
+  return { displayPrefix: token.slice(0, prefix.length + 4), lastFour: token.slice(-4) };
+}
+
+/** The platform prefix a personal token was made with (from its display prefix), or null for `nbpat_`. */
+export function personalPrefixOf(displayPrefix: string): PersonalTokenPrefix | null {
+  return Object.values(PERSONAL_TOKEN_PREFIXES).find((prefix) => displayPrefix.startsWith(prefix)) ?? null;
 }
 
 /** How often a sliding expiry is written: at most once a minute per token, so reads do not become writes. */

@@ -3,13 +3,13 @@ import type { Store } from '../../store/database.ts';
 import type { Kysely } from 'kysely';
 import type { ApiTokenRow, Database } from '../../store/schema.ts';
 import { assertScope, type Actor, type CredentialKind, type Principal } from '../actor.ts';
-import type { AuditService } from '../audit/audit-service.ts';
+import type { AuditService, RequestContext } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso, parseTimestamp } from '../clock.ts';
 import { NotFound, PermissionDenied, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
 import { expandScopes, isValidScope, permissionsBeyond } from '../iam/permissions.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import { TtlCache } from '../ttl-cache.ts';
-import { generateAccountToken, generateToken, hashToken, looksLikeAccountToken, parseToken, renewedExpiry, tokenDisplayParts, type StoredTokenKind } from './token-format.ts';
+import { generateAccountToken, generatePersonalToken, generateToken, hashToken, looksLikeAccountToken, parseToken, personalPrefixOf, renewedExpiry, tokenDisplayParts, type PersonalTokenPrefix, type StoredTokenKind } from './token-format.ts';
 
 /** How long a verified token is trusted without reading the database again. */
 const CACHE_TTL_MS = 2_000;
@@ -27,6 +27,15 @@ export interface NewToken {
   issuedFromCredentialId?: string | null;
   /** A sliding expiry: each use moves `expiresAt` this many seconds ahead. */
   idleTimeoutSeconds?: number | null;
+  /** A personal token's platform prefix (Scalingo's `tk-us-`) instead of `nbpat_`. */
+  prefix?: PersonalTokenPrefix | null;
+}
+
+/** Who a personal token is made for when no credential is acting (a password was checked instead). */
+export interface TokenOwner {
+  id: string;
+  username: string;
+  organizationId: string;
 }
 
 /** A token as its owner may see it: never the secret. */
@@ -87,7 +96,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
 
   /** `within` is a transaction when the token must be created with other rows, or not at all. */
   async function create(input: NewToken, within: Kysely<Database> = db): Promise<{ row: ApiTokenRow; secret: string }> {
-    const secret = input.kind === 'account' ? generateAccountToken() : generateToken(input.kind);
+    const secret = input.kind === 'account' ? generateAccountToken() : input.kind === 'personal' && input.prefix ? generatePersonalToken(input.prefix) : generateToken(input.kind);
     const { displayPrefix, lastFour } = tokenDisplayParts(secret);
     const row: ApiTokenRow = {
       id: newId(),
@@ -260,12 +269,8 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     return toApiToken(await findOwn(actor, id));
   }
 
-  /**
-   * Creates a personal token for the caller. Its scopes may not reach beyond the scopes of the
-   * credential creating it: a narrowed token cannot mint a wider one.
-   */
-  async function createFor(actor: Actor, input: TokenInput): Promise<{ token: ApiToken; secret: string }> {
-    assertScope(actor, 'token:write');
+  /** A personal token's name, scopes and expiry, checked. */
+  function checkedInput(input: TokenInput): { name: string; scopes: string[]; expiresAt: string | null } {
     const errors: FieldErrors = {};
     const name = input.name?.trim() ?? '';
     if (input.name === undefined) errors.name = ['This field is required.'];
@@ -278,6 +283,16 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     if (input.expires_at && !expiresAt) errors.expires_at = ['Enter a valid date and time (second 60 is not accepted).'];
     else if (expiresAt && Date.parse(expiresAt) <= Date.now()) errors.expires_at = ['The expiry must be in the future.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    return { name, scopes, expiresAt };
+  }
+
+  /**
+   * Creates a personal token for the caller. Its scopes may not reach beyond the scopes of the
+   * credential creating it: a narrowed token cannot mint a wider one.
+   */
+  async function createFor(actor: Actor, input: TokenInput, prefix: PersonalTokenPrefix | null = null): Promise<{ token: ApiToken; secret: string }> {
+    assertScope(actor, 'token:write');
+    const { name, scopes, expiresAt } = checkedInput(input);
     if (permissionsBeyond(actor.principal.scopes, expandScopes(scopes)).length) {
       throw new PermissionDenied('A token cannot be given scopes beyond those of the credential creating it.', 'api_token_acl_not_allowed');
     }
@@ -289,9 +304,50 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
       scopes,
       expiresAt,
       issuedFromCredentialId: actor.principal.credentialKind === 'api_credential' ? actor.principal.credentialId : null,
+      prefix,
     });
     await audit.recordFor(actor, { action: 'token_created', targetType: 'token', targetId: row.id, detail: { name, scopes } });
     return { token: toApiToken(row), secret };
+  }
+
+  /** Creates a personal token for a user whose password was just checked (no credential acts). */
+  async function createForOwner(context: RequestContext, owner: TokenOwner, input: TokenInput, prefix: PersonalTokenPrefix | null = null): Promise<{ token: ApiToken; secret: string }> {
+    const { name, scopes, expiresAt } = checkedInput(input);
+    const { row, secret } = await create({ userId: owner.id, organizationId: owner.organizationId, kind: 'personal', name, scopes, expiresAt, prefix });
+    await audit.record(context, { action: 'token_created', organizationId: owner.organizationId, userId: owner.id, username: owner.username, targetType: 'token', targetId: row.id, detail: { name, scopes } });
+    return { token: toApiToken(row), secret };
+  }
+
+  /**
+   * Replaces one of the caller's live tokens with a new secret (a new token of the same name,
+   * scopes, expiry and prefix); the old one, and the bearers exchanged for it, stop working.
+   */
+  async function renewFor(actor: Actor, id: string): Promise<{ token: ApiToken; secret: string }> {
+    assertScope(actor, 'token:write');
+    const old = await findOwn(actor, id);
+    if (old.revoked_at) throw new NotFound('token', 'No token matches the given query.');
+    const renewed = await db.transaction().execute(async (trx) => {
+      const made = await create(
+        {
+          userId: old.user_id,
+          organizationId: old.organization_id,
+          kind: 'personal',
+          name: old.name,
+          scopes: JSON.parse(old.scopes) as string[],
+          expiresAt: old.expires_at,
+          issuedFromCredentialId: old.issued_from_credential_id,
+          prefix: personalPrefixOf(old.display_prefix),
+        },
+        trx,
+      );
+      const revoked = await trx.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', '=', old.id).where('revoked_at', 'is', null).executeTakeFirst();
+      // Renewed twice at once: only one of the two new tokens may live.
+      if (Number(revoked.numUpdatedRows) !== 1) throw new NotFound('token', 'No token matches the given query.');
+      await audit.recordFor(actor, { action: 'token_renewed', targetType: 'token', targetId: made.row.id, detail: { name: old.name, replaces: old.id } }, trx);
+      return made;
+    });
+    forget(new Set([old.id]));
+    return { token: toApiToken(renewed.row), secret: renewed.secret };
   }
 
   async function revokeFor(actor: Actor, id: string): Promise<void> {
@@ -301,5 +357,5 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     await audit.recordFor(actor, { action: 'token_revoked', targetType: 'token', targetId: row.id, detail: { name: row.name } });
   }
 
-  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, revokeFor };
+  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, renewFor, revokeFor };
 }

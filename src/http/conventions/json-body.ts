@@ -1,4 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { HttpError } from '../errors.ts';
 import { locateExcessiveNesting, locateJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
 
@@ -48,4 +52,18 @@ export function acceptRawBodies(child: FastifyInstance): void {
 export function assertMediaType(contentType: string | undefined, accepted: readonly string[]): void {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (!accepted.includes(type)) throw new HttpError(415, 'unsupported_media_type', `Unsupported media type "${contentType ?? ''}" in request. Send ${accepted.join(', ')}.`);
+}
+
+/** Writes a raw request body to `file`, refusing (413) past `limit` bytes (the `setting`), whatever Content-Length claimed. */
+export async function receiveBody(raw: IncomingMessage, file: string, limit: number, setting: string): Promise<void> {
+  const tooLarge = () => new HttpError(413, 'request_too_large', `The archive is larger than the limit of ${limit} bytes (${setting}).`);
+  if (Number(raw.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      done(received > limit ? tooLarge() : null, chunk);
+    },
+  });
+  await pipeline(raw, counter, fs.createWriteStream(file, { mode: 0o600 }));
 }

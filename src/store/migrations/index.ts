@@ -10,7 +10,9 @@ import * as m0420 from './0420_iam_hardening.ts';
 import * as m0450 from './0450_command_limits.ts';
 import * as m0500 from './0500_dns.ts';
 import * as m0530 from './0530_environments.ts';
-import * as m0540 from './0540_account_tokens_and_user_data.ts';
+import * as m0600 from './0600_apps.ts';
+import * as m0610 from './0610_app_releases.ts';
+import * as m0620 from './0620_account_tokens_and_user_data.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -28,7 +30,9 @@ const migrations: Record<string, Migration> = {
   '0450_command_limits': m0450,
   '0500_dns': m0500,
   '0530_environments': m0530,
-  '0540_account_tokens_and_user_data': m0540,
+  '0600_apps': m0600,
+  '0610_app_releases': m0610,
+  '0620_account_tokens_and_user_data': m0620,
 };
 
 export const migrationProvider: MigrationProvider = {

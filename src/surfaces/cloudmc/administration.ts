@@ -5,11 +5,12 @@ import { ENVIRONMENT_ROLES } from '../../core/environments/environment-service.t
 import type { ServiceConnection } from '../../core/environments/service-connections.ts';
 import { NotFound } from '../../core/errors.ts';
 import { ROLES } from '../../core/iam/roles.ts';
+import { everything } from '../../core/listing.ts';
 import type { Organization } from '../../core/organizations/organization-service.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { User, UserInput } from '../../core/users/user-service.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
-import { everything, many, single } from './replies.ts';
+import { many, single } from './replies.ts';
 
 type Services = Pick<CoreServices, 'organizations' | 'users' | 'environments' | 'serviceConnections'>;
 

@@ -5,10 +5,11 @@ import { listPlans, listVolumePlans, resolveVolumePlan } from '../../core/comput
 import type { Snapshot } from '../../core/compute/records.ts';
 import type { Environment } from '../../core/environments/environment-service.ts';
 import { NotFound } from '../../core/errors.ts';
+import { everything } from '../../core/listing.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
 import { onEntities, UnsupportedOperation, type Entity } from './errors.ts';
-import { accepted, everything, many, single } from './replies.ts';
+import { accepted, many, single } from './replies.ts';
 import { instanceRenderer, instanceState, renderComputeOffering, renderDiskOffering, renderSnapshot, renderTemplate, renderVolume, snapshotState, volumeState } from './renderers.ts';
 
 type Services = Pick<CoreServices, 'compute' | 'environments'>;

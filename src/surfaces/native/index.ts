@@ -8,6 +8,8 @@ import type { RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { oauthSurface } from '../oauth/index.ts';
 import { negotiateApiVersion } from './api-version.ts';
+import { appRoutes } from './apps/apps.ts';
+import { appReleaseRoutes } from './apps/releases.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
 import { apiKeyRoutes } from './auth/api-key.ts';
@@ -41,6 +43,8 @@ export interface NativeSurfaceOptions {
   limits: RequestLimits;
   /** Largest image archive accepted by upload, in bytes. */
   imageUploadLimit: number;
+  /** Largest app source archive a deployment accepts, in bytes. */
+  appSourceLimit: number;
 }
 
 /** DRF's answer to OPTIONS: what the path renders, parses and allows. */
@@ -66,7 +70,7 @@ export function nativeSurface(options: NativeSurfaceOptions): FastifyPluginAsync
   };
 }
 
-async function apiRoutes(instance: FastifyInstance, { services, limits, imageUploadLimit }: NativeSurfaceOptions): Promise<void> {
+async function apiRoutes(instance: FastifyInstance, { services, limits, imageUploadLimit, appSourceLimit }: NativeSurfaceOptions): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onRequest', async (request, reply) => {
     negotiateApiVersion(request);
@@ -106,4 +110,6 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   serverRoutes(app, services);
   storageRoutes(app, services);
   dnsRoutes(app, services);
+  appRoutes(app, services.apps);
+  appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
 }

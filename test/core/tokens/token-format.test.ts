@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { generateAccountToken, generateToken, hashToken, looksLikeAccountToken, looksLikeToken, parseToken, renewedExpiry, SLIDING_RENEWAL_INTERVAL_MS, tokenDisplayParts, TOKEN_KINDS } from '../../../src/core/tokens/token-format.ts';
+import { generateAccountToken, generatePersonalToken, generateToken, hashToken, looksLikeAccountToken, looksLikeToken, parseToken, personalPrefixOf, renewedExpiry, SLIDING_RENEWAL_INTERVAL_MS, tokenDisplayParts, TOKEN_KINDS } from '../../../src/core/tokens/token-format.ts';
 
 describe('token format', () => {
   it('is a kind prefix, 30 random base62 characters and a 6-character CRC32 checksum', () => {
@@ -43,6 +43,19 @@ describe('token format', () => {
     assert.match(hashToken(token), /^[0-9a-f]{64}$/);
     assert.notEqual(hashToken(token), hashToken(generateToken('personal')));
     assert.deepEqual(tokenDisplayParts(token), { displayPrefix: token.slice(0, 10), lastFour: token.slice(-4) });
+  });
+
+  it("gives personal tokens a platform's prefix on request, with the same checksum rules", () => {
+    const token = generatePersonalToken('tk-us-');
+    assert.match(token, /^tk-us-[0-9A-Za-z]{36}$/);
+    assert.equal(parseToken(token), 'personal');
+    const { displayPrefix } = tokenDisplayParts(token);
+    assert.equal(displayPrefix, token.slice(0, 10));
+    assert.equal(personalPrefixOf(displayPrefix), 'tk-us-');
+    assert.equal(personalPrefixOf(tokenDisplayParts(generateToken('personal')).displayPrefix), null);
+    const typo = `${token.slice(0, -1)}${token.endsWith('a') ? 'b' : 'a'}`;
+    assert.equal(parseToken(typo), null);
+    assert.equal(parseToken(`tk-eu-${token.slice(6)}`), null);
   });
 });
 

@@ -110,6 +110,7 @@ for (const database of testDatabases) {
       await app.request({ method: 'POST', url: '/api/tasks/tasks/', token: bob.session, payload: { type: 'noop' } });
       const zone = (await app.request({ method: 'POST', url: '/api/dns/zones/', token: bob.session, payload: { name: 'sweep-b.test' } })).json();
       await app.request({ method: 'POST', url: `/api/dns/zones/${zone.id}/records/`, token: bob.session, payload: { name: 'www', type: 'A', ip: '192.0.2.1' } });
+      assert.equal((await app.request({ method: 'POST', url: '/api/apps/apps/', token: bob.session, payload: { name: 'sweep-app-b' } })).statusCode, 201);
       // An OAuth application of B's, which B's admin has also approved for themself.
       const client = (await app.request({ method: 'POST', url: '/api/oauth/applications/', token: bob.session, payload: { name: 'sweep-app', redirect_uris: [REDIRECT_URI], scopes: ['profile_read'] } })).json();
       const { verifier, challenge } = pkcePair();

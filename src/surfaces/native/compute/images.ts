@@ -1,12 +1,7 @@
-import fs from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
 import type { Image } from '../../../core/compute/records.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { acceptRawBodies, assertMediaType } from '../../../http/conventions/json-body.ts';
-import { HttpError } from '../../../http/errors.ts';
+import { acceptRawBodies, assertMediaType, receiveBody } from '../../../http/conventions/json-body.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
@@ -32,20 +27,6 @@ const render = (request: Parameters<typeof resourceUrl>[0]) => (i: Image) => ({
   created_at: i.created_at,
   updated_at: i.updated_at,
 });
-
-/** Writes a request body to `file`, refusing (413) past `limit` bytes, whatever Content-Length claimed. */
-async function receiveBody(raw: IncomingMessage, file: string, limit: number): Promise<void> {
-  const tooLarge = () => new HttpError(413, 'request_too_large', `The archive is larger than the limit of ${limit} bytes (NIMBUS_IMAGE_UPLOAD_LIMIT).`);
-  if (Number(raw.headers['content-length'] ?? 0) > limit) throw tooLarge();
-  let received = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      done(received > limit ? tooLarge() : null, chunk);
-    },
-  });
-  await pipeline(raw, counter, fs.createWriteStream(file, { mode: 0o600 }));
-}
 
 /** `/api/images/images/`: the public built-in image and the acting subtree's own. */
 export function imageRoutes(app: FastifyTypeBox, { compute }: CoreServices, { uploadLimit }: { uploadLimit: number }): void {
@@ -83,7 +64,7 @@ export function imageRoutes(app: FastifyTypeBox, { compute }: CoreServices, { up
       },
       handler: async (request, reply) => {
         assertMediaType(request.headers['content-type'], ARCHIVE_TYPES);
-        const { image, task } = await images.importUpload(request.actor, { name: request.query.name }, (file) => receiveBody(request.raw, file, uploadLimit));
+        const { image, task } = await images.importUpload(request.actor, { name: request.query.name }, (file) => receiveBody(request.raw, file, uploadLimit, 'NIMBUS_IMAGE_UPLOAD_LIMIT'));
         return sendCreated(request, reply, COLLECTION, image.id, render(request)(image), task.id);
       },
     });

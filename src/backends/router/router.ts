@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** Where the router sends a host's requests. */
+export interface Route {
+  appId: string;
+  appName: string;
+  forceHttps: boolean;
+  /** `address:port` of each web process that is up. */
+  backends: string[];
+}
+
+export interface RouterOptions {
+  /** The current routes by host name; asked again every `refreshMs`. */
+  routes(): Promise<Map<string, Route>>;
+  /** An access line for the app's logs. */
+  access(appId: string, line: string): void;
+  refreshMs: number;
+  onError(error: unknown): void;
+}
+
+const REQUEST_ID = /^[\w.:@-]{1,200}$/;
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
+
+const page = (title: string, text: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><style>body{font-family:sans-serif;margin:4em auto;max-width:36em;color:#333}</style></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`;
+
+function hostOf(request: IncomingMessage): string {
+  return (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+}
+
+/**
+ * The apps router: a reverse proxy on node:http that sends each request to one of the web
+ * processes of the app its `Host` names, in turn (round robin), over kept-alive connections.
+ * Bodies stream both ways; WebSocket and other upgrades are spliced through. It sets
+ * `X-Forwarded-For/-Proto/-Host/-Port` and `X-Request-Id` (the client's when valid), answers a
+ * clear 503 page when no process is up and 404 for an unknown host, and gives every request's
+ * access line to `access`. A request without a body that cannot connect to a process is tried
+ * once more on another.
+ */
+export function createRouter(options: RouterOptions) {
+  let routes = new Map<string, Route>();
+  const turns = new Map<string, number>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let refreshing: Promise<void> = Promise.resolve();
+
+  async function refresh(): Promise<void> {
+    try {
+      routes = await options.routes();
+    } catch (error) {
+      options.onError(error);
+    }
+  }
+
+  function pick(route: Route, avoid?: string): string | undefined {
+    const candidates = route.backends.filter((b) => b !== avoid);
+    if (!candidates.length) return undefined;
+    const turn = (turns.get(route.appId) ?? 0) + 1;
+    turns.set(route.appId, turn);
+    return candidates[turn % candidates.length];
+  }
+
+  function forwardedHeaders(request: IncomingMessage, requestId: string, port: number): http.OutgoingHttpHeaders {
+    const headers: http.OutgoingHttpHeaders = { ...request.headers };
+    for (const name of HOP_BY_HOP) delete headers[name];
+    const client = request.socket.remoteAddress ?? '';
+    const prior = request.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-host'] = request.headers.host ?? '';
+    headers['x-forwarded-port'] = String(port);
+    headers['x-request-id'] = requestId;
+    return headers;
+  }
+
+  function handle(request: IncomingMessage, response: ServerResponse, port: number): void {
+    const started = process.hrtime.bigint();
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    response.setHeader('x-request-id', requestId);
+    const route = routes.get(hostOf(request));
+    const log = (status: number, backend: string) => {
+      if (!route) return;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      options.access(route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" ${status} ${ms.toFixed(1)}ms backend=${backend} request_id=${requestId}`);
+    };
+    if (!route) {
+      response.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page('No app here', `No app is served at ${hostOf(request) || 'this address'}.`));
+      return;
+    }
+    const send = (backend: string | undefined, retried: boolean): void => {
+      if (!backend) {
+        response.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' }).end(page('Application unavailable', `No process of the app ${route.appName} is running right now. It may be starting, deploying or crashed; try again in a moment.`));
+        log(503, '-');
+        return;
+      }
+      const [address, backendPort] = backend.split(':');
+      const upstream = http.request({ host: address, port: Number(backendPort), method: request.method, path: request.url, headers: forwardedHeaders(request, requestId, port), agent });
+      upstream.on('response', (answer) => {
+        const headers = { ...answer.headers };
+        for (const name of HOP_BY_HOP) if (name !== 'transfer-encoding') delete headers[name];
+        response.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(response);
+        answer.on('end', () => log(answer.statusCode ?? 502, backend));
+      });
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        const bodyless = request.method === 'GET' || request.method === 'HEAD';
+        if (!response.headersSent && bodyless && !retried && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EHOSTUNREACH')) {
+          send(pick(route, backend), true);
+          return;
+        }
+        if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/html; charset=utf-8' }).end(page('Bad gateway', `The app ${route.appName} did not answer.`));
+        else response.destroy();
+        log(502, backend);
+      });
+      if (request.method === 'GET' || request.method === 'HEAD') upstream.end();
+      else request.pipe(upstream);
+    };
+    send(pick(route), false);
+  }
+
+  function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, port: number): void {
+    const route = routes.get(hostOf(request));
+    const backend = route && pick(route);
+    if (!route || !backend) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const [address, backendPort] = backend.split(':');
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const headers = forwardedHeaders(request, requestId, port);
+    headers.connection = 'Upgrade';
+    headers.upgrade = request.headers.upgrade;
+    const upstream = net.connect(Number(backendPort), address, () => {
+      const lines = [`${request.method} ${request.url} HTTP/1.1`];
+      for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${v}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      upstream.pipe(socket).pipe(upstream);
+      options.access(route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" upgrade backend=${backend} request_id=${requestId}`);
+    });
+    const close = () => {
+      upstream.destroy();
+      socket.destroy();
+    };
+    upstream.on('error', close);
+    socket.on('error', close);
+  }
+
+  /** The HTTP listener; `listen` it like any node:http server. */
+  function server(): http.Server {
+    const listener = http.createServer({ keepAliveTimeout: 65_000 });
+    const portOf = () => (listener.address() as net.AddressInfo | null)?.port ?? 0;
+    listener.on('request', (request, response) => handle(request, response, portOf()));
+    listener.on('upgrade', (request, socket, head) => upgrade(request, socket, head, portOf()));
+    return listener;
+  }
+
+  return {
+    server,
+    /** Reads the routes now, then every `refreshMs`. */
+    async start(): Promise<void> {
+      await refresh();
+      const again = () => {
+        if (stopped) return;
+        timer = setTimeout(() => {
+          refreshing = refresh().finally(again);
+        }, options.refreshMs);
+      };
+      again();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await refreshing;
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,222 @@
+import type { AppRow } from '../../store/schema.ts';
+import { isUniqueViolation } from '../../store/errors.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import type { Executor } from '../compute/context.ts';
+import { InvalidState, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import { choiceFilter, runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { Store } from '../../store/database.ts';
+import type { Task, TaskService } from '../tasks/task-service.ts';
+import type { AppQuotas } from './app-quotas.ts';
+import { appEvent, webUrl, type AppSettings } from './context.ts';
+import { checkAppName, checkStack, DEFAULT_STACK } from './rules.ts';
+
+export interface App {
+  id: string;
+  name: string;
+  organization_id: string;
+  status: AppRow['status'];
+  stack: string;
+  force_https: boolean;
+  web_url: string;
+  last_deployed_at: string | null;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppInput {
+  name?: string;
+  stack?: string;
+  force_https?: boolean;
+}
+
+const STATUSES = ['new', 'building', 'running', 'stopped', 'crashed', 'restarting', 'scaling', 'booting', 'deleting'];
+
+const listSpec: ListSpec = {
+  filters: {
+    name: (query, value) => query.where('name', '=', value),
+    status: choiceFilter('status', 'status', STATUSES),
+  },
+  searchColumns: ['name'],
+  orderings: { name: 'name', created_at: 'created_at', updated_at: 'updated_at', status: 'status' },
+  defaultOrdering: 'name',
+  idColumn: 'id',
+};
+
+const NAME_TAKEN = 'is already taken';
+
+export type AppService = ReturnType<typeof createAppService>;
+
+/** Apps: records of the acting organization's subtree, found by id or by name. */
+export function createAppService(deps: { store: Store; events: EventService; tasks: TaskService; limits: AppQuotas; settings: AppSettings }) {
+  const { store, events, tasks, limits, settings } = deps;
+  const { db } = store;
+
+  const toApp = (row: AppRow): App => ({
+    id: row.id,
+    name: row.name,
+    organization_id: row.organization_id,
+    status: row.status,
+    stack: row.stack,
+    force_https: row.force_https === 1,
+    web_url: webUrl(settings, row.name),
+    last_deployed_at: row.last_deployed_at,
+    revision: row.revision,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  });
+
+  const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('apps').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
+
+  /** An app of the actor's subtree by id or by name; anything else is a 404. */
+  async function findVisible(actor: Actor, idOrName: string, executor: Executor = db): Promise<AppRow> {
+    const row = await visible(actor, executor).where(isUuid(idOrName) ? 'id' : 'name', '=', idOrName).executeTakeFirst();
+    if (!row) throw new NotFound('app', 'No app matches the given query.');
+    return row;
+  }
+
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<App>> {
+    assertAllowed(actor, 'app:read');
+    const result = await runList<AppRow>(visible(actor), listSpec, request);
+    return { ...result, items: result.items.map(toApp) } as ListResult<App>;
+  }
+
+  async function get(actor: Actor, idOrName: string): Promise<App> {
+    assertAllowed(actor, 'app:read');
+    return toApp(await findVisible(actor, idOrName));
+  }
+
+  /** A unique-name violation as the field error a user reads. */
+  async function naming<T>(field: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw ValidationFailed.field(field, NAME_TAKEN);
+      throw error;
+    }
+  }
+
+  /** A new app; a dry run (Scalingo's `X-Dry-Run`) checks everything the real one would and makes nothing. */
+  async function create(actor: Actor, input: AppInput, { dryRun = false }: { dryRun?: boolean } = {}): Promise<App> {
+    assertAllowed(actor, 'app:write');
+    const errors: FieldErrors = {};
+    checkAppName(errors, 'name', input.name);
+    checkStack(errors, input.stack);
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    const now = nowIso();
+    const row: AppRow = {
+      id: newId(),
+      organization_id: actor.organizationId,
+      organization_path: actor.organizationPath,
+      name: input.name!,
+      status: 'new',
+      stack: input.stack ?? DEFAULT_STACK,
+      force_https: input.force_https ? 1 : 0,
+      last_deployed_at: null,
+      current_release_id: null,
+      revision: 1,
+      created_at: now,
+      updated_at: now,
+    };
+    await naming('name', () =>
+      db.transaction().execute(async (trx) => {
+        await limits.forApp(trx, actor.organizationId);
+        if (dryRun) {
+          if (await trx.selectFrom('apps').select('id').where('name', '=', row.name).executeTakeFirst()) throw ValidationFailed.field('name', NAME_TAKEN);
+          return;
+        }
+        await trx.insertInto('apps').values(row).execute();
+        await events.record(trx, appEvent(row, 'new_app', actor, { stack: row.stack }));
+      }),
+    );
+    return toApp(row);
+  }
+
+  /**
+   * Applies `changes` to the app if nobody changed it since `current` was read, recording `event`
+   * in the same transaction; `admit` runs inside it once the change is made (quotas of a transfer).
+   */
+  async function change(actor: Actor, current: AppRow, changes: Partial<AppRow>, event: { type: string; data: Record<string, unknown> }, admit?: (trx: Executor) => Promise<void>): Promise<App> {
+    const next = { ...current, ...changes, revision: current.revision + 1, updated_at: nowIso() };
+    await db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('apps').set({ ...changes, revision: next.revision, updated_at: next.updated_at }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
+      await admit?.(trx);
+      await events.record(trx, appEvent(next, event.type, actor, event.data));
+    });
+    return toApp(next);
+  }
+
+  function assertNotDeleting(row: AppRow): void {
+    if (row.status === 'deleting') throw new InvalidState(row.status, STATUSES.filter((s) => s !== 'deleting'), 'The app is being deleted.');
+  }
+
+  /** Settings: the stack and `force_https`. */
+  async function update(actor: Actor, idOrName: string, input: Pick<AppInput, 'stack' | 'force_https'>, options: { expectedRevision?: number } = {}): Promise<App> {
+    assertAllowed(actor, 'app:write');
+    const current = await findVisible(actor, idOrName);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
+    assertNotDeleting(current);
+    const errors: FieldErrors = {};
+    checkStack(errors, input.stack);
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    const changes = { stack: input.stack ?? current.stack, force_https: input.force_https === undefined ? current.force_https : input.force_https ? 1 : 0 };
+    return change(actor, current, changes, { type: 'edit_app', data: { stack: changes.stack, force_https: changes.force_https === 1 } });
+  }
+
+  /** A new name: the router serves the app at its new host name at once, and no longer at the old one. */
+  async function rename(actor: Actor, idOrName: string, input: { new_name?: string; current_name?: string }): Promise<App> {
+    assertAllowed(actor, 'app:write');
+    const current = await findVisible(actor, idOrName);
+    assertNotDeleting(current);
+    const errors: FieldErrors = {};
+    checkAppName(errors, 'new_name', input.new_name);
+    // Scalingo asks for the current name as a confirmation: when given, it must match.
+    if (input.current_name !== undefined && input.current_name !== current.name) errors.current_name = ['does not match the name of the app'];
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    if (input.new_name === current.name) return toApp(current);
+    return naming('new_name', () => change(actor, current, { name: input.new_name! }, { type: 'rename_app', data: { old_name: current.name, new_name: input.new_name } }));
+  }
+
+  /**
+   * Moves the app to another organization of the actor's subtree. It counts against the
+   * target's quotas (and its ancestors'); the actor needs `app:write` where it acts, which
+   * covers both ends.
+   */
+  async function transfer(actor: Actor, idOrName: string, input: { organization?: string }): Promise<App> {
+    assertAllowed(actor, 'app:write');
+    const current = await findVisible(actor, idOrName);
+    assertNotDeleting(current);
+    const target = typeof input.organization === 'string' && isUuid(input.organization)
+      ? await db.selectFrom('organizations').select(['id', 'path']).where('id', '=', input.organization).where('path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
+      : undefined;
+    if (!target) throw ValidationFailed.field('organization', 'No organization of yours matches this id.');
+    if (target.id === current.organization_id) return toApp(current);
+    return change(
+      actor,
+      current,
+      { organization_id: target.id, organization_path: target.path },
+      { type: 'transfer_app', data: { from: current.organization_id, to: target.id } },
+      (trx) => limits.forArrival(trx, target.id),
+    );
+  }
+
+  /** DELETE: the app goes `deleting` and its task tears it down (containers, releases, routes, logs), then removes it. */
+  async function remove(actor: Actor, idOrName: string, options: { expectedRevision?: number; currentName?: string } = {}): Promise<Task> {
+    assertAllowed(actor, 'app:write');
+    const current = await findVisible(actor, idOrName);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
+    if (options.currentName !== undefined && options.currentName !== current.name) throw ValidationFailed.field('current_name', 'does not match the name of the app');
+    assertNotDeleting(current);
+    return db.transaction().execute(async (trx) => {
+      const moved = await trx.updateTable('apps').set({ status: 'deleting', revision: current.revision + 1, updated_at: nowIso() }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
+      await events.record(trx, appEvent(current, 'delete_app', actor));
+      return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
+    });
+  }
+
+  return { list, get, create, update, rename, transfer, remove, findVisible, toApp };
+}

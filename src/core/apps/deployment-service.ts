@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ComputeRejected } from '../../backends/compute-host.ts';
+import type { AppHost } from '../../backends/app-host.ts';
+import type { Store } from '../../store/database.ts';
+import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
+import type { AppDeploymentRow, AppReleaseRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { asDomainError } from '../compute/context.ts';
+import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { Task, TaskService } from '../tasks/task-service.ts';
+import type { AppService } from './app-service.ts';
+import { appEvent } from './context.ts';
+import { processTypesOf } from './plans.ts';
+
+export interface DeploymentSettings {
+  /** Where archives wait for their build. */
+  uploadDir: string;
+  /** Largest total size of an archive's unpacked files. */
+  unpackedLimit: number;
+}
+
+export const SOURCE_ENTRIES_LIMIT = 100_000;
+const FINISHED = new Set(['success', 'build-error', 'crashed-error', 'timeout-error', 'aborted']);
+const FOLLOW_POLL_MS = 500;
+
+const deploymentList: ListSpec = { filters: {}, searchColumns: [], orderings: { created_at: 'created_at' }, defaultOrdering: '-created_at', idColumn: 'id' };
+const releaseList: ListSpec = { filters: {}, searchColumns: [], orderings: { version: 'version' }, defaultOrdering: '-version', idColumn: 'id' };
+
+export type DeploymentService = ReturnType<typeof createDeploymentService>;
+
+/** Deployments (a source archive built into a release and rolled out), their output, releases and rollbacks. */
+export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; settings: DeploymentSettings; closing: AbortSignal }) {
+  const { store, events, tasks, notifier, host, apps, settings } = deps;
+  const { db } = store;
+  const sourceLimits = { unpackedBytes: settings.unpackedLimit, entries: SOURCE_ENTRIES_LIMIT };
+
+  async function findDeployment(actor: Actor, appRef: string, id: string): Promise<AppDeploymentRow> {
+    const app = await apps.findVisible(actor, appRef);
+    const row = isUuid(id) ? await db.selectFrom('app_deployments').selectAll().where('app_id', '=', app.id).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('deployment', 'No deployment matches the given query.');
+    return row;
+  }
+
+  /**
+   * A deployment of the archive `receive` writes (the request body, streamed to disk under its
+   * size cap). The archive is read before anything is recorded: one that is not a tar, holds a
+   * path leaving the app, or has no web process is a 400 and changes nothing.
+   */
+  async function create(actor: Actor, appRef: string, receive: (file: string) => Promise<void>): Promise<{ deployment: AppDeploymentRow; task: Task }> {
+    assertAllowed(actor, 'app:write');
+    const app = await apps.findVisible(actor, appRef);
+    if (app.status === 'deleting') throw new InvalidState(app.status, ['new', 'running'], 'The app is being deleted.');
+    await host.ensureAvailable().catch((error: unknown) => {
+      throw asDomainError(error);
+    });
+    const id = newId();
+    fs.mkdirSync(settings.uploadDir, { recursive: true, mode: 0o700 });
+    const archive = path.join(settings.uploadDir, `app-${id}.tar`);
+    try {
+      await receive(archive);
+      const size = fs.statSync(archive).size;
+      if (size === 0) throw ValidationFailed.field('source', 'The archive is empty: send a .tar or .tar.gz of the app as the request body.');
+      const facts = await host.inspectSource(archive, sourceLimits).catch((error: unknown) => {
+        if (error instanceof ComputeRejected) throw ValidationFailed.field('source', error.message);
+        throw asDomainError(error);
+      });
+      const processTypes = processTypesOf(facts, app.stack);
+      return await db.transaction().execute(async (trx) => {
+        const row: AppDeploymentRow = { id, app_id: app.id, status: 'queued', stack: app.stack, archive_bytes: size, release_id: null, error: null, task_id: '', requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
+        const task = await tasks.enqueue(trx, actor, { type: 'app.deploy', input: { app_id: app.id, deployment_id: id, archive, process_types: processTypes } });
+        row.task_id = task.id;
+        await trx.insertInto('app_deployments').values(row).execute();
+        await events.record(trx, appEvent(app, 'deployment', actor, { deployment: id, status: 'queued' }));
+        return { deployment: row, task };
+      });
+    } catch (error) {
+      fs.rmSync(archive, { force: true });
+      throw error;
+    }
+  }
+
+  async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppDeploymentRow>> {
+    assertAllowed(actor, 'app:read');
+    const app = await apps.findVisible(actor, appRef);
+    return runList<AppDeploymentRow>(db.selectFrom('app_deployments').selectAll().where('app_id', '=', app.id), deploymentList, request);
+  }
+
+  async function get(actor: Actor, appRef: string, id: string): Promise<AppDeploymentRow> {
+    assertAllowed(actor, 'app:read');
+    return findDeployment(actor, appRef, id);
+  }
+
+  /** The build output: what is stored, then each chunk as it is stored, until the deployment has finished. */
+  async function followOutput(actor: Actor, appRef: string, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }) {
+    assertAllowed(actor, 'app:read');
+    const deployment = await findDeployment(actor, appRef, id);
+    const signal = AbortSignal.any([options.signal, deps.closing]);
+    return (async function* () {
+      let position = options.afterSeq;
+      let idleSince = Date.now();
+      while (!signal.aborted) {
+        const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
+        const current = await db.selectFrom('app_deployments').select('status').where('id', '=', deployment.id).executeTakeFirst();
+        const chunks = await db.selectFrom('app_output_chunks').select(['seq', 'content', 'created_at']).where('owner_id', '=', deployment.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
+        const finished = !current || FINISHED.has(current.status);
+        if (chunks.length) position = Number(chunks.at(-1)!.seq);
+        if (chunks.length || finished || Date.now() - idleSince >= options.idleMs) {
+          idleSince = Date.now();
+          yield { chunks, finished: finished && chunks.length < 500 ? (current?.status ?? 'aborted') : null };
+          if (finished && chunks.length < 500) return;
+        }
+        await wake;
+      }
+    })();
+  }
+
+  async function releases(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppReleaseRow>> {
+    assertAllowed(actor, 'app:read');
+    const app = await apps.findVisible(actor, appRef);
+    return runList<AppReleaseRow>(db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id), releaseList, request);
+  }
+
+  /** Back to an earlier release: a new release of its slug and Procfile (with today's variables), rolled out without downtime. */
+  async function rollback(actor: Actor, appRef: string, input: { release?: string; version?: number }): Promise<Task> {
+    assertAllowed(actor, 'app:write');
+    const app = await apps.findVisible(actor, appRef);
+    if (app.status === 'deleting') throw new InvalidState(app.status, ['running'], 'The app is being deleted.');
+    let query = db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id);
+    if (input.release !== undefined) query = isUuid(input.release) ? query.where('id', '=', input.release) : query.where('id', '=', '');
+    else if (input.version !== undefined) query = query.where('version', '=', input.version);
+    else throw ValidationFailed.field('version', 'Name the release to go back to: `version` or `release`.');
+    const target = await query.executeTakeFirst();
+    if (!target) throw ValidationFailed.field(input.release !== undefined ? 'release' : 'version', 'No release of this app matches.');
+    return db.transaction().execute(async (trx) => {
+      await events.record(trx, appEvent(app, 'rollback', actor, { to_version: target.version }));
+      return tasks.enqueue(trx, actor, { type: 'app.rollback', input: { app_id: app.id, release_id: target.id } });
+    });
+  }
+
+  return { create, list, get, followOutput, releases, rollback, sourceLimits };
+}

@@ -1,0 +1,88 @@
+import type { Store } from '../../store/database.ts';
+import type { AppContainerRow, AppFormationRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import type { Executor } from '../compute/context.ts';
+import { InvalidState, ValidationFailed, type FieldErrors } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import type { Task, TaskService } from '../tasks/task-service.ts';
+import type { AppQuotas } from './app-quotas.ts';
+import type { AppService } from './app-service.ts';
+import { appEvent } from './context.ts';
+import { MAX_AMOUNT, SIZES } from './plans.ts';
+
+export interface ScaleInput {
+  process_type?: string;
+  amount?: number;
+  size?: string;
+}
+
+export type FormationService = ReturnType<typeof createFormationService>;
+
+/** The formation (amount and size per process type), scaling and restarting, and the containers running. */
+export function createFormationService(deps: { store: Store; events: EventService; tasks: TaskService; apps: AppService; limits: AppQuotas }) {
+  const { store, events, tasks, apps, limits } = deps;
+  const { db } = store;
+
+  const formationOf = (executor: Executor, appId: string) => executor.selectFrom('app_formation').selectAll().where('app_id', '=', appId).orderBy('process_type').execute();
+
+  async function get(actor: Actor, appRef: string): Promise<AppFormationRow[]> {
+    assertAllowed(actor, 'app:read');
+    return formationOf(db, (await apps.findVisible(actor, appRef)).id);
+  }
+
+  async function containers(actor: Actor, appRef: string): Promise<AppContainerRow[]> {
+    assertAllowed(actor, 'app:read');
+    const app = await apps.findVisible(actor, appRef);
+    return db.selectFrom('app_containers').selectAll().where('app_id', '=', app.id).orderBy('process_type').orderBy('process_index').execute();
+  }
+
+  /**
+   * Sets amount and size of some process types of the current release; memory is counted
+   * against `app_memory_bytes` over the organization's subtree. The scale task rolls it out.
+   */
+  async function scale(actor: Actor, appRef: string, changes: ScaleInput[]): Promise<{ formation: AppFormationRow[]; task: Task }> {
+    assertAllowed(actor, 'app:write');
+    const app = await apps.findVisible(actor, appRef);
+    if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
+    const release = await db.selectFrom('app_releases').select('procfile').where('id', '=', app.current_release_id).executeTakeFirstOrThrow();
+    const types = Object.keys(JSON.parse(release.procfile) as Record<string, string>);
+    const errors: FieldErrors = {};
+    if (!changes.length) errors.containers = ['Give at least one process type to scale.'];
+    for (const [i, change] of changes.entries()) {
+      if (!change.process_type || !types.includes(change.process_type)) errors[`containers[${i}].name`] = [`"${change.process_type ?? ''}" is not a process type of the release. Choose from: ${types.join(', ')}.`];
+      if (change.amount !== undefined && (!Number.isInteger(change.amount) || change.amount < 0 || change.amount > MAX_AMOUNT)) errors[`containers[${i}].amount`] = [`Ensure this value is a whole number from 0 to ${MAX_AMOUNT}.`];
+      if (change.size !== undefined && !SIZES[change.size]) errors[`containers[${i}].size`] = [`"${change.size}" is not a valid choice. Choose from: ${Object.keys(SIZES).join(', ')}.`];
+    }
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    return db.transaction().execute(async (trx) => {
+      const current = await formationOf(trx, app.id);
+      const next = current.map((row) => {
+        const change = changes.find((c) => c.process_type === row.process_type);
+        return change ? { ...row, amount: change.amount ?? row.amount, size: change.size ?? row.size } : row;
+      });
+      const memory = (rows: AppFormationRow[]) => rows.reduce((total, row) => total + row.amount * SIZES[row.size]!.memoryBytes, 0);
+      const growth = memory(next) - memory(current);
+      if (growth > 0) await limits.forMemory(trx, app.organization_id, growth);
+      for (const row of next) await trx.updateTable('app_formation').set({ amount: row.amount, size: row.size }).where('app_id', '=', app.id).where('process_type', '=', row.process_type).execute();
+      await events.record(trx, appEvent(app, 'scale', actor, { containers: next.map((r) => ({ name: r.process_type, amount: r.amount, size: r.size })) }));
+      const task = await tasks.enqueue(trx, actor, { type: 'app.scale', input: { app_id: app.id, process_types: changes.map((c) => c.process_type) } });
+      return { formation: next, task };
+    });
+  }
+
+  /** Restarts some process types (all when `scope` is empty), without downtime. */
+  async function restart(actor: Actor, appRef: string, scope: string[] = []): Promise<Task> {
+    assertAllowed(actor, 'app:write');
+    const app = await apps.findVisible(actor, appRef);
+    if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
+    const types = (await formationOf(db, app.id)).map((r) => r.process_type);
+    const unknown = scope.find((t) => !types.includes(t));
+    if (unknown !== undefined) throw ValidationFailed.field('scope', `"${unknown}" is not a process type of the app. Choose from: ${types.join(', ')}.`);
+    return db.transaction().execute(async (trx) => {
+      await events.record(trx, appEvent(app, 'restart', actor, { scope }));
+      return tasks.enqueue(trx, actor, { type: 'app.restart', input: { app_id: app.id, process_types: scope.length ? scope : types } });
+    });
+  }
+
+  return { get, containers, scale, restart };
+}

@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '../../store/database.ts';
+import { isUniqueViolation } from '../../store/errors.ts';
+import type { AppLogLineRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { nowIso } from '../clock.ts';
+import { ValidationFailed } from '../errors.ts';
+import type { AppService } from './app-service.ts';
+
+export interface LogSettings {
+  /** Lines kept per app: older ones are dropped as new ones come. */
+  linesPerApp: number;
+}
+
+export const LOG_LINE_MAX = 8192;
+const READ_MAX = 10_000;
+const FOLLOW_POLL_MS = 300;
+/** Lines of an app are gathered this long before they are written together. */
+const BATCH_MS = 200;
+
+export type LogService = ReturnType<typeof createLogService>;
+
+/**
+ * Each app's logs: its processes' output and the router's access lines, timestamped and tagged
+ * with their source (`web-1`, `router`...), in a bounded store. Lines of an app are numbered in
+ * the order they are stored (`seq`), which is where a reader resumes.
+ */
+export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings; closing: AbortSignal }) {
+  const { store, apps, settings } = deps;
+  const { db } = store;
+  /** One writer per app in this process: numbers are taken one after the other. */
+  const queues = new Map<string, Promise<void>>();
+  /** Lines waiting for their app's next write. */
+  const pending = new Map<string, { lines: { source: string; line: string; at?: string }[]; written: Promise<void> }>();
+
+  async function write(appId: string, lines: { source: string; line: string; at?: string }[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          const last = await trx.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', appId).executeTakeFirst();
+          const first = Number(last?.seq ?? 0) + 1;
+          const rows = lines.map((l, i) => ({ app_id: appId, seq: first + i, source: l.source, line: l.line.slice(0, LOG_LINE_MAX), created_at: l.at ?? nowIso() }));
+          for (let i = 0; i < rows.length; i += 500) await trx.insertInto('app_log_lines').values(rows.slice(i, i + 500)).execute();
+          await trx.deleteFrom('app_log_lines').where('app_id', '=', appId).where('seq', '<=', first + rows.length - 1 - settings.linesPerApp).execute();
+        });
+        return;
+      } catch (error) {
+        // Another replica took the same numbers: take the next ones.
+        if (!isUniqueViolation(error) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  /**
+   * Stores lines of an app (the app gone: dropped). Lines are gathered for a moment and while
+   * the app's previous write runs, then stored together: a busy router writes a batch every
+   * moment, not a row per request (the SQLite driver blocks the process while it writes).
+   */
+  function append(appId: string, lines: { source: string; line: string; at?: string }[]): Promise<void> {
+    if (!lines.length) return Promise.resolve();
+    const waiting = pending.get(appId);
+    if (waiting) {
+      waiting.lines.push(...lines);
+      return waiting.written;
+    }
+    const batch = { lines: [...lines], written: Promise.resolve() };
+    pending.set(appId, batch);
+    const previous = queues.get(appId) ?? Promise.resolve();
+    batch.written = previous.then(() => sleep(BATCH_MS)).then(() => {
+      pending.delete(appId);
+      return write(appId, batch.lines);
+    }).catch(() => undefined);
+    queues.set(appId, batch.written);
+    void batch.written.then(() => {
+      if (queues.get(appId) === batch.written) queues.delete(appId);
+    });
+    return batch.written;
+  }
+
+  /** The last `n` lines (oldest first). */
+  async function tail(actor: Actor, appRef: string, n: number): Promise<AppLogLineRow[]> {
+    assertAllowed(actor, 'app:read');
+    if (!Number.isInteger(n) || n < 1 || n > READ_MAX) throw ValidationFailed.field('n', `Ensure this value is a whole number from 1 to ${READ_MAX}.`);
+    const app = await apps.findVisible(actor, appRef);
+    const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).orderBy('seq', 'desc').limit(n).execute();
+    return rows.reverse();
+  }
+
+  /** Lines after `afterSeq` as they come (first the last `n` when no position is given). */
+  async function follow(actor: Actor, appRef: string, options: { afterSeq?: number; n: number; signal: AbortSignal; idleMs: number }) {
+    const initial = options.afterSeq === undefined ? await tail(actor, appRef, options.n) : [];
+    assertAllowed(actor, 'app:read');
+    const app = await apps.findVisible(actor, appRef);
+    const signal = AbortSignal.any([options.signal, deps.closing]);
+    return (async function* () {
+      let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', app.id).executeTakeFirst())?.seq ?? 0));
+      if (initial.length) yield initial;
+      let idleSince = Date.now();
+      while (!signal.aborted) {
+        const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
+        if (rows.length) position = Number(rows.at(-1)!.seq);
+        if (rows.length || Date.now() - idleSince >= options.idleMs) {
+          idleSince = Date.now();
+          yield rows;
+        }
+        if (rows.length < 500) await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      }
+    })();
+  }
+
+  return { append, tail, follow };
+}

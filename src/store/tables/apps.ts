@@ -1,0 +1,132 @@
+import type { Selectable } from 'kysely';
+
+/** Scalingo's app statuses, and `deleting` while the delete task tears the app down. */
+export type AppStatus = 'new' | 'building' | 'running' | 'stopped' | 'crashed' | 'restarting' | 'scaling' | 'booting' | 'deleting';
+
+export interface AppsTable {
+  id: string;
+  organization_id: string;
+  organization_path: string;
+  /** 6 to 48 lowercase letters, digits and hyphens; unique, since it is a host name. */
+  name: string;
+  status: AppStatus;
+  /** The stack builds run on: `nodejs` or `procfile`. */
+  stack: string;
+  /** 0/1: the router redirects plain HTTP to HTTPS. */
+  force_https: number;
+  last_deployed_at: string | null;
+  /** The release the app runs (null before its first successful deployment). */
+  current_release_id: string | null;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppTables {
+  apps: AppsTable;
+  app_releases: AppReleasesTable;
+  app_deployments: AppDeploymentsTable;
+  app_output_chunks: AppOutputChunksTable;
+  app_variables: AppVariablesTable;
+  app_formation: AppFormationTable;
+  app_containers: AppContainersTable;
+  app_log_lines: AppLogLinesTable;
+}
+
+export type AppRow = Selectable<AppsTable>;
+
+export interface AppReleasesTable {
+  id: string;
+  app_id: string;
+  /** 1, 2, 3... per app. */
+  version: number;
+  deployment_id: string | null;
+  slug_id: string;
+  /** JSON object: process type -> command. */
+  procfile: string;
+  /** JSON object: the app's variables when the release was made. */
+  env: string;
+  description: string;
+  created_at: string;
+}
+
+export type DeploymentStatus = 'queued' | 'building' | 'pushing' | 'starting' | 'success' | 'build-error' | 'crashed-error' | 'timeout-error' | 'aborted';
+
+export interface AppDeploymentsTable {
+  id: string;
+  app_id: string;
+  status: DeploymentStatus;
+  stack: string;
+  archive_bytes: number;
+  release_id: string | null;
+  error: string | null;
+  task_id: string;
+  requested_by: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface AppOutputChunksTable {
+  /** The deployment (build output) or the one-off run. */
+  owner_id: string;
+  app_id: string;
+  seq: number;
+  content: string;
+  created_at: string;
+}
+
+export interface AppVariablesTable {
+  id: string;
+  app_id: string;
+  name: string;
+  value: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppFormationTable {
+  app_id: string;
+  process_type: string;
+  amount: number;
+  /** A plan name (`S`, `M`...). */
+  size: string;
+}
+
+export type AppContainerState = 'starting' | 'up' | 'stopping' | 'crashed';
+
+export interface AppContainersTable {
+  id: string;
+  app_id: string;
+  release_id: string;
+  process_type: string;
+  /** 1, 2, 3... within its type: `web-1`. */
+  process_index: number;
+  size: string;
+  memory_bytes: number;
+  network_id: string;
+  address: string;
+  port: number;
+  state: AppContainerState;
+  restarts: number;
+  /** When a crashed container is started again (backoff). */
+  restart_at: string | null;
+  host: string;
+  created_at: string;
+}
+
+export interface AppLogLinesTable {
+  app_id: string;
+  /** Increasing per app: the position `?after=` and SSE ids resume from. */
+  seq: number;
+  /** `web-1`, `worker-2`, `router`, `run`... */
+  source: string;
+  line: string;
+  created_at: string;
+}
+
+export type AppReleaseRow = Selectable<AppReleasesTable>;
+export type AppDeploymentRow = Selectable<AppDeploymentsTable>;
+export type AppVariableRow = Selectable<AppVariablesTable>;
+export type AppFormationRow = Selectable<AppFormationTable>;
+export type AppContainerRow = Selectable<AppContainersTable>;
+export type AppLogLineRow = Selectable<AppLogLinesTable>;

@@ -1,0 +1,76 @@
+import { Type } from 'typebox';
+import { MAX_AMOUNT, SIZES } from '../../../core/apps/plans.ts';
+import { NAME_LENGTH, STACKS } from '../../../core/apps/rules.ts';
+import { VARIABLE_LIMITS } from '../../../core/apps/variable-service.ts';
+import { Nullable, Timestamp, Uuid } from './common.ts';
+
+/** The wire schemas of /api/apps/apps/ and everything under an app: what clients send and receive. */
+
+export const AppItemParams = Type.Object({ id: Type.String({ maxLength: 200 }), item: Type.String({ maxLength: 200 }) });
+
+export const AppBody = Type.Object({
+  id: Uuid,
+  name: Type.String({ description: 'Also the host name the router serves the app at, under the apps domain.' }),
+  organization: Uuid,
+  status: Type.String({ description: 'new, building, running, stopped, crashed, restarting, scaling, booting, or deleting.' }),
+  stack: Type.String({ description: STACKS.join(' or ') }),
+  force_https: Type.Boolean(),
+  url: Type.String({ description: 'This resource.' }),
+  web_url: Type.String({ description: 'Where the router serves the app.' }),
+  last_deployed_at: Type.Union([Timestamp, Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const Name = Type.String({ maxLength: 200, description: `${NAME_LENGTH.min} to ${NAME_LENGTH.max} lowercase letters, digits and hyphens; unique on the installation.` });
+export const Stack = Type.String({ maxLength: 50, description: `${STACKS.join(' or ')} (default nodejs).` });
+export const AppPost = Type.Object({ name: Name, stack: Type.Optional(Stack), force_https: Type.Optional(Type.Boolean()) });
+export const AppPatch = Type.Object({ stack: Type.Optional(Stack), force_https: Type.Optional(Type.Boolean()) });
+export const RenamePost = Type.Object({ new_name: Name, current_name: Type.Optional(Type.String({ maxLength: 200, description: 'When given, must be the current name (a confirmation).' })) });
+export const TransferPost = Type.Object({ organization: Type.String({ maxLength: 200, description: 'An organization of the acting subtree.' }) });
+
+export const DeploymentBody = Type.Object({
+  id: Uuid,
+  app: Uuid,
+  status: Type.String({ description: 'queued, building, pushing, starting, then success, build-error, crashed-error or timeout-error.' }),
+  stack: Type.String(),
+  archive_size: Type.Integer({ description: 'Bytes.' }),
+  release: Nullable(Uuid),
+  error: Nullable(Type.String()),
+  task: Uuid,
+  url: Type.String(),
+  output_url: Type.String({ description: 'The build output, live (Server-Sent Events).' }),
+  created_at: Timestamp,
+  finished_at: Nullable(Timestamp),
+});
+export const DeploymentCreated = Type.Intersect([DeploymentBody, Type.Object({ task: Uuid })]);
+export const ReleaseBody = Type.Object({ id: Uuid, version: Type.Integer(), deployment: Nullable(Uuid), processes: Type.Record(Type.String(), Type.String()), env: Type.Record(Type.String(), Type.String()), description: Type.String(), current: Type.Boolean(), created_at: Timestamp });
+export const FormationItem = Type.Object({ name: Type.String(), amount: Type.Integer(), size: Type.String() });
+export const ContainerBody = Type.Object({ id: Uuid, name: Type.String({ description: '`web-1`...' }), type: Type.String(), index: Type.Integer(), size: Type.String(), state: Type.String({ description: 'starting, up, stopping or crashed.' }), restarts: Type.Integer(), release: Uuid, address: Type.String(), created_at: Timestamp });
+export const VariableBody = Type.Object({ id: Uuid, name: Type.String(), value: Type.String(), created_at: Timestamp, updated_at: Timestamp });
+export const VariablePost = Type.Object({ name: Type.String({ maxLength: VARIABLE_LIMITS.name + 1 }), value: Type.String({ maxLength: VARIABLE_LIMITS.value + 1 }) });
+export const LogLineBody = Type.Object({ seq: Type.Integer(), source: Type.String({ description: '`web-1`, `router`, `platform`...' }), line: Type.String(), created_at: Timestamp });
+
+
+export const RollbackPost = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })), release: Type.Optional(Type.String({ maxLength: 200 })) });
+export const FormationBody = Type.Object({ containers: Type.Array(FormationItem), sizes: Type.Record(Type.String(), Type.Object({ memory: Type.Integer(), cpu: Type.Number() })) });
+export const FormationPost = Type.Object({
+  containers: Type.Array(
+    Type.Object({
+      name: Type.String({ maxLength: 30 }),
+      amount: Type.Optional(Type.Integer({ description: `0 to ${MAX_AMOUNT}.` })),
+      size: Type.Optional(Type.String({ maxLength: 10, description: Object.keys(SIZES).join(', ') })),
+    }),
+    { maxItems: 20 },
+  ),
+});
+export const FormationAccepted = Type.Object({ containers: Type.Array(FormationItem), task: Uuid });
+export const RestartPost = Type.Object({ scope: Type.Optional(Type.Array(Type.String({ maxLength: 30 }), { maxItems: 20 })) });
+export const ContainersBody = Type.Object({ containers: Type.Array(ContainerBody) });
+export const VariablesBody = Type.Object({ variables: Type.Array(VariableBody) });
+export const VariablesPut = Type.Object({ variables: Type.Array(VariablePost, { maxItems: VARIABLE_LIMITS.count }), replace: Type.Optional(Type.Boolean()) });
+export const VariablesDelete = Type.Object({ variable_ids: Type.Array(Type.String({ maxLength: 200 }), { maxItems: VARIABLE_LIMITS.count }) });
+export const VariablePatch = Type.Object({ value: Type.String({ maxLength: VARIABLE_LIMITS.value + 1 }) });
+export const OutputQuery = Type.Object({ last_event_id: Type.Optional(Type.String({ maxLength: 20 })) });
+export const LogsQuery = Type.Object({ n: Type.Optional(Type.Integer({ default: 100 })), stream: Type.Optional(Type.Boolean()), last_event_id: Type.Optional(Type.String({ maxLength: 20 })) });
+export const LogsBody = Type.Object({ lines: Type.Array(LogLineBody) });

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { CoreServices } from '../../core/services.ts';
+import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
+import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
+import type { RequestLimits } from '../../http/rate-limit.ts';
+import { useDialect } from '../../http/surface.ts';
+import { appRoutes } from './apps.ts';
+import { authRoutes } from './auth.ts';
+import { deploymentRoutes } from './deployments.ts';
+import { renderScalingoError } from './errors.ts';
+import { eventRoutes } from './events.ts';
+import { formationRoutes } from './formation.ts';
+import { variableRoutes } from './variables.ts';
+
+export interface ScalingoSurfaceOptions {
+  services: CoreServices;
+  limits: RequestLimits;
+  /** The region `GET /v1/regions` names. */
+  region: string;
+}
+
+/**
+ * Scalingo's carriers: `Authorization: Bearer` (the exchanged JWT, or an API token) and Basic
+ * with the token as the password (the user name may be empty).
+ */
+const SCALINGO_CARRIERS: CredentialCarriers = { authorization: ['bearer', 'basic'], headers: [] };
+
+/**
+ * Scalingo's API v1 and its authentication API (`/v1/...`), one surface: rooted JSON,
+ * Scalingo's error bodies and statuses, over core's services.
+ */
+export function scalingoSurface({ services, limits, region }: ScalingoSurfaceOptions): FastifyPluginAsync {
+  return async (app) => {
+    useDialect(app, { renderError: renderScalingoError });
+    acceptJsonBodiesOnly(app);
+    const authenticate = async (request: FastifyRequest) => authenticateActor(request, SCALINGO_CARRIERS, services);
+    app.addHook('onRequest', async (request, reply) => {
+      // Unknown endpoints and wrong verbs answer as such, credential or not; public routes are limited by address.
+      if (request.is404 || request.routeOptions.config.auth === false) return limits.address(request, reply);
+      try {
+        await authenticate(request);
+      } catch (error) {
+        limits.address(request, reply);
+        throw error;
+      }
+      limits.credential(request, reply);
+    });
+    authRoutes(app, services, { region, authenticate });
+    appRoutes(app, services, region);
+    formationRoutes(app, services);
+    variableRoutes(app, services);
+    eventRoutes(app, services);
+    deploymentRoutes(app, services);
+  };
+}

@@ -1,0 +1,23 @@
+import http from 'node:http';
+import type { TestApp } from './app.ts';
+
+export interface RouterAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A request to the test app's apps router with the given `Host` (fetch cannot set it). */
+export function viaRouter(app: TestApp, host: string, path = '/', headers: Record<string, string> = {}): Promise<RouterAnswer> {
+  const { port } = app.nimbus.router!.address() as { port: number };
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, path, headers: { ...headers, host }, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
