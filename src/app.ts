@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRuncAppHost } from './backends/apps/index.ts';
+import { parseServerIdRange } from './backends/id-ranges.ts';
 import { createRouter } from './backends/router/router.ts';
 import { createRuncHosts } from './backends/runc/index.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
@@ -29,7 +30,7 @@ import { loadSecretKey } from './store/secret-key.ts';
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
 type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat' | 'serverIdRange'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
@@ -38,6 +39,7 @@ function computeFor(config: Partial<ComputeConfig>) {
     runcPath: config.runcPath,
     imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
     nat: config.serverNat ?? false,
+    serverIds: parseServerIdRange(config.serverIdRange ?? COMPUTE_DEFAULTS.serverIdRange),
   });
   return {
     host: compute,

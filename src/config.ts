@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_SERVER_ID_RANGE, parseServerIdRange } from './backends/id-ranges.ts';
 import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
 import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
@@ -58,6 +59,8 @@ export interface Config {
   imageMaxFiles: number;
   /** Servers reach the internet through NAT; otherwise only their own organization's network. */
   serverNat: boolean;
+  /** `first-last`: the host ids each server's user namespace gets a block of 65536 from. */
+  serverIdRange: string;
   /** Of this process's task slots, the most one tenant (a top-level organization and everything below it) may hold at once. */
   workerSlotsPerTenant: number;
   /** Seconds a command may run when it names no timeout, and the most it may name. */
@@ -103,7 +106,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus' } as const;
 
 /** Compute settings' defaults. */
-export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
+export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `${DEFAULT_SERVER_ID_RANGE.first}-${DEFAULT_SERVER_ID_RANGE.last}`, stopTimeoutSeconds: 10, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
 
 /** DNS settings' defaults. */
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
@@ -205,6 +208,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
     imageMaxFiles: pick('imageMaxFiles', () => parseInteger('NIMBUS_IMAGE_MAX_FILES', env.NIMBUS_IMAGE_MAX_FILES), COMPUTE_DEFAULTS.imageMaxFiles),
     serverNat: pick('serverNat', () => parseBoolean('NIMBUS_SERVER_NAT', env.NIMBUS_SERVER_NAT), false),
+    serverIdRange: pick('serverIdRange', () => env.NIMBUS_SERVER_ID_RANGE || undefined, COMPUTE_DEFAULTS.serverIdRange),
     workerSlotsPerTenant: 0,
     commandTimeoutSeconds: pick('commandTimeoutSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT', env.NIMBUS_COMMAND_TIMEOUT), LIMIT_DEFAULTS.commandTimeoutSeconds),
     commandTimeoutMaxSeconds: pick('commandTimeoutMaxSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT_MAX', env.NIMBUS_COMMAND_TIMEOUT_MAX), LIMIT_DEFAULTS.commandTimeoutMaxSeconds),
@@ -228,8 +232,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   config.computeDir = path.resolve(pick('computeDir', () => env.NIMBUS_COMPUTE_DIR || undefined, path.join(config.dataDir, 'compute')));
   try {
     parseRange(config.networkRange);
+    parseServerIdRange(config.serverIdRange);
   } catch (error) {
     if (error instanceof ValidationFailed) throw new ConfigError(error.message);
+    if (error instanceof RangeError) throw new ConfigError(error.message);
     throw error;
   }
   for (const [key, name] of Object.entries(IDENTITY_ENV) as [keyof IdentitySettings, string][]) {
