@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -64,9 +65,10 @@ export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'appSourceLi
  * The mount table: each surface at its prefix on the main listener and, when
  * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
  */
-export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion'>>): Surface[] {
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion' | 'tlsCert' | 'tlsKey'>>): Surface[] {
   const limits = createRequestLimits(services.limiter, services.identity);
   const ports = config.surfacePorts ?? {};
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   return [
     {
       name: 'native',
@@ -81,7 +83,13 @@ export function mountTable(services: CoreServices, config: Partial<Pick<Config, 
     },
     { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
     { name: 'scaleway', prefix: '/compat/scaleway', port: ports.scaleway, plugin: scalewaySurface({ services, limits }) },
-    { name: 'scalingo', prefix: '/compat/scalingo', port: ports.scalingo, plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion }) },
+    {
+      name: 'scalingo',
+      prefix: '/compat/scalingo',
+      port: ports.scalingo,
+      tls,
+      plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion, httpsOnly: tls !== undefined }),
+    },
   ];
 }
 
@@ -115,7 +123,7 @@ export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
     Partial<LimitSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host'>> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host' | 'tlsCert' | 'tlsKey'>> &
     Partial<ComputeConfig> &
     Partial<DnsConfig> &
     Partial<AppsConfig>,

@@ -73,6 +73,9 @@ export interface Config {
   streamsPerProcess: number;
   /** Encrypts secrets kept in the database (bearer signing keys); unset: a key file in the data directory. */
   secretKey: string | undefined;
+  /** A PEM certificate (chain) and its key: surfaces whose platform is HTTPS only (Scalingo) then serve HTTPS on their own port. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
   /** The code of the compute service connection, as environments' services name it (`compute`). */
   computeServiceCode: string;
   /** The region the Scalingo surface names in `GET /v1/regions` (clients select it with `--region`). */
@@ -217,6 +220,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
     secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),
     computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
+    tlsCert: pick('tlsCert', () => env.NIMBUS_TLS_CERT || undefined, undefined),
+    tlsKey: pick('tlsKey', () => env.NIMBUS_TLS_KEY || undefined, undefined),
     scalingoRegion: pick('scalingoRegion', () => env.NIMBUS_SCALINGO_REGION || undefined, SURFACE_DEFAULTS.scalingoRegion),
     dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
     dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
@@ -255,6 +260,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
   if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: give both, or neither');
   if (!isServiceCode(config.scalingoRegion)) throw new ConfigError(`NIMBUS_SCALINGO_REGION: "${config.scalingoRegion}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
