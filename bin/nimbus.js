@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Entry point of the `nimbus` command: TypeScript sources run through tsx's loader, so
-// there is no build step and nothing generated to ship.
-import { register } from 'tsx/esm/api';
+// Entry point of the `nimbus` command: the JavaScript `npm ci` compiled into dist/ (its
+// `prepare` script). Development and the tests run the TypeScript sources instead
+// (`npm run dev`, `node --import tsx src/cli/main.ts`).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('nimbus: dist/ is missing; build it with `npm run build` (npm ci does it)\n');
+  process.exit(1);
+}
+await import(main.href);

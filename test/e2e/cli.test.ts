@@ -7,8 +7,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { migrationProvider } from '../../src/store/migrations/index.ts';
+import { NIMBUS_FROM_SOURCES } from '../support/nimbus-command.ts';
 
-/** The real `nimbus` command, as a user runs it, in its own process. */
+/** The `nimbus` command (from its sources) in its own process, as a user runs it. */
 interface Run {
   child: ChildProcess;
   stdout(): string;
@@ -19,7 +20,7 @@ interface Run {
 }
 
 function nimbus(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['bin/nimbus.js', ...args], {
+  const child = spawn(process.execPath, [...NIMBUS_FROM_SOURCES, ...args], {
     env: { ...process.env, NIMBUS_LOG_LEVEL: 'info', NIMBUS_ADMIN_PASSWORD: '', NIMBUS_DATABASE_URL: '', NIMBUS_PORT: '', NIMBUS_DNS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { testDatabases, testPostgresUrl, withAdminClient } from '../support/databases.ts';
+import { NIMBUS_FROM_SOURCES } from '../support/nimbus-command.ts';
 
 const FOUNDATION_TABLES = ['api_tokens', 'organizations', 'users'];
 
@@ -22,7 +23,7 @@ async function tables(store: Store): Promise<string[]> {
 
 /** Runs `nimbus migrate` as its own process; resolves with its exit code and output. */
 function nimbusMigrate(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['bin/nimbus.js', 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NIMBUS_FROM_SOURCES, 'migrate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));

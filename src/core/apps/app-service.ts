@@ -98,7 +98,8 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     }
   }
 
-  async function create(actor: Actor, input: AppInput): Promise<App> {
+  /** A new app; a dry run (Scalingo's `X-Dry-Run`) checks everything the real one would and makes nothing. */
+  async function create(actor: Actor, input: AppInput, { dryRun = false }: { dryRun?: boolean } = {}): Promise<App> {
     assertAllowed(actor, 'app:write');
     const errors: FieldErrors = {};
     checkAppName(errors, 'name', input.name);
@@ -122,6 +123,10 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     await naming('name', () =>
       db.transaction().execute(async (trx) => {
         await limits.forApp(trx, actor.organizationId);
+        if (dryRun) {
+          if (await trx.selectFrom('apps').select('id').where('name', '=', row.name).executeTakeFirst()) throw ValidationFailed.field('name', NAME_TAKEN);
+          return;
+        }
         await trx.insertInto('apps').values(row).execute();
         await events.record(trx, appEvent(row, 'new_app', actor, { stack: row.stack }));
       }),

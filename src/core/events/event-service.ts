@@ -4,7 +4,7 @@ import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 import type { Database, EventRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
-import { nowIso } from '../clock.ts';
+import { nowIso, parseTimestamp } from '../clock.ts';
 import { ValidationFailed } from '../errors.ts';
 import { runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import { endsAccess, type LongRequest, type LongRequests } from '../long-requests.ts';
@@ -95,6 +95,12 @@ const listSpec: ListSpec = {
     type: (query, value) => applyFilters(query, { type: value }),
     resource: (query, value) => applyFilters(query, { resource: value }),
     resource_type: (query, value) => query.where('resource_type', '=', value),
+    // Scalingo's `from` (the last hours): events recorded after this time.
+    created_after: (query, value) => {
+      const after = parseTimestamp(value);
+      if (!after) throw ValidationFailed.field('created_after', 'Enter a valid date and time.');
+      return query.where('created_at', '>', after);
+    },
   },
   searchColumns: [],
   orderings: { id: 'id' },

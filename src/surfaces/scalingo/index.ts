@@ -4,8 +4,13 @@ import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
+import { appRoutes } from './apps.ts';
 import { authRoutes } from './auth.ts';
+import { deploymentRoutes } from './deployments.ts';
 import { renderScalingoError } from './errors.ts';
+import { eventRoutes } from './events.ts';
+import { formationRoutes } from './formation.ts';
+import { variableRoutes } from './variables.ts';
 
 export interface ScalingoSurfaceOptions {
   services: CoreServices;
@@ -41,5 +46,10 @@ export function scalingoSurface({ services, limits, region }: ScalingoSurfaceOpt
       limits.credential(request, reply);
     });
     authRoutes(app, services, { region, authenticate });
+    appRoutes(app, services, region);
+    formationRoutes(app, services);
+    variableRoutes(app, services);
+    eventRoutes(app, services);
+    deploymentRoutes(app, services);
   };
 }

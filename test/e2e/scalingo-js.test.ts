@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { clientFromToken, type Client } from 'scalingo';
+import type { TestApp } from '../support/app.ts';
+import { computeSkipReason, startComputeTestApp } from '../support/compute.ts';
+import { testDatabases } from '../support/databases.ts';
+import { eventually } from '../support/eventually.ts';
+import { addUser, GOOD_PASSWORD } from '../support/identity.ts';
+import { sampleArchive } from '../support/sample-app.ts';
+import { scalingoToken } from '../surfaces/scalingo/support.ts';
+
+/**
+ * The npm client `scalingo` (a pinned dev dependency) against the Scalingo surface over real
+ * HTTP and real containers: the token exchange, the user, an app, its environment in bulk,
+ * scaling and restarting with the operations it follows, its events page by page, and its end.
+ */
+const skip = computeSkipReason();
+
+for (const database of testDatabases) {
+  describe(`the npm client scalingo against the Scalingo surface [${database.name}]`, { skip: skip ?? false }, () => {
+    let app: TestApp;
+    let client: Client;
+    let appId: string;
+
+    before(async () => {
+      app = await startComputeTestApp(database);
+      await addUser(app, 'jsdev', { role: 'admin' });
+      await app.nimbus.http.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(app.nimbus.http.server.address() as AddressInfo).port}/compat/scalingo`;
+      client = await clientFromToken(await scalingoToken(app, 'jsdev', GOOD_PASSWORD), { apiUrl: base, authApiUrl: base });
+    });
+    after(async () => {
+      await app?.close();
+    });
+
+    it('exchanges its token and reads the user', async () => {
+      assert.match(client._token, /^eyJ/);
+      assert.equal((await client.Users.self()).username, 'jsdev');
+    });
+
+    it('creates an app and sets its environment in bulk', async () => {
+      const created = await client.Apps.create({ name: 'js-client-app' });
+      appId = created.id;
+      assert.equal(created.name, 'js-client-app');
+      assert.deepEqual((await client.Apps.all()).map((a) => a.name), ['js-client-app']);
+      assert.equal((await client.Apps.find('js-client-app')).id, appId);
+      const variables = await client.Environment.bulkUpdate(appId, [{ name: 'GREETING', value: 'hello' }, { name: 'VERSION', value: 'js' }]);
+      assert.deepEqual(variables.map((v) => [v.name, v.value]), [['GREETING', 'hello'], ['VERSION', 'js']]);
+    });
+
+    it('scales the deployed sample app and restarts it, following each operation to done', async () => {
+      // Deployed through the native API: the Scalingo surface does not take sources yet.
+      const deploy = await app.request({ method: 'POST', url: `/api/apps/apps/${appId}/deployments/`, payload: await sampleArchive(), headers: { 'content-type': 'application/gzip' } });
+      assert.equal(deploy.statusCode, 202, deploy.body);
+      const wait = await app.request({ method: 'GET', url: `/api/tasks/tasks/${deploy.json().task}/wait/?timeout=180` });
+      assert.equal(wait.json().status, 'succeeded', JSON.stringify(wait.json().error));
+
+      const [deployment] = (await client.Deployments.for(appId, {})).deployments;
+      assert.equal(deployment.status, 'success');
+      assert.equal((await client.Deployments.find(appId, deployment.id)).id, deployment.id);
+      assert.match(await client.Deployments.logs(appId, deployment.id), /npm/);
+
+      const scaled = await client.Containers.scale(appId, [{ name: 'web', amount: 2, size: 'S' }]);
+      assert.deepEqual(scaled.formation.find((c) => c.name === 'web'), { name: 'web', amount: 2, size: 'S' });
+      assert.ok(scaled.operation, 'the answer links its operation');
+      const done = await scaled.operation.wait();
+      assert.equal(done.status, 'done');
+      assert.equal(done.type, 'scale');
+      const ps = await client.Containers.processes(appId);
+      assert.equal(ps.filter((p: { type: string }) => p.type === 'web').length, 2);
+
+      // Typed as one string, sent as given: Scalingo's scope is a list of process types.
+      const restart = await client.Containers.restart(appId, ['web'] as unknown as string);
+      assert.equal((await restart.wait()).status, 'done');
+    });
+
+    it('reads the events page by page', async () => {
+      // The client's types put the pagination fields at `meta`; the API (and its code) at `meta.pagination`.
+      const page = async (number: number) => (await client.Events.for(appId, { page: number, per_page: 2 })) as unknown as { events: { type: string }[]; meta: { pagination: { current_page: number; total_pages: number; total_count: number } } };
+      const first = await page(1);
+      const { total_pages: pages, total_count: total } = first.meta.pagination;
+      assert.ok(total >= 5, JSON.stringify(first.meta));
+      const types: string[] = [];
+      for (let number = 1; number <= pages; number++) {
+        const { events, meta } = await page(number);
+        assert.equal(meta.pagination.current_page, number);
+        types.push(...events.map((e) => e.type));
+      }
+      assert.equal(types.length, total);
+      for (const type of ['new_app', 'edit_variables', 'deployment', 'scale', 'restart']) assert.ok(types.includes(type), `${type} in ${types}`);
+    });
+
+    it('destroys the app', async () => {
+      await client.Apps.destroy(appId, 'js-client-app');
+      // Its task tears it down: then it is not found.
+      const status = await eventually('the app to be gone', () => client.Apps.find('js-client-app').then(() => undefined, (error: { status: number }) => error.status), 120_000);
+      assert.equal(status, 404);
+    });
+  });
+}
