@@ -133,7 +133,7 @@ export function createAuditService({ store }: { store: Pick<Store, 'db'> }) {
           ? eb.or([eb('organization_id', 'in', inSubtree), eb('organization_id', 'is', null)])
           : eb('organization_id', 'in', inSubtree),
       );
-    const result = await runList<AuditEventRow>(query, listSpec, request);
+    const result = await runList<AuditEventRow>(db, query, listSpec, request);
     return { ...result, items: result.items.map(toEvent) } as ListResult<AuditEvent>;
   }
 
