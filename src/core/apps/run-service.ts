@@ -72,7 +72,7 @@ export function createRunService(deps: { store: Store; events: EventService; tas
   async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppRunRow>> {
     assertAllowed(actor, 'app:read');
     const app = await apps.findVisible(actor, appRef);
-    return runList<AppRunRow>(db.selectFrom('app_runs').selectAll().where('app_id', '=', app.id), runListing, request);
+    return runList<AppRunRow>(db, db.selectFrom('app_runs').selectAll().where('app_id', '=', app.id), runListing, request);
   }
 
   /** The run's output: what is stored, then live, until it has finished. */
