@@ -36,6 +36,7 @@ import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createAccountTokenService } from './tokens/account-token-service.ts';
 import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
@@ -111,7 +112,7 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
-    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings }),
+    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
@@ -123,6 +124,7 @@ export function createCoreServices(
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth,
+    accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers,
     credentials,
     principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),
