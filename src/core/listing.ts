@@ -1,4 +1,5 @@
-import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { createQueryId, sql, type CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Database } from '../store/schema.ts';
 import type { Actor } from './actor.ts';
 import { isUuid } from './clock.ts';
 import { NotFound, ValidationFailed } from './errors.ts';
@@ -78,33 +79,134 @@ interface OrderTerm {
   descending: boolean;
 }
 
-export async function runList<Row extends Record<string, unknown>>(base: AnyQuery, spec: ListSpec, request: ListRequest): Promise<ListResult<Row>> {
+/**
+ * The values a list query binds besides its base's and its filters': they change with every
+ * request of a shape. Without `limit` it is the query counting the rows.
+ */
+interface Bindings {
+  search?: string;
+  cursor?: unknown[];
+  limit?: number;
+  offset?: number;
+}
+
+/** The rows of one request (the base narrowed by filters and search, ordered, paged), or their count. */
+function listQuery(base: AnyQuery, spec: ListSpec, request: ListRequest, terms: OrderTerm[], bindings: Bindings, backwards: boolean): AnyQuery {
   let query = base;
-  for (const [name, value] of Object.entries(request.filters)) {
-    // Own properties only: a query parameter named `toString` is not a filter.
-    if (Object.hasOwn(spec.filters, name)) query = spec.filters[name]!(query, value);
+  for (const [name, value] of appliedFilters(spec, request)) query = spec.filters[name]!(query, value);
+  if (bindings.search !== undefined) query = query.where((eb: AnyExpressions) => searchCondition(eb, spec.searchColumns, bindings.search!));
+  if (bindings.limit === undefined) return query.clearSelect().select((eb: AnyExpressions) => eb.fn.countAll<number>().as('count'));
+  if (bindings.cursor) query = query.where((eb: AnyExpressions) => keysetCondition(eb, terms, spec, bindings.cursor!, backwards));
+  query = orderBy(query, terms, spec, backwards).limit(bindings.limit);
+  return bindings.offset !== undefined ? query.offset(bindings.offset) : query;
+}
+
+// Own properties only: a query parameter named `toString` is not a filter.
+const appliedFilters = (spec: ListSpec, request: ListRequest) => Object.entries(request.filters).filter(([name]) => Object.hasOwn(spec.filters, name));
+
+/**
+ * List queries compiled once per shape. A shape is the base's SQL, the filters with their
+ * values (a filter may shape its SQL by its value), whether there is a search, the ordering,
+ * the pagination style and direction, or counting; the base's parameters, the search pattern,
+ * cursor values, limit and offset are bound on each request. The base's parameters come first
+ * in the compiled query (everything here is appended after it), so they are bound by position.
+ */
+interface CompiledShape {
+  sql: string;
+  query: CompiledQuery['query'];
+  /** The base's parameters are the first `baseLength`; then a fixed value, or a slot of `Bindings`. */
+  baseLength: number;
+  parameters: ({ fixed: unknown } | { slot: (bindings: Bindings) => unknown })[];
+}
+
+const SHAPES_PER_SPEC = 200;
+/** By database (its adapter: SQL differs between dialects, not between a connection and its transactions), then by spec. */
+const compiledShapes = new WeakMap<object, WeakMap<ListSpec, Map<string, CompiledShape>>>();
+
+function shapesOf(db: Kysely<Database>, spec: ListSpec): Map<string, CompiledShape> {
+  const { adapter } = db.getExecutor();
+  let bySpec = compiledShapes.get(adapter);
+  if (!bySpec) compiledShapes.set(adapter, (bySpec = new WeakMap()));
+  let shapes = bySpec.get(spec);
+  if (!shapes) bySpec.set(spec, (shapes = new Map()));
+  return shapes;
+}
+
+/** Stand-ins for the per-request values while a shape compiles; found again among its parameters. */
+class Slot {
+  constructor(readonly read: (bindings: Bindings) => unknown) {}
+}
+
+function compileShape(db: Kysely<Database>, base: AnyQuery, baseLength: number, spec: ListSpec, request: ListRequest, terms: OrderTerm[], bindings: Bindings, backwards: boolean): CompiledShape {
+  const slot = <K extends keyof Bindings>(key: K, read: (bindings: Bindings) => unknown) => (bindings[key] === undefined ? undefined : (new Slot(read) as never as Bindings[K]));
+  const slots: Bindings = {
+    search: slot('search', (b) => searchPattern(b.search!)),
+    cursor: bindings.cursor?.map((_, i) => new Slot((b) => b.cursor![i])),
+    limit: slot('limit', (b) => b.limit),
+    offset: slot('offset', (b) => b.offset),
+  };
+  const compiled = db.getExecutor().compileQuery(listQuery(base, spec, request, terms, slots, backwards).toOperationNode(), createQueryId());
+  return {
+    sql: compiled.sql,
+    query: compiled.query,
+    baseLength,
+    parameters: compiled.parameters.map((value) => (value instanceof Slot ? { slot: value.read } : { fixed: value })),
+  };
+}
+
+/** Runs `listQuery` from its compiled shape (compiling it the first time). */
+async function runCompiled(db: Kysely<Database>, base: AnyQuery, spec: ListSpec, request: ListRequest, terms: OrderTerm[], bindings: Bindings, backwards: boolean): Promise<unknown[]> {
+  const baseCompiled = base.compile();
+  const filters = appliedFilters(spec, request).map(([name, value]) => `${name}=${value}`).join('\u0000');
+  const ordering = terms.map((t) => (t.descending ? '-' : '') + t.name).join(',');
+  const pagination = bindings.limit === undefined ? 'count' : bindings.offset !== undefined ? 'page' : bindings.cursor ? (backwards ? 'previous' : 'next') : 'first';
+  const key = [baseCompiled.sql, filters, bindings.search !== undefined, ordering, pagination].join('\u0001');
+  const shapes = shapesOf(db, spec);
+  let shape = shapes.get(key);
+  if (!shape) {
+    shape = compileShape(db, base, baseCompiled.parameters.length, spec, request, terms, bindings, backwards);
+    if (shapes.size >= SHAPES_PER_SPEC) shapes.delete(shapes.keys().next().value!);
+    shapes.set(key, shape);
   }
-  if (request.search) query = query.where((eb: AnyExpressions) => searchCondition(eb, spec.searchColumns, request.search!));
+  const parameters = shape.parameters.map((p, i) => (i < shape.baseLength ? baseCompiled.parameters[i] : 'slot' in p ? p.slot(bindings) : p.fixed));
+  const { rows } = await db.executeQuery<unknown>({ sql: shape.sql, parameters, query: shape.query, queryId: createQueryId() });
+  return rows;
+}
+
+/**
+ * Runs a list request on `base` (a query a service has already scoped to the actor's tenancy),
+ * on `db`, the connection `base` belongs to. `compiled: false` builds every query for this
+ * request alone, as the first request of each shape does.
+ */
+export async function runList<Row extends Record<string, unknown>>(
+  db: Kysely<Database>,
+  base: AnyQuery,
+  spec: ListSpec,
+  request: ListRequest,
+  { compiled = true }: { compiled?: boolean } = {},
+): Promise<ListResult<Row>> {
   const terms = parseOrdering(request.ordering ?? spec.defaultOrdering, spec);
   const { pagination } = request;
+  const cursor = pagination.style === 'cursor' && pagination.cursor ? decodeCursor(pagination.cursor, terms) : null;
+  const backwards = cursor?.direction === 'previous';
+  const search = request.search || undefined;
+  const run = async (bindings: Bindings) =>
+    (compiled ? await runCompiled(db, base, spec, request, terms, bindings, backwards) : await listQuery(base, spec, request, terms, bindings, backwards).execute()) as Row[];
 
   if (pagination.style === 'page') {
     const offset = (pagination.page - 1) * pagination.pageSize;
     // Far past any real list, and past what a database's OFFSET takes.
     if (!Number.isSafeInteger(offset)) throw new NotFound('page', 'Invalid page.');
-    const items = (await orderBy(query, terms, spec, false).limit(pagination.pageSize).offset(offset).execute()) as Row[];
-    // A page that is neither empty nor full is the last one: it tells the total by itself.
-    const partial = items.length > 0 && items.length < pagination.pageSize;
-    const count = partial ? offset + items.length : await countRows(query);
+    const items = await run({ search, limit: pagination.pageSize, offset });
+    // An empty page past the first is past the last; an empty first page is an empty list.
+    if (items.length === 0 && pagination.page > 1) throw new NotFound('page', 'Invalid page.');
+    // A page that is not full is the last one: it tells the total by itself.
+    const count = items.length < pagination.pageSize ? offset + items.length : Number((await run({ search }))[0]!.count);
     const lastPage = Math.max(1, Math.ceil(count / pagination.pageSize));
-    if (pagination.page > lastPage) throw new NotFound('page', 'Invalid page.');
     return { style: 'page', items, count, page: pagination.page, pageSize: pagination.pageSize, lastPage };
   }
 
-  const cursor = pagination.cursor ? decodeCursor(pagination.cursor, terms) : null;
-  const backwards = cursor?.direction === 'previous';
-  if (cursor) query = query.where((eb: AnyExpressions) => keysetCondition(eb, terms, spec, cursor.values, backwards));
-  const rows = (await orderBy(query, terms, spec, backwards).limit(pagination.pageSize + 1).execute()) as Row[];
+  const rows = await run({ search, cursor: cursor?.values, limit: pagination.pageSize + 1 });
   const hasMore = rows.length > pagination.pageSize;
   const items = rows.slice(0, pagination.pageSize);
   if (backwards) items.reverse();
@@ -119,11 +221,6 @@ export async function runList<Row extends Record<string, unknown>>(base: AnyQuer
     next: hasNext && last ? encodeCursor('next', terms, keyOf(last)) : null,
     previous: hasPrevious && first ? encodeCursor('previous', terms, keyOf(first)) : null,
   };
-}
-
-async function countRows(query: AnyQuery): Promise<number> {
-  const { count } = (await query.clearSelect().select((eb: AnyExpressions) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()) as { count: number };
-  return Number(count);
 }
 
 function parseOrdering(ordering: string, spec: ListSpec): OrderTerm[] {
@@ -146,9 +243,12 @@ function orderBy(query: AnyQuery, terms: OrderTerm[], spec: ListSpec, reverse: b
   return ordered.orderBy(spec.idColumn, reverse ? 'desc' : 'asc');
 }
 
-function searchCondition(eb: AnyExpressions, columns: string[], text: string): Expression<SqlBool> {
-  // Escaping LIKE's wildcards makes `search` a plain substring match on both databases.
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+// Escaping LIKE's wildcards makes `search` a plain substring match on both databases.
+const searchPattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** `text` is the search, or while a shape compiles the slot standing for its pattern. */
+function searchCondition(eb: AnyExpressions, columns: string[], text: string | Slot): Expression<SqlBool> {
+  const pattern = text instanceof Slot ? text : searchPattern(text);
   return eb.or(columns.map((column) => sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`));
 }
 

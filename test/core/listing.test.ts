@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { newId } from '../../src/core/clock.ts';
 import { NotFound, ValidationFailed } from '../../src/core/errors.ts';
-import { runList, type ListRequest, type ListSpec } from '../../src/core/listing.ts';
+import { choiceFilter, runList, uuidFilter, type ListRequest, type ListSpec } from '../../src/core/listing.ts';
 import type { Store } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -43,7 +43,7 @@ for (const database of testDatabases) {
     after(() => cleanup());
 
     const base = () => store.db.selectFrom('organizations').select(['id', 'name', 'slug', 'created_at']);
-    const list = (request: Partial<ListRequest> & Pick<ListRequest, 'pagination'>) => runList<Row>(base(), spec, { filters: {}, ...request });
+    const list = (request: Partial<ListRequest> & Pick<ListRequest, 'pagination'>) => runList<Row>(store.db, base(), spec, { filters: {}, ...request });
     const sorted = (ordering: string) => {
       const terms = ordering.split(',').map((t) => ({ key: t.replace('-', '') as keyof Row, sign: t.startsWith('-') ? -1 : 1 }));
       return [...rows]
@@ -141,6 +141,59 @@ for (const database of testDatabases) {
       assert.deepEqual(await names('UNDER'), ['UnderXScore', 'Under_Score']);
       assert.deepEqual(await names('X-4'), ['UnderXScore']);
       await store.db.deleteFrom('organizations').where('id', 'in', ids).execute();
+    });
+
+    it('answers from a compiled shape exactly as from a query built for the request alone: filters, search, ordering, tenancy, both paginations', async () => {
+      // A tree of its own beside the rows above: two roots with children and grandchildren.
+      const tenancySpec: ListSpec = {
+        filters: { slug: spec.filters.slug!, name: choiceFilter('name', 'name', ['a', 'b', 'c'], { multiple: true }), parent: uuidFilter('parent_id', 'parent') },
+        searchColumns: ['name', 'slug'],
+        orderings: { name: 'name', slug: 'slug', created_at: 'created_at' },
+        defaultOrdering: '-created_at',
+        idColumn: 'id',
+      };
+      const tree: { id: string; path: string }[] = [];
+      for (let i = 0; i < 30; i++) {
+        const id = newId();
+        const parent = i < 2 ? undefined : tree[i % (i < 8 ? 2 : 8)]!;
+        const path = `${parent?.path ?? '/'}${id}/`;
+        tree.push({ id, path });
+        const created_at = `2026-02-0${1 + (i % 3)}T00:00:00.000Z`;
+        await store.db.insertInto('organizations').values({ id, name: ['a', 'b', 'c'][i % 3]!, slug: `t-${i % 7}-${i}`, parent_id: parent?.id ?? null, path, created_at, updated_at: created_at }).execute();
+      }
+      const tenancy = (path: string) => store.db.selectFrom('organizations').select(['id', 'name', 'slug', 'created_at', 'parent_id']).where('path', 'like', `${path}%`);
+      const outcome = (promise: Promise<unknown>) => promise.then((value) => ({ value }), (error: Error) => ({ error: `${error.constructor.name} ${error.message} ${JSON.stringify((error as ValidationFailed).fields ?? {})}` }));
+      const request = fc.record({
+        tenant: fc.constantFrom(...tree.slice(0, 10).map((t) => t.path)),
+        filters: fc.record(
+          { slug: fc.constantFrom('t-1-8', 't-0-14', 'none'), name: fc.constantFrom('a', 'b,c', 'a,b,c', 'd'), parent: fc.constantFrom(tree[0]!.id, tree[3]!.id, 'not-a-uuid') },
+          { requiredKeys: [] },
+        ),
+        search: fc.option(fc.constantFrom('t-1', 'T-2', '_', '%', 'a'), { nil: undefined }),
+        ordering: fc.option(fc.constantFrom('name', '-name', 'slug,-created_at', '-created_at,name', 'parent'), { nil: undefined }),
+        page: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+        pageSize: fc.integer({ min: 1, max: 8 }),
+        steps: fc.integer({ min: 0, max: 3 }),
+        compiledFirst: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(request, async ({ tenant, filters, search, ordering, page, pageSize, steps, compiledFirst }) => {
+          let pagination: ListRequest['pagination'] = page === undefined ? { style: 'cursor', cursor: null, pageSize } : { style: 'page', page, pageSize };
+          // A cursor walk follows its links: the same shape again with other bindings.
+          for (let step = 0; step <= steps; step++) {
+            const listRequest = { filters: filters as Record<string, string>, search, ordering, pagination };
+            const run = (compiled: boolean) => outcome(runList(store.db, tenancy(tenant), tenancySpec, listRequest, { compiled }));
+            const [compiled, built] = compiledFirst ? [await run(true), await run(false)] : [await run(false), await run(true)].reverse();
+            assert.deepEqual(compiled, built);
+            const result = (compiled as { value?: { style: string; next?: string | null; previous?: string | null } }).value;
+            const cursor = result?.style === 'cursor' ? (step % 2 && result.previous ? result.previous : result.next) : null;
+            if (!cursor) break;
+            pagination = { style: 'cursor', cursor, pageSize };
+          }
+        }),
+        { numRuns: 150 },
+      );
+      await store.db.deleteFrom('organizations').where('id', 'in', tree.map((t) => t.id)).execute();
     });
   });
 }

@@ -79,7 +79,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<App>> {
     assertAllowed(actor, 'app:read');
-    const result = await runList<AppRow>(visible(actor), listSpec, request);
+    const result = await runList<AppRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toApp) } as ListResult<App>;
   }
 

@@ -86,7 +86,7 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppDeploymentRow>> {
     assertAllowed(actor, 'app:read');
     const app = await apps.findVisible(actor, appRef);
-    return runList<AppDeploymentRow>(db.selectFrom('app_deployments').selectAll().where('app_id', '=', app.id), deploymentList, request);
+    return runList<AppDeploymentRow>(db, db.selectFrom('app_deployments').selectAll().where('app_id', '=', app.id), deploymentList, request);
   }
 
   async function get(actor: Actor, appRef: string, id: string): Promise<AppDeploymentRow> {
@@ -121,7 +121,7 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   async function releases(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppReleaseRow>> {
     assertAllowed(actor, 'app:read');
     const app = await apps.findVisible(actor, appRef);
-    return runList<AppReleaseRow>(db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id), releaseList, request);
+    return runList<AppReleaseRow>(db, db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id), releaseList, request);
   }
 
   /** Back to an earlier release: a new release of its slug and Procfile (with today's variables), rolled out without downtime. */

@@ -137,7 +137,7 @@ export function createAuditService({ store }: { store: Pick<Store, 'db'> }) {
           ? eb.or([eb('organization_id', 'in', inSubtree), eb('organization_id', 'is', null)])
           : eb('organization_id', 'in', inSubtree),
       );
-    const result = await runList<AuditEventRow>(query, listSpec, request);
+    const result = await runList<AuditEventRow>(db, query, listSpec, request);
     const users = await userSummaries(db, actor.organizationPath, result.items.map((r) => r.actor_user_id));
     return { ...result, items: result.items.map((r) => toEvent(r, (r.actor_user_id && users.get(r.actor_user_id)) || null)) } as ListResult<AuditEvent>;
   }

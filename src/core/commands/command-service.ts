@@ -181,7 +181,7 @@ export function createCommandService(deps: {
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Command>> {
     assertAllowed(actor, 'command:read');
-    const result = await runList<CommandRow>(visible(actor), listSpec, request);
+    const result = await runList<CommandRow>(db, visible(actor), listSpec, request);
     return { ...result, items: await shownTo(actor, await settleAbandoned(result.items)) } as ListResult<Command>;
   }
 
@@ -190,7 +190,7 @@ export function createCommandService(deps: {
     assertAllowed(actor, 'command:read');
     const command = await findVisible(actor, id);
     const query = db.selectFrom('command_chunks').select(['seq', 'content', 'created_at']).where('command_id', '=', command.id);
-    const result = await runList<{ seq: number; content: string; created_at: string }>(query, chunkListSpec, request);
+    const result = await runList<{ seq: number; content: string; created_at: string }>(db, query, chunkListSpec, request);
     return { ...result, items: result.items.map(toChunk) } as ListResult<CommandChunk>;
   }
 

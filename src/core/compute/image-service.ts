@@ -49,7 +49,7 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Image>> {
     assertAllowed(actor, 'image:read');
-    const result = await runList<ImageRow>(visible(actor), listSpec, request);
+    const result = await runList<ImageRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toImage) } as ListResult<Image>;
   }
 

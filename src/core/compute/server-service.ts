@@ -78,7 +78,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Server>> {
     assertAllowed(actor, 'server:read');
-    const result = await runList<ServerRow>(visible(actor), listSpec, request);
+    const result = await runList<ServerRow>(db, visible(actor), listSpec, request);
     return { ...result, items: await withVolumes(result.items) } as ListResult<Server>;
   }
 

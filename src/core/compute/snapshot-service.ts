@@ -42,7 +42,7 @@ export function createSnapshotService(deps: ComputeDeps & { volumes: VolumeServi
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Snapshot>> {
     assertAllowed(actor, 'snapshot:read');
-    const result = await runList<SnapshotRow>(visible(actor), listSpec, request);
+    const result = await runList<SnapshotRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toSnapshot) } as ListResult<Snapshot>;
   }
 

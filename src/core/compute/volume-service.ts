@@ -60,7 +60,7 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Volume>> {
     assertAllowed(actor, 'volume:read');
-    const result = await runList<VolumeRow>(visible(actor), listSpec, request);
+    const result = await runList<VolumeRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toVolume) } as ListResult<Volume>;
   }
 

@@ -111,7 +111,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<ApiCredential>> {
     assertScope(actor, 'credential:read');
-    const result = await runList<ApiCredentialRow>(own(actor), listSpec, request);
+    const result = await runList<ApiCredentialRow>(db, own(actor), listSpec, request);
     return { ...result, items: result.items.map(toCredential) } as ListResult<ApiCredential>;
   }
 

@@ -113,7 +113,7 @@ export function createRecordService({ store, zones, changes, limits, serverRecor
     const zone = await zones.findVisible(actor, zoneId);
     const query = db.selectFrom('dns_records').selectAll().where('zone_id', '=', zone.id);
     const named = request.filters.name === undefined ? query : query.where('name', '=', absoluteName(request.filters.name, zone.name));
-    const result = await runList<DnsRecordRow>(named, listSpec, request);
+    const result = await runList<DnsRecordRow>(db, named, listSpec, request);
     return { zone: refOf(zone), result: { ...result, items: result.items.map(toRecord) } as ListResult<DnsRecord> };
   }
 

@@ -43,7 +43,7 @@ export function createZoneService({ store, settings, changes, limits, serverReco
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Zone>> {
     assertAllowed(actor, 'dns_zone:read');
-    const result = await runList<DnsZoneRow>(visible(actor), listSpec, request);
+    const result = await runList<DnsZoneRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map((row) => toZone(row, settings)) } as ListResult<Zone>;
   }
 

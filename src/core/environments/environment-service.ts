@@ -133,7 +133,7 @@ export function createEnvironmentService({ store, events, connections }: { store
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Environment>> {
     assertAllowed(actor, 'environment:read');
-    const result = await runList<EnvironmentWithOrganization>(visible(actor), listSpec, request);
+    const result = await runList<EnvironmentWithOrganization>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toEnvironment) } as ListResult<Environment>;
   }
 
@@ -255,7 +255,7 @@ export function createEnvironmentService({ store, events, connections }: { store
   async function listMembers(actor: Actor, environmentId: string, request: ListRequest): Promise<ListResult<EnvironmentMember>> {
     assertAllowed(actor, 'environment:read');
     const environment = await find(actor, environmentId);
-    const result = await runList<EnvironmentMemberRow & { username: string }>(members(environment.id), memberListSpec, request);
+    const result = await runList<EnvironmentMemberRow & { username: string }>(db, members(environment.id), memberListSpec, request);
     return { ...result, items: result.items.map(toMember) } as ListResult<EnvironmentMember>;
   }
 

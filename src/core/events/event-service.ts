@@ -166,7 +166,7 @@ export function createEventService({ store, notifier, longRequests }: { store: S
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Event>> {
     assertAllowed(actor, 'event:read');
     await sequencer.catchUp();
-    const result = await runList<EventRow>(visible(actor), listSpec, request);
+    const result = await runList<EventRow>(store.db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toEvent) } as ListResult<Event>;
   }
 

@@ -81,7 +81,7 @@ export function createGroupService({ store }: { store: Pick<Store, 'db'> }) {
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Group>> {
     assertAllowed(actor, 'group:read');
-    const result = await runList<GroupRow>(visible(actor), listSpec, request);
+    const result = await runList<GroupRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toGroup) } as ListResult<Group>;
   }
 

@@ -100,7 +100,7 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Membership>> {
     assertAllowed(actor, 'membership:read');
-    const result = await runList<GroupMembershipRow>(visible(actor), listSpec, request);
+    const result = await runList<GroupMembershipRow>(db, visible(actor), listSpec, request);
     return { ...result, items: await shownTo(actor, result.items) } as ListResult<Membership>;
   }
 

@@ -113,7 +113,7 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<RoleBinding>> {
     assertAllowed(actor, 'role:read');
-    const result = await runList<RoleBindingRow>(visible(actor), listSpec, request);
+    const result = await runList<RoleBindingRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toBinding) } as ListResult<RoleBinding>;
   }
 

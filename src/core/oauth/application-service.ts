@@ -123,7 +123,7 @@ export function createOauthApplicationService({ store }: { store: Pick<Store, 'd
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<OauthApplication>> {
     assertAllowed(actor, 'oauth_application:read');
-    const result = await runList<OauthApplicationRow>(visible(actor), listSpec, request);
+    const result = await runList<OauthApplicationRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toApplication) } as ListResult<OauthApplication>;
   }
 

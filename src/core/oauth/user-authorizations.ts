@@ -60,7 +60,7 @@ export function createUserAuthorizationService({ store }: { store: Pick<Store, '
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<UserAuthorization>> {
     assertAllowed(actor, 'oauth_authorization:read');
-    const result = await runList<AuthorizationListRow>(own(actor), listSpec, request);
+    const result = await runList<AuthorizationListRow>(db, own(actor), listSpec, request);
     return { ...result, items: result.items.map(toAuthorization) } as ListResult<UserAuthorization>;
   }
 

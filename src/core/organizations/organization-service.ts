@@ -108,7 +108,7 @@ export function createOrganizationService({
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Organization>> {
     assertAllowed(actor, 'organization:read');
-    const result = await runList<OrganizationFields>(inSubtree(actor).select(ORGANIZATION_FIELDS), listSpec, request);
+    const result = await runList<OrganizationFields>(db, inSubtree(actor).select(ORGANIZATION_FIELDS), listSpec, request);
     return { ...result, items: result.items.map(toOrganization) } as ListResult<Organization>;
   }
 

@@ -197,7 +197,7 @@ export function createTaskService({
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Task>> {
     assertAllowed(actor, 'task:read');
-    const result = await runList<TaskRow>(visible(actor), listSpec, request);
+    const result = await runList<TaskRow>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toTask) } as ListResult<Task>;
   }
 

@@ -239,7 +239,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<ApiToken>> {
     assertScope(actor, 'token:read');
-    const result = await runList<ApiTokenRow>(ownTokens(actor), listSpec, request);
+    const result = await runList<ApiTokenRow>(db, ownTokens(actor), listSpec, request);
     return { ...result, items: result.items.map(toApiToken) } as ListResult<ApiToken>;
   }
 

@@ -125,7 +125,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<User>> {
     assertAllowed(actor, 'user:read');
-    const result = await runList<UserWithRole>(visible(actor), listSpec, request);
+    const result = await runList<UserWithRole>(db, visible(actor), listSpec, request);
     return { ...result, items: result.items.map(toUser) } as ListResult<User>;
   }
 
