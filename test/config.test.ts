@@ -103,6 +103,11 @@ describe('configuration', () => {
     assert.equal(loadConfig({ port: 7000 }, { NIMBUS_PORT: 'not-a-port' }).port, 7000, 'a bad variable a flag overrides is not an error');
   });
 
+  it('maps servers\' user namespaces onto 100000000 onwards unless NIMBUS_SERVER_ID_RANGE says otherwise', () => {
+    assert.equal(loadConfig({}, {}).serverIdRange, '100000000-4294967294');
+    assert.equal(loadConfig({}, { NIMBUS_SERVER_ID_RANGE: '200000000-300000000' }).serverIdRange, '200000000-300000000');
+  });
+
   it('refuses bad values with a message naming the setting', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ NIMBUS_PORT: 'eighty' }, /NIMBUS_PORT must be a whole number, got "eighty"/],
@@ -110,6 +115,7 @@ describe('configuration', () => {
       [{ NIMBUS_LOG_LEVEL: 'loud' }, /log level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/],
       [{ NIMBUS_DATABASE_URL: 'mysql://x' }, /NIMBUS_DATABASE_URL must start with postgres:\/\//],
       [{ NIMBUS_BODY_LIMIT: '1k' }, /NIMBUS_BODY_LIMIT must be a whole number/],
+      [{ NIMBUS_SERVER_ID_RANGE: '0-65535' }, /NIMBUS_SERVER_ID_RANGE: "0-65535" must be first-last host ids/],
     ];
     for (const [env, message] of cases) assert.throws(() => loadConfig({}, env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
   });

@@ -46,6 +46,11 @@ export interface ServerSpec {
   /** The server's address in `network.subnet`. */
   address: string;
   volumes: VolumeMount[];
+  /**
+   * The server's block of host ids (see `id-ranges.ts`): core allocates it, one per server, so
+   * root in the server is an unprivileged host id no other server has.
+   */
+  idBlock: number;
 }
 
 export type ContainerState = 'running' | 'stopped' | 'missing';

@@ -67,7 +67,7 @@ export async function makeStagingDir(stagingRoot: string, label: string): Promis
 }
 
 /** Calls `visit` for every entry under `dir` (never following a symlink), parents before children. */
-async function walkTree(dir: string, visit: (full: string, stat: Stats) => Promise<void> | void): Promise<void> {
+export async function walkTree(dir: string, visit: (full: string, stat: Stats) => Promise<void> | void): Promise<void> {
   for (const name of await readdir(dir)) {
     const full = path.join(dir, name);
     const stat = await lstat(full);

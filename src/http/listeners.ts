@@ -50,7 +50,7 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
 
   const own: Listeners['own'] = [];
   for (const surface of options.surfaces.filter((s) => s.port !== undefined)) {
-    const app = createListener(options, metrics);
+    const app = createListener(options, metrics, surface.tls);
     await app.register(surface.plugin);
     own.push({ surface, app });
   }
@@ -73,8 +73,10 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
   };
 }
 
-function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptions, metrics: HttpMetrics): FastifyInstance {
-  const app: FastifyInstance = Fastify({
+function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): FastifyInstance {
+  // An HTTPS listener is the same instance over another server: the surfaces never see the difference.
+  const app = Fastify({
+    ...(tls ? { https: tls } : {}),
     loggerInstance: logger as FastifyBaseLogger,
     // proxy-addr counts hops through a function; addresses and CIDRs it takes as they are.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
@@ -94,7 +96,7 @@ function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptio
       reply.header('x-request-id', request.id);
       (dialectFor(app, request.url) ?? renderPlainError)(error, request, reply as FastifyReply);
     },
-  });
+  }) as unknown as FastifyInstance;
   app.decorate('dialects', []);
   app.setErrorHandler(renderPlainError);
   app.setValidatorCompiler(validatorCompiler);

@@ -14,6 +14,8 @@ export interface Surface {
   /** Where it answers on the main listener: `/compat/<name>`, or '' for the root. */
   prefix: string;
   port?: number;
+  /** A certificate and key: its own listener serves HTTPS with them (the main listener stays as it is). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export type ErrorRenderer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;

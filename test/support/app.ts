@@ -41,9 +41,11 @@ export interface TestAppOptions {
   dns?: Partial<DnsConfig>;
   /** Surfaces given listeners of their own (port 0: any free port); every listener is then started on 127.0.0.1. */
   surfacePorts?: Record<string, number>;
+  /** PEM files of a certificate and its key (NIMBUS_TLS_CERT, NIMBUS_TLS_KEY). */
+  tls?: { cert: string; key: string };
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false, dns = {}, surfacePorts }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false, dns = {}, surfacePorts, tls }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
@@ -51,7 +53,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   // With compute, the apps router listens on a free port of its own, and waits are short (without, no router runs).
   const apps = compute ? { routerPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 300, superviseIntervalMs: 200 } } : {};
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns, surfacePorts, ...apps },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...dns, surfacePorts, tlsCert: tls?.cert, tlsKey: tls?.key, ...apps },
     logger,
     store,
   );

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { ComputeConfig, Nimbus } from '../../src/app.ts';
+import { COMPUTE_DEFAULTS } from '../../src/config.ts';
 import { startTestApp, type TestApp, type TestAppOptions } from './app.ts';
 import type { TestDatabase } from './databases.ts';
 
@@ -78,6 +79,7 @@ export function computeTestSettings(): ComputeTestSettings {
       imageMaxBytes: 256 * 1024 * 1024,
       imageMaxFiles: 20_000,
       serverNat: false,
+      serverIdRange: COMPUTE_DEFAULTS.serverIdRange,
     },
     dispose() {
       fs.rmSync(computeDir, { recursive: true, force: true });

@@ -16,7 +16,8 @@ import { createTestTables } from './test-handlers.ts';
 export { eventually };
 
 const ENTRY = path.resolve(import.meta.dirname, 'serve-with-test-handlers.ts');
-const START_TIMEOUT_MS = 30_000;
+// Generous: a loaded machine compiles the sources slowly; this bounds a hang, it is no speed target.
+const START_TIMEOUT_MS = 90_000;
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
@@ -79,14 +80,18 @@ export interface ServerProcess {
 /** Spawns `nimbus serve` (with the test task types) on a random port and waits until it listens. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: '0', NIMBUS_DNS_PORT: '0', NIMBUS_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: '0', NIMBUS_DNS_PORT: '0', NIMBUS_ROUTER_PORT: '0', NIMBUS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => (children.delete(child), resolve())));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      // A process left running would keep the test file from ever ending.
+      child.kill('SIGKILL');
+      reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
+    }, START_TIMEOUT_MS);
     const read = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);

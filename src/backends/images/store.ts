@@ -2,6 +2,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ComputeRejected, type ImageArtifact } from '../compute-host.ts';
 import { exists, makeStagingDir, readJsonIfExists, treeSize } from '../files.ts';
+import { shiftOwnership, type ServerIdRange } from '../id-ranges.ts';
 import type { HostLayout } from '../layout.ts';
 import { unmountAllUnder } from '../mounts.ts';
 import { assertId } from '../names.ts';
@@ -30,7 +31,11 @@ export interface ImageLimits {
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 500_000 };
 
 export class ImageStore {
-  constructor(private readonly layout: HostLayout, private readonly limits: ImageLimits = DEFAULT_IMAGE_LIMITS) {}
+  constructor(
+    private readonly layout: HostLayout,
+    private readonly idRange: ServerIdRange,
+    private readonly limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  ) {}
 
   async artifact(imageId: string): Promise<ImageArtifact | undefined> {
     return readJsonIfExists<ImageArtifact>(path.join(this.layout.imageDir(imageId), METADATA));
@@ -66,6 +71,8 @@ export class ImageStore {
     const baseArch = baseImageId === null ? undefined : (await this.artifact(baseImageId))?.arch;
     return this.build(imageId, async (rootfs, scratch) => {
       await rootfsFromSnapshot(this.layout.snapshotFile(snapshotId), base, rootfs, scratch);
+      // A server's files are owned by its block of ids; an image keeps the ids inside the server.
+      await shiftOwnership(this.idRange, rootfs, 0);
       return { arch: baseArch ?? hostArch() };
     });
   }

@@ -18,8 +18,8 @@ const netnsExists = (name: string) => exists(path.join('/run/netns', name));
 
 /**
  * An organization's network is a Linux bridge holding the gateway address; each running
- * server gets a named netns (`nimbus-<serverId>`, which runc joins) and a veth pair whose host
- * end is on the bridge. The host routes to the subnet through the bridge, so it reaches every
+ * server or app container has a netns named `nimbus-<id>` on the host (a server's is made by
+ * runc with its user namespace, which owns it) and a veth pair whose host end is on the bridge. The host routes to the subnet through the bridge, so it reaches every
  * server. A bridge goes when its last server does.
  *
  * Each bridge is recorded under `networks/` before it is made, which is how sweep knows the
@@ -58,14 +58,18 @@ export class NetworkWiring {
     return next;
   }
 
-  /** Wires the server's netns to its network; on failure leaves nothing of its own behind. */
-  async connect(serverId: string, address: string, network: NetworkSpec): Promise<void> {
+  /**
+   * Wires a netns to its network: the netns of the process `ofPid` (a container's init, whose
+   * user namespace owns it), or else a new one runc then joins. On failure leaves nothing of
+   * its own behind.
+   */
+  async connect(serverId: string, address: string, network: NetworkSpec, ofPid?: number): Promise<void> {
     const prefix = checkAddressing(network, address);
     await this.withBridgeLock(network.bridge, async () => {
       await this.ensureBridge(network, prefix);
       await this.removeLinks(serverId);
       try {
-        await this.addLinks(serverId, `${address}/${prefix}`, network);
+        await this.addLinks(serverId, ofPid, `${address}/${prefix}`, network);
       } catch (error) {
         await this.removeLinks(serverId);
         await this.removeBridgeIfUnused(network);
@@ -101,14 +105,14 @@ export class NetworkWiring {
     if (index !== undefined) this.readyBridges.set(network.bridge, index);
   }
 
-  private async addLinks(serverId: string, cidrAddress: string, network: NetworkSpec): Promise<void> {
+  private async addLinks(serverId: string, ofPid: number | undefined, cidrAddress: string, network: NetworkSpec): Promise<void> {
     const netns = netnsName(serverId);
     const host = hostVethName(serverId);
     const peer = peerVethName(serverId);
     // Two `ip -batch` runs instead of a process per step: starting a server is mostly this.
     // The server's end is born inside the netns: it never exists on the host under its name.
     await ipBatch([], [
-      `netns add ${netns}`,
+      ofPid === undefined ? `netns add ${netns}` : `netns attach ${netns} ${ofPid}`,
       `link add ${host} type veth peer name ${peer} netns ${netns}`,
       `link set ${host} master ${network.bridge} up`,
     ]);

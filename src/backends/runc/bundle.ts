@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ServerSpec } from '../compute-host.ts';
+import { IDS_PER_SERVER } from '../id-ranges.ts';
 
 /**
  * The init every server runs: the host's static busybox, bind-mounted read-only into the
@@ -46,8 +47,6 @@ const SECCOMP = seccompFilter();
 
 export interface BundleInputs {
   spec: ServerSpec;
-  /** The named netns the network wiring made. */
-  netnsPath: string;
   hostsFile: string;
   hostnameFile: string;
   /** Host busybox, the server's init. */
@@ -55,6 +54,8 @@ export interface BundleInputs {
   /** Host mount points of the attached volumes, by volume id. */
   volumeSources: Map<string, string>;
   cgroupsPath: string;
+  /** The host id that is root in the server: ids 0-65535 inside are this one onwards. */
+  hostId: number;
 }
 
 export function bind(source: string, destination: string, readOnly = false) {
@@ -73,10 +74,20 @@ export interface ContainerInputs {
   netnsPath: string | null;
   resources: { memoryBytes: number; cpuQuotaUs: number; pids: number };
   cgroupsPath: string;
+  /**
+   * The host id that is root in the container's own user namespace (ids 0-65535 inside are this
+   * one onwards); unset runs it in the host's. A user namespace comes with a fresh netns, which
+   * it owns (the kernel mounts /sys only then): `netnsPath` must be null.
+   */
+  hostId?: number;
 }
+
+const idMappings = (hostId: number) => [{ containerID: 0, hostID: hostId, size: IDS_PER_SERVER }];
 
 /** The OCI runtime config (config.json) of any container Nimbus runs. */
 export function containerConfig(inputs: ContainerInputs): object {
+  const { hostId } = inputs;
+  if (hostId !== undefined && inputs.netnsPath) throw new Error('a container in its own user namespace gets a fresh netns, not a named one');
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -116,10 +127,14 @@ export function containerConfig(inputs: ContainerInputs): object {
         { type: 'mount' },
         // The server sees its own cgroup as the root of the hierarchy, not the host's layout.
         { type: 'cgroup' },
+        // Root inside is then an unprivileged id on the host, one that no other container has.
+        ...(hostId === undefined ? [] : [{ type: 'user' }]),
       ],
+      ...(hostId === undefined ? {} : { uidMappings: idMappings(hostId), gidMappings: idMappings(hostId) }),
       seccomp: SECCOMP,
-      // Unprivileged users may ping (ICMP datagram sockets), as on most distributions.
-      sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' },
+      // Unprivileged users may ping (ICMP datagram sockets), as on most distributions: every
+      // group (in a user namespace, the kernel takes only the ids it maps).
+      sysctl: { 'net.ipv4.ping_group_range': hostId === undefined ? '0 2147483647' : `0 ${IDS_PER_SERVER - 1}` },
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
@@ -147,9 +162,10 @@ export function runtimeConfig(inputs: BundleInputs): object {
       bind(inputs.hostnameFile, '/etc/hostname'),
       ...spec.volumes.map((volume) => bind(inputs.volumeSources.get(volume.volumeId) ?? '', volume.mountPath)),
     ],
-    netnsPath: inputs.netnsPath,
+    netnsPath: null,
     resources: { memoryBytes: spec.memoryBytes, cpuQuotaUs: spec.vcpus * CPU_PERIOD_US, pids: 4096 },
     cgroupsPath: inputs.cgroupsPath,
+    hostId: inputs.hostId,
   });
 }
 

@@ -16,6 +16,7 @@
  * `sweep` releases what no known id owns, looking only at this root's things.
  */
 import { ComputeUnavailable, type ComputeHost } from '../compute-host.ts';
+import { DEFAULT_SERVER_ID_RANGE, type ServerIdRange } from '../id-ranges.ts';
 import { ImageStore, type ImageLimits } from '../images/store.ts';
 import { HostLayout } from '../layout.ts';
 import { Firewall } from '../network/firewall.ts';
@@ -35,6 +36,8 @@ export interface RuncHostSettings {
   imageLimits?: ImageLimits;
   /** Servers reach the internet through NAT (off by default: they reach only their own network). */
   nat?: boolean;
+  /** The host ids servers' user namespaces map onto (`DEFAULT_SERVER_ID_RANGE` when unset). */
+  serverIds?: ServerIdRange;
 }
 
 /** What the servers' host and the apps' host share: one runc binary, one network wiring (bridge turns are per process). */
@@ -57,10 +60,11 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
   }
   const layout = new HostLayout(settings.root.replace(/\/+$/, '') || '/');
   const runc = new Runc(settings.runcPath ?? 'runc', layout.runcState);
-  const images = new ImageStore(layout, settings.imageLimits);
+  const idRange = settings.serverIds ?? DEFAULT_SERVER_ID_RANGE;
+  const images = new ImageStore(layout, idRange, settings.imageLimits);
   const volumes = new VolumeStore(layout);
   const network = new NetworkWiring(layout, new Firewall(layout.root, { nat: settings.nat ?? false }));
-  const servers = new ServerManager(layout, runc, images, volumes, network);
+  const servers = new ServerManager(layout, runc, images, volumes, network, idRange);
 
   let available: Promise<void> | undefined;
   const ensureAvailable = (): Promise<void> => {

@@ -1,15 +1,17 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, lchown, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type ServerSpec } from '../compute-host.ts';
-import { exists, readJsonIfExists, readTail, writeFileAtomic } from '../files.ts';
+import { run } from '../command.ts';
+import { exists, makeStagingDir, readJsonIfExists, readTail, writeFileAtomic } from '../files.ts';
+import { ownedByBlock, serverHostId, shiftOwnership, type ServerIdRange } from '../id-ranges.ts';
 import { hostArch } from '../images/arch.ts';
 import { HOST_BUSYBOX } from '../images/builtin.ts';
 import { ROOT_VOLUME_UPPER } from '../images/from-snapshot.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { HostLayout } from '../layout.ts';
 import { mountOverlay, unmountAllUnder } from '../mounts.ts';
-import { assertId, containerName, netnsName } from '../names.ts';
+import { assertId, containerName } from '../names.ts';
 import type { NetworkWiring } from '../network/wiring.ts';
 import { readUntrusted } from '../untrusted-files.ts';
 import type { VolumeStore } from '../volumes/store.ts';
@@ -33,6 +35,19 @@ async function writeUnlessSame(file: string, content: string): Promise<void> {
 }
 
 /**
+ * The server's root is an unprivileged host id, and runc sets up the root filesystem as that
+ * id: every directory above the bundle gets search permission for others (never read, so
+ * nothing in them can be listed).
+ */
+async function letServersReach(dir: string): Promise<void> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    if (current === path.dirname(current)) return;
+  }
+}
+
+/**
  * Servers: a bundle at `servers/<id>/` (spec.json, config.json, console.log
  * and the rootfs mount point). Starting mounts the root volume, an overlay of the image under
  * the root volume's `upper/`, the data volumes, wires the network and runs the container;
@@ -46,6 +61,7 @@ export class ServerManager {
     private readonly images: ImageStore,
     private readonly volumes: VolumeStore,
     private readonly network: NetworkWiring,
+    private readonly idRange: ServerIdRange,
   ) {}
 
   async create(spec: ServerSpec): Promise<void> {
@@ -65,19 +81,16 @@ export class ServerManager {
     const id = containerName(spec.id);
     const current = await this.runc.state(id);
     if (current?.status === 'running') return;
-    const lower = await this.images.rootfs(spec.imageId);
+    const hostId = serverHostId(this.idRange, spec.idBlock);
+    await this.images.rootfs(spec.imageId);
     for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
 
     // The spec is recorded first: whatever happens next, `release` knows what to undo.
     await this.recordSpec(spec);
+    await letServersReach(this.layout.serverDir(spec.id));
     await this.release(spec.id, { containerGone: current === undefined });
     try {
-      // Filesystems and network are independent: set them up side by side. Both settle before
-      // anything is judged, so a failure's teardown never races a half-finished other half.
-      const [filesystems, network] = await Promise.allSettled([this.mountFilesystems(spec, lower), this.network.connect(spec.id, spec.address, spec.network)]);
-      if (filesystems.status === 'rejected') throw filesystems.reason;
-      if (network.status === 'rejected') throw network.reason;
-      const { rootVolume, volumeSources } = filesystems.value;
+      const { rootVolume, volumeSources } = await this.mountFilesystems(spec, hostId);
 
       // The server may write to its /etc/hosts and /etc/hostname: they live on its own root
       // volume (outside the overlay's layers), so what it writes there counts against its disk,
@@ -86,44 +99,100 @@ export class ServerManager {
       const hostnameFile = path.join(rootVolume, ROOT_VOLUME_ETC, 'hostname');
       await writeUnlessSame(hostsFile, hostsFileContent(spec));
       await writeUnlessSame(hostnameFile, `${spec.hostname}\n`);
+      for (const file of [hostsFile, hostnameFile]) await lchown(file, hostId, hostId);
       const config = runtimeConfig({
         spec,
-        netnsPath: path.join('/run/netns', netnsName(spec.id)),
         hostsFile,
         hostnameFile,
         initBinary: HOST_BUSYBOX,
         volumeSources,
         cgroupsPath: `/${id}`,
+        hostId,
       });
       await writeFileAtomic(this.layout.serverFile(spec.id, 'config.json'), JSON.stringify(config, null, 2));
-      await this.runDetached(spec.id);
+      await this.runContainer(spec);
     } catch (error) {
       await this.release(spec.id).catch(() => undefined);
       throw error;
     }
   }
 
-  /** The root volume, the overlay over the image, and the data volumes; returns the root volume's and each data volume's host mount point. */
-  private async mountFilesystems(spec: ServerSpec, lower: string): Promise<{ rootVolume: string; volumeSources: Map<string, string> }> {
+  /**
+   * The root volume, the overlay over the server's copy of its image, and the data volumes, all
+   * owned by the server's ids; returns the root volume's and each data volume's host mount point.
+   */
+  private async mountFilesystems(spec: ServerSpec, hostId: number): Promise<{ rootVolume: string; volumeSources: Map<string, string> }> {
+    const lower = await this.ownImageCopy(spec, hostId);
     const rootVolume = await this.volumes.mount(spec.rootVolumeId);
     const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
     const work = path.join(rootVolume, ROOT_VOLUME_WORK);
-    await mkdir(upper, { recursive: true });
-    await mkdir(work, { recursive: true });
+    for (const dir of [upper, work, path.join(rootVolume, ROOT_VOLUME_ETC)]) await mkdir(dir, { recursive: true });
+    await this.claimVolume(rootVolume, hostId);
     await mountOverlay(this.layout.serverFile(spec.id, 'rootfs'), { lowers: [lower], upper, work });
     const volumeSources = new Map<string, string>();
-    for (const volume of spec.volumes) volumeSources.set(volume.volumeId, await this.volumes.mount(volume.volumeId));
+    for (const volume of spec.volumes) {
+      const mountPoint = await this.volumes.mount(volume.volumeId);
+      await this.claimVolume(mountPoint, hostId);
+      volumeSources.set(volume.volumeId, mountPoint);
+    }
     return { rootVolume, volumeSources };
   }
 
-  private async runDetached(serverId: string): Promise<void> {
+  /**
+   * Gives a mounted volume's files to the server's ids. A new volume, one from before servers had
+   * user namespaces, or one that last belonged to another server is walked once; after that the
+   * owner of its top says it is done.
+   */
+  private async claimVolume(mountPoint: string, hostId: number): Promise<void> {
+    if (!(await ownedByBlock(mountPoint, hostId))) await shiftOwnership(this.idRange, mountPoint, hostId);
+  }
+
+  /**
+   * The overlay's lower layer: the server's own copy of its image, owned by its ids (runc here
+   * cannot map ids on a mount, and the kernel refuses an overlay whose upper layer is an
+   * id-mapped mount for the host's root, so the shared image cannot be used as it is). Made once
+   * per image and block; `image.json` records which.
+   */
+  private async ownImageCopy(spec: ServerSpec, hostId: number): Promise<string> {
+    const copy = this.layout.serverFile(spec.id, 'image');
+    const record = this.layout.serverFile(spec.id, 'image.json');
+    const wanted = { imageId: spec.imageId, hostId };
+    const made = await readJsonIfExists<typeof wanted>(record);
+    if (made?.imageId === wanted.imageId && made.hostId === wanted.hostId) return copy;
+    const source = await this.images.rootfs(spec.imageId);
+    const staging = await makeStagingDir(this.layout.staging, `server-image-${spec.id}`);
+    try {
+      const staged = path.join(staging, 'rootfs');
+      await run('cp', ['-a', '--sparse=always', source, staged]);
+      await shiftOwnership(this.idRange, staged, hostId);
+      await rm(record, { force: true });
+      await rm(copy, { recursive: true, force: true });
+      await rename(staged, copy);
+      await writeFileAtomic(record, JSON.stringify(wanted));
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return copy;
+  }
+
+  /**
+   * Creates the container, wires its network, then lets its init run. runc makes the netns
+   * together with the user namespace, which then owns it: the kernel lets a server mount its own
+   * /sys only in a netns its user namespace owns.
+   */
+  private async runContainer(spec: ServerSpec): Promise<void> {
+    const serverId = spec.id;
     const id = containerName(serverId);
     const log = this.layout.serverFile(serverId, 'console.log');
     try {
-      await this.runc.runDetached(id, this.layout.serverDir(serverId), log, this.layout.serverFile(serverId, 'init.pid'));
+      await this.runc.create(id, this.layout.serverDir(serverId), log, this.layout.serverFile(serverId, 'init.pid'));
     } catch (error) {
       throw new Error(`the server's container did not start: ${await this.consoleTail(serverId)}`, { cause: error });
     }
+    const pid = await this.runningInitPid(serverId);
+    if (pid === undefined) throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
+    await this.network.connect(serverId, spec.address, spec.network, pid);
+    await this.runc.start(id);
     if ((await this.runningInitPid(serverId)) === undefined) {
       throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
     }

@@ -17,6 +17,7 @@ export function checkServerSpec(spec: ServerSpec): void {
   if (!Number.isSafeInteger(spec.memoryBytes) || spec.memoryBytes < MIN_MEMORY_BYTES) {
     throw new ComputeRejected(`memory must be at least ${MIN_MEMORY_BYTES} bytes`, 'memory');
   }
+  if (!Number.isSafeInteger(spec.idBlock) || spec.idBlock < 0) throw new ComputeRejected('idBlock must be a whole number of at least 0', 'id_range');
   checkAddressing(spec.network, spec.address);
   const seenVolumes = new Set([spec.rootVolumeId]);
   const seenPaths = new Set<string>();

@@ -31,6 +31,7 @@ export function hostRecords({ store, events, host }: Pick<ComputeDeps, 'store' |
       network: toNetworkSpec(network),
       address: server.private_ip,
       volumes: volumes.map((v) => ({ volumeId: v.id, mountPath: v.mount_path ?? '/data' })),
+      idBlock: asNumber(server.id_block),
     };
   }
 

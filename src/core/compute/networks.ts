@@ -27,6 +27,14 @@ export async function ensureNetwork(trx: Executor, organizationId: string, range
   return row;
 }
 
+/** The lowest block of host ids no server holds; the unique index on `id_block` settles races. */
+export async function allocateIdBlock(trx: Executor): Promise<number> {
+  const taken = new Set((await trx.selectFrom('servers').select('id_block').execute()).map((r) => Number(r.id_block)));
+  let block = 0;
+  while (taken.has(block)) block++;
+  return block;
+}
+
 /** A free address in `network` for a server or an app container; the unique (network, address) constraints settle races. */
 export async function allocateAddress(trx: Executor, network: NetworkRow): Promise<string> {
   const servers = await trx.selectFrom('servers').select('private_ip as address').where('network_id', '=', network.id).execute();

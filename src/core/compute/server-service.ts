@@ -8,7 +8,7 @@ import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
 import { BUILTIN_IMAGE_ID, type ImageService } from './image-service.ts';
 import { checkHostname, checkInteger, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
-import { allocateAddress, ensureNetwork } from './networks.ts';
+import { allocateAddress, allocateIdBlock, ensureNetwork } from './networks.ts';
 import { resolvePlan } from './plans.ts';
 import { toServer, type Server } from './records.ts';
 import { allowedServerActions, assertServerDeletable, assertServerResizable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, type ServerAction } from './states.ts';
@@ -155,6 +155,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
           facts: null,
           facts_updated_at: null,
           host: settings.hostId,
+          id_block: await allocateIdBlock(trx),
           revision: 1,
         };
         const rootVolume: VolumeRow = {

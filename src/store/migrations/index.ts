@@ -12,6 +12,7 @@ import * as m0500 from './0500_dns.ts';
 import * as m0530 from './0530_environments.ts';
 import * as m0600 from './0600_apps.ts';
 import * as m0610 from './0610_app_releases.ts';
+import * as m0620 from './0620_server_id_blocks.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '0530_environments': m0530,
   '0600_apps': m0600,
   '0610_app_releases': m0610,
+  '0620_server_id_blocks': m0620,
 };
 
 export const migrationProvider: MigrationProvider = {

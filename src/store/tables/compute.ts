@@ -58,6 +58,8 @@ export interface ServersTable {
   facts_updated_at: string | null;
   /** The machine running this server (reconciliation looks only at its own). */
   host: string;
+  /** Its block of host ids for its user namespace (see `backends/id-ranges.ts`); unique. */
+  id_block: number;
   revision: number;
   created_at: string;
   updated_at: string;

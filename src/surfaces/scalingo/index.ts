@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CoreServices } from '../../core/services.ts';
 import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
+import { HttpError } from '../../http/errors.ts';
 import type { RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { appRoutes } from './apps.ts';
@@ -17,6 +18,19 @@ export interface ScalingoSurfaceOptions {
   limits: RequestLimits;
   /** The region `GET /v1/regions` names. */
   region: string;
+  /** Nimbus has a certificate: credentials travel over HTTPS only (or from this machine). */
+  httpsOnly: boolean;
+}
+
+/** "It's TLS, or nothing": a credential sent in clear, from elsewhere than this machine, is refused (and should be replaced). */
+function assertSecureTransport(request: FastifyRequest): void {
+  // The protocol the client used: a trusted proxy's X-Forwarded-Proto, or this connection's.
+  if (request.protocol === 'https' || isLoopback(request.socket.remoteAddress)) return;
+  if (request.headers.authorization) throw new HttpError(403, 'https_required', "The API is only available through HTTPS: it's TLS, or nothing.");
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 }
 
 /**
@@ -29,12 +43,13 @@ const SCALINGO_CARRIERS: CredentialCarriers = { authorization: ['bearer', 'basic
  * Scalingo's API v1 and its authentication API (`/v1/...`), one surface: rooted JSON,
  * Scalingo's error bodies and statuses, over core's services.
  */
-export function scalingoSurface({ services, limits, region }: ScalingoSurfaceOptions): FastifyPluginAsync {
+export function scalingoSurface({ services, limits, region, httpsOnly }: ScalingoSurfaceOptions): FastifyPluginAsync {
   return async (app) => {
     useDialect(app, { renderError: renderScalingoError });
     acceptJsonBodiesOnly(app);
     const authenticate = async (request: FastifyRequest) => authenticateActor(request, SCALINGO_CARRIERS, services);
     app.addHook('onRequest', async (request, reply) => {
+      if (httpsOnly) assertSecureTransport(request);
       // Unknown endpoints and wrong verbs answer as such, credential or not; public routes are limited by address.
       if (request.is404 || request.routeOptions.config.auth === false) return limits.address(request, reply);
       try {

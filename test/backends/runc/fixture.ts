@@ -23,6 +23,8 @@ export class BackendFixture {
   private readonly rangePrefix: string;
   private builtin?: Promise<string>;
   private subnets = 0;
+  /** Blocks of host ids apart from other test processes' (a server's ids are its own). */
+  private idBlocks = (process.pid % 500) * 100;
   readonly serverIds: string[] = [];
   readonly networks: NetworkSpec[] = [];
 
@@ -71,6 +73,7 @@ export class BackendFixture {
       network,
       address: network.gateway.replace(/\.1$/, `.${hostNumber}`),
       volumes: [],
+      idBlock: this.idBlocks++,
       ...overrides,
     };
     this.serverIds.push(spec.id);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newId, nowIso } from '../../../src/core/clock.ts';
 import { createOutputRecorder } from '../../../src/core/commands/output-recorder.ts';
+import { allocateIdBlock } from '../../../src/core/compute/networks.ts';
 import type { Store } from '../../../src/store/database.ts';
 import { migrateToLatest } from '../../../src/store/migrate.ts';
 import { BUILTIN_IMAGE_ID } from '../../../src/store/migrations/0400_compute.ts';
@@ -23,7 +24,7 @@ async function insertCommand(store: Store): Promise<string> {
     .values({
       id: server, organization_id: organization, organization_path: path, name: 'rec', hostname: 'rec', image_id: BUILTIN_IMAGE_ID, vcpus: 1, memory_bytes: 1 << 28,
       state: 'running', state_detail: '', network_id: network, private_ip: '10.99.0.2', root_volume_id: newId(), tags: '[]', facts: null, facts_updated_at: null,
-      host: 'test', revision: 1, created_at: now, updated_at: now,
+      host: 'test', id_block: await allocateIdBlock(store.db), revision: 1, created_at: now, updated_at: now,
     })
     .execute();
   await store.db
