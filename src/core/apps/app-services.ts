@@ -4,6 +4,7 @@ import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
 import type { ComputeSettings } from '../compute/context.ts';
 import type { EventService } from '../events/event-service.ts';
+import type { LongRequests } from '../long-requests.ts';
 import type { QuotaService } from '../quotas/quota-service.ts';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
@@ -16,6 +17,7 @@ import { createFormationService } from './formation-service.ts';
 import { createLogService } from './log-service.ts';
 import { appProcesses } from './processes.ts';
 import { createRouteTable } from './route-table.ts';
+import { createRunService } from './run-service.ts';
 import { createSupervisor } from './supervisor.ts';
 import { createVariableService } from './variable-service.ts';
 
@@ -45,6 +47,7 @@ export function createAppServices(deps: {
   runtime: AppRuntimeSettings;
   host: AppHost;
   compute: ComputeSettings;
+  longRequests: LongRequests;
 }) {
   const { store, events, host, compute, runtime } = deps;
   /** Ends the live streams (build output, logs) at shutdown. */
@@ -54,13 +57,14 @@ export function createAppServices(deps: {
   const processes = appProcesses({ store, host, compute, settings: { healthTimeoutMs: runtime.healthTimeoutMs, drainMs: runtime.drainMs, stopTimeoutMs: compute.stopTimeoutMs } });
   const deployments = createDeploymentService({ ...deps, apps, settings: { uploadDir: compute.uploadDir, unpackedLimit: runtime.unpackedLimit }, closing: closing.signal });
   registerAppHandlers(deps.taskHandlers, { ...deps, processes, limits, sourceLimits: deployments.sourceLimits });
-  const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp }, closing: closing.signal });
+  const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp }, closing: closing.signal, longRequests: deps.longRequests });
   return {
     host,
     apps,
     deployments,
     formation: createFormationService({ ...deps, apps, limits }),
     variables: createVariableService({ store, events, apps }),
+    runs: createRunService({ ...deps, apps, closing: closing.signal }),
     logs,
     routes: createRouteTable({ store, settings: deps.settings, hostId: compute.hostId }),
     close: () => closing.abort(),

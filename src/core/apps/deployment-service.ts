@@ -3,17 +3,19 @@ import path from 'node:path';
 import { ComputeRejected } from '../../backends/compute-host.ts';
 import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
-import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
+import type { Notifier } from '../../store/notifier.ts';
 import type { AppDeploymentRow, AppReleaseRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { asDomainError } from '../compute/context.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
+import type { LongRequests } from '../long-requests.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task, TaskService } from '../tasks/task-service.ts';
 import type { AppService } from './app-service.ts';
 import { appEvent } from './context.ts';
+import { heldBy, streamOutput } from './output.ts';
 import { processTypesOf } from './plans.ts';
 
 export interface DeploymentSettings {
@@ -25,7 +27,6 @@ export interface DeploymentSettings {
 
 export const SOURCE_ENTRIES_LIMIT = 100_000;
 const FINISHED = new Set(['success', 'build-error', 'crashed-error', 'timeout-error', 'aborted']);
-const FOLLOW_POLL_MS = 500;
 
 const deploymentList: ListSpec = { filters: {}, searchColumns: [], orderings: { created_at: 'created_at' }, defaultOrdering: '-created_at', idColumn: 'id' };
 const releaseList: ListSpec = { filters: {}, searchColumns: [], orderings: { version: 'version' }, defaultOrdering: '-version', idColumn: 'id' };
@@ -33,8 +34,8 @@ const releaseList: ListSpec = { filters: {}, searchColumns: [], orderings: { ver
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
 
 /** Deployments (a source archive built into a release and rolled out), their output, releases and rollbacks. */
-export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; settings: DeploymentSettings; closing: AbortSignal }) {
-  const { store, events, tasks, notifier, host, apps, settings } = deps;
+export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; settings: DeploymentSettings; closing: AbortSignal; longRequests: LongRequests }) {
+  const { store, events, tasks, host, apps, settings } = deps;
   const { db } = store;
   const sourceLimits = { unpackedBytes: settings.unpackedLimit, entries: SOURCE_ENTRIES_LIMIT };
 
@@ -98,24 +99,12 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   async function followOutput(actor: Actor, appRef: string, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }) {
     assertAllowed(actor, 'app:read');
     const deployment = await findDeployment(actor, appRef, id);
-    const signal = AbortSignal.any([options.signal, deps.closing]);
-    return (async function* () {
-      let position = options.afterSeq;
-      let idleSince = Date.now();
-      while (!signal.aborted) {
-        const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
-        const current = await db.selectFrom('app_deployments').select('status').where('id', '=', deployment.id).executeTakeFirst();
-        const chunks = await db.selectFrom('app_output_chunks').select(['seq', 'content', 'created_at']).where('owner_id', '=', deployment.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
-        const finished = !current || FINISHED.has(current.status);
-        if (chunks.length) position = Number(chunks.at(-1)!.seq);
-        if (chunks.length || finished || Date.now() - idleSince >= options.idleMs) {
-          idleSince = Date.now();
-          yield { chunks, finished: finished && chunks.length < 500 ? (current?.status ?? 'aborted') : null };
-          if (finished && chunks.length < 500) return;
-        }
-        await wake;
-      }
-    })();
+    const finished = async () => {
+      const current = await db.selectFrom('app_deployments').select('status').where('id', '=', deployment.id).executeTakeFirst();
+      return !current ? 'aborted' : FINISHED.has(current.status) ? current.status : null;
+    };
+    const held = deps.longRequests.open(actor, 'app:read');
+    return heldBy(held, options.signal, streamOutput(deps, deployment.id, finished, { ...options, signal: AbortSignal.any([options.signal, deps.closing]) }));
   }
 
   async function releases(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppReleaseRow>> {

@@ -5,7 +5,9 @@ import type { AppLogLineRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
 import { ValidationFailed } from '../errors.ts';
+import type { LongRequests } from '../long-requests.ts';
 import type { AppService } from './app-service.ts';
+import { heldBy } from './output.ts';
 
 export interface LogSettings {
   /** Lines kept per app: older ones are dropped as new ones come. */
@@ -25,7 +27,7 @@ export type LogService = ReturnType<typeof createLogService>;
  * with their source (`web-1`, `router`...), in a bounded store. Lines of an app are numbered in
  * the order they are stored (`seq`), which is where a reader resumes.
  */
-export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings; closing: AbortSignal }) {
+export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings; closing: AbortSignal; longRequests: LongRequests }) {
   const { store, apps, settings } = deps;
   const { db } = store;
   /** One writer per app in this process: numbers are taken one after the other. */
@@ -92,7 +94,8 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     assertAllowed(actor, 'app:read');
     const app = await apps.findVisible(actor, appRef);
     const signal = AbortSignal.any([options.signal, deps.closing]);
-    return (async function* () {
+    const held = deps.longRequests.open(actor, 'app:read');
+    return heldBy(held, options.signal, (async function* () {
       let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', app.id).executeTakeFirst())?.seq ?? 0));
       if (initial.length) yield initial;
       let idleSince = Date.now();
@@ -105,7 +108,7 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
         }
         if (rows.length < 500) await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
       }
-    })();
+    })());
   }
 
   return { append, tail, follow };

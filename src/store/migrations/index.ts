@@ -13,6 +13,7 @@ import * as m0530 from './0530_environments.ts';
 import * as m0600 from './0600_apps.ts';
 import * as m0610 from './0610_app_releases.ts';
 import * as m0620 from './0620_server_id_blocks.ts';
+import * as m0630 from './0630_app_runs.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0600_apps': m0600,
   '0610_app_releases': m0610,
   '0620_server_id_blocks': m0620,
+  '0630_app_runs': m0630,
 };
 
 export const migrationProvider: MigrationProvider = {

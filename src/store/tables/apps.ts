@@ -31,6 +31,7 @@ export interface AppTables {
   app_formation: AppFormationTable;
   app_containers: AppContainersTable;
   app_log_lines: AppLogLinesTable;
+  app_runs: AppRunsTable;
 }
 
 export type AppRow = Selectable<AppsTable>;
@@ -124,7 +125,26 @@ export interface AppLogLinesTable {
   created_at: string;
 }
 
+/** `queued` -> `running` -> `succeeded` (exit code 0) | `failed` (another exit code, or it could not run). */
+export type AppRunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface AppRunsTable {
+  id: string;
+  app_id: string;
+  /** The release whose slug and environment it ran with. */
+  release_id: string;
+  command: string;
+  size: string;
+  status: AppRunStatus;
+  exit_code: number | null;
+  task_id: string;
+  requested_by: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
 export type AppReleaseRow = Selectable<AppReleasesTable>;
+export type AppRunRow = Selectable<AppRunsTable>;
 export type AppDeploymentRow = Selectable<AppDeploymentsTable>;
 export type AppVariableRow = Selectable<AppVariablesTable>;
 export type AppFormationRow = Selectable<AppFormationTable>;

@@ -10,6 +10,7 @@ import { oauthSurface } from '../oauth/index.ts';
 import { negotiateApiVersion } from './api-version.ts';
 import { appRoutes } from './apps/apps.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
+import { appRunRoutes } from './apps/runs.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
 import { apiKeyRoutes } from './auth/api-key.ts';
@@ -112,4 +113,5 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   dnsRoutes(app, services);
   appRoutes(app, services.apps);
   appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
+  appRunRoutes(app, services.apps);
 }

@@ -33,6 +33,7 @@ import {
 } from '../wire/apps.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { APPS_COLLECTION } from './apps.ts';
+import { OUTPUT_STREAM_DESCRIPTION, sendOutputStream } from './output-stream.ts';
 
 const SOURCE_TYPES = ['application/gzip', 'application/x-gzip', 'application/x-tar', 'application/octet-stream'] as const;
 const APP = `${APPS_COLLECTION}:id/`;
@@ -90,20 +91,12 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
     schema: {
       tags,
       summary: "A deployment's build output (Server-Sent Events): what is stored, then live, until it finishes",
-      description: 'Each chunk is `id: <seq>`, `event: chunk`, `data: {"seq","content","added_at"}`; at the end `event: finished` with `{"status"}`. Resume with `Last-Event-ID`.',
+      description: OUTPUT_STREAM_DESCRIPTION,
       params: AppItemParams,
       querystring: OutputQuery,
       response: { 200: Type.String({ description: 'text/event-stream' }), ...commonErrors },
     },
-    handler: async (request, reply) => {
-      const afterSeq = lastEventIdOf(request, 'seq of the last chunk received') ?? -1;
-      await sendEventStream(
-        request,
-        reply,
-        (signal) => deployments.followOutput(request.actor, request.params.id, request.params.item, { afterSeq, signal, idleMs: KEEP_ALIVE_MS }),
-        (batch) => batch.chunks.map((k) => sseEvent(k.seq, 'chunk', { seq: k.seq, content: k.content, added_at: k.created_at })).join('') + (batch.finished ? sseEvent(null, 'finished', { status: batch.finished }) : ''),
-      );
-    },
+    handler: (request, reply) => sendOutputStream(request, reply, (options) => deployments.followOutput(request.actor, request.params.id, request.params.item, options)),
   });
 
   app.get(`${APP}releases/`, {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { MAX_AMOUNT, SIZES } from '../../../core/apps/plans.ts';
 import { NAME_LENGTH, STACKS } from '../../../core/apps/rules.ts';
+import { RUN_COMMAND_MAX } from '../../../core/apps/run-service.ts';
 import { VARIABLE_LIMITS } from '../../../core/apps/variable-service.ts';
 import { Nullable, Timestamp, Uuid } from './common.ts';
 
@@ -74,3 +75,22 @@ export const VariablePatch = Type.Object({ value: Type.String({ maxLength: VARIA
 export const OutputQuery = Type.Object({ last_event_id: Type.Optional(Type.String({ maxLength: 20 })) });
 export const LogsQuery = Type.Object({ n: Type.Optional(Type.Integer({ default: 100 })), stream: Type.Optional(Type.Boolean()), last_event_id: Type.Optional(Type.String({ maxLength: 20 })) });
 export const LogsBody = Type.Object({ lines: Type.Array(LogLineBody) });
+
+export const RunBody = Type.Object({
+  id: Uuid,
+  app: Uuid,
+  command: Type.String(),
+  size: Type.String(),
+  status: Type.String({ description: 'queued, running, then succeeded (exit code 0) or failed.' }),
+  exit_code: Nullable(Type.Integer()),
+  release: Uuid,
+  task: Uuid,
+  url: Type.String(),
+  output_url: Type.String({ description: 'The output, live (Server-Sent Events).' }),
+  created_at: Timestamp,
+  finished_at: Nullable(Timestamp),
+});
+export const RunPost = Type.Object({
+  command: Type.String({ maxLength: RUN_COMMAND_MAX + 1, description: 'A shell line, run by `/bin/sh -c` in `/app` with the release\'s environment.' }),
+  size: Type.Optional(Type.String({ maxLength: 10, description: `${Object.keys(SIZES).join(', ')} (default M).` })),
+});

@@ -100,6 +100,30 @@ for (const database of testDatabases) {
       assert.equal((await serving()).greeting, 'hello');
     });
 
+    it('runs a one-off command with the release and its variables, streams its output and records its exit code', async () => {
+      const run = await app.request({ method: 'POST', url: `${APPS}sample-shop/runs/`, payload: { command: 'echo "greeting=$GREETING app=$APP"; ls /app/package.json; exit 3' } });
+      assert.equal(run.statusCode, 202, run.body);
+      assert.equal(run.json().status, 'queued');
+      const wait = await app.request({ method: 'GET', url: `/api/tasks/tasks/${run.json().task}/wait/?timeout=120` });
+      assert.equal(wait.json().status, 'succeeded', JSON.stringify(wait.json().error));
+      const done = await get(app, `${APPS}sample-shop/runs/${run.json().id}/`);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.exit_code, 3);
+      const output = await app.request({ method: 'GET', url: `${APPS}sample-shop/runs/${run.json().id}/output/` });
+      assert.match(output.body, /greeting=hello app=sample-shop/);
+      assert.match(output.body, /\/app\/package.json/);
+      assert.match(output.body, /event: finished\ndata: \{"status":"failed"\}/);
+      assert.equal((await get(app, `${APPS}sample-shop/runs/`)).count, 1);
+      const types = (await get(app, `/api/events/events/?resource=app:${id}&page_size=100`)).results.map((e: { type: string }) => e.type);
+      assert.ok(types.includes('app.run') && types.includes('app.run_finished'));
+      // Bad input changes nothing; another organization's app is a 404.
+      assert.equal((await app.request({ method: 'POST', url: `${APPS}sample-shop/runs/`, payload: { command: '' } })).statusCode, 400);
+      assert.equal((await app.request({ method: 'POST', url: `${APPS}sample-shop/runs/`, payload: { command: 'true', size: 'HUGE' } })).statusCode, 400);
+      assert.equal((await app.request({ method: 'POST', url: `${APPS}sample-shop/runs/`, payload: { command: 'true' }, token: stranger.session })).statusCode, 404);
+      assert.equal((await app.request({ method: 'GET', url: `${APPS}sample-shop/runs/${run.json().id}/`, token: stranger.session })).statusCode, 404);
+      assert.equal((await get(app, `${APPS}sample-shop/runs/`)).count, 1);
+    });
+
     it('keeps the running release when a build fails, and deploys a new one under load without a failed request', async () => {
       const failed = await deployed(await sampleArchive({ version: 'v2', build: 'fail' }), false);
       assert.equal(failed.status, 'build-error');

@@ -1,0 +1,120 @@
+import type { AppHost } from '../../backends/app-host.ts';
+import type { Store } from '../../store/database.ts';
+import type { Notifier } from '../../store/notifier.ts';
+import type { AppRunRow } from '../../store/schema.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
+import { createOutputRecorder, DEFAULT_OUTPUT_BATCHING } from '../commands/output-recorder.ts';
+import { InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
+import type { EventService } from '../events/event-service.ts';
+import type { LongRequests } from '../long-requests.ts';
+import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
+import type { Task, TaskService } from '../tasks/task-service.ts';
+import type { AppService } from './app-service.ts';
+import { appEvent } from './context.ts';
+import { heldBy, streamOutput } from './output.ts';
+import { DEFAULT_SIZE, SIZES } from './plans.ts';
+
+export const RUN_COMMAND_MAX = 4096;
+/** A run is killed past this: a forgotten shell must not hold a task slot for ever. */
+const RUN_TIMEOUT_MS = 60 * 60 * 1000;
+const RUN_OUTPUT = { ...DEFAULT_OUTPUT_BATCHING, limitChars: 1024 * 1024 };
+const FINISHED = new Set(['succeeded', 'failed']);
+const runListing: ListSpec = { filters: {}, searchColumns: [], orderings: { created_at: 'created_at' }, defaultOrdering: '-created_at', idColumn: 'id' };
+
+export interface RunInput {
+  command?: string;
+  size?: string;
+}
+
+export type RunService = ReturnType<typeof createRunService>;
+
+/**
+ * One-off runs: a command in a container of its own with the app's current release (its slug
+ * and environment), no address and no route, its output stored and streamed, its exit code
+ * recorded. A run runs once: one interrupted by a stop of Nimbus ends `failed`, never again.
+ */
+export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests }) {
+  const { store, events, tasks, notifier, host, apps } = deps;
+  const { db } = store;
+
+  async function create(actor: Actor, appRef: string, input: RunInput): Promise<{ run: AppRunRow; task: Task }> {
+    assertAllowed(actor, 'app:write');
+    const app = await apps.findVisible(actor, appRef);
+    const errors: FieldErrors = {};
+    if (typeof input.command !== 'string' || input.command.trim() === '') errors.command = ['This field is required.'];
+    else if (input.command.length > RUN_COMMAND_MAX) errors.command = [`Ensure this field has no more than ${RUN_COMMAND_MAX} characters.`];
+    else if (input.command.includes('\u0000')) errors.command = ['The command cannot hold a NUL character.'];
+    const size = input.size ?? DEFAULT_SIZE;
+    if (!SIZES[size]) errors.size = [`"${size}" is not a valid choice. Choose from: ${Object.keys(SIZES).join(', ')}.`];
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    if (app.status === 'deleting') throw new InvalidState(app.status, ['running'], 'The app is being deleted.');
+    if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
+    const id = newId();
+    return db.transaction().execute(async (trx) => {
+      const task = await tasks.enqueue(trx, actor, { type: 'app.run', input: { app_id: app.id, run_id: id } });
+      const row: AppRunRow = { id, app_id: app.id, release_id: app.current_release_id!, command: input.command!, size, status: 'queued', exit_code: null, task_id: task.id, requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
+      await trx.insertInto('app_runs').values(row).execute();
+      await events.record(trx, appEvent(app, 'run', actor, { run: id, command: row.command }));
+      return { run: row, task };
+    });
+  }
+
+  async function findRun(actor: Actor, appRef: string, id: string): Promise<AppRunRow> {
+    assertAllowed(actor, 'app:read');
+    const app = await apps.findVisible(actor, appRef);
+    const row = isUuid(id) ? await db.selectFrom('app_runs').selectAll().where('app_id', '=', app.id).where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('run', 'No run matches the given query.');
+    return row;
+  }
+
+  async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppRunRow>> {
+    assertAllowed(actor, 'app:read');
+    const app = await apps.findVisible(actor, appRef);
+    return runList<AppRunRow>(db, db.selectFrom('app_runs').selectAll().where('app_id', '=', app.id), runListing, request);
+  }
+
+  /** The run's output: what is stored, then live, until it has finished. */
+  async function followOutput(actor: Actor, appRef: string, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }) {
+    const run = await findRun(actor, appRef, id);
+    const finished = async () => {
+      const current = await db.selectFrom('app_runs').select('status').where('id', '=', run.id).executeTakeFirst();
+      return !current ? 'failed' : FINISHED.has(current.status) ? current.status : null;
+    };
+    const held = deps.longRequests.open(actor, 'app:read');
+    return heldBy(held, options.signal, streamOutput(deps, run.id, finished, { ...options, signal: AbortSignal.any([options.signal, deps.closing]) }));
+  }
+
+  deps.taskHandlers.register('app.run', {
+    mayCancel: true,
+    async run(ctx) {
+      const runId = String(ctx.input.run_id);
+      const run = await db.selectFrom('app_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+      const app = run && (await db.selectFrom('apps').selectAll().where('id', '=', run.app_id).executeTakeFirst());
+      if (!run || !app || app.status === 'deleting') return { gone: true };
+      const finish = async (status: 'succeeded' | 'failed', exitCode: number | null) => {
+        await db.updateTable('app_runs').set({ status, exit_code: exitCode, finished_at: nowIso() }).where('id', '=', runId).execute();
+        await events.record(db, appEvent(app, 'run_finished', null, { run: runId, status, exit_code: exitCode }));
+        return { status, exit_code: exitCode };
+      };
+      if (FINISHED.has(run.status)) return { status: run.status, exit_code: run.exit_code };
+      // Started before and interrupted (Nimbus stopped): a command is never run twice.
+      if (run.status === 'running') return finish('failed', null);
+      await db.updateTable('app_runs').set({ status: 'running' }).where('id', '=', runId).execute();
+      const release = await db.selectFrom('app_releases').selectAll().where('id', '=', run.release_id).executeTakeFirstOrThrow();
+      const recorder = createOutputRecorder(db, notifier, { appId: app.id, ownerId: runId }, RUN_OUTPUT);
+      const env = { ...(JSON.parse(release.env) as Record<string, string>), APP: app.name, CONTAINER: 'one-off', CONTAINER_VERSION: `v${release.version}` };
+      let exitCode: number | null = null;
+      try {
+        ({ exitCode } = await host.run({ id: runId, slugId: release.slug_id, command: run.command, env, limits: SIZES[run.size]!, onOutput: (text) => recorder.write(text), signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(RUN_TIMEOUT_MS)]) }));
+      } finally {
+        await recorder.close().catch(() => undefined);
+        if (exitCode === null) await finish('failed', null);
+      }
+      return finish(exitCode === 0 ? 'succeeded' : 'failed', exitCode);
+    },
+  });
+
+  return { create, list, get: findRun, followOutput };
+}
