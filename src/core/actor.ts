@@ -2,7 +2,7 @@ import { PermissionDenied } from './errors.ts';
 import { nimbusScopes } from './iam/permissions.ts';
 
 /** How the principal proved who it is. */
-export type CredentialKind = 'personal' | 'session' | 'api_key' | 'bearer' | 'api_credential' | 'oauth';
+export type CredentialKind = 'personal' | 'session' | 'api_key' | 'bearer' | 'api_credential' | 'oauth' | 'account';
 
 /** Who is calling, resolved once from any auth carrier by the surface. */
 export interface Principal {

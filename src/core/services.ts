@@ -35,6 +35,7 @@ import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createAccountTokenService } from './tokens/account-token-service.ts';
 import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
@@ -120,6 +121,7 @@ export function createCoreServices(
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth,
+    accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers,
     credentials,
     principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),

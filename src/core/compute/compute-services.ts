@@ -8,6 +8,7 @@ import { reconcileCompute } from './reconcile.ts';
 import { registerServerHandlers } from './server-handlers.ts';
 import { createServerService } from './server-service.ts';
 import { createSnapshotService } from './snapshot-service.ts';
+import { createUserDataService } from './user-data-service.ts';
 import { registerStorageHandlers } from './storage-handlers.ts';
 import { createVolumeService } from './volume-service.ts';
 
@@ -29,6 +30,7 @@ export function createComputeServices(deps: ComputeDeps & { taskHandlers: TaskHa
     servers,
     volumes,
     snapshots,
+    userData: createUserDataService({ ...deps, servers }),
     /** At start-up (with the task worker): corrects server states and releases what nothing owns. */
     reconcile: (logger: Logger) => reconcileCompute(deps, records, logger),
   };

@@ -9,7 +9,7 @@ import { NotFound, PermissionDenied, Unauthenticated, ValidationFailed, type Fie
 import { expandScopes, isValidScope, permissionsBeyond } from '../iam/permissions.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import { TtlCache } from '../ttl-cache.ts';
-import { generatePersonalToken, generateToken, hashToken, parseToken, personalPrefixOf, tokenDisplayParts, type PersonalTokenPrefix, type TokenKind } from './token-format.ts';
+import { generateAccountToken, generatePersonalToken, generateToken, hashToken, looksLikeAccountToken, parseToken, personalPrefixOf, renewedExpiry, tokenDisplayParts, type PersonalTokenPrefix, type StoredTokenKind } from './token-format.ts';
 
 /** How long a verified token is trusted without reading the database again. */
 const CACHE_TTL_MS = 2_000;
@@ -20,11 +20,13 @@ const NAME_MAX = 100;
 export interface NewToken {
   userId: string;
   organizationId: string;
-  kind: TokenKind;
+  kind: StoredTokenKind;
   name: string;
   scopes: string[];
   expiresAt: string | null;
   issuedFromCredentialId?: string | null;
+  /** A sliding expiry: each use moves `expiresAt` this many seconds ahead. */
+  idleTimeoutSeconds?: number | null;
   /** A personal token's platform prefix (Scalingo's `tk-us-`) instead of `nbpat_`. */
   prefix?: PersonalTokenPrefix | null;
 }
@@ -94,7 +96,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
 
   /** `within` is a transaction when the token must be created with other rows, or not at all. */
   async function create(input: NewToken, within: Kysely<Database> = db): Promise<{ row: ApiTokenRow; secret: string }> {
-    const secret = input.kind === 'personal' && input.prefix ? generatePersonalToken(input.prefix) : generateToken(input.kind);
+    const secret = input.kind === 'account' ? generateAccountToken() : input.kind === 'personal' && input.prefix ? generatePersonalToken(input.prefix) : generateToken(input.kind);
     const { displayPrefix, lastFour } = tokenDisplayParts(secret);
     const row: ApiTokenRow = {
       id: newId(),
@@ -111,6 +113,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
       revoked_at: null,
       created_at: nowIso(),
       issued_from_credential_id: input.issuedFromCredentialId ?? null,
+      idle_timeout_seconds: input.idleTimeoutSeconds ?? null,
     };
     await within.insertInto('api_tokens').values(row).execute();
     return { row, secret };
@@ -130,6 +133,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
         'api_tokens.expires_at',
         'api_tokens.revoked_at',
         'api_tokens.last_used_at',
+        'api_tokens.idle_timeout_seconds',
         'users.id as user_id',
         'users.username',
         'users.is_active',
@@ -163,8 +167,8 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
 
   /** Resolves a presented token to its principal, or throws `Unauthenticated`. */
   async function authenticate(secret: string): Promise<Principal> {
-    const kind = parseToken(secret);
-    if (kind !== 'personal' && kind !== 'session' && kind !== 'api_key') throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    const kind = looksLikeAccountToken(secret) ? 'account' : parseToken(secret);
+    if (kind !== 'personal' && kind !== 'session' && kind !== 'api_key' && kind !== 'account') throw new Unauthenticated('Invalid token.', 'authentication_failed');
     const hash = hashToken(secret);
     const now = Date.now();
     const cached = byHash.get(hash, now);
@@ -172,13 +176,24 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
 
     const row = await principalQuery().where('api_tokens.token_hash', '=', hash).executeTakeFirst();
     // The lookup is by hash; the constant-time comparison keeps the final check free of timing signal.
-    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) {
+    if (!row || row.kind !== kind || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) {
       throw new Unauthenticated('Invalid token.', 'authentication_failed');
     }
     const entry = principalOf(row, now);
+    await slide(row, entry, now);
     byHash.set(hash, entry, now);
     await touch(row.id, row.last_used_at, now);
     return entry.principal;
+  }
+
+  /** A use of a token with a sliding expiry moves the expiry ahead (written at most once a minute). */
+  async function slide(row: PrincipalRow, entry: CachedPrincipal, now: number): Promise<void> {
+    if (row.idle_timeout_seconds === null) return;
+    const renewed = renewedExpiry(entry.tokenExpiresAt, row.idle_timeout_seconds, now);
+    if (renewed === null) return;
+    // Never revives: only a token that has not expired in the meantime moves.
+    await db.updateTable('api_tokens').set({ expires_at: new Date(renewed).toISOString() }).where('id', '=', row.id).where('expires_at', '>', new Date(now).toISOString()).execute();
+    entry.tokenExpiresAt = renewed;
   }
 
   /** The principal of a live token by id: a bearer's parent must still be valid. */
@@ -355,5 +370,5 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     await audit.recordFor(actor, { action: 'token_revoked', targetType: 'token', targetId: row.id, detail: { name: row.name } });
   }
 
-  return { create, authenticate, principalById, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, duplicateFor, renewFor, revokeFor };
+  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, duplicateFor, renewFor, revokeFor };
 }
