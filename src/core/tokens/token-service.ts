@@ -295,6 +295,19 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
     return { token: toApiToken(row), secret };
   }
 
+  /**
+   * A new token with the scopes and expiry of one of the caller's own tokens (Alpacon's
+   * duplicate), named `name` or after the original. The same rules as creating apply: the copy
+   * may not reach beyond the calling credential, nor expire in the past.
+   */
+  async function duplicateFor(actor: Actor, id: string, input: { name?: string }): Promise<{ token: ApiToken; secret: string }> {
+    assertScope(actor, 'token:write');
+    const original = await findOwn(actor, id);
+    const suffix = ' (copy)';
+    const name = input.name?.trim() || `${original.name.slice(0, NAME_MAX - suffix.length)}${suffix}`;
+    return createFor(actor, { name, scopes: JSON.parse(original.scopes) as string[], expires_at: original.expires_at }, personalPrefixOf(original.display_prefix));
+  }
+
   /** Creates a personal token for a user whose password was just checked (no credential acts). */
   async function createForOwner(context: RequestContext, owner: TokenOwner, input: TokenInput, prefix: PersonalTokenPrefix | null = null): Promise<{ token: ApiToken; secret: string }> {
     const { name, scopes, expiresAt } = checkedInput(input);
@@ -342,5 +355,5 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
     await audit.recordFor(actor, { action: 'token_revoked', targetType: 'token', targetId: row.id, detail: { name: row.name } });
   }
 
-  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, renewFor, revokeFor };
+  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, duplicateFor, renewFor, revokeFor };
 }
