@@ -29,6 +29,7 @@ import { createIdempotencyService } from './idempotency/idempotency-service.ts';
 import type { SecretBox } from './secrets/secret-box.ts';
 import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
+import { CredentialCache } from './auth/credential-cache.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
 import { createRateLimiter } from './ratelimit/rate-limiter.ts';
@@ -87,18 +88,20 @@ export function createCoreServices(
   const audit = createAuditService({ store });
   const access = createAccessService({ store });
   const limiter = createRateLimiter({ store });
-  const tokens = createTokenService({ store, audit });
+  // Every kind of token is verified through one cache, so every kind's revocation propagates alike.
+  const credentialCache = new CredentialCache();
+  const tokens = createTokenService({ store, audit, credentialCache });
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests, secrets });
-  const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const credentials = createCredentialService({ store, tokens, audit, roleBindings, credentialCache });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, secrets, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
-  const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
+  const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
   return {
     identity,
     notifier,
