@@ -11,6 +11,7 @@ const STATUS_BY_STATE: Record<ServerState, { code: string; text: string; color: 
   stopping: { code: 'stopping', text: 'Stopping', color: 'blue', icon: 'loading' },
   stopped: { code: 'disconnected', text: 'Stopped', color: 'grey', icon: 'disconnected' },
   error: { code: 'error', text: 'Error', color: 'red', icon: 'error' },
+  destroyed: { code: 'destroyed', text: 'Destroyed', color: 'grey', icon: 'disconnected' },
 };
 
 export function serverStatus(state: ServerState, detail: string) {
