@@ -24,6 +24,7 @@ import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
 import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
 import { nativeSurface } from './surfaces/native/index.ts';
+import { scalewaySurface } from './surfaces/scaleway/index.ts';
 import { scalingoSurface } from './surfaces/scalingo/index.ts';
 import { loadSecretKey } from './store/secret-key.ts';
 
@@ -81,6 +82,7 @@ export function mountTable(services: CoreServices, config: Partial<Pick<Config, 
       }),
     },
     { name: 'cloudmc', prefix: '/compat/cloudmc', port: ports.cloudmc, plugin: cloudmcSurface({ services, limits }) },
+    { name: 'scaleway', prefix: '/compat/scaleway', port: ports.scaleway, plugin: scalewaySurface({ services, limits }) },
     {
       name: 'scalingo',
       prefix: '/compat/scalingo',

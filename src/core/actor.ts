@@ -1,7 +1,8 @@
 import { PermissionDenied } from './errors.ts';
+import { nimbusScopes } from './iam/permissions.ts';
 
 /** How the principal proved who it is. */
-export type CredentialKind = 'personal' | 'session' | 'api_key' | 'bearer' | 'api_credential' | 'oauth';
+export type CredentialKind = 'personal' | 'session' | 'api_key' | 'bearer' | 'api_credential' | 'oauth' | 'account';
 
 /** Who is calling, resolved once from any auth carrier by the surface. */
 export interface Principal {
@@ -49,7 +50,7 @@ export interface Actor {
 /** Whether a scope list grants `resource:action` (`*`, `resource:*`, `*:action` and exact entries). */
 export function scopesAllow(scopes: readonly string[], permission: string): boolean {
   const [resource, action] = permission.split(':');
-  return scopes.some((s) => s === '*' || s === permission || s === `${resource}:*` || s === `*:${action}`);
+  return scopes.flatMap(nimbusScopes).some((s) => s === '*' || s === permission || s === `${resource}:*` || s === `*:${action}`);
 }
 
 export function assertAllowed(actor: Actor, permission: string): void {

@@ -29,12 +29,14 @@ import { createIdempotencyService } from './idempotency/idempotency-service.ts';
 import type { SecretBox } from './secrets/secret-box.ts';
 import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
+import { CredentialCache } from './auth/credential-cache.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
 import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
 import { createTaskHandlerRegistry } from './tasks/handlers.ts';
 import { createTaskService } from './tasks/task-service.ts';
+import { createAccountTokenService } from './tokens/account-token-service.ts';
 import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
@@ -86,18 +88,20 @@ export function createCoreServices(
   const audit = createAuditService({ store });
   const access = createAccessService({ store });
   const limiter = createRateLimiter({ store });
-  const tokens = createTokenService({ store, audit });
+  // Every kind of token is verified through one cache, so every kind's revocation propagates alike.
+  const credentialCache = new CredentialCache();
+  const tokens = createTokenService({ store, audit, credentialCache });
   const quotas = createQuotaService({ store });
   const roleBindings = createRoleBindingService({ store, access, audit });
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests });
-  const credentials = createCredentialService({ store, tokens, audit, roleBindings });
+  const credentials = createCredentialService({ store, tokens, audit, roleBindings, credentialCache });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
-  const oauth = createOauthServices({ store, tokens, credentials, audit, auth });
+  const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
   return {
     identity,
     notifier,
@@ -120,6 +124,7 @@ export function createCoreServices(
     memberships: createMembershipService({ store, groups }),
     users: createUserService({ store, audit, roleBindings, quotas, tokens }),
     auth,
+    accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers,
     credentials,
     principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),

@@ -116,14 +116,22 @@ function messageFor(error: ErrorObject): string {
   }
 }
 
+/** The field an Ajv error is about, as path segments: where it is, and the missing or extra property it names. */
+export function fieldPath(error: ErrorObject): string[] {
+  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  if (error.keyword === 'required') segments.push(String(params.missingProperty));
+  if (error.keyword === 'additionalProperties') segments.push(String(params.additionalProperty));
+  return segments;
+}
+
 /** Ajv's errors as DRF-style field errors: `{"field": ["message", ...]}`, `non_field_errors` for the root. */
 export function toValidationFailed(errors: ErrorObject[]): ValidationFailed {
   // No prototype: a field named `toString`, `constructor` or `__proto__` is a field like any other.
   const fields: FieldErrors = Object.create(null);
   const nonField: string[] = [];
   for (const error of errors) {
-    const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    if (error.keyword === 'required') segments.push(String((error.params as { missingProperty: string }).missingProperty));
+    const segments = fieldPath(error);
     const message = messageFor(error);
     if (segments.length === 0) {
       const root = error.keyword === 'type' ? `Invalid data. Expected a dictionary, but got ${describe(error.data)}.` : message;

@@ -13,6 +13,8 @@ export interface TestApp {
   /** The bootstrap admin's API token. */
   token: string;
   adminPassword: string;
+  /** The compute root, for an app that runs servers. */
+  computeDir?: string;
   /** Everything the server logged, as text (tests assert secrets never appear here). */
   logs(): string;
   /** A request through the whole HTTP stack, authenticated as the admin unless `headers` says otherwise. */
@@ -68,6 +70,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
     nimbus,
     token: boot.token,
     adminPassword: ADMIN_PASSWORD,
+    computeDir: computeSettings?.config.computeDir,
     logs: () => chunks.join(''),
     request({ token, ...options }) {
       const key = token === undefined ? boot.token : token;

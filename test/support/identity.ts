@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Actor } from '../../src/core/actor.ts';
 import type { TestApp } from './app.ts';
 
 /** A password every validator accepts. */
@@ -45,3 +46,10 @@ export async function addToken(app: TestApp, token: string, scopes: string[] = [
 
 export const basic = (username: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` });
 export const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
+
+/** The actor a presented token acts as in its own organization, for tests that call core services directly. */
+export async function actorFor(app: TestApp, secret: string): Promise<Actor> {
+  const { tokens, access } = app.nimbus.services;
+  const principal = await tokens.authenticate(secret);
+  return { principal, ...(await access.actingContext(principal)), requestId: 'test', clientAddress: '192.0.2.1' };
+}

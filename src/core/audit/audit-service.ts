@@ -5,6 +5,7 @@ import { assertAllowed, type Actor } from '../actor.ts';
 import { newId, nowIso } from '../clock.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import { organizationIdsUnder } from '../organizations/subtree.ts';
+import { userSummaries, type UserSummary } from '../summaries.ts';
 
 /** Where a request came from: enough to record an event when nobody is authenticated yet. */
 export interface RequestContext {
@@ -57,6 +58,8 @@ export interface AuditEvent {
   clientAddress: string;
   detail: Record<string, unknown>;
   createdAt: string;
+  /** The acting user as they are now; null for events without one (a failed login) or once the user is deleted. */
+  user: UserSummary | null;
 }
 
 const listSpec: ListSpec = {
@@ -71,7 +74,7 @@ const listSpec: ListSpec = {
   idColumn: 'id',
 };
 
-function toEvent(row: AuditEventRow): AuditEvent {
+function toEvent(row: AuditEventRow, user: UserSummary | null): AuditEvent {
   return {
     id: row.id,
     organizationId: row.organization_id,
@@ -84,6 +87,7 @@ function toEvent(row: AuditEventRow): AuditEvent {
     clientAddress: row.client_address,
     detail: JSON.parse(row.detail) as Record<string, unknown>,
     createdAt: row.created_at,
+    user,
   };
 }
 
@@ -134,7 +138,8 @@ export function createAuditService({ store }: { store: Pick<Store, 'db'> }) {
           : eb('organization_id', 'in', inSubtree),
       );
     const result = await runList<AuditEventRow>(db, query, listSpec, request);
-    return { ...result, items: result.items.map(toEvent) } as ListResult<AuditEvent>;
+    const users = await userSummaries(db, actor.organizationPath, result.items.map((r) => r.actor_user_id));
+    return { ...result, items: result.items.map((r) => toEvent(r, (r.actor_user_id && users.get(r.actor_user_id)) || null)) } as ListResult<AuditEvent>;
   }
 
   return { record, recordFor, list };

@@ -15,6 +15,8 @@ export interface LoginSettings extends LoginThrottleSettings {
 
 export interface LoginInput {
   username?: string;
+  /** Instead of `username`: the account whose e-mail address this is (when exactly one has it). */
+  email?: string;
   password?: string;
   workspace_url?: string;
 }
@@ -42,17 +44,21 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
    */
   async function checkPassword(context: RequestContext, input: LoginInput): Promise<{ id: string; username: string; organizationId: string }> {
     const errors: FieldErrors = {};
-    if (!input.username) errors.username = [input.username === '' ? 'This field may not be blank.' : 'This field is required.'];
+    const field = input.username === undefined && input.email !== undefined ? 'email' : 'username';
+    const given = input[field];
+    if (!given) errors[field] = [given === '' ? 'This field may not be blank.' : 'This field is required.'];
     if (!input.password) errors.password = [input.password === '' ? 'This field may not be blank.' : 'This field is required.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const username = input.username!;
+    // Throttled by what was typed, whichever of the two it is.
+    const username = given!;
     const attempt = await throttle.begin(username, context.clientAddress);
 
-    const user = await db
-      .selectFrom('users')
-      .select(['id', 'username', 'organization_id', 'password_hash', 'is_active'])
-      .where('username', '=', username)
-      .executeTakeFirst();
+    const users = db.selectFrom('users').select(['id', 'username', 'organization_id', 'password_hash', 'is_active']);
+    const user =
+      field === 'username'
+        ? await users.where('username', '=', username).executeTakeFirst()
+        : // An address several accounts share names none of them.
+          await users.where((eb) => eb(eb.fn('lower', ['email']), '=', username.toLowerCase())).limit(2).execute().then((rows) => (rows.length === 1 ? rows[0] : undefined));
     const valid = await verifyPassword(user?.password_hash ?? (await decoy), input.password!);
     if (!user || !user.password_hash || !valid || !user.is_active) {
       await audit.record(context, {

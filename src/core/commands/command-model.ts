@@ -1,3 +1,4 @@
+import type { ServerSummary, UserSummary } from '../summaries.ts';
 import type { CommandChunkRow, CommandRow, CommandStatus, TaskStatus } from '../../store/schema.ts';
 
 export const COMMAND_STATUSES: CommandStatus[] = ['queued', 'running', 'success', 'failed'];
@@ -34,6 +35,9 @@ export interface Command {
   outputCut: number;
   taskId: string;
   requestedBy: string | null;
+  /** The server it runs on and the user who asked for it, as they are now. */
+  server: ServerSummary;
+  requester: UserSummary | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -52,7 +56,7 @@ export const MASKED_VALUE = '********';
  * A command as its reader may see it: environment values often hold secrets, so only a reader
  * who may run commands (`command:write`) sees them; anyone else sees the names, masked.
  */
-export function toCommand(row: CommandRow, { revealEnv }: { revealEnv: boolean }): Command {
+export function toCommand(row: CommandRow, { revealEnv, server, requester }: { revealEnv: boolean; server: ServerSummary; requester: UserSummary | null }): Command {
   const env: Record<string, string> = JSON.parse(row.env);
   return {
     id: row.id,
@@ -73,6 +77,8 @@ export function toCommand(row: CommandRow, { revealEnv }: { revealEnv: boolean }
     outputCut: Number(row.output_cut),
     taskId: row.task_id,
     requestedBy: row.requested_by,
+    server,
+    requester,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

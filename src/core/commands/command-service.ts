@@ -1,7 +1,8 @@
+import type { Kysely } from 'kysely';
 import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
-import type { CommandRow } from '../../store/schema.ts';
+import type { CommandRow, Database } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { assertComputeAvailable } from '../compute/context.ts';
@@ -14,6 +15,7 @@ import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import { parseCommandRequest, type CommandRequest, type CommandTimeouts } from './command-input.ts';
 import { COMMAND_STATUSES, commandEvent, FINISHED_STATUSES, taskEndedWithout, toChunk, toCommand, type Command, type CommandChunk } from './command-model.ts';
+import { goneServer, goneUser, serverSummaries, userSummaries } from '../summaries.ts';
 import { finishCommand } from './command-outcome.ts';
 import { createCommandRunner, RUN_COMMAND_TASK } from './command-runner.ts';
 import { DEFAULT_OUTPUT_BATCHING, type OutputRecorderSettings } from './output-recorder.ts';
@@ -81,11 +83,16 @@ export function createCommandService(deps: {
   const closing = new AbortController();
   const { settings } = deps;
   deps.taskHandlers.register(RUN_COMMAND_TASK, createCommandRunner({ ...deps, recorder: { ...(deps.recorder ?? DEFAULT_OUTPUT_BATCHING), limitChars: settings.outputLimitChars } }));
-  /** Commands as `actor` may see them (environment values only with `command:write`). */
-  const shownTo = (actor: Actor) => {
+  /** Commands as `actor` may see them (environment values only with `command:write`), with their server and requester. */
+  async function shownTo(actor: Actor, rows: CommandRow[], from: Kysely<Database> = db): Promise<Command[]> {
     const revealEnv = actor.permissions.has('command:write');
-    return (row: CommandRow) => toCommand(row, { revealEnv });
-  };
+    const [servers, users] = await Promise.all([serverSummaries(from, rows.map((r) => r.server_id)), userSummaries(from, actor.organizationPath, rows.map((r) => r.requested_by))]);
+    return rows.map((row) => toCommand(row, {
+      revealEnv,
+      server: servers.get(row.server_id) ?? goneServer(row.server_id),
+      requester: row.requested_by === null ? null : (users.get(row.requested_by) ?? goneUser(row.requested_by)),
+    }));
+  }
 
   const visible = (actor: Actor) => db.selectFrom('commands').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
 
@@ -162,20 +169,20 @@ export function createCommandService(deps: {
       };
       await trx.insertInto('commands').values(row).execute();
       await events.record(trx, commandEvent(row, 'created', { line: spec.line }, actor.requestId));
-      return shownTo(actor)(row);
+      return (await shownTo(actor, [row], trx))[0]!;
     });
   }
 
   async function get(actor: Actor, id: string): Promise<Command> {
     assertAllowed(actor, 'command:read');
     const [row] = await settleAbandoned([await findVisible(actor, id)]);
-    return shownTo(actor)(row!);
+    return (await shownTo(actor, [row!]))[0]!;
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Command>> {
     assertAllowed(actor, 'command:read');
     const result = await runList<CommandRow>(db, visible(actor), listSpec, request);
-    return { ...result, items: (await settleAbandoned(result.items)).map(shownTo(actor)) } as ListResult<Command>;
+    return { ...result, items: await shownTo(actor, await settleAbandoned(result.items)) } as ListResult<Command>;
   }
 
   /** A command's output chunks, by `seq`. */
@@ -216,7 +223,7 @@ export function createCommandService(deps: {
     let position = options.afterSeq;
     let idleSince = Date.now();
     while (!signal.aborted) {
-      const shown = shownTo(await request.actor());
+      const actor = await request.actor();
       const wake = nextWakeUp(notifier, ['command_output'], FOLLOW_POLL_MS, signal);
       // Read before the chunks: output is all stored before the command is marked finished,
       // so a command seen finished here has no chunk the next read could miss.
@@ -227,7 +234,7 @@ export function createCommandService(deps: {
       if (rows.length) position = Number(rows.at(-1)!.seq);
       if (rows.length || complete) {
         idleSince = Date.now();
-        yield { chunks: rows.map(toChunk), finished: complete && command ? shown(command) : null };
+        yield { chunks: rows.map(toChunk), finished: complete && command ? (await shownTo(actor, [command]))[0]! : null };
         if (complete) return;
         if (rows.length === FOLLOW_BATCH) continue;
       } else if (Date.now() - idleSince >= options.idleMs) {

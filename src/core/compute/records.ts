@@ -8,11 +8,20 @@ import { asNumber } from './context.ts';
  */
 
 export type Image = ImageRow;
+/** What a server shows of a volume it holds. */
+export interface HeldVolume {
+  id: string;
+  name: string;
+  size_bytes: number;
+  created_at: string;
+  updated_at: string;
+}
 export interface Server extends Omit<ServerRow, 'tags' | 'facts'> {
   tags: string[];
   facts: ServerFacts | null;
+  root_volume: HeldVolume;
   /** Data volumes attached, with where they are mounted. */
-  volumes: { id: string; mount_path: string }[];
+  volumes: (HeldVolume & { mount_path: string })[];
   /** The owning organization's name. */
   owner_name: string;
 }
@@ -23,7 +32,12 @@ export function toImage(row: ImageRow): Image {
   return { ...row, size_bytes: asNumber(row.size_bytes) };
 }
 
-export function toServer(row: ServerRow, volumes: { id: string; mount_path: string | null }[], ownerName: string): Server {
+export type HeldVolumeRow = Pick<VolumeRow, 'id' | 'name' | 'size_bytes' | 'created_at' | 'updated_at' | 'mount_path'>;
+
+const toHeldVolume = (v: HeldVolumeRow): HeldVolume => ({ id: v.id, name: v.name, size_bytes: asNumber(v.size_bytes), created_at: v.created_at, updated_at: v.updated_at });
+
+/** `volumes` are the server's data volumes (in mount order) and `rootVolume` its root volume. */
+export function toServer(row: ServerRow, rootVolume: HeldVolumeRow, volumes: HeldVolumeRow[], ownerName: string): Server {
   return {
     owner_name: ownerName,
     ...row,
@@ -32,7 +46,8 @@ export function toServer(row: ServerRow, volumes: { id: string; mount_path: stri
     revision: asNumber(row.revision),
     tags: JSON.parse(row.tags) as string[],
     facts: row.facts === null ? null : (JSON.parse(row.facts) as ServerFacts),
-    volumes: volumes.map((v) => ({ id: v.id, mount_path: v.mount_path ?? '' })),
+    root_volume: toHeldVolume(rootVolume),
+    volumes: volumes.map((v) => ({ ...toHeldVolume(v), mount_path: v.mount_path ?? '' })),
   };
 }
 

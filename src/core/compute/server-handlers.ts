@@ -1,5 +1,5 @@
 import type { TaskContext, TaskHandlerRegistry } from '../tasks/handlers.ts';
-import { asNumber, asDomainError, computeEvent, onHost, tenantMessage, type ComputeDeps } from './context.ts';
+import { asNumber, asDomainError, computeEvent, onHost, tenantMessage, type ComputeDeps, type Executor } from './context.ts';
 import type { HostRecords } from './host-records.ts';
 import { nowIso } from '../clock.ts';
 
@@ -56,6 +56,12 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
       const root = await db.selectFrom('volumes').select('size_bytes').where('id', '=', server.root_volume_id).executeTakeFirstOrThrow();
       await onHost(() => host.volumes.create(server.root_volume_id, asNumber(root.size_bytes)));
       await ctx.step('root_volume', (trx) => trx.updateTable('volumes').set({ state: 'in_use', updated_at: nowIso() }).where('id', '=', server.root_volume_id).execute().then(() => null));
+      // Data volumes the server was created with are made before its bundle names them.
+      const pending = await db.selectFrom('volumes').select(['id', 'size_bytes']).where('server_id', '=', serverId).where('volume_type', '=', 'data').where('state', '=', 'creating').execute();
+      for (const volume of pending) {
+        await onHost(() => host.volumes.create(volume.id, asNumber(volume.size_bytes)));
+        await ctx.step(`volume ${volume.id}`, (trx) => trx.updateTable('volumes').set({ state: 'in_use', updated_at: nowIso() }).where('id', '=', volume.id).execute().then(() => null));
+      }
       await onHost(async () => host.servers.create(await records.specOf(server)));
       if (ctx.input.start === true) await startServer(ctx, serverId, 'running');
       else await ctx.step('stopped', (trx) => records.setServerState(trx, serverId, 'stopped'));
@@ -97,20 +103,26 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     }),
   );
 
-  // Stops and removes the server, deletes its root volume, and leaves its data volumes detached.
+  // Stops and removes the server, deletes its root volume, and leaves its data volumes detached
+  // (or deletes them too, when asked with `delete_volumes`).
   registry.register(
     'server.terminate',
     serverTask(async (ctx, serverId) => {
       const server = (await records.findServer(db, serverId))!;
+      const deleteVolumes = ctx.input.delete_volumes === true;
       let published: (() => void) | undefined;
       await onHost(() => host.servers.stop(serverId, stopOptions));
       await onHost(() => host.servers.remove(serverId));
       await onHost(() => host.volumes.remove(server.root_volume_id));
+      const attachedTo = (executor: Executor) => executor.selectFrom('volumes').selectAll().where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
+      if (deleteVolumes) for (const volume of await attachedTo(db)) await onHost(() => host.volumes.remove(volume.id));
       await ctx.step('deleted', async (trx) => {
         const now = nowIso();
-        const detached = await trx.selectFrom('volumes').selectAll().where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
-        await trx.updateTable('volumes').set({ server_id: null, mount_path: null, state: 'available', updated_at: now }).where('server_id', '=', serverId).where('volume_type', '=', 'data').execute();
-        for (const volume of detached) await events.record(trx, computeEvent(volume, 'volume', 'detached', null, { server: serverId }));
+        const attached = await attachedTo(trx);
+        const ids = attached.map((v) => v.id);
+        if (ids.length && deleteVolumes) await trx.deleteFrom('volumes').where('id', 'in', ids).execute();
+        else if (ids.length) await trx.updateTable('volumes').set({ server_id: null, mount_path: null, state: 'available', updated_at: now }).where('id', 'in', ids).execute();
+        for (const volume of attached) await events.record(trx, computeEvent(volume, 'volume', deleteVolumes ? 'deleted' : 'detached', null, deleteVolumes ? { name: volume.name } : { server: serverId }));
         await trx.deleteFrom('volumes').where('id', '=', server.root_volume_id).execute();
         await trx.deleteFrom('servers').where('id', '=', serverId).execute();
         await events.record(trx, computeEvent(server, 'server', 'deleted', null, { name: server.name }));

@@ -7,11 +7,11 @@ import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
 import { BUILTIN_IMAGE_ID, type ImageService } from './image-service.ts';
-import { checkHostname, checkInteger, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
+import { checkHostname, checkInteger, checkMountPath, checkName, checkTags, hasErrors, hostnameFrom, PLAN_LIMITS } from './inputs.ts';
 import { allocateAddress, allocateIdBlock, ensureNetwork } from './networks.ts';
 import { resolvePlan } from './plans.ts';
 import { toServer, type Server } from './records.ts';
-import { allowedServerActions, assertServerDeletable, assertServerResizable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, type ServerAction } from './states.ts';
+import { allowedServerActions, assertServerDeletable, assertServerResizable, resolveServerAction, SERVER_ACTIONS, ACTION_ALIASES, startServerAction, startVolumeOperation, type ServerAction } from './states.ts';
 
 export interface ServerInput {
   name?: string;
@@ -22,6 +22,8 @@ export interface ServerInput {
   root_volume_size?: number;
   tags?: string[];
   start?: boolean;
+  /** Data volumes attached from the start: existing ones (`volume`), or new ones made with the server. */
+  volumes?: ServerVolumeInput[];
   /** A plan id: its vCPUs and memory, instead of giving them. */
   plan?: string;
   /** An environment of the acting organization the server belongs to. */
@@ -34,6 +36,11 @@ export interface ResizeInput {
   vcpus?: number;
   memory?: number;
 }
+
+export type ServerVolumeInput = { volume: string; mount_path: string } | { name: string; size: number; mount_path: string };
+
+/** How many data volumes a server is created with, at most. */
+export const MAX_CREATE_VOLUMES = 15;
 
 const STATES = ['stopped', 'starting', 'running', 'stopping', 'error'];
 
@@ -67,13 +74,22 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
 
   async function withVolumes(rows: ServerRow[], executor: Executor = db): Promise<Server[]> {
     const ids = rows.map((r) => r.id);
-    const attached: Pick<VolumeRow, 'id' | 'server_id' | 'mount_path'>[] = ids.length
-      ? await executor.selectFrom('volumes').select(['id', 'server_id', 'mount_path']).where('server_id', 'in', ids).where('volume_type', '=', 'data').orderBy('mount_path').execute()
+    const held = ids.length
+      ? await executor
+          .selectFrom('volumes')
+          .select(['id', 'server_id', 'mount_path', 'name', 'size_bytes', 'volume_type', 'created_at', 'updated_at'])
+          .where('server_id', 'in', ids)
+          .orderBy('mount_path')
+          .execute()
       : [];
     const organizationIds = [...new Set(rows.map((r) => r.organization_id))];
     const owners = organizationIds.length ? await executor.selectFrom('organizations').select(['id', 'name']).where('id', 'in', organizationIds).execute() : [];
     const ownerName = (id: string) => owners.find((o) => o.id === id)?.name ?? '';
-    return rows.map((row) => toServer(row, attached.filter((v) => v.server_id === row.id), ownerName(row.organization_id)));
+    return rows.map((row) => {
+      const own = held.filter((v) => v.server_id === row.id);
+      const root = own.find((v) => v.id === row.root_volume_id)!;
+      return toServer(row, root, own.filter((v) => v.volume_type === 'data'), ownerName(row.organization_id));
+    });
   }
 
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Server>> {
@@ -109,7 +125,80 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     checkSize(errors, input);
     checkInteger(errors, 'root_volume_size', input.root_volume_size, PLAN_LIMITS.rootVolume, ' bytes');
     checkTags(errors, input.tags);
+    checkVolumes(errors, input.volumes);
     return errors;
+  }
+
+  /** Errors of the `i`th volume are reported as `volumes.<i>.<field>`. */
+  function checkVolumes(errors: FieldErrors, volumes: ServerVolumeInput[] | undefined): void {
+    if (volumes === undefined) return;
+    if (volumes.length > MAX_CREATE_VOLUMES) {
+      errors.volumes = [`Ensure this field has no more than ${MAX_CREATE_VOLUMES} elements.`];
+      return;
+    }
+    const paths = new Set<string>();
+    volumes.forEach((volume, i) => {
+      const found: FieldErrors = {};
+      checkMountPath(found, volume.mount_path);
+      if (!found.mount_path && paths.has(volume.mount_path)) found.mount_path = ['Another volume is mounted there on this server.'];
+      paths.add(volume.mount_path);
+      if ('volume' in volume) {
+        if (!isUuid(volume.volume)) found.volume = [`"${volume.volume}" is not a valid UUID.`];
+      } else {
+        checkName(found, 'name', volume.name, { required: true });
+        if (volume.size === undefined) found.size = ['This field is required.'];
+        checkInteger(found, 'size', volume.size, PLAN_LIMITS.volume, ' bytes');
+      }
+      for (const [field, messages] of Object.entries(found)) errors[`volumes.${i}.${field}`] = messages;
+    });
+  }
+
+  /**
+   * Attaches the create's data volumes to the new server, in its transaction: an existing volume
+   * must be available in the same organization; a new one is recorded `creating` (the create task
+   * makes it) and counts toward the quotas.
+   */
+  async function attachAtCreate(trx: Executor, actor: Actor, server: ServerRow, volumes: ServerVolumeInput[]): Promise<void> {
+    for (const [i, volume] of volumes.entries()) {
+      const now = nowIso();
+      if ('volume' in volume) {
+        const current = await trx.selectFrom('volumes').selectAll().where('id', '=', volume.volume).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst();
+        if (!current) throw ValidationFailed.field(`volumes.${i}.volume`, `Volume "${volume.volume}" not found.`);
+        if (current.volume_type === 'root' || current.organization_id !== server.organization_id) {
+          throw ValidationFailed.field(`volumes.${i}.volume`, "A server takes data volumes of its own organization, not another server's root volume.");
+        }
+        startVolumeOperation(current.state, 'attach');
+        const moved = await trx
+          .updateTable('volumes')
+          .set({ server_id: server.id, mount_path: volume.mount_path, state: 'in_use', revision: current.revision + 1, updated_at: now })
+          .where('id', '=', current.id)
+          .where('revision', '=', current.revision)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The volume was changed by another request; read it again and retry.');
+        await events.record(trx, computeEvent(current, 'volume', 'attached', actor, { server: server.id, mount_path: volume.mount_path }));
+      } else {
+        await limits.forDataVolume(trx, server.organization_id, volume.size);
+        const row: VolumeRow = {
+          id: newId(),
+          organization_id: server.organization_id,
+          organization_path: server.organization_path,
+          name: volume.name.trim(),
+          size_bytes: volume.size,
+          volume_type: 'data',
+          state: 'creating',
+          server_id: server.id,
+          mount_path: volume.mount_path,
+          // A volume made with a server belongs where the server does.
+          environment_id: server.environment_id,
+          snapshot_id: null,
+          revision: 1,
+          created_at: now,
+          updated_at: now,
+        };
+        await trx.insertInto('volumes').values(row).execute();
+        await events.record(trx, computeEvent(row, 'volume', 'created', actor, { name: row.name, size: row.size_bytes, server: server.id }));
+      }
+    }
   }
 
   /** An environment of the acting organization itself (a sub-organization's are its own). */
@@ -174,6 +263,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         await trx.insertInto('servers').values(row).execute();
         await trx.insertInto('volumes').values(rootVolume).execute();
         await events.record(trx, computeEvent(row, 'server', 'created', actor, { name: row.name, image: image.id, private_ip: row.private_ip }));
+        await attachAtCreate(trx, actor, row, input.volumes ?? []);
         const task = await tasks.enqueue(trx, actor, { type: 'server.create', input: { server_id: row.id, start: input.start === true } });
         const published = await addresses?.serversChanged(trx, actor.organizationId, actor);
         return { created: { server: (await withVolumes([row], trx))[0]!, task }, published };
@@ -215,7 +305,8 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
    * Asks for an action: the server moves to the action's transitional state in the same
    * transaction that enqueues the task, so a concurrent second action sees it and is refused.
    */
-  async function act(actor: Actor, id: string, actionName: string): Promise<Task> {
+  /** `deleteVolumes` makes a terminate delete the data volumes too, instead of leaving them detached. */
+  async function act(actor: Actor, id: string, actionName: string, { deleteVolumes = false }: { deleteVolumes?: boolean } = {}): Promise<Task> {
     assertAllowed(actor, 'server:write');
     // Found first: another organization's server is a 404 whatever the body says.
     const current = await findVisible(actor, id);
@@ -223,10 +314,10 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     if (!action) throw ValidationFailed.field('action', `"${actionName}" is not a valid choice. Choose from: ${[...SERVER_ACTIONS, ...Object.keys(ACTION_ALIASES)].join(', ')}.`);
     startServerAction(current.state, action);
     await assertComputeAvailable(host);
-    return enqueueAction(actor, current.id, action);
+    return enqueueAction(actor, current.id, action, { deleteVolumes: action === 'terminate' && deleteVolumes });
   }
 
-  async function enqueueAction(actor: Actor, id: string, action: ServerAction, { deleting = false } = {}): Promise<Task> {
+  async function enqueueAction(actor: Actor, id: string, action: ServerAction, { deleting = false, deleteVolumes = false } = {}): Promise<Task> {
     return db.transaction().execute(async (trx) => {
       const current = await findVisible(actor, id, trx);
       if (deleting) assertServerDeletable(current.state);
@@ -237,7 +328,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         if (Number(moved.numUpdatedRows) !== 1) startServerAction((await findVisible(actor, id, trx)).state, action);
         await events.record(trx, computeEvent(current, 'server', 'state_changed', actor, { from: current.state, to: during, action }));
       }
-      return tasks.enqueue(trx, actor, { type: `server.${action}`, input: { server_id: id } });
+      return tasks.enqueue(trx, actor, { type: `server.${action}`, input: { server_id: id, ...(deleteVolumes ? { delete_volumes: true } : {}) } });
     });
   }
 

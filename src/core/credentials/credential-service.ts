@@ -12,6 +12,7 @@ import type { TokenService } from '../tokens/token-service.ts';
 import type { RoleBindingService } from '../iam/role-binding-service.ts';
 import { organizationIdsUnder } from '../organizations/subtree.ts';
 import { revokeGrantsIssuedFrom } from '../oauth/oauth-server.ts';
+import type { CredentialCache } from '../auth/credential-cache.ts';
 
 const CACHE_TTL_MS = 2_000;
 
@@ -49,9 +50,9 @@ export type CredentialService = ReturnType<typeof createCredentialService>;
  * Basic, distinct from the login password. Generating a new pair revokes the previous one and
  * every token that was issued with it (API tokens and OAuth password grants).
  */
-export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; roleBindings: RoleBindingService }) {
+export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens: TokenService; audit: AuditService; roleBindings: RoleBindingService; credentialCache: CredentialCache }) {
   const { db } = deps.store;
-  const { tokens, audit, roleBindings } = deps;
+  const { tokens, audit, roleBindings, credentialCache } = deps;
   const verified = new TtlCache<string, Principal>(CACHE_TTL_MS);
 
   const own = (actor: Actor) => db.selectFrom('api_credentials').selectAll().where('user_id', '=', actor.principal.userId);
@@ -60,7 +61,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
   async function revokeOne(actor: Actor, id: string): Promise<void> {
     await db.updateTable('api_credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
     await tokens.revokeIssuedFrom(id);
-    await revokeGrantsIssuedFrom(db, id);
+    await revokeGrantsIssuedFrom(db, credentialCache, id);
     await audit.recordFor(actor, { action: 'credential_revoked', targetType: 'credential', targetId: id });
   }
 

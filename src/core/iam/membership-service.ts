@@ -8,6 +8,7 @@ import { NotFound, ValidationFailed } from '../errors.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { GroupService } from './group-service.ts';
 import { organizationIdsUnder } from '../organizations/subtree.ts';
+import { goneUser, userSummaries, type UserSummary } from '../summaries.ts';
 
 export const MEMBERSHIP_ROLES = ['owner', 'manager', 'member'] as const;
 
@@ -20,6 +21,8 @@ export interface Membership {
   role: string;
   createdAt: string;
   updatedAt: string;
+  groupName: string;
+  user: UserSummary;
 }
 
 export interface MembershipInput {
@@ -36,13 +39,15 @@ const listSpec: ListSpec = {
   idColumn: 'id',
 };
 
-const toMembership = (row: GroupMembershipRow): Membership => ({
+const toMembership = (row: GroupMembershipRow, groupName: string, user: UserSummary): Membership => ({
   id: row.id,
   groupId: row.group_id,
   userId: row.user_id,
   role: row.role,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  groupName,
+  user,
 });
 
 export type MembershipService = ReturnType<typeof createMembershipService>;
@@ -82,15 +87,26 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
     });
   }
 
+  /** Memberships with their group's name and their user's summary. */
+  async function shownTo(actor: Actor, rows: GroupMembershipRow[]): Promise<Membership[]> {
+    const groupIds = [...new Set(rows.map((r) => r.group_id))];
+    const [names, users] = await Promise.all([
+      groupIds.length ? db.selectFrom('groups').select(['id', 'name']).where('id', 'in', groupIds).execute() : [],
+      userSummaries(db, actor.organizationPath, rows.map((r) => r.user_id)),
+    ]);
+    const nameOf = new Map(names.map((g) => [g.id, g.name]));
+    return rows.map((row) => toMembership(row, nameOf.get(row.group_id) ?? '', users.get(row.user_id) ?? goneUser(row.user_id)));
+  }
+
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Membership>> {
     assertAllowed(actor, 'membership:read');
     const result = await runList<GroupMembershipRow>(db, visible(actor), listSpec, request);
-    return { ...result, items: result.items.map(toMembership) } as ListResult<Membership>;
+    return { ...result, items: await shownTo(actor, result.items) } as ListResult<Membership>;
   }
 
   async function get(actor: Actor, id: string): Promise<Membership> {
     assertAllowed(actor, 'membership:read');
-    return toMembership(await find(actor, id));
+    return (await shownTo(actor, [await find(actor, id)]))[0]!;
   }
 
   async function create(actor: Actor, input: MembershipInput): Promise<Membership> {
@@ -120,7 +136,7 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
       if (isUniqueViolation(error)) throw new ValidationFailed({}, ['The fields group, user must make a unique set.']);
       throw error;
     }
-    return toMembership(row);
+    return (await shownTo(actor, [row]))[0]!;
   }
 
   async function update(actor: Actor, id: string, input: MembershipInput): Promise<Membership> {
@@ -135,7 +151,7 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
     await keepingAnOwner(current.group_id, async (trx) => {
       await trx.updateTable('group_memberships').set({ role, updated_at: updatedAt }).where('id', '=', current.id).execute();
     });
-    return toMembership({ ...current, role, updated_at: updatedAt });
+    return (await shownTo(actor, [{ ...current, role, updated_at: updatedAt }]))[0]!;
   }
 
   async function remove(actor: Actor, id: string): Promise<void> {

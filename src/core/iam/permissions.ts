@@ -60,22 +60,58 @@ const KNOWN = new Set<string>(ALL_PERMISSIONS);
 const RESOURCE_SET = new Set<string>(RESOURCES);
 const ACTION_SET = new Set<string>(RESOURCES.flatMap((r) => actionsOf(r)));
 
+/**
+ * Alpacon's scope vocabulary, read as Nimbus's: its clients write scopes such as
+ * `command:create` or `server:read`. Each Alpacon action means Nimbus actions (one that may
+ * create, change or run a thing may also read it: `exec` with `command:create` reads back the
+ * command it queued), and the resources Alpacon names otherwise mean the Nimbus resource that
+ * guards the same thing (a web shell or a file transfer runs as a user of the server, as a
+ * command does). Tokens keep their scopes as written; this is the one place they are translated.
+ */
+const WRITE_AND_READ = ['write', 'read'] as const;
+export const ALPACON_ACTIONS: Readonly<Record<string, readonly (typeof ACTIONS)[number][]>> = {
+  list: ['read'],
+  retrieve: ['read'],
+  create: WRITE_AND_READ,
+  update: WRITE_AND_READ,
+  delete: WRITE_AND_READ,
+  execute: WRITE_AND_READ,
+};
+export const ALPACON_RESOURCES: Readonly<Record<string, Resource>> = { websh: 'command', webftp: 'command', member: 'membership', history: 'audit' };
+
+/** The Nimbus forms of a scope: Alpacon's resource and action names translated, anything else as it is. */
+export function nimbusScopes(scope: string): string[] {
+  const [resource, action, ...rest] = scope.split(':');
+  if (action === undefined || rest.length) return [scope];
+  const named = ALPACON_RESOURCES[resource!] ?? resource;
+  return (ALPACON_ACTIONS[action] ?? [action]).map((a) => `${named}:${a}`);
+}
+
+/** Every resource a scope may name (Alpacon's names too), with the actions it may name there. */
+export function scopeResources(): { name: string; actions: string[] }[] {
+  const named = [...RESOURCES.map((r) => [r, r] as const), ...Object.entries(ALPACON_RESOURCES)];
+  return named.map(([name, resource]) => ({ name, actions: [...actionsOf(resource), ...Object.keys(ALPACON_ACTIONS)] }));
+}
+
 /** Scope wildcards: everything, everything on one resource, one action on every resource. */
 export const SCOPE_WILDCARDS = ['*', ...ACTIONS.map((a) => `*:${a}`)];
 
-/** Whether a scope is well-formed: `*`, `resource:action`, `resource:*` or `*:action`. */
+/** Whether a scope is well-formed: `*`, `resource:action`, `resource:*` or `*:action`, in Nimbus's or Alpacon's names. */
 export function isValidScope(scope: string): boolean {
   if (scope === '*') return true;
-  const [resource, action, extra] = scope.split(':');
-  if (extra !== undefined || !resource || !action) return false;
-  if (resource === '*') return action !== '*' && ACTION_SET.has(action);
-  if (!RESOURCE_SET.has(resource)) return false;
-  return action === '*' || KNOWN.has(scope);
+  return nimbusScopes(scope).every((translated) => {
+    const [resource, action, extra] = translated.split(':');
+    if (extra !== undefined || !resource || !action) return false;
+    if (resource === '*') return action !== '*' && ACTION_SET.has(action);
+    if (!RESOURCE_SET.has(resource)) return false;
+    return action === '*' || KNOWN.has(translated);
+  });
 }
 
 /** The permissions a list of scopes covers. */
-export function expandScopes(scopes: readonly string[]): Set<Permission> {
-  if (scopes.includes('*')) return new Set(ALL_PERMISSIONS);
+export function expandScopes(written: readonly string[]): Set<Permission> {
+  if (written.includes('*')) return new Set(ALL_PERMISSIONS);
+  const scopes = written.flatMap(nimbusScopes);
   const granted = new Set<Permission>();
   for (const permission of ALL_PERMISSIONS) {
     const [resource, action] = permission.split(':');

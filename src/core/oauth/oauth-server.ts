@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import type { Database, OauthTokenRow } from '../../store/schema.ts';
 import type { Principal } from '../actor.ts';
+import type { CredentialCache } from '../auth/credential-cache.ts';
 import { newId, nowIso } from '../clock.ts';
 import { Unauthenticated } from '../errors.ts';
 import { permissionsBeyond } from '../iam/permissions.ts';
@@ -68,14 +69,23 @@ export function createOauthServer({
   applications,
   settings,
   verifyApiCredential,
+  credentialCache,
 }: {
   store: Pick<Store, 'db'>;
   applications: OauthApplicationService;
   settings: Pick<OauthSettingsService, 'passwordGrantEnabled' | 'pkceOptionalForConfidential'>;
   /** Checks an API credential pair (HTTP Basic's), throwing `Unauthenticated` when it is not live. */
   verifyApiCredential: (username: string, password: string) => Promise<Principal>;
+  /** Access tokens are verified through it, like every other token. */
+  credentialCache: CredentialCache;
 }) {
   const { db } = store;
+
+  /** Ends a grant and every token of it, forgetting them at once on this replica (others follow within the cache's lifetime). */
+  async function endGrant(grantId: string): Promise<void> {
+    await revokeGrant(db, grantId);
+    credentialCache.forget(new Set([grantId]));
+  }
 
   /**
    * The client and redirect URI of an authorization request. When either is wrong the user
@@ -196,7 +206,7 @@ export function createOauthServer({
     if (!row || row.application_id !== client.id) throw invalid;
     if (row.used_at) {
       // A code presented twice was intercepted or replayed: whatever it produced is revoked.
-      if (row.grant_id) await revokeGrant(db, row.grant_id);
+      if (row.grant_id) await endGrant(row.grant_id);
       throw new OauthError('invalid_grant', 'The authorization code was already used; the tokens issued for it have been revoked.');
     }
     if (Date.parse(row.expires_at) <= Date.now()) throw new OauthError('invalid_grant', 'The authorization code has expired.');
@@ -244,7 +254,7 @@ export function createOauthServer({
 
   /** A rotated refresh token came back: it leaked, so the whole grant ends (RFC 9700 section 4.14.2). */
   async function refuseReuse(grantId: string): Promise<never> {
-    await revokeGrant(db, grantId);
+    await endGrant(grantId);
     throw new OauthError('invalid_grant', 'The refresh token was already used; every token of this grant has been revoked.');
   }
 
@@ -348,8 +358,9 @@ export function createOauthServer({
     if (!token) throw new OauthError('invalid_request', 'The request has no token.');
     const row = await findClientToken(client, token);
     if (!row) return;
-    if (row.kind === 'refresh') await revokeGrant(db, row.grant_id);
-    else await db.updateTable('oauth_tokens').set({ revoked_at: nowIso() }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
+    if (row.kind === 'refresh') return endGrant(row.grant_id);
+    await db.updateTable('oauth_tokens').set({ revoked_at: nowIso() }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
+    credentialCache.forget(new Set([row.id]));
   }
 
   /** RFC 7662: the state of one of the calling client's tokens; anything not live is just `{active: false}`. */
@@ -377,36 +388,40 @@ export function createOauthServer({
     const invalid = new Unauthenticated('Invalid token.', 'authentication_failed');
     if (parseToken(token) !== 'oauth_access') throw invalid;
     const hash = hashToken(token);
-    const row = await db
-      .selectFrom('oauth_tokens')
-      .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
-      .innerJoin('oauth_applications', 'oauth_applications.id', 'oauth_grants.application_id')
-      .leftJoin('users', 'users.id', 'oauth_grants.user_id')
-      .innerJoin('organizations', (join) =>
-        // A user's token acts in the user's organization; a client's own token in the application's.
-        join.on((eb) => eb('organizations.id', '=', eb.fn.coalesce('users.organization_id', 'oauth_applications.organization_id'))),
-      )
-      .select(['oauth_tokens.id', 'oauth_tokens.token_hash', 'oauth_tokens.scopes', 'oauth_tokens.expires_at', 'oauth_tokens.revoked_at'])
-      .select(['oauth_grants.revoked_at as grant_revoked_at', 'oauth_grants.user_id', 'oauth_applications.client_id', 'users.username', 'users.is_active'])
-      .select(['organizations.id as organization_id', 'organizations.path as organization_path'])
-      .where('oauth_tokens.token_hash', '=', hash)
-      .where('oauth_tokens.kind', '=', 'access')
-      .executeTakeFirst();
-    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) throw invalid;
-    if (row.revoked_at || row.grant_revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
-    if (Date.parse(row.expires_at) <= Date.now()) throw new Unauthenticated('Token has expired.', 'token_expired');
-    if (row.user_id && row.is_active !== 1) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
-    return {
-      userId: row.user_id ?? '',
-      username: row.username ?? `oauth-client:${row.client_id}`,
-      organizationId: row.organization_id,
-      organizationPath: row.organization_path,
-      isSuperuser: false,
-      isStaff: false,
-      credentialId: row.id,
-      credentialKind: 'oauth',
-      scopes: oauthPermissions(JSON.parse(row.scopes) as string[]),
-    };
+    return credentialCache.resolve(hash, async (now) => {
+      const row = await db
+        .selectFrom('oauth_tokens')
+        .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
+        .innerJoin('oauth_applications', 'oauth_applications.id', 'oauth_grants.application_id')
+        .leftJoin('users', 'users.id', 'oauth_grants.user_id')
+        .innerJoin('organizations', (join) =>
+          // A user's token acts in the user's organization; a client's own token in the application's.
+          join.on((eb) => eb('organizations.id', '=', eb.fn.coalesce('users.organization_id', 'oauth_applications.organization_id'))),
+        )
+        .select(['oauth_tokens.id', 'oauth_tokens.grant_id', 'oauth_tokens.token_hash', 'oauth_tokens.scopes', 'oauth_tokens.expires_at', 'oauth_tokens.revoked_at'])
+        .select(['oauth_grants.revoked_at as grant_revoked_at', 'oauth_grants.user_id', 'oauth_applications.client_id', 'users.username', 'users.is_active'])
+        .select(['organizations.id as organization_id', 'organizations.path as organization_path'])
+        .where('oauth_tokens.token_hash', '=', hash)
+        .where('oauth_tokens.kind', '=', 'access')
+        .executeTakeFirst();
+      if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) throw invalid;
+      if (row.revoked_at || row.grant_revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
+      const expiresAt = Date.parse(row.expires_at);
+      if (expiresAt <= now) throw new Unauthenticated('Token has expired.', 'token_expired');
+      if (row.user_id && row.is_active !== 1) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
+      const principal: Principal = {
+        userId: row.user_id ?? '',
+        username: row.username ?? `oauth-client:${row.client_id}`,
+        organizationId: row.organization_id,
+        organizationPath: row.organization_path,
+        isSuperuser: false,
+        isStaff: false,
+        credentialId: row.id,
+        credentialKind: 'oauth',
+        scopes: oauthPermissions(JSON.parse(row.scopes) as string[]),
+      };
+      return { principal, expiresAt, revokedWith: [row.id, row.grant_id] };
+    });
   }
 
   return { resolveClient, checkAuthorizationRequest, approve, issue, revoke, introspect, authenticateAccessToken };
@@ -420,7 +435,8 @@ export async function revokeGrant(db: Pick<Store['db'], 'updateTable'>, grantId:
 }
 
 /** Ends every grant issued from an API credential (the password grant), when the credential is replaced or revoked. */
-export async function revokeGrantsIssuedFrom(db: Pick<Store['db'], 'selectFrom' | 'updateTable'>, credentialId: string): Promise<void> {
+export async function revokeGrantsIssuedFrom(db: Pick<Store['db'], 'selectFrom' | 'updateTable'>, credentialCache: CredentialCache, credentialId: string): Promise<void> {
   const grants = await db.selectFrom('oauth_grants').select('id').where('api_credential_id', '=', credentialId).where('revoked_at', 'is', null).execute();
   for (const { id } of grants) await revokeGrant(db, id);
+  credentialCache.forget(new Set(grants.map((g) => g.id)));
 }

@@ -1,5 +1,6 @@
 import type { Store } from '../../store/database.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
+import type { CredentialCache } from '../auth/credential-cache.ts';
 import { isUuid } from '../clock.ts';
 import { NotFound } from '../errors.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
@@ -37,7 +38,7 @@ interface AuthorizationListRow extends Record<string, unknown> {
 export type UserAuthorizationService = ReturnType<typeof createUserAuthorizationService>;
 
 /** The applications the calling user has authorized, and taking that back. */
-export function createUserAuthorizationService({ store }: { store: Pick<Store, 'db'> }) {
+export function createUserAuthorizationService({ store, credentialCache }: { store: Pick<Store, 'db'>; credentialCache: CredentialCache }) {
   const { db } = store;
 
   const own = (actor: Actor) =>
@@ -69,8 +70,10 @@ export function createUserAuthorizationService({ store }: { store: Pick<Store, '
     assertAllowed(actor, 'oauth_authorization:write');
     const row = isUuid(id) ? await own(actor).where('oauth_authorizations.id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw new NotFound('oauth_authorization', 'No authorization matches the given query.');
+    const grants = await db.selectFrom('oauth_grants').select('id').where('authorization_id', '=', row.id).execute();
     // Foreign keys cascade: the grants, tokens and unexchanged codes issued under it go with it.
     await db.deleteFrom('oauth_authorizations').where('id', '=', row.id).execute();
+    credentialCache.forget(new Set(grants.map((g) => g.id)));
   }
 
   return { list, revoke };

@@ -1,4 +1,4 @@
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -27,6 +27,23 @@ export type TokenKind = keyof typeof TOKEN_KINDS;
  */
 export const PERSONAL_TOKEN_PREFIXES = { scalingo: 'tk-us-' } as const;
 export type PersonalTokenPrefix = (typeof PERSONAL_TOKEN_PREFIXES)[keyof typeof PERSONAL_TOKEN_PREFIXES];
+
+/**
+ * Account tokens are what legacy password-based clients hold (Scaleway's account API): the
+ * secret is a random UUID, as those clients expect, with no prefix or checksum of ours.
+ */
+export type StoredTokenKind = TokenKind | 'account';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export function generateAccountToken(): string {
+  return randomUUID();
+}
+
+/** Whether a presented value has the shape of an account token (a version 4 UUID). */
+export function looksLikeAccountToken(value: string): boolean {
+  return UUID.test(value);
+}
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 30;
@@ -81,7 +98,7 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** What may be shown of a token after creation: its prefix and first characters, and its last four. */
+/** What may be shown of a token after creation: its prefix and first characters (an account token's first four), and its last four. */
 export function tokenDisplayParts(token: string): { displayPrefix: string; lastFour: string } {
   const prefix = TOKEN_PATTERN.exec(token)?.[1] ?? '';
   return { displayPrefix: token.slice(0, prefix.length + 4), lastFour: token.slice(-4) };
@@ -90,4 +107,16 @@ export function tokenDisplayParts(token: string): { displayPrefix: string; lastF
 /** The platform prefix a personal token was made with (from its display prefix), or null for `nbpat_`. */
 export function personalPrefixOf(displayPrefix: string): PersonalTokenPrefix | null {
   return Object.values(PERSONAL_TOKEN_PREFIXES).find((prefix) => displayPrefix.startsWith(prefix)) ?? null;
+}
+
+/** How often a sliding expiry is written: at most once a minute per token, so reads do not become writes. */
+export const SLIDING_RENEWAL_INTERVAL_MS = 60_000;
+
+/**
+ * A sliding expiry after a use at `now`: `idleSeconds` ahead, or null when the stored expiry is
+ * still within a renewal interval of that (no write needed yet).
+ */
+export function renewedExpiry(expiresAt: number, idleSeconds: number, now: number): number | null {
+  const renewed = now + idleSeconds * 1000;
+  return renewed - expiresAt >= SLIDING_RENEWAL_INTERVAL_MS ? renewed : null;
 }

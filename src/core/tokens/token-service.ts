@@ -8,11 +8,10 @@ import { isUuid, newId, nowIso, parseTimestamp } from '../clock.ts';
 import { NotFound, PermissionDenied, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
 import { expandScopes, isValidScope, permissionsBeyond } from '../iam/permissions.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { CredentialCache, type VerifiedCredential } from '../auth/credential-cache.ts';
 import { TtlCache } from '../ttl-cache.ts';
-import { generatePersonalToken, generateToken, hashToken, parseToken, personalPrefixOf, tokenDisplayParts, type PersonalTokenPrefix, type TokenKind } from './token-format.ts';
+import { generateAccountToken, generatePersonalToken, generateToken, hashToken, looksLikeAccountToken, parseToken, personalPrefixOf, renewedExpiry, tokenDisplayParts, type PersonalTokenPrefix, type StoredTokenKind } from './token-format.ts';
 
-/** How long a verified token is trusted without reading the database again. */
-const CACHE_TTL_MS = 2_000;
 /** `last_used_at` is written at most this often per token: reads must not become writes. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 const NAME_MAX = 100;
@@ -20,11 +19,13 @@ const NAME_MAX = 100;
 export interface NewToken {
   userId: string;
   organizationId: string;
-  kind: TokenKind;
+  kind: StoredTokenKind;
   name: string;
   scopes: string[];
   expiresAt: string | null;
   issuedFromCredentialId?: string | null;
+  /** A sliding expiry: each use moves `expiresAt` this many seconds ahead. */
+  idleTimeoutSeconds?: number | null;
   /** A personal token's platform prefix (Scalingo's `tk-us-`) instead of `nbpat_`. */
   prefix?: PersonalTokenPrefix | null;
 }
@@ -56,11 +57,6 @@ export interface TokenInput {
   expires_at?: string | null;
 }
 
-interface CachedPrincipal {
-  principal: Principal;
-  tokenExpiresAt: number;
-}
-
 const listSpec: ListSpec = {
   filters: { name: (query, value) => query.where('name', '=', value) },
   searchColumns: ['name'],
@@ -86,15 +82,13 @@ function toApiToken(row: ApiTokenRow): ApiToken {
 
 export type TokenService = ReturnType<typeof createTokenService>;
 
-export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>; audit: AuditService }) {
+export function createTokenService({ store, audit, credentialCache }: { store: Pick<Store, 'db'>; audit: AuditService; credentialCache: CredentialCache }) {
   const { db } = store;
-  const byHash = new TtlCache<string, CachedPrincipal>(CACHE_TTL_MS);
-  const byId = new TtlCache<string, CachedPrincipal>(CACHE_TTL_MS);
   const lastUsedWrites = new TtlCache<string, number>(LAST_USED_WRITE_INTERVAL_MS);
 
   /** `within` is a transaction when the token must be created with other rows, or not at all. */
   async function create(input: NewToken, within: Kysely<Database> = db): Promise<{ row: ApiTokenRow; secret: string }> {
-    const secret = input.kind === 'personal' && input.prefix ? generatePersonalToken(input.prefix) : generateToken(input.kind);
+    const secret = input.kind === 'account' ? generateAccountToken() : input.kind === 'personal' && input.prefix ? generatePersonalToken(input.prefix) : generateToken(input.kind);
     const { displayPrefix, lastFour } = tokenDisplayParts(secret);
     const row: ApiTokenRow = {
       id: newId(),
@@ -111,6 +105,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
       revoked_at: null,
       created_at: nowIso(),
       issued_from_credential_id: input.issuedFromCredentialId ?? null,
+      idle_timeout_seconds: input.idleTimeoutSeconds ?? null,
     };
     await within.insertInto('api_tokens').values(row).execute();
     return { row, secret };
@@ -130,6 +125,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
         'api_tokens.expires_at',
         'api_tokens.revoked_at',
         'api_tokens.last_used_at',
+        'api_tokens.idle_timeout_seconds',
         'users.id as user_id',
         'users.username',
         'users.is_active',
@@ -140,13 +136,14 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
   type PrincipalRow = NonNullable<Awaited<ReturnType<ReturnType<typeof principalQuery>['executeTakeFirst']>>>;
 
   /** Checks a token row is usable and turns it into a principal; the same rules for every path in. */
-  function principalOf(row: PrincipalRow, now: number): CachedPrincipal {
+  function principalOf(row: PrincipalRow, now: number): VerifiedCredential {
     if (row.revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
     const tokenExpiresAt = row.expires_at ? Date.parse(row.expires_at) : Number.POSITIVE_INFINITY;
     if (tokenExpiresAt <= now) throw new Unauthenticated('Token has expired.', 'token_expired');
     if (!row.is_active) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
     return {
-      tokenExpiresAt,
+      expiresAt: tokenExpiresAt,
+      revokedWith: [row.id],
       principal: {
         userId: row.user_id,
         username: row.username,
@@ -163,35 +160,41 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
 
   /** Resolves a presented token to its principal, or throws `Unauthenticated`. */
   async function authenticate(secret: string): Promise<Principal> {
-    const kind = parseToken(secret);
-    if (kind !== 'personal' && kind !== 'session' && kind !== 'api_key') throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    const kind = looksLikeAccountToken(secret) ? 'account' : parseToken(secret);
+    if (kind !== 'personal' && kind !== 'session' && kind !== 'api_key' && kind !== 'account') throw new Unauthenticated('Invalid token.', 'authentication_failed');
     const hash = hashToken(secret);
-    const now = Date.now();
-    const cached = byHash.get(hash, now);
-    if (cached && cached.tokenExpiresAt > now) return cached.principal;
+    return credentialCache.resolve(hash, async (now) => {
+      const row = await principalQuery().where('api_tokens.token_hash', '=', hash).executeTakeFirst();
+      // The lookup is by hash; the constant-time comparison keeps the final check free of timing signal.
+      if (!row || row.kind !== kind || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) {
+        throw new Unauthenticated('Invalid token.', 'authentication_failed');
+      }
+      const verified = principalOf(row, now);
+      await slide(row, verified, now);
+      await touch(row.id, row.last_used_at, now);
+      return verified;
+    });
+  }
 
-    const row = await principalQuery().where('api_tokens.token_hash', '=', hash).executeTakeFirst();
-    // The lookup is by hash; the constant-time comparison keeps the final check free of timing signal.
-    if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) {
-      throw new Unauthenticated('Invalid token.', 'authentication_failed');
-    }
-    const entry = principalOf(row, now);
-    byHash.set(hash, entry, now);
-    await touch(row.id, row.last_used_at, now);
-    return entry.principal;
+  /** A use of a token with a sliding expiry moves the expiry ahead (written at most once a minute). */
+  async function slide(row: PrincipalRow, entry: VerifiedCredential, now: number): Promise<void> {
+    if (row.idle_timeout_seconds === null) return;
+    const renewed = renewedExpiry(entry.expiresAt, row.idle_timeout_seconds, now);
+    if (renewed === null) return;
+    // Never revives: only a token that has not expired in the meantime moves.
+    await db.updateTable('api_tokens').set({ expires_at: new Date(renewed).toISOString() }).where('id', '=', row.id).where('expires_at', '>', new Date(now).toISOString()).execute();
+    entry.expiresAt = renewed;
   }
 
   /** The principal of a live token by id: a bearer's parent must still be valid. */
   async function principalById(tokenId: string): Promise<Principal> {
-    const now = Date.now();
-    const cached = byId.get(tokenId, now);
-    if (cached && cached.tokenExpiresAt > now) return cached.principal;
-    const row = isUuid(tokenId) ? await principalQuery().where('api_tokens.id', '=', tokenId).executeTakeFirst() : undefined;
-    if (!row) throw new Unauthenticated('Invalid token.', 'authentication_failed');
-    const entry = principalOf(row, now);
-    byId.set(tokenId, entry, now);
-    await touch(row.id, row.last_used_at, now);
-    return entry.principal;
+    return credentialCache.resolve(`id:${tokenId}`, async (now) => {
+      const row = isUuid(tokenId) ? await principalQuery().where('api_tokens.id', '=', tokenId).executeTakeFirst() : undefined;
+      if (!row) throw new Unauthenticated('Invalid token.', 'authentication_failed');
+      const verified = principalOf(row, now);
+      await touch(row.id, row.last_used_at, now);
+      return verified;
+    });
   }
 
   async function touch(tokenId: string, lastUsedAt: string | null, now: number): Promise<void> {
@@ -201,10 +204,7 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     await db.updateTable('api_tokens').set({ last_used_at: new Date(now).toISOString() }).where('id', '=', tokenId).execute();
   }
 
-  function forget(tokenIds: Set<string>): void {
-    byHash.deleteWhere((_hash, entry) => tokenIds.has(entry.principal.credentialId));
-    for (const id of tokenIds) byId.delete(id);
-  }
+  const forget = (tokenIds: Set<string>) => credentialCache.forget(tokenIds);
 
   async function revoke(tokenId: string): Promise<void> {
     await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', '=', tokenId).where('revoked_at', 'is', null).execute();
@@ -295,6 +295,19 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     return { token: toApiToken(row), secret };
   }
 
+  /**
+   * A new token with the scopes and expiry of one of the caller's own tokens (Alpacon's
+   * duplicate), named `name` or after the original. The same rules as creating apply: the copy
+   * may not reach beyond the calling credential, nor expire in the past.
+   */
+  async function duplicateFor(actor: Actor, id: string, input: { name?: string }): Promise<{ token: ApiToken; secret: string }> {
+    assertScope(actor, 'token:write');
+    const original = await findOwn(actor, id);
+    const suffix = ' (copy)';
+    const name = input.name?.trim() || `${original.name.slice(0, NAME_MAX - suffix.length)}${suffix}`;
+    return createFor(actor, { name, scopes: JSON.parse(original.scopes) as string[], expires_at: original.expires_at }, personalPrefixOf(original.display_prefix));
+  }
+
   /** Creates a personal token for a user whose password was just checked (no credential acts). */
   async function createForOwner(context: RequestContext, owner: TokenOwner, input: TokenInput, prefix: PersonalTokenPrefix | null = null): Promise<{ token: ApiToken; secret: string }> {
     const { name, scopes, expiresAt } = checkedInput(input);
@@ -342,5 +355,5 @@ export function createTokenService({ store, audit }: { store: Pick<Store, 'db'>;
     await audit.recordFor(actor, { action: 'token_revoked', targetType: 'token', targetId: row.id, detail: { name: row.name } });
   }
 
-  return { create, authenticate, principalById, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, renewFor, revokeFor };
+  return { create, authenticate, principalById, forget, revoke, revokeFound, revokeIssuedFrom, revokeSessionsOf, list, get, createFor, createForOwner, duplicateFor, renewFor, revokeFor };
 }

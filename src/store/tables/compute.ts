@@ -98,12 +98,23 @@ export interface SnapshotsTable {
   updated_at: string;
 }
 
+/** One key of a server's user data (what cloud-init style tools read at boot). */
+export interface ServerUserDataTable {
+  server_id: string;
+  key: string;
+  /** base64 of the value's bytes. */
+  value: string;
+  size_bytes: number;
+  updated_at: string;
+}
+
 export interface ComputeTables {
   networks: NetworksTable;
   images: ImagesTable;
   servers: ServersTable;
   volumes: VolumesTable;
   snapshots: SnapshotsTable;
+  server_user_data: ServerUserDataTable;
 }
 
 export type NetworkRow = Selectable<NetworksTable>;

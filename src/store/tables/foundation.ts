@@ -48,6 +48,8 @@ export interface ApiTokensTable {
   created_at: string;
   /** The API credential that was used to create this token (it dies with it). */
   issued_from_credential_id: string | null;
+  /** Set for a token whose expiry slides: each use moves `expires_at` this many seconds ahead. */
+  idle_timeout_seconds: number | null;
 }
 
 /** The foundation's tables. */

@@ -7,8 +7,8 @@ import { permissionsOfRoles, ROLES } from '../../../src/core/iam/roles.ts';
 
 describe('permissions, roles and scopes', () => {
   it('validates scopes against the vocabulary', () => {
-    for (const scope of ['*', 'server:read', 'server:*', '*:read', 'role:assign_owner']) assert.ok(isValidScope(scope), scope);
-    for (const scope of ['', 'server', 'server:delete', 'nothing:read', '*:*', 'server:read:x', 'user:assign_owner']) assert.ok(!isValidScope(scope), scope);
+    for (const scope of ['*', 'server:read', 'server:*', '*:read', 'role:assign_owner', 'command:create', 'server:delete', 'websh:create', 'member:list', '*:create']) assert.ok(isValidScope(scope), scope);
+    for (const scope of ['', 'server', 'server:launch', 'websh:launch', 'nothing:read', '*:*', 'server:read:x', 'user:assign_owner']) assert.ok(!isValidScope(scope), scope);
   });
 
   it('expands wildcards', () => {
@@ -16,6 +16,14 @@ describe('permissions, roles and scopes', () => {
     assert.deepEqual([...expandScopes(['server:*'])].sort(), ['server:read', 'server:register', 'server:write']);
     const reads = expandScopes(['*:read']);
     assert.ok(reads.has('audit:read') && !reads.has('server:write'));
+  });
+
+  it("reads Alpacon's scope vocabulary as Nimbus's permissions", () => {
+    assert.deepEqual([...expandScopes(['command:create'])].sort(), ['command:read', 'command:write']);
+    assert.deepEqual([...expandScopes(['server:list'])], ['server:read']);
+    assert.deepEqual([...expandScopes(['websh:*', 'member:delete'])].sort(), ['command:read', 'command:write', 'membership:read', 'membership:write']);
+    assert.ok(expandScopes(['*:create']).has('user:write'));
+    assert.ok(!expandScopes(['server:read', 'command:create']).has('server:write'));
   });
 
   it('gives the built-in roles what the design says', () => {

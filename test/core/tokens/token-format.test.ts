@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { generatePersonalToken, generateToken, hashToken, looksLikeToken, parseToken, personalPrefixOf, tokenDisplayParts, TOKEN_KINDS } from '../../../src/core/tokens/token-format.ts';
+import { generateAccountToken, generatePersonalToken, generateToken, hashToken, looksLikeAccountToken, looksLikeToken, parseToken, personalPrefixOf, renewedExpiry, SLIDING_RENEWAL_INTERVAL_MS, tokenDisplayParts, TOKEN_KINDS } from '../../../src/core/tokens/token-format.ts';
 
 describe('token format', () => {
   it('is a kind prefix, 30 random base62 characters and a 6-character CRC32 checksum', () => {
@@ -56,5 +56,26 @@ describe('token format', () => {
     const typo = `${token.slice(0, -1)}${token.endsWith('a') ? 'b' : 'a'}`;
     assert.equal(parseToken(typo), null);
     assert.equal(parseToken(`tk-eu-${token.slice(6)}`), null);
+  });
+});
+
+describe('account tokens and sliding expiry', () => {
+  it('are version 4 UUIDs, told apart from every prefixed kind', () => {
+    const token = generateAccountToken();
+    assert.ok(looksLikeAccountToken(token));
+    assert.equal(parseToken(token), null);
+    assert.ok(!looksLikeAccountToken(generateToken('personal')));
+    assert.ok(!looksLikeAccountToken('00000000-0000-0000-0000-000000000000'));
+  });
+
+  it('slides the expiry to the idle period after a use, writing at most once per renewal interval', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const idle = 1800;
+    // Just renewed: nothing to write.
+    assert.equal(renewedExpiry(now + idle * 1000, idle, now), null);
+    assert.equal(renewedExpiry(now + idle * 1000 - SLIDING_RENEWAL_INTERVAL_MS + 1, idle, now), null);
+    // A renewal interval (or more) has passed since: the expiry moves to a full period ahead.
+    assert.equal(renewedExpiry(now + idle * 1000 - SLIDING_RENEWAL_INTERVAL_MS, idle, now), now + idle * 1000);
+    assert.equal(renewedExpiry(now + 1000, idle, now), now + idle * 1000);
   });
 });

@@ -75,7 +75,8 @@ for (const database of testDatabases) {
       const [queued] = res.json();
       assert.equal(queued.status, 'queued');
       assert.equal(queued.success, null);
-      assert.equal(queued.server, server);
+      assert.deepEqual(queued.server, { id: server, name: 'commands', os: queued.server.os, is_connected: true });
+      assert.equal(queued.requested_by.name, 'admin');
       assert.equal(res.headers.location, `http://localhost:80${COMMANDS}${queued.id}/`);
       const task = (await app.request({ method: 'GET', url: `/api/tasks/tasks/${queued.task}/` })).json();
       assert.equal(task.type, RUN_COMMAND_TASK);

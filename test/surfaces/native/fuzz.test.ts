@@ -24,7 +24,15 @@ function usually<T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T
 /** The OAuth protocol endpoints answer in RFC 6749's shape (the consent page in HTML); every other route is native. */
 const OAUTH_PROTOCOL = /^\/(api\/oauth\/(authorize|token|revoke|introspect)|\.well-known\/oauth-authorization-server)\/?(\?|$)/;
 
+/** The Scaleway surface answers in Scaleway's error shape, `{"type", "message", "fields"?}`. */
+const SCALEWAY = /^\/compat\/scaleway\//;
+
 function assertErrorShape(url: string, response: { headers: Record<string, unknown>; body: string; json(): any }, what: string): void {
+  if (SCALEWAY.test(url)) {
+    const body = response.json();
+    assert.ok(typeof body.type === 'string' && typeof body.message === 'string', `not a Scaleway error: ${what}`);
+    return;
+  }
   if (OAUTH_PROTOCOL.test(url) && String(response.headers['content-type']).startsWith('text/html')) {
     assert.match(response.body, /^<!doctype html>/i, `not an HTML error page: ${what}`);
     return;
@@ -113,7 +121,7 @@ for (const database of testDatabases) {
             }
             const what = `${request.method} ${request.url} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
             // This app runs no servers: a compute request that gets that far is refused with the documented 503.
-            const computeUnavailable = response.statusCode === 503 && response.json().code === 'compute_unavailable';
+            const computeUnavailable = response.statusCode === 503 && (response.json().code === 'compute_unavailable' || (SCALEWAY.test(String(request.url)) && response.json().type === 'api_error'));
             assert.ok(response.statusCode < 500 || computeUnavailable, what);
             assert.ok(response.headers['x-request-id'], `no X-Request-Id: ${what}`);
             if (response.statusCode >= 400 && request.method !== 'HEAD') assertErrorShape(String(request.url), response, what);

@@ -7,6 +7,8 @@ import { createLogger } from '../../../src/logger.ts';
 import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../../support/app.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { addUser, bearer } from '../../support/identity.ts';
+import { authorizationCodeTokens, registerApplication, tokenRequest } from '../../support/oauth.ts';
+import { CREDENTIAL_CACHE_TTL_MS } from '../../../src/core/auth/credential-cache.ts';
 
 /** Behaviour that involves two replicas of the API over one database. */
 for (const database of testDatabases) {
@@ -42,6 +44,20 @@ for (const database of testDatabases) {
       assert.equal((await status(replica, first)).statusCode, 200, 'a retired key still verifies the bearers it signed');
       const keys = await app.nimbus.store.db.selectFrom('signing_keys').select('id').execute();
       assert.equal(keys.length, 2);
+    });
+
+    it('stops an OAuth access token revoked on one replica at once there, and on the other within the credential cache lifetime', async () => {
+      const client = await registerApplication(app);
+      const { access_token } = await authorizationCodeTokens(app, client);
+      assert.equal((await status(replica, access_token)).statusCode, 200, 'the other replica has verified (and cached) the token');
+      assert.equal((await tokenRequest(app, client, { token: access_token, token_type_hint: 'access_token' }, '/api/oauth/revoke')).statusCode, 200);
+      const revokedAt = Date.now();
+      assert.equal((await status(app.nimbus, access_token)).statusCode, 401);
+      while ((await status(replica, access_token)).statusCode === 200) {
+        assert.ok(Date.now() - revokedAt <= CREDENTIAL_CACHE_TTL_MS + 500, 'the revocation reached the other replica within the documented delay');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal((await status(replica, access_token)).statusCode, 401);
     });
 
     it('keeps a group owner when two owners are removed at once from two replicas', async () => {

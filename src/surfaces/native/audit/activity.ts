@@ -3,6 +3,7 @@ import type { AuditEvent } from '../../../core/audit/audit-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '../pagination.ts';
 import { commonErrors } from '../wire/common.ts';
+import { renderUserSummary } from '../summaries.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { EventBody } from '../wire/activity.ts';
 
@@ -10,7 +11,7 @@ const render = (e: AuditEvent) => ({
   id: e.id,
   action: e.action,
   organization: e.organizationId,
-  user: e.actorUserId,
+  user: e.user && renderUserSummary(e.user),
   username: e.actorUsername,
   target_type: e.targetType,
   target_id: e.targetId,
@@ -18,6 +19,12 @@ const render = (e: AuditEvent) => ({
   client_address: e.clientAddress,
   detail: e.detail,
   created_at: e.createdAt,
+  // Alpacon's names, beside Nimbus's own.
+  ip: e.clientAddress,
+  app: e.targetType,
+  model: e.targetType,
+  description: e.action,
+  added_at: e.createdAt,
 });
 
 /** `/api/audit/activity/`: authentication and authorization events, newest first, by cursor. */

@@ -48,6 +48,8 @@ export function sessionRoutes(app: FastifyTypeBox, { auth, users }: Pick<CoreSer
         acting_organization: actor.organizationId,
         credential: { id: actor.principal.credentialId, kind: actor.principal.credentialKind, scopes: [...actor.principal.scopes] },
         permissions: [...actor.permissions].sort(),
+        principal_type: 'user',
+        auth: { scopes: [...actor.principal.scopes] },
       };
     },
   });

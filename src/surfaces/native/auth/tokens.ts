@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
 import type { ApiToken } from '../../../core/tokens/token-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { actionsOf, RESOURCES, SCOPE_WILDCARDS } from '../../../core/iam/permissions.ts';
+import { SCOPE_WILDCARDS, scopeResources } from '../../../core/iam/permissions.ts';
 import { collectionRoutes } from '../collection-routes.ts';
-import { commonErrors } from '../wire/common.ts';
+import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { CreatedTokenBody, ExchangeBody, ScopesBody, TokenBody, TokensPost } from '../wire/tokens.ts';
+import { CreatedTokenBody, ExchangeBody, ScopesBody, TokenBody, TokenDuplicatePost, TokensPost } from '../wire/tokens.ts';
 
 function render(token: ApiToken) {
   const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
@@ -46,9 +46,23 @@ export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreS
     remove: { summary: 'Revoke one of your API tokens (and the bearers exchanged from it)', run: tokens.revokeFor },
   });
 
+  app.post(`${COLLECTION}:id/duplicate/`, {
+    schema: {
+      tags,
+      summary: 'Create a token with the scopes and expiry of one of yours; its key is shown once',
+      params: IdParams,
+      body: TokenDuplicatePost,
+      response: { 201: CreatedTokenBody, ...commonErrors },
+    },
+    handler: async (request, reply) => {
+      const { token, secret } = await tokens.duplicateFor(request.actor, request.params.id, request.body);
+      return reply.code(201).send({ ...render(token), key: secret });
+    },
+  });
+
   app.get(`${COLLECTION}scopes/`, {
     schema: { tags, summary: 'The scopes a token can carry', response: { 200: ScopesBody, ...commonErrors } },
-    handler: async () => ({ resources: RESOURCES.map((name) => ({ name, actions: actionsOf(name), acl: [] })), wildcards: SCOPE_WILDCARDS }),
+    handler: async () => ({ resources: scopeResources().map((r) => ({ ...r, acl: [] })), wildcards: SCOPE_WILDCARDS }),
   });
 
   app.post(`${COLLECTION}exchange/`, {

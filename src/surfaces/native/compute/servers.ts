@@ -6,6 +6,7 @@ import { computeErrors, IdParams } from '../wire/common.ts';
 import { sendAccepted } from '../tasks/task-body.ts';
 import { TaskBody } from '../wire/tasks.ts';
 import type { FastifyTypeBox } from '../types.ts';
+import { serverStatus } from './server-status.ts';
 import { resourceUrl } from './shared.ts';
 import { ActionPost, ActionsBody, ResizePost, ServerBody, ServerCreated, ServerPatch, ServerPost } from '../wire/servers.ts';
 
@@ -33,15 +34,15 @@ function render(request: Parameters<typeof resourceUrl>[0]) {
     remote_ip: s.private_ip,
     is_connected: s.state === 'running',
     commissioned: true,
-    status: s.state,
+    status: serverStatus(s.state, s.state_detail),
     os_name: s.facts?.os.name ?? '',
     os_version: s.facts?.os.version ?? '',
-    cpu_physical_count: s.facts?.cpu.count ?? s.vcpus,
+    cpu_physical_cores: s.facts?.cpu.count ?? s.vcpus,
+    cpu_logical_cores: s.facts?.cpu.count ?? s.vcpus,
     cpu_type: s.facts?.cpu.model ?? '',
     physical_memory: s.facts?.memoryBytes ?? s.memory_bytes,
-    load: null,
-    boot_time: s.facts?.bootTime ?? null,
-    owner: { name: s.owner_name },
+    boot_time: s.facts?.bootTime,
+    owner: { id: s.organization_id, name: s.owner_name, email: '' },
     groups: [],
   });
 }

@@ -8,6 +8,7 @@ import { listQuerySchema, listResponseSchema, sendList, toListRequest } from '..
 import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
+import { renderServerSummary, renderUserSummary } from '../summaries.ts';
 import { ChunkBody, CommandBody, CommandsPost } from '../wire/commands.ts';
 
 const COLLECTION = '/api/events/commands/';
@@ -22,13 +23,13 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
     env: c.env,
     username: c.username,
     groupname: c.groupname,
-    server: c.serverId,
+    server: renderServerSummary(c.server),
     run_after: c.runAfter,
     status: c.status,
     success: c.success,
     exit_code: c.exitCode,
-    result: c.result,
-    elapsed_time: c.elapsedTime,
+    result: c.result ?? '',
+    elapsed_time: c.elapsedTime ?? 0,
     timeout: c.timeoutSeconds,
     output_cut: c.outputCut,
     // Alpacon's names, beside Nimbus's own.
@@ -38,7 +39,7 @@ export function commandRoutes(app: FastifyTypeBox, commands: CommandService): vo
     started_at: c.startedAt,
     finished_at: c.finishedAt,
     task: c.taskId,
-    requested_by: c.requestedBy,
+    requested_by: c.requester && renderUserSummary(c.requester),
     url: `${baseUrl(request)}${COLLECTION}${c.id}/`,
   });
   const renderChunk = (k: CommandChunk) => ({ seq: k.seq, content: k.content, added_at: k.createdAt });

@@ -3,10 +3,11 @@ import { type Membership } from '../../../core/iam/membership-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors } from '../wire/common.ts';
+import { renderUserSummary } from '../summaries.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { MembershipBody, MembershipPatch, MembershipsPost } from '../wire/memberships.ts';
 
-const render = (m: Membership) => ({ id: m.id, group: m.groupId, user: m.userId, role: m.role, created_at: m.createdAt, updated_at: m.updatedAt });
+const render = (m: Membership) => ({ id: m.id, group: m.groupId, group_name: m.groupName, user: renderUserSummary(m.user), role: m.role, created_at: m.createdAt, updated_at: m.updatedAt });
 
 const COLLECTION = '/api/iam/memberships/';
 

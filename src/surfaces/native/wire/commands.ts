@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { LINE_MAX, SHELLS } from '../../../core/commands/command-input.ts';
 import { COMMAND_STATUSES } from '../../../core/commands/command-model.ts';
 import { Nullable, Timestamp, Uuid } from './common.ts';
+import { ServerSummaryBody, UserSummaryBody } from './summaries.ts';
 
 /** The wire schemas of /api/events/commands/: what clients send and receive, in the native API's names. */
 
@@ -12,13 +13,13 @@ export const CommandBody = Type.Object({
   env: Type.Record(Type.String(), Type.String(), { description: 'Values are shown only to those who may run commands (`command:write`); others see `********`.' }),
   username: Type.String(),
   groupname: Type.String({ description: "Empty: the user's primary group." }),
-  server: Uuid,
+  server: ServerSummaryBody,
   run_after: Type.Array(Uuid, { description: 'Commands that finish before this one starts.' }),
   status: Type.String({ description: `One of ${COMMAND_STATUSES.join(', ')}.` }),
   success: Nullable(Type.Boolean({ description: 'Whether it exited with 0; null until it finished.' })),
   exit_code: Nullable(Type.Integer()),
-  result: Nullable(Type.String({ description: 'The end of the output (the last 64 KiB); the whole output is in the chunks.' })),
-  elapsed_time: Nullable(Type.Number({ description: 'Seconds.' })),
+  result: Type.String({ description: 'The end of the output (the last 64 KiB) once it finished, empty before; the whole output is in the chunks.' }),
+  elapsed_time: Type.Number({ description: 'Seconds it ran; 0 until it finished.' }),
   timeout: Type.Integer({ description: 'Seconds: the command is stopped (and fails) once it has run this long.' }),
   output_cut: Type.Integer({ description: 'Characters cut from the start of the stored output to keep it within the limit (0: the whole output is stored).' }),
   added_at: Timestamp,
@@ -27,7 +28,7 @@ export const CommandBody = Type.Object({
   started_at: Nullable(Timestamp),
   finished_at: Nullable(Timestamp),
   task: Uuid,
-  requested_by: Nullable(Uuid),
+  requested_by: Nullable(UserSummaryBody),
   url: Type.String(),
 });
 

@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
 import { MEMBERSHIP_ROLES } from '../../../core/iam/membership-service.ts';
 import { Timestamp, Uuid } from './common.ts';
+import { UserSummaryBody } from './summaries.ts';
 
 /** The wire schemas of /api/iam/memberships/: what clients send and receive, in the native API's names. */
 
-export const MembershipBody = Type.Object({ id: Uuid, group: Uuid, user: Uuid, role: Type.String(), created_at: Timestamp, updated_at: Timestamp });
+export const MembershipBody = Type.Object({ id: Uuid, group: Uuid, group_name: Type.String(), user: UserSummaryBody, role: Type.String(), created_at: Timestamp, updated_at: Timestamp });
 
 const role = Type.String({ maxLength: 20, description: `One of ${MEMBERSHIP_ROLES.join(', ')}.` });
 

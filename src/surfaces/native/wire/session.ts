@@ -28,4 +28,6 @@ export const WhoamiBody = Type.Object({
   acting_organization: Uuid,
   credential: Type.Object({ id: Uuid, kind: Type.String(), scopes: Type.Array(Type.String()) }),
   permissions: Type.Array(Type.String(), { description: 'Effective permissions of this request: role in the acting organization ∩ scopes.' }),
+  principal_type: Type.String({ description: 'Alpacon: `user` (every Nimbus credential acts for a user).' }),
+  auth: Type.Object({ scopes: Type.Array(Type.String()) }, { description: "Alpacon: the credential's scopes." }),
 });

@@ -24,8 +24,13 @@ export const TokensPost = Type.Object({
   expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
 });
 
+export const TokenDuplicatePost = Type.Object({ name: Type.Optional(Type.String({ maxLength: 100, description: 'Defaults to the original name with " (copy)".' })) });
+
 export const ScopesBody = Type.Object({
-  resources: Type.Array(Type.Object({ name: Type.String(), actions: Type.Array(Type.String()), acl: Type.Array(Type.String()) })),
+  resources: Type.Array(
+    Type.Object({ name: Type.String(), actions: Type.Array(Type.String()), acl: Type.Array(Type.String({ description: 'ACL kinds that narrow the resource further (none yet).' })) }),
+    { description: "Nimbus's resources and Alpacon's names for them (`websh`, `webftp`: `command`; `member`: `membership`; `history`: `audit`), with Nimbus's actions and Alpacon's (`create`, `update`, `delete`, `execute` mean `write`; `list`, `retrieve` mean `read`)." },
+  ),
   wildcards: Type.Array(Type.String()),
 });
 

@@ -63,7 +63,7 @@ for (const database of testDatabases) {
       assert.equal(info.type, 'server.update_information');
       const facts = await get(app, `${SERVERS}${server}/`);
       assert.ok(facts.facts_updated_at);
-      assert.ok(facts.cpu_physical_count >= 1);
+      assert.ok(facts.cpu_physical_cores >= 1);
     });
 
     it('refuses actions in the wrong state and a DELETE of a running server, changing nothing', async () => {

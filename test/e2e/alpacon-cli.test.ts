@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import type { TestApp } from '../support/app.ts';
+import { computeSkipReason, startComputeTestApp } from '../support/compute.ts';
+import { testDatabases } from '../support/databases.ts';
+import { eventually } from '../support/eventually.ts';
+
+/**
+ * Alpacon's own CLI (github.com/alpacax/alpacon-cli, pinned) against a real Nimbus, as a real
+ * process: it is built once with `go install` into a cache outside the repository
+ * (`$XDG_CACHE_HOME/nimbus` or `~/.cache/nimbus`), or taken from `NIMBUS_ALPACON_CLI` (a binary of
+ * the same version built elsewhere). Without Go or the module the test says so and is skipped;
+ * the contract suite (test/surfaces/native/alpacon/) still checks every type the CLI decodes.
+ */
+const MODULE = 'github.com/alpacax/alpacon-cli';
+const VERSION = 'v1.11.1';
+
+function alpaconBinary(): { binary: string } | { skip: string } {
+  if (process.env.NIMBUS_ALPACON_CLI) return { binary: process.env.NIMBUS_ALPACON_CLI };
+  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'nimbus', 'alpacon-cli', VERSION);
+  const binary = path.join(cache, 'alpacon-cli');
+  if (fs.existsSync(binary)) return { binary };
+  if (spawnSync('go', ['version']).status !== 0) return { skip: 'the Alpacon CLI test needs Go (https://go.dev/dl/ or apt-get install golang)' };
+  const install = spawnSync('go', ['install', `${MODULE}@${VERSION}`], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, GOBIN: cache, GOFLAGS: '-mod=mod' } });
+  if (install.status !== 0) {
+    const why = (install.stderr || install.error?.message || '').trim().split('\n').slice(-2).join(' ');
+    return { skip: `${MODULE}@${VERSION} cannot be installed here (${why}); set NIMBUS_ALPACON_CLI to a build of it` };
+  }
+  return { binary };
+}
+
+const found = computeSkipReason() === null ? alpaconBinary() : { skip: computeSkipReason()! };
+const skip = 'skip' in found ? found.skip : false;
+
+for (const database of testDatabases) {
+  describe(`Alpacon's CLI ${VERSION} against Nimbus [${database.name}]`, { skip }, () => {
+    let app: TestApp;
+    let workspace: string;
+    const homes: string[] = [];
+
+    /** Runs the CLI with its configuration in `home`; its output and exit code, whatever they are. */
+    const alpacon = async (home: string, ...args: string[]) => {
+      try {
+        const { stdout, stderr } = await promisify(execFile)((found as { binary: string }).binary, args, { timeout: 120_000, env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' } });
+        return { code: 0, output: stdout + stderr, stdout };
+      } catch (error) {
+        const failed = error as { code?: number; stdout?: string; stderr?: string };
+        return { code: failed.code ?? -1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}`, stdout: failed.stdout ?? '' };
+      }
+    };
+    const newHome = () => {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-alpacon-'));
+      homes.push(home);
+      return home;
+    };
+    const ok = async (home: string, ...args: string[]) => {
+      const run = await alpacon(home, ...args);
+      assert.equal(run.code, 0, `alpacon ${args.join(' ')}:\n${run.output}`);
+      return run;
+    };
+    let admin: string;
+
+    before(async () => {
+      app = await startComputeTestApp(database);
+      const created = await app.request({ method: 'POST', url: '/api/servers/servers/', payload: { name: 'alpaca', start: true } });
+      assert.equal(created.statusCode, 201, created.body);
+      await eventually('server running', async () => ((await app.request({ method: 'GET', url: `/api/servers/servers/${created.json().id}/` })).json().state === 'running' ? true : undefined), 120_000);
+      await app.nimbus.http.listen({ port: 0, host: '127.0.0.1' });
+      workspace = `127.0.0.1:${(app.nimbus.http.server.address() as AddressInfo).port}`;
+      admin = newHome();
+    });
+    after(async () => {
+      await app?.close();
+      for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('logs in with a password and knows who it is', async () => {
+      assert.match((await ok(admin, 'login', workspace, '-u', 'admin', '-p', app.adminPassword)).output, /Login succeeded/);
+      const whoami = await ok(admin, 'whoami');
+      assert.match(whoami.output, /User:\s+admin/);
+      assert.match(whoami.output, /Role:\s+superuser/);
+    });
+
+    it('lists and describes servers', async () => {
+      const list = await ok(admin, 'server', 'ls');
+      assert.match(list.stdout, /alpaca\s+10\.\d+\.\d+\.\d+\s+.*\s+true\s+Default/);
+      const described = await ok(admin, 'server', 'describe', 'alpaca');
+      assert.match(described.stdout, /"code": "connected"/);
+    });
+
+    it('runs a command on a server and prints its output', async () => {
+      const run = await ok(admin, 'exec', 'alpaca', '--', 'echo', 'hello-from-nimbus');
+      assert.match(run.stdout, /^hello-from-nimbus$/m);
+    });
+
+    it('creates a scoped token, logs in with it (-t), and is held to its scopes', async () => {
+      const created = await ok(admin, 'token', 'create', '--name', 'ci', '--scopes', 'server:read,command:create');
+      const key = /(nbpat_[A-Za-z0-9]+)/.exec(created.output)?.[1];
+      assert.ok(key, created.output);
+      const ci = newHome();
+      assert.match((await ok(ci, 'login', workspace, '-t', key)).output, /Login succeeded/);
+      assert.match((await ok(ci, 'exec', 'alpaca', '--', 'echo', 'with-a-token')).stdout, /^with-a-token$/m);
+      const users = await alpacon(ci, 'user', 'ls');
+      assert.notEqual(users.code, 0);
+      assert.match(users.output, /user:read/);
+    });
+
+    it('lists users and the audit log', async () => {
+      assert.match((await ok(admin, 'user', 'ls')).stdout, /^admin\s/m);
+      const audit = await ok(admin, 'audit');
+      assert.match(audit.stdout, /admin\s+token\s+token_created/);
+      assert.match(audit.stdout, /admin\s+session\s+login/);
+    });
+  });
+}
