@@ -19,6 +19,7 @@ export interface App {
   status: AppRow['status'];
   stack: string;
   force_https: boolean;
+  health_check_path: string | null;
   web_url: string;
   last_deployed_at: string | null;
   revision: number;
@@ -30,6 +31,7 @@ export interface AppInput {
   name?: string;
   stack?: string;
   force_https?: boolean;
+  health_check_path?: string | null;
 }
 
 const STATUSES = ['new', 'building', 'running', 'stopped', 'crashed', 'restarting', 'scaling', 'booting', 'deleting'];
@@ -46,6 +48,8 @@ const listSpec: ListSpec = {
 };
 
 const NAME_TAKEN = 'is already taken';
+/** A request path the health check asks: printable, no spaces. */
+const HEALTH_CHECK_PATH = /^\/[\x21-\x7e]{0,199}$/;
 
 export type AppService = ReturnType<typeof createAppService>;
 
@@ -61,6 +65,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     status: row.status,
     stack: row.stack,
     force_https: row.force_https === 1,
+    health_check_path: row.health_check_path,
     web_url: webUrl(settings, row.name),
     last_deployed_at: row.last_deployed_at,
     revision: row.revision,
@@ -114,6 +119,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
       status: 'new',
       stack: input.stack ?? DEFAULT_STACK,
       force_https: input.force_https ? 1 : 0,
+      health_check_path: null,
       last_deployed_at: null,
       current_release_id: null,
       revision: 1,
@@ -153,17 +159,23 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     if (row.status === 'deleting') throw new InvalidState(row.status, STATUSES.filter((s) => s !== 'deleting'), 'The app is being deleted.');
   }
 
-  /** Settings: the stack and `force_https`. */
-  async function update(actor: Actor, idOrName: string, input: Pick<AppInput, 'stack' | 'force_https'>, options: { expectedRevision?: number } = {}): Promise<App> {
+  /** Settings: the stack, `force_https` and the health check path (null for a TCP check). */
+  async function update(actor: Actor, idOrName: string, input: Pick<AppInput, 'stack' | 'force_https' | 'health_check_path'>, options: { expectedRevision?: number } = {}): Promise<App> {
     assertAllowed(actor, 'app:write');
     const current = await findVisible(actor, idOrName);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     assertNotDeleting(current);
     const errors: FieldErrors = {};
     checkStack(errors, input.stack);
+    const path = input.health_check_path;
+    if (path !== undefined && path !== null && !HEALTH_CHECK_PATH.test(path)) errors.health_check_path = ['Enter a path starting with / (at most 200 characters, no spaces), or null for a TCP check.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const changes = { stack: input.stack ?? current.stack, force_https: input.force_https === undefined ? current.force_https : input.force_https ? 1 : 0 };
-    return change(actor, current, changes, { type: 'edit_app', data: { stack: changes.stack, force_https: changes.force_https === 1 } });
+    const changes = {
+      stack: input.stack ?? current.stack,
+      force_https: input.force_https === undefined ? current.force_https : input.force_https ? 1 : 0,
+      health_check_path: path === undefined ? current.health_check_path : path,
+    };
+    return change(actor, current, changes, { type: 'edit_app', data: { stack: changes.stack, force_https: changes.force_https === 1, health_check_path: changes.health_check_path } });
   }
 
   /** A new name: the router serves the app at its new host name at once, and no longer at the old one. */

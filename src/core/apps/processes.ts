@@ -6,7 +6,7 @@ import type { ComputeSettings } from '../compute/context.ts';
 import { allocateAddress, ensureNetwork, toNetworkSpec } from '../compute/networks.ts';
 import { Conflict } from '../errors.ts';
 import type { Store } from '../../store/database.ts';
-import { waitForListener } from './health.ts';
+import { waitForHealthy } from './health.ts';
 import { SIZES, WEB_PORT } from './plans.ts';
 
 /** A deployment or a scale whose new processes did not come up: the old ones keep serving. */
@@ -104,7 +104,8 @@ export function appProcesses(deps: { store: Store; host: AppHost; compute: Compu
 
   /**
    * Replaces the app's containers by the formation of `release`, without downtime: the new
-   * ones start, web ones must accept connections on their port, then they receive traffic, and
+   * ones start, web ones must accept connections on their port (or answer the app's health
+   * check path), then they receive traffic, and
    * only then are the old ones stopped. When a new one fails, the new ones go and the old ones
    * stay. `only` limits the change to some process types (a scale or restart of those).
    */
@@ -116,8 +117,9 @@ export function appProcesses(deps: { store: Store; host: AppHost; compute: Compu
         if (entry.amount > 0 && (!only || only.has(entry.process_type))) started.push(...(await launch(app, release, entry.process_type, entry.amount, entry.size)));
       }
       for (const row of started.filter((r) => r.process_type === 'web')) {
-        if (!(await waitForListener(row.address, row.port, settings.healthTimeoutMs, signal))) {
-          throw new RolloutFailed(`web-${row.process_index} did not listen on PORT ${row.port} within ${Math.round(settings.healthTimeoutMs / 1000)} s${await outputTail(row.id)}`, true);
+        if (!(await waitForHealthy(row.address, row.port, { path: app.health_check_path, timeoutMs: settings.healthTimeoutMs, signal }))) {
+          const check = app.health_check_path ? `answer GET ${app.health_check_path} on PORT ${row.port} with 2xx or 3xx` : `listen on PORT ${row.port}`;
+          throw new RolloutFailed(`web-${row.process_index} did not ${check} within ${Math.round(settings.healthTimeoutMs / 1000)} s${await outputTail(row.id)}`, true);
         }
       }
       for (const row of started) {
@@ -128,6 +130,8 @@ export function appProcesses(deps: { store: Store; host: AppHost; compute: Compu
       throw error;
     }
     if (started.length) await db.updateTable('app_containers').set({ state: 'up' }).where('id', 'in', started.map((r) => r.id)).execute();
+    // The routers read their routes every moment: the new web processes are served once this ends.
+    if (started.some((row) => row.process_type === 'web')) await new Promise((resolve) => setTimeout(resolve, settings.drainMs));
     await retire(old);
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
+import { createBackupService } from './backup-service.ts';
 import { computeQuotas } from './compute-quotas.ts';
 import type { ComputeDeps } from './context.ts';
 import { hostRecords } from './host-records.ts';
@@ -30,6 +31,7 @@ export function createComputeServices(deps: ComputeDeps & { taskHandlers: TaskHa
     servers,
     volumes,
     snapshots,
+    backups: createBackupService({ ...deps, servers, snapshots, images }),
     userData: createUserDataService({ ...deps, servers }),
     /** At start-up (with the task worker): corrects server states and releases what nothing owns. */
     reconcile: (logger: Logger) => reconcileCompute(deps, records, logger),

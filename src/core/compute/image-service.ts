@@ -86,11 +86,16 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
 
   async function insertWithTask(actor: Actor, row: ImageRow, task: { type: string; input: Record<string, unknown> }): Promise<{ image: Image; task: Task }> {
     return db.transaction().execute(async (trx) => {
-      await limits.forImage(trx, actor.organizationId);
-      await trx.insertInto('images').values(row).execute();
-      await events.record(trx, computeEvent({ ...row, organization_id: row.organization_id!, organization_path: row.organization_path! }, 'image', 'created', actor, { name: row.name, source: row.source }));
+      await record(trx, actor, row);
       return { image: toImage(row), task: await tasks.enqueue(trx, actor, task) };
     });
+  }
+
+  /** Records, within `trx`, an image about to be made (counted in the quota); the caller enqueues the task that makes it. */
+  async function record(trx: Executor, actor: Actor, row: ImageRow): Promise<void> {
+    await limits.forImage(trx, actor.organizationId);
+    await trx.insertInto('images').values(row).execute();
+    await events.record(trx, computeEvent({ ...row, organization_id: row.organization_id!, organization_path: row.organization_path! }, 'image', 'created', actor, { name: row.name, source: row.source }));
   }
 
   /**
@@ -150,5 +155,5 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     });
   }
 
-  return { list, get, findUsable, importUpload, fromSnapshot, remove };
+  return { list, get, findUsable, importUpload, fromSnapshot, newImage, record, remove };
 }

@@ -12,7 +12,7 @@ export const PLAN_LIMITS = {
   volume: { min: 16 * MIB, max: 4096 * GIB },
 } as const;
 
-const NAME_MAX = 100;
+export const NAME_MAX = 100;
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 const TAG_MAX = 50;
 const TAGS_MAX = 20;

@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { Database, SnapshotRow } from '../../store/schema.ts';
+import type { Database, SnapshotRow, VolumeRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { Conflict, InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
 import { runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
-import { assertComputeAvailable, computeEvent, type ComputeDeps } from './context.ts';
+import { assertComputeAvailable, computeEvent, type ComputeDeps, type Executor } from './context.ts';
 import { checkName, hasErrors } from './inputs.ts';
 import { toSnapshot, type Snapshot } from './records.ts';
 import { startVolumeOperation } from './states.ts';
@@ -61,14 +61,26 @@ export function createSnapshotService(deps: ComputeDeps & { volumes: VolumeServi
       throw ValidationFailed.field('volume', `Invalid pk "${input.volume}" - object does not exist.`);
     });
     startVolumeOperation(volume.state, 'snapshot');
-    const server = volume.volume_type === 'root' ? await db.selectFrom('servers').select('image_id').where('id', '=', volume.server_id!).executeTakeFirst() : undefined;
     await assertComputeAvailable(host);
+    return db.transaction().execute(async (trx) => {
+      const row = await record(trx, actor, volume, input.name!);
+      const task = await tasks.enqueue(trx, actor, { type: 'snapshot.create', input: { snapshot_id: row.id, volume_id: volume.id } });
+      return { snapshot: toSnapshot(row), task };
+    });
+  }
+
+  /**
+   * Records, within `trx`, a snapshot of `volume` about to be taken (counted in its
+   * organization's quota); the caller enqueues the task that takes it.
+   */
+  async function record(trx: Executor, actor: Actor, volume: VolumeRow, name: string): Promise<SnapshotRow> {
+    const server = volume.volume_type === 'root' ? await trx.selectFrom('servers').select('image_id').where('id', '=', volume.server_id!).executeTakeFirst() : undefined;
     const now = nowIso();
     const row: SnapshotRow = {
       id: newId(),
       organization_id: volume.organization_id,
       organization_path: volume.organization_path,
-      name: input.name!.trim(),
+      name: name.trim(),
       volume_id: volume.id,
       base_image_id: server?.image_id ?? null,
       size_bytes: 0,
@@ -76,13 +88,10 @@ export function createSnapshotService(deps: ComputeDeps & { volumes: VolumeServi
       created_at: now,
       updated_at: now,
     };
-    return db.transaction().execute(async (trx) => {
-      await limits.forSnapshot(trx, row.organization_id);
-      await trx.insertInto('snapshots').values(row).execute();
-      await events.record(trx, computeEvent(row, 'snapshot', 'created', actor, { name: row.name, volume: volume.id }));
-      const task = await tasks.enqueue(trx, actor, { type: 'snapshot.create', input: { snapshot_id: row.id, volume_id: volume.id } });
-      return { snapshot: toSnapshot(row), task };
-    });
+    await limits.forSnapshot(trx, row.organization_id);
+    await trx.insertInto('snapshots').values(row).execute();
+    await events.record(trx, computeEvent(row, 'snapshot', 'created', actor, { name: row.name, volume: volume.id }));
+    return row;
   }
 
   /** A snapshot no pending volume or image is being made from. */
@@ -98,5 +107,5 @@ export function createSnapshotService(deps: ComputeDeps & { volumes: VolumeServi
     return db.transaction().execute((trx) => tasks.enqueue(trx, actor, { type: 'snapshot.delete', input: { snapshot_id: current.id } }));
   }
 
-  return { list, get, create, remove };
+  return { list, get, create, record, remove };
 }

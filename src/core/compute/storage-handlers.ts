@@ -9,6 +9,8 @@ import { asDomainError, computeEvent, onHost, tenantMessage, uploadPath, type Co
 import type { HostRecords } from './host-records.ts';
 
 const ref = (type: string, key: string) => (input: Record<string, unknown>) => (input[key] ? [{ type, id: String(input[key]) }] : []);
+/** The snapshots a backup takes, root volume's first. */
+const backupSnapshots = (input: Record<string, unknown>) => (Array.isArray(input.snapshots) ? (input.snapshots as { snapshot_id: string; volume_id: string }[]) : []);
 const both = (...refs: ((input: Record<string, unknown>) => { type: string; id: string }[])[]) => (input: Record<string, unknown>) => refs.flatMap((r) => r(input));
 
 /**
@@ -103,21 +105,23 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
 
   const snapshotRow = (id: string) => db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
 
+  /** Takes a recorded snapshot on the host and records it available; a failure records `error`. `step` names the task's step. */
+  async function takeSnapshot(ctx: TaskContext, snapshotId: string, step: string): Promise<{ size: number } | { gone: true }> {
+    const snapshot = await snapshotRow(snapshotId);
+    if (!snapshot) return { gone: true };
+    try {
+      const { sizeBytes } = await onHost(() => host.volumes.snapshot(snapshot.volume_id, snapshotId));
+      await ctx.step(step, (trx) => trx.updateTable('snapshots').set({ state: 'available', size_bytes: sizeBytes, updated_at: nowIso() }).where('id', '=', snapshotId).execute().then(() => null));
+      return { size: sizeBytes };
+    } catch (error) {
+      await db.updateTable('snapshots').set({ state: 'error', updated_at: nowIso() }).where('id', '=', snapshotId).execute();
+      throw asDomainError(error);
+    }
+  }
+
   registry.register('snapshot.create', {
     resourcesOf: both(ref('snapshot', 'snapshot_id'), ref('volume', 'volume_id')),
-    async run(ctx) {
-      const snapshotId = String(ctx.input.snapshot_id);
-      const snapshot = await snapshotRow(snapshotId);
-      if (!snapshot) return { gone: true };
-      try {
-        const { sizeBytes } = await onHost(() => host.volumes.snapshot(snapshot.volume_id, snapshotId));
-        await ctx.step('available', (trx) => trx.updateTable('snapshots').set({ state: 'available', size_bytes: sizeBytes, updated_at: nowIso() }).where('id', '=', snapshotId).execute().then(() => null));
-        return { size: sizeBytes };
-      } catch (error) {
-        await db.updateTable('snapshots').set({ state: 'error', updated_at: nowIso() }).where('id', '=', snapshotId).execute();
-        throw asDomainError(error);
-      }
-    },
+    run: (ctx) => takeSnapshot(ctx, String(ctx.input.snapshot_id), 'available'),
   });
 
   registry.register('snapshot.delete', {
@@ -147,27 +151,38 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
     return {
       resourcesOf: ref('image', 'image_id'),
       async run(ctx: TaskContext) {
-        const imageId = String(ctx.input.image_id);
-        const image = await imageRow(imageId);
-        if (!image) return { gone: true };
         try {
-          const artifact = await make(ctx, image);
-          await ctx.step('ready', async (trx) => {
-            if (image.organization_id) await limits.forImageBytes(trx, image.organization_id, artifact.sizeBytes);
-            await trx.updateTable('images').set({ status: 'ready', size_bytes: artifact.sizeBytes, arch: artifact.arch, error: null, updated_at: nowIso() }).where('id', '=', imageId).execute();
-            return null;
-          });
+          return await makeImage(ctx, String(ctx.input.image_id), 'ready', make);
+        } finally {
           cleanup?.(ctx);
-          return { size: artifact.sizeBytes };
-        } catch (error) {
-          const failure = asDomainError(error);
-          await onHost(() => host.images.remove(imageId)).catch(() => undefined);
-          await db.updateTable('images').set({ status: 'error', error: tenantMessage(failure), updated_at: nowIso() }).where('id', '=', imageId).execute();
-          cleanup?.(ctx);
-          throw failure;
         }
       },
     };
+  }
+
+  /** Makes a recorded image with `make` and records it ready; `step` names the task's step. */
+  async function makeImage(ctx: TaskContext, imageId: string, step: string, make: (ctx: TaskContext, image: ImageRow) => Promise<{ sizeBytes: number; arch: string }>) {
+    const image = await imageRow(imageId);
+    if (!image) return { gone: true };
+    try {
+      const artifact = await make(ctx, image);
+      await ctx.step(step, async (trx) => {
+        if (image.organization_id) await limits.forImageBytes(trx, image.organization_id, artifact.sizeBytes);
+        await trx.updateTable('images').set({ status: 'ready', size_bytes: artifact.sizeBytes, arch: artifact.arch, error: null, updated_at: nowIso() }).where('id', '=', imageId).execute();
+        return null;
+      });
+      return { size: artifact.sizeBytes };
+    } catch (error) {
+      throw await imageFailed(imageId, error);
+    }
+  }
+
+  /** Records an image `error` with the reason, leaving nothing of it on the host; returns the failure to throw. */
+  async function imageFailed(imageId: string, error: unknown) {
+    const failure = asDomainError(error);
+    await onHost(() => host.images.remove(imageId)).catch(() => undefined);
+    await db.updateTable('images').set({ status: 'error', error: tenantMessage(failure), updated_at: nowIso() }).where('id', '=', imageId).execute();
+    return failure;
   }
 
   const removeUpload = (ctx: TaskContext) => fs.rmSync(uploadPath(settings, String(ctx.input.image_id)), { force: true });
@@ -180,14 +195,35 @@ export function registerStorageHandlers(registry: TaskHandlerRegistry, deps: Com
     }, removeUpload),
   );
 
-  registry.register(
-    'image.from_snapshot',
-    imageTask(async (_ctx, image) => {
-      const snapshot = await snapshotRow(image.snapshot_id ?? '');
-      if (!snapshot) throw new Error('the snapshot this image was to be made from is gone');
-      return onHost(() => host.images.fromSnapshot(image.id, snapshot.id, snapshot.base_image_id));
-    }),
-  );
+  const fromSnapshot = async (_ctx: TaskContext, image: ImageRow) => {
+    const snapshot = await snapshotRow(image.snapshot_id ?? '');
+    if (!snapshot) throw new Error('the snapshot this image was to be made from is gone');
+    return onHost(() => host.images.fromSnapshot(image.id, snapshot.id, snapshot.base_image_id));
+  };
+  registry.register('image.from_snapshot', imageTask(fromSnapshot));
+
+  // A server's backup: a snapshot of each of its volumes, then an image from its root volume's.
+  registry.register('server.backup', {
+    resourcesOf: (input) => [
+      { type: 'server', id: String(input.server_id) },
+      { type: 'image', id: String(input.image_id) },
+      ...backupSnapshots(input).flatMap((s) => [{ type: 'snapshot', id: s.snapshot_id }, { type: 'volume', id: s.volume_id }]),
+    ],
+    async run(ctx) {
+      const imageId = String(ctx.input.image_id);
+      const taken = backupSnapshots(ctx.input);
+      try {
+        for (const [i, { snapshot_id }] of taken.entries()) {
+          await takeSnapshot(ctx, snapshot_id, `snapshot ${snapshot_id}`);
+          await ctx.progress(Math.round(((i + 1) * 100) / (taken.length + 1)));
+        }
+      } catch (error) {
+        throw await imageFailed(imageId, error);
+      }
+      const made = await makeImage(ctx, imageId, 'image ready', fromSnapshot);
+      return { ...made, snapshots: taken.map((s) => s.snapshot_id) };
+    },
+  });
 
   // Any user with task:write may ask for the built-in image ahead of its first server.
   registry.register('image.prepare_builtin', {

@@ -15,6 +15,7 @@ import * as m0610 from './0610_app_releases.ts';
 import * as m0620 from './0620_server_id_blocks.ts';
 import * as m0630 from './0630_app_runs.ts';
 import * as m0640 from './0640_account_tokens_and_user_data.ts';
+import * as m0650 from './0650_app_health_check.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '0620_server_id_blocks': m0620,
   '0630_app_runs': m0630,
   '0640_account_tokens_and_user_data': m0640,
+  '0650_app_health_check': m0650,
 };
 
 export const migrationProvider: MigrationProvider = {

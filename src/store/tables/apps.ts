@@ -20,6 +20,8 @@ export interface AppsTable {
   revision: number;
   created_at: string;
   updated_at: string;
+  /** New web processes must answer `GET <path>` with 2xx or 3xx; null: a TCP connection suffices. */
+  health_check_path: string | null;
 }
 
 export interface AppTables {

@@ -148,6 +148,7 @@ function describeTask(type: string): string {
 export function renderTask(task: Task, link: (path: string) => string) {
   const subject = task.resources[0];
   const isServerAction = task.type.startsWith('server.');
+  const image = task.resources.find((r) => r.type === 'image');
   const collection = subject ? `/${subject.type}s` : '/tasks';
   return {
     id: task.id,
@@ -157,7 +158,8 @@ export function renderTask(task: Task, link: (path: string) => string) {
     started_at: scalewayTime(task.startedAt ?? task.createdAt),
     terminated_at: scalewayTime(task.finishedAt),
     href_from: link(subject && isServerAction ? `${collection}/${subject.id}/action` : collection),
-    href_result: link(subject ? `${collection}/${subject.id}` : `/tasks/${task.id}`),
+    // A backup's result is the image it made.
+    href_result: link(image && task.type === 'server.backup' ? `/images/${image.id}` : subject ? `${collection}/${subject.id}` : `/tasks/${task.id}`),
     ...(task.error ? { message: task.error.message } : {}),
   };
 }

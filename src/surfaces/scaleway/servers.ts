@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
 import type { Server } from '../../core/compute/records.ts';
+import { BACKUP_STATES } from '../../core/compute/backup-service.ts';
 import type { ServerInput, ServerVolumeInput } from '../../core/compute/server-service.ts';
 import { NotFound, ValidationFailed, type FieldErrors } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
@@ -12,7 +13,7 @@ import { mountPathOf, renderServer, renderTask, scalewayArch, volumeMap, VOLUME_
 
 /** Scaleway's servers: `volumes` maps, commercial types, actions answered with a task, user data. */
 
-const SCALEWAY_ACTIONS = ['poweron', 'poweroff', 'reboot', 'terminate'] as const;
+const SCALEWAY_ACTIONS = ['poweron', 'poweroff', 'reboot', 'terminate', 'backup'] as const;
 const MAX_POSITION = 15;
 
 const NewVolume = Type.Object(
@@ -52,7 +53,8 @@ const ServerPatch = Type.Object(
   // Clients send back the whole server they read: what cannot change here is left alone.
   { additionalProperties: true },
 );
-const ActionPost = Type.Object({ action: Type.Union(SCALEWAY_ACTIONS.map((a) => Type.Literal(a))), organization: Organization }, { additionalProperties: false });
+// `name` names a backup's image (the server's name and the time, by default).
+const ActionPost = Type.Object({ action: Type.Union(SCALEWAY_ACTIONS.map((a) => Type.Literal(a))), name: Type.Optional(Type.String()), organization: Organization }, { additionalProperties: false });
 const ServersQuery = listQuery({ name: Type.Optional(Type.String()), state: Type.Optional(Type.String()), tags: Type.Optional(Type.String()) });
 const UserDataParams = Type.Object({ id: Type.String({ maxLength: 200 }), key: Type.String({ maxLength: 200 }) });
 
@@ -93,7 +95,7 @@ function volumeErrorsAtPositions(error: unknown, positions: string[]): unknown {
 const CREATE_FIELDS = { root_volume_size: 'volumes.0.size', vcpus: 'commercial_type', memory: 'commercial_type' };
 
 export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): void {
-  const { servers, images, volumes, userData } = compute;
+  const { servers, images, volumes, userData, backups } = compute;
 
   /** The images servers boot from, as `{id, name, arch}`, read once per distinct image. */
   async function imagesOf(actor: Actor, list: Server[]) {
@@ -170,14 +172,18 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   });
 
   app.get('/servers/:id/action', { schema: { params: IdParams } }, async (request) => {
-    const { actions } = await servers.allowedActions(request.actor, request.params.id);
-    return { actions: actions.filter((a) => (SCALEWAY_ACTIONS as readonly string[]).includes(a)) };
+    const { state, actions } = await servers.allowedActions(request.actor, request.params.id);
+    const backup = (BACKUP_STATES as readonly string[]).includes(state) ? ['backup'] : [];
+    return { actions: [...actions.filter((a) => (SCALEWAY_ACTIONS as readonly string[]).includes(a)), ...backup] };
   });
 
-  // Scaleway's terminate deletes the server's volumes with it.
+  // Scaleway's terminate deletes the server's volumes with it; a backup snapshots every volume and makes an image.
   app.post('/servers/:id/action', { schema: { params: IdParams, body: ActionPost } }, async (request, reply) => {
-    const { action } = request.body;
-    const task = await servers.act(request.actor, request.params.id, action, { deleteVolumes: action === 'terminate' });
+    const { action, name } = request.body;
+    const task =
+      action === 'backup'
+        ? (await backups.backup(request.actor, request.params.id, { name })).task
+        : await servers.act(request.actor, request.params.id, action, { deleteVolumes: action === 'terminate' });
     reply.header('location', linkTo(request, `/tasks/${task.id}`));
     return reply.code(202).send({ task: renderTask(task, (path) => linkTo(request, path)) });
   });

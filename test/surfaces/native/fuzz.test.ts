@@ -21,18 +21,10 @@ function usually<T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T
   return fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: bad, weight: 1 });
 }
 
-/** The OAuth protocol endpoints answer in RFC 6749's shape (the consent page in HTML); every other route is native. */
+/** The OAuth protocol endpoints answer in RFC 6749's shape (the consent page in HTML). */
 const OAUTH_PROTOCOL = /^\/(api\/oauth\/(authorize|token|revoke|introspect)|\.well-known\/oauth-authorization-server)\/?(\?|$)/;
 
-/** The Scaleway surface answers in Scaleway's error shape, `{"type", "message", "fields"?}`. */
-const SCALEWAY = /^\/compat\/scaleway\//;
-
 function assertErrorShape(url: string, response: { headers: Record<string, unknown>; body: string; json(): any }, what: string): void {
-  if (SCALEWAY.test(url)) {
-    const body = response.json();
-    assert.ok(typeof body.type === 'string' && typeof body.message === 'string', `not a Scaleway error: ${what}`);
-    return;
-  }
   if (OAUTH_PROTOCOL.test(url) && String(response.headers['content-type']).startsWith('text/html')) {
     assert.match(response.body, /^<!doctype html>/i, `not an HTML error page: ${what}`);
     return;
@@ -40,8 +32,26 @@ function assertErrorShape(url: string, response: { headers: Record<string, unkno
   const body = response.json();
   assert.ok(typeof body === 'object' && body !== null && !Array.isArray(body), `not an error object: ${what}`);
   if (OAUTH_PROTOCOL.test(url) && typeof body.error === 'string') return;
-  assert.ok(typeof body.detail === 'string' || Object.values(body).every(Array.isArray), `neither {"detail"} nor field errors: ${what}`);
+  const [, isShape, shape] = SURFACE_ERROR_SHAPES.find(([prefix]) => url.startsWith(prefix)) ?? NATIVE_ERROR_SHAPE;
+  assert.ok(isShape(body), `not ${shape}: ${what}`);
 }
+
+/** A compute route of a process that runs no servers answers 503 in its surface's words. */
+function saysComputeUnavailable(url: string, body: Record<string, any>): boolean {
+  if (url.startsWith('/compat/scaleway/')) return body.type === 'api_error';
+  if (url.startsWith('/compat/cloudmc/')) return body.errors?.[0]?.code === 1050;
+  return body.code === 'compute_unavailable';
+}
+
+type ErrorShape = [prefix: string, isShape: (body: Record<string, unknown>) => boolean, shape: string];
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const NATIVE_ERROR_SHAPE: ErrorShape = ['/', (body) => typeof body.detail === 'string' || Object.values(body).every(Array.isArray), '{"detail"} or field errors'];
+/** Every compatibility surface answers errors in its own platform's shape, the framework's own included. */
+const SURFACE_ERROR_SHAPES: ErrorShape[] = [
+  ['/compat/cloudmc/', (body) => Array.isArray(body.errors) && body.errors.every((e) => isObject(e) && typeof e.code === 'number' && typeof e.message === 'string'), '{"errors": [{"code", "message"}]}'],
+  ['/compat/scalingo/', (body) => typeof body.error === 'string' || (isObject(body.errors) && Object.values(body.errors).every(Array.isArray)), '{"error"} or {"errors": {field: [...]}}'],
+  ['/compat/scaleway/', (body) => typeof body.type === 'string' && typeof body.message === 'string', '{"type", "message"}'],
+];
 
 function requestFor(route: RegisteredRoute, knownIds: string[], token: string): fc.Arbitrary<InjectOptions> {
   const id = fc.oneof(fc.constantFrom(...knownIds), fc.uuid(), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
@@ -121,7 +131,7 @@ for (const database of testDatabases) {
             }
             const what = `${request.method} ${request.url} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
             // This app runs no servers: a compute request that gets that far is refused with the documented 503.
-            const computeUnavailable = response.statusCode === 503 && (response.json().code === 'compute_unavailable' || (SCALEWAY.test(String(request.url)) && response.json().type === 'api_error'));
+            const computeUnavailable = response.statusCode === 503 && saysComputeUnavailable(String(request.url), response.json());
             assert.ok(response.statusCode < 500 || computeUnavailable, what);
             assert.ok(response.headers['x-request-id'], `no X-Request-Id: ${what}`);
             if (response.statusCode >= 400 && request.method !== 'HEAD') assertErrorShape(String(request.url), response, what);

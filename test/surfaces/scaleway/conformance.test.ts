@@ -277,7 +277,7 @@ for (const database of testDatabases) {
       });
 
       it('GET /servers/:id/action lists the actions; POST answers 202 {task} followed pending -> started -> success', async () => {
-        assert.deepEqual((await scw(app, { url: `/servers/${server.id}/action`, token })).json(), { actions: ['poweron', 'terminate'] });
+        assert.deepEqual((await scw(app, { url: `/servers/${server.id}/action`, token })).json(), { actions: ['poweron', 'terminate', 'backup'] });
         const res = await scw(app, { method: 'POST', url: `/servers/${server.id}/action`, token, payload: { action: 'poweron' } });
         assert.equal(res.statusCode, 202, res.body);
         const { task } = res.json();
@@ -336,6 +336,36 @@ for (const database of testDatabases) {
         assert.ok((await scw(app, { url: '/images', token })).json().images.some((i: { id: string }) => i.id === img.json().image.id));
         const wrong = assertScalewayError(await scw(app, { method: 'POST', url: '/images', token, payload: { root_volume: '3f1e1a52-8a0e-4c8f-9d0e-6a5c3e2b1a00', name: 'x' } }), 400, 'invalid_request_error');
         assert.ok(wrong.fields?.root_volume, JSON.stringify(wrong));
+      });
+
+      it('backup: 202 {task} that snapshots every volume and makes an image from the root volume\'s snapshot', async () => {
+        const action = `/servers/${server.id}/action`;
+        const count = async (url: string) => (await scw(app, { method: 'HEAD', url, token })).headers['x-total-count'];
+        const before = { images: await count('/images'), snapshots: await count('/snapshots') };
+        // Refused before anything is recorded: a viewer may not, another organization's server is not there, a bad name is a 400.
+        assertScalewayError(await scw(app, { method: 'POST', url: action, token: viewerToken, payload: { action: 'backup' } }), 403, 'authorization_required');
+        assertScalewayError(await scw(app, { method: 'POST', url: action, token: strangerToken, payload: { action: 'backup' } }), 404, 'unknown_resource');
+        assertScalewayError(await scw(app, { method: 'POST', url: action, token, payload: { action: 'backup', name: ' ' } }), 400, 'invalid_request_error');
+        assert.deepEqual({ images: await count('/images'), snapshots: await count('/snapshots') }, before);
+
+        const res = await scw(app, { method: 'POST', url: action, token, payload: { action: 'backup', name: 'nightly' } });
+        assert.equal(res.statusCode, 202, res.body);
+        const { task } = res.json();
+        assert.equal(task.href_from, `http://localhost:80${PREFIX}${action}`);
+        const imageId = /\/images\/([0-9a-f-]{36})$/.exec(task.href_result)?.[1];
+        assert.ok(imageId, task.href_result);
+        assert.equal((await followTask(app, token, task.id)).status, 'success');
+        const image = (await scw(app, { url: `/images/${imageId}`, token })).json().image;
+        assert.equal(image.name, 'nightly');
+        const taken = (await scw(app, { url: '/snapshots', token })).json().snapshots.filter((s: { name: string }) => s.name.startsWith('nightly '));
+        assert.deepEqual(taken.map((s: { base_volume: { id: string } }) => s.base_volume.id).sort(), [server.volumes['0'].id, server.volumes['2'].id].sort());
+        assert.ok(taken.every((s: { state: string }) => s.state === 'available'), JSON.stringify(taken));
+        assert.equal(image.root_volume.id, taken.find((s: { base_volume: { id: string } }) => s.base_volume.id === server.volumes['0'].id).id);
+        // The image boots a server.
+        const booted = await scw(app, { method: 'POST', url: '/servers', token, payload: { name: 'from-backup', image: imageId } });
+        assert.equal(booted.statusCode, 201, booted.body);
+        const gone = await scw(app, { method: 'POST', url: `/servers/${booted.json().server.id}/action`, token, payload: { action: 'terminate' } });
+        assert.equal((await followTask(app, token, gone.json().task.id)).status, 'success');
       });
 
       it('terminate stops the server and deletes it with its volumes; DELETE of a stopped server is a 204', async () => {

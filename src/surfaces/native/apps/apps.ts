@@ -17,6 +17,7 @@ function render(request: Parameters<typeof resourceUrl>[0]) {
     status: a.status,
     stack: a.stack,
     force_https: a.force_https,
+    health_check_path: a.health_check_path,
     url: resourceUrl(request, APPS_COLLECTION, a.id),
     web_url: a.web_url,
     last_deployed_at: a.last_deployed_at,

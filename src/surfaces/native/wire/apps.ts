@@ -16,6 +16,7 @@ export const AppBody = Type.Object({
   status: Type.String({ description: 'new, building, running, stopped, crashed, restarting, scaling, booting, or deleting.' }),
   stack: Type.String({ description: STACKS.join(' or ') }),
   force_https: Type.Boolean(),
+  health_check_path: Nullable(Type.String({ description: 'New web processes must answer GET on it with 2xx or 3xx before they get traffic; null: accepting a TCP connection on PORT suffices.' })),
   url: Type.String({ description: 'This resource.' }),
   web_url: Type.String({ description: 'Where the router serves the app.' }),
   last_deployed_at: Type.Union([Timestamp, Type.Null()]),
@@ -26,7 +27,11 @@ export const AppBody = Type.Object({
 export const Name = Type.String({ maxLength: 200, description: `${NAME_LENGTH.min} to ${NAME_LENGTH.max} lowercase letters, digits and hyphens; unique on the installation.` });
 export const Stack = Type.String({ maxLength: 50, description: `${STACKS.join(' or ')} (default nodejs).` });
 export const AppPost = Type.Object({ name: Name, stack: Type.Optional(Stack), force_https: Type.Optional(Type.Boolean()) });
-export const AppPatch = Type.Object({ stack: Type.Optional(Stack), force_https: Type.Optional(Type.Boolean()) });
+export const AppPatch = Type.Object({
+  stack: Type.Optional(Stack),
+  force_https: Type.Optional(Type.Boolean()),
+  health_check_path: Type.Optional(Nullable(Type.String({ maxLength: 300, description: 'A path such as /healthz, or null for a TCP check.' }))),
+});
 export const RenamePost = Type.Object({ new_name: Name, current_name: Type.Optional(Type.String({ maxLength: 200, description: 'When given, must be the current name (a confirmation).' })) });
 export const TransferPost = Type.Object({ organization: Type.String({ maxLength: 200, description: 'An organization of the acting subtree.' }) });
 

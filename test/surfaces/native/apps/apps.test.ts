@@ -91,6 +91,19 @@ for (const database of testDatabases) {
       assert.equal(patched.statusCode, 200, patched.body);
       assert.equal(patched.json().force_https, true);
       assert.equal(patched.json().stack, 'procfile');
+      assert.equal(patched.json().health_check_path, null);
+      const checked = await app.request({ method: 'PATCH', url: `${APPS}${created.id}/`, token: alice.session, payload: { health_check_path: '/healthz' } });
+      assert.equal(checked.statusCode, 200, checked.body);
+      assert.equal(checked.json().health_check_path, '/healthz');
+      assert.equal(checked.json().force_https, true, 'other settings stay');
+      for (const path of ['healthz', '/with space', `/${'x'.repeat(250)}`]) {
+        const refused = await app.request({ method: 'PATCH', url: `${APPS}${created.id}/`, token: alice.session, payload: { health_check_path: path } });
+        assert.equal(refused.statusCode, 400, path);
+        assert.ok(refused.json().health_check_path);
+      }
+      assert.equal((await get(app, `${APPS}${created.id}/`)).health_check_path, '/healthz');
+      const cleared = await app.request({ method: 'PATCH', url: `${APPS}${created.id}/`, token: alice.session, payload: { health_check_path: null } });
+      assert.equal(cleared.json().health_check_path, null);
       const wrong = await app.request({ method: 'POST', url: `${APPS}${created.id}/rename/`, token: alice.session, payload: { new_name: 'renamed-app', current_name: 'not-the-name' } });
       assert.equal(wrong.statusCode, 400);
       assert.ok(wrong.json().current_name);

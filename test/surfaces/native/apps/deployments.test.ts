@@ -76,6 +76,8 @@ for (const database of testDatabases) {
     });
 
     it('scales web to 3 and spreads requests over the three', async () => {
+      // The new processes must answer the health check path before they get traffic.
+      assert.equal((await app.request({ method: 'PATCH', url: `${APPS}sample-shop/`, payload: { health_check_path: '/' } })).statusCode, 200);
       const res = await app.request({ method: 'POST', url: `${APPS}sample-shop/formation/`, payload: { containers: [{ name: 'web', amount: 3, size: 'S' }] } });
       assert.equal(res.statusCode, 202, res.body);
       await waitForTask(app, res.json().task);
