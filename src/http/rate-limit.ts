@@ -31,3 +31,17 @@ export function createRequestLimits(limiter: RateLimiter, limits: Limits) {
     },
   };
 }
+
+/**
+ * Runs a surface's authentication under the rate limits: a failed attempt counts against the
+ * client's address, a request that authenticated against its credential.
+ */
+export async function authenticateWithinLimits(limits: RequestLimits, request: FastifyRequest, reply: FastifyReply, authenticate: () => Promise<void>): Promise<void> {
+  try {
+    await authenticate();
+  } catch (error) {
+    limits.address(request, reply);
+    throw error;
+  }
+  limits.credential(request, reply);
+}

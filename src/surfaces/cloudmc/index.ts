@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
 import { authenticateActor, requestedOrganization, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
-import type { RequestLimits } from '../../http/rate-limit.ts';
+import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { administrationRoutes } from './administration.ts';
 import { computeRoutes } from './compute.ts';
@@ -32,13 +32,7 @@ export function cloudmcSurface({ services, limits }: CloudmcSurfaceOptions): Fas
     app.addHook('onRequest', async (request, reply) => {
       // Unknown endpoints and wrong verbs answer as such, key or not.
       if (request.is404) return limits.address(request, reply);
-      try {
-        await authenticateActor(request, CLOUDMC_CARRIERS, services, requestedOrganization(request));
-      } catch (error) {
-        limits.address(request, reply);
-        throw error;
-      }
-      limits.credential(request, reply);
+      await authenticateWithinLimits(limits, request, reply, () => authenticateActor(request, CLOUDMC_CARRIERS, services, requestedOrganization(request)));
     });
     administrationRoutes(app, services);
     computeRoutes(app, services);

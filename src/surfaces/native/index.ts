@@ -4,7 +4,7 @@ import type { CoreServices } from '../../core/services.ts';
 import { addEntityTags } from '../../http/conventions/etag.ts';
 import { honourIdempotencyKeys } from '../../http/conventions/idempotency.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
-import type { RequestLimits } from '../../http/rate-limit.ts';
+import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { oauthSurface } from '../oauth/index.ts';
 import { negotiateApiVersion } from './api-version.ts';
@@ -76,14 +76,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   app.addHook('onRequest', async (request, reply) => {
     negotiateApiVersion(request);
     if (request.routeOptions.config.auth === false) return limits.address(request, reply);
-    try {
-      await authenticateRequest(request, services);
-    } catch (error) {
-      // Failed authentications count against the client's address.
-      limits.address(request, reply);
-      throw error;
-    }
-    limits.credential(request, reply);
+    await authenticateWithinLimits(limits, request, reply, () => authenticateRequest(request, services));
   });
   honourIdempotencyKeys(instance, services.idempotency);
   app.get('/api/schema/', { config: { auth: false }, schema: { hide: true } }, async () => instance.swagger());

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
 import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
-import type { RequestLimits } from '../../http/rate-limit.ts';
+import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { accountRoutes } from './account.ts';
 import { renderScalewayError } from './errors.ts';
@@ -43,13 +43,7 @@ export function scalewaySurface({ services, limits }: ScalewaySurfaceOptions): F
     // Who, before the body is read: a request without a valid token is a 401 whatever it carries.
     app.addHook('onRequest', async (request, reply) => {
       if (request.is404 || request.routeOptions.config.auth === false) return limits.address(request, reply);
-      try {
-        await authenticateActor(request, SCALEWAY_CARRIERS, services);
-      } catch (error) {
-        limits.address(request, reply);
-        throw error;
-      }
-      limits.credential(request, reply);
+      await authenticateWithinLimits(limits, request, reply, () => authenticateActor(request, SCALEWAY_CARRIERS, services));
     });
     // Where, once the body is read: the organization it (or the query) names, the token's own otherwise.
     app.addHook('preHandler', async (request) => {

@@ -3,7 +3,7 @@ import type { CoreServices } from '../../core/services.ts';
 import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
 import { HttpError } from '../../http/errors.ts';
-import type { RequestLimits } from '../../http/rate-limit.ts';
+import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { appRoutes } from './apps.ts';
 import { authRoutes } from './auth.ts';
@@ -52,13 +52,7 @@ export function scalingoSurface({ services, limits, region, httpsOnly }: Scaling
       if (httpsOnly) assertSecureTransport(request);
       // Unknown endpoints and wrong verbs answer as such, credential or not; public routes are limited by address.
       if (request.is404 || request.routeOptions.config.auth === false) return limits.address(request, reply);
-      try {
-        await authenticate(request);
-      } catch (error) {
-        limits.address(request, reply);
-        throw error;
-      }
-      limits.credential(request, reply);
+      await authenticateWithinLimits(limits, request, reply, () => authenticate(request));
     });
     authRoutes(app, services, { region, authenticate });
     appRoutes(app, services, region);
