@@ -11,6 +11,8 @@ import { negotiateApiVersion } from './api-version.ts';
 import { appRoutes } from './apps/apps.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
 import { appRunRoutes } from './apps/runs.ts';
+import { catalogRoutes } from './catalog/catalog.ts';
+import { projectRoutes } from './projects/projects.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
 import { apiKeyRoutes } from './auth/api-key.ts';
@@ -107,4 +109,6 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   appRoutes(app, services.apps);
   appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
   appRunRoutes(app, services.apps);
+  projectRoutes(app, services.projects);
+  catalogRoutes(app, services.catalog);
 }
