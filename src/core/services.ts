@@ -107,7 +107,7 @@ export function createCoreServices(
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, secrets, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
-  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests });
+  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests });
   return {
     identity,
     notifier,
