@@ -43,8 +43,10 @@ export interface ProcessSpec {
   id: string;
   /** The release whose slug it runs. */
   slugId: string;
-  /** A shell line (a Procfile entry), run by `/bin/sh -c` in `/app`. */
+  /** A shell line (a Procfile entry), run by `/bin/sh -c` in `/app` (in `/` when the slug is a root filesystem). */
   command: string;
+  /** The slug is an image's root filesystem (a release made from an image): the process runs on it instead of the stack. */
+  slugIsRootfs?: boolean;
   env: Record<string, string>;
   limits: ContainerLimits;
   network: NetworkSpec;
@@ -72,6 +74,8 @@ export interface AppHost {
   promote(buildId: string, slugId: string): Promise<{ sizeBytes: number }>;
   removeBuild(buildId: string): Promise<void>;
   removeSlug(slugId: string): Promise<void>;
+  /** Makes a copy of a compute image's root filesystem the immutable slug `slugId` (kept when it exists already). */
+  slugFromImage(imageId: string, slugId: string): Promise<{ sizeBytes: number }>;
   processes: {
     /** Starts the container (detached: it outlives Nimbus); a running one is left alone. */
     start(spec: ProcessSpec): Promise<void>;

@@ -33,6 +33,7 @@ import { createOauthServices } from './oauth/oauth-services.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createProjectService } from './projects/project-service.ts';
+import { createOrderService } from './orders/order-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
 import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
@@ -107,7 +108,8 @@ export function createCoreServices(
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, secrets, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
-  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests });
+  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, images: { ensureReady: computeServices.ensureImageReady } });
+  const catalogService = createCatalogService({ ...catalog, zones: [compute.settings.hostId] });
   return {
     identity,
     notifier,
@@ -120,7 +122,8 @@ export function createCoreServices(
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),
-    catalog: createCatalogService({ ...catalog, zones: [compute.settings.hostId] }),
+    catalog: catalogService,
+    orders: createOrderService({ store, events, tasks, catalog: catalogService, images: computeServices.images, apps: appServices.apps, deployments: appServices.deployments }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

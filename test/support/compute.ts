@@ -99,7 +99,7 @@ export async function knownCompute(nimbus: Nimbus): Promise<{ servers: string[];
   };
 }
 
-/** Stops and removes every server and volume the app made, then lets the host release anything else of its root. */
+/** Stops and removes every server, volume and app process the app made, then lets the host release anything else of its root. */
 export async function releaseCompute(nimbus: Nimbus, known: { servers: string[]; volumes: string[] }): Promise<string[]> {
   const host = nimbus.services.compute.host;
   for (const id of known.servers) {
@@ -107,7 +107,9 @@ export async function releaseCompute(nimbus: Nimbus, known: { servers: string[];
     await host.servers.remove(id).catch(() => undefined);
   }
   for (const id of known.volumes) await host.volumes.remove(id).catch(() => undefined);
-  return host.sweep({ servers: new Set(), volumes: new Set(), networks: new Set() });
+  // App processes outlive the server (as they do in production): a test that leaves one running (an order's) ends it here.
+  const apps = await nimbus.services.apps.host.sweep({ processes: new Set(), slugs: new Set() });
+  return [...apps, ...(await host.sweep({ servers: new Set(), volumes: new Set(), networks: new Set() }))];
 }
 
 /** A test app that runs servers (see `startTestApp`'s `compute`). */

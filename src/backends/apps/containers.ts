@@ -45,6 +45,22 @@ export function appContainerConfig(input: { stack: Stack; appDir: string; comman
 }
 
 /**
+ * The config of a process of a release made from an image: the image's files (the slug, under
+ * the process's own writable layer) are its root, as in any container runtime; `/tmp` is private.
+ */
+export function imageContainerConfig(input: { rootfs: string; command: string; env: Record<string, string>; limits: ContainerLimits; netnsPath: string; cgroupsPath: string }): object {
+  return containerConfig({
+    process: { args: ['/bin/sh', '-c', input.command], env: environment(input.env), cwd: '/', user: APP_USER },
+    root: { path: input.rootfs, readonly: false },
+    hostname: 'app',
+    mounts: [{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=262144k'] }],
+    netnsPath: input.netnsPath,
+    resources: resources(input.limits),
+    cgroupsPath: input.cgroupsPath,
+  });
+}
+
+/**
  * Runs a container in the foreground (a build, a one-off run): stdout and stderr go to
  * `onOutput` as they come; an abort kills every process in it. The bundle directory is removed
  * afterwards. Returns the exit code.
@@ -80,7 +96,7 @@ export async function runToCompletion(runc: Runc, bundle: string, id: string, on
 /**
  * App processes: detached containers (they outlive Nimbus) with a bundle under `processes/<id>/`.
  * `/app` is an overlay: the slug read-only below, a writable layer of the process's own above,
- * thrown away with it. Each has an address on its organization's network.
+ * thrown away with it (for a release made from an image, that overlay is the root instead). Each has an address on its organization's network.
  */
 export class ProcessManager {
   constructor(
@@ -94,7 +110,6 @@ export class ProcessManager {
     assertId(spec.id, 'process');
     assertId(spec.slugId, 'slug');
     if (await this.running(spec.id)) return;
-    const stack = await this.stack();
     const slug = this.layout.slugDir(spec.slugId);
     if (!(await exists(slug))) throw new Error(`the slug of release ${spec.slugId} is missing on this host`);
     await writeFileAtomic(this.layout.processFile(spec.id, 'spec.json'), JSON.stringify({ id: spec.id, network: spec.network }));
@@ -107,7 +122,8 @@ export class ProcessManager {
       const appDir = this.layout.processFile(spec.id, 'app');
       await mountOverlay(appDir, { lowers: [slug], upper, work });
       await this.network.connect(spec.id, spec.address, spec.network);
-      const config = appContainerConfig({ stack, appDir, command: spec.command, env: spec.env, limits: spec.limits, netnsPath: path.join('/run/netns', netnsName(spec.id)), cgroupsPath: `/nimbus-app-${spec.id}` });
+      const running = { command: spec.command, env: spec.env, limits: spec.limits, netnsPath: path.join('/run/netns', netnsName(spec.id)), cgroupsPath: `/nimbus-app-${spec.id}` };
+      const config = spec.slugIsRootfs ? imageContainerConfig({ rootfs: appDir, ...running }) : appContainerConfig({ stack: await this.stack(), appDir, ...running });
       await writeFileAtomic(this.layout.processFile(spec.id, 'config.json'), JSON.stringify(config));
       await this.runc.runDetached(containerName(spec.id), path.join(this.layout.processes, spec.id), this.layout.processFile(spec.id, 'console.log'), this.layout.processFile(spec.id, 'init.pid'));
     } catch (error) {

@@ -9,7 +9,8 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppHost } from '../app-host.ts';
-import { exists, listDir, treeSize, writeFileAtomic } from '../files.ts';
+import { run } from '../command.ts';
+import { exists, listDir, makeStagingDir, treeSize, writeFileAtomic } from '../files.ts';
 import { mountOverlay, unmountAllUnder } from '../mounts.ts';
 import { assertId, containerName } from '../names.ts';
 import { Runc } from '../runc/runtime.ts';
@@ -91,6 +92,24 @@ export function createRuncAppHost(parts: RuncParts): AppHost {
     removeBuild: guarded(async (buildId) => {
       assertId(buildId, 'build');
       await rm(layout.buildDir(buildId), { recursive: true, force: true });
+    }),
+    slugFromImage: guarded(async (imageId, slugId) => {
+      assertId(slugId, 'slug');
+      const slug = layout.slugDir(slugId);
+      if (!(await exists(slug))) {
+        const rootfs = await parts.images.rootfs(imageId);
+        await mkdir(layout.staging, { recursive: true });
+        const staging = await makeStagingDir(layout.staging, 'slug');
+        try {
+          // A copy, not a reference: the image may be deleted while apps still run on it.
+          await run('cp', ['-a', '--reflink=auto', `${rootfs}/.`, path.join(staging, 'rootfs')]);
+          await mkdir(layout.slugs, { recursive: true });
+          await rename(path.join(staging, 'rootfs'), slug);
+        } finally {
+          await rm(staging, { recursive: true, force: true });
+        }
+      }
+      return { sizeBytes: await treeSize(slug) };
     }),
     removeSlug: guarded(async (slugId) => {
       assertId(slugId, 'slug');

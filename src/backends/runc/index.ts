@@ -43,6 +43,8 @@ export interface RuncHostSettings {
 /** What the servers' host and the apps' host share: one runc binary, one network wiring (bridge turns are per process). */
 export interface RuncParts {
   layout: HostLayout;
+  /** Compute's images (apps make slugs of them). */
+  images: ImageStore;
   runc: Runc;
   network: NetworkWiring;
   ensureAvailable(): Promise<void>;
@@ -109,5 +111,5 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
     },
     sweep: guarded((known) => sweepHost({ layout, runc, servers, network }, known)),
   };
-  return { compute, parts: { layout, runc, network, ensureAvailable } };
+  return { compute, parts: { layout, images, runc, network, ensureAvailable } };
 }

@@ -27,8 +27,13 @@ export class DeploymentFailed extends Conflict {
   }
 }
 
+/** What apps need of compute's images: the built-in one is made on first use; others must be ready (a Conflict says why not). */
+export interface AppImages {
+  ensureReady(imageId: string): Promise<void>;
+}
+
 /** The tasks of apps. Each is safe to run again after a crash: steps are recorded, host calls keyed by ids. */
-export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store: Store; events: EventService; notifier: Notifier; host: AppHost; processes: Processes; limits: AppQuotas; sourceLimits: SourceLimits }): void {
+export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store: Store; events: EventService; notifier: Notifier; host: AppHost; processes: Processes; limits: AppQuotas; sourceLimits: SourceLimits; images: AppImages }): void {
   const { store, events, notifier, host, processes, limits } = deps;
   const { db } = store;
 
@@ -77,7 +82,8 @@ export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store
     'app.deploy',
     appTask(async (ctx, app) => {
       const deploymentId = String(ctx.input.deployment_id);
-      const archive = String(ctx.input.archive);
+      const archive = String(ctx.input.archive ?? '');
+      const imageId = typeof ctx.input.image_id === 'string' ? ctx.input.image_id : null;
       const fail = async (status: DeploymentStatus, message: string): Promise<never> => {
         await setDeployment(deploymentId, status, { error: message });
         await db.updateTable('apps').set({ status: app.current_release_id ? app.status : 'new', updated_at: nowIso() }).where('id', '=', app.id).execute();
@@ -86,6 +92,20 @@ export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store
       };
       try {
         let slugId = await ctx.step('slug', async () => null as string | null);
+        if (slugId === null && imageId !== null) {
+          // A release made from an image: its root filesystem, copied, is the slug; nothing is built.
+          await setDeployment(deploymentId, 'building');
+          if (!app.current_release_id) await db.updateTable('apps').set({ status: 'building' }).where('id', '=', app.id).execute();
+          const newSlug = await ctx.step('image-slug', async () => newId());
+          try {
+            await deps.images.ensureReady(imageId);
+          } catch (error) {
+            if (error instanceof Conflict) await fail('build-error', error.message);
+            throw error;
+          }
+          await host.slugFromImage(imageId, newSlug);
+          slugId = await ctx.step('slug-ready', async () => newSlug);
+        }
         if (slugId === null) {
           await setDeployment(deploymentId, 'building');
           if (!app.current_release_id) await db.updateTable('apps').set({ status: 'building' }).where('id', '=', app.id).execute();
@@ -106,7 +126,7 @@ export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store
           slugId = await ctx.step('slug-ready', async () => newSlug);
         }
         await setDeployment(deploymentId, 'pushing');
-        const release = await ctx.step('release', async (trx) => recordRelease(trx, app, { slugId: slugId!, procfile: ctx.input.process_types as Record<string, string>, deploymentId, description: 'deployment' }));
+        const release = await ctx.step('release', async (trx) => recordRelease(trx, app, { slugId: slugId!, imageId, procfile: ctx.input.process_types as Record<string, string>, deploymentId, description: 'deployment' }));
         await setDeployment(deploymentId, 'starting', { release_id: release.id });
         try {
           await runRelease(ctx, app, release);
@@ -118,7 +138,7 @@ export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store
         await events.record(db, appEvent(app, 'deployment', null, { deployment: deploymentId, status: 'success', version: release.version }));
         return { release: release.id, version: release.version };
       } finally {
-        fs.rmSync(archive, { force: true });
+        if (archive) fs.rmSync(archive, { force: true });
       }
     }),
   );
@@ -127,7 +147,7 @@ export function registerAppHandlers(registry: TaskHandlerRegistry, deps: { store
     'app.rollback',
     appTask(async (ctx, app) => {
       const target = await loadRelease(String(ctx.input.release_id));
-      const release = await ctx.step('release', async (trx) => recordRelease(trx, app, { slugId: target.slug_id, procfile: JSON.parse(target.procfile) as Record<string, string>, deploymentId: null, description: `rollback to v${target.version}` }));
+      const release = await ctx.step('release', async (trx) => recordRelease(trx, app, { slugId: target.slug_id, imageId: target.image_id, procfile: JSON.parse(target.procfile) as Record<string, string>, deploymentId: null, description: `rollback to v${target.version}` }));
       await runRelease(ctx, app, release);
       return { release: release.id, version: release.version };
     }),

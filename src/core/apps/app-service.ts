@@ -104,15 +104,10 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     }
   }
 
-  /** A new app; a dry run (Scalingo's `X-Dry-Run`) checks everything the real one would and makes nothing. */
-  async function create(actor: Actor, input: AppInput, { dryRun = false }: { dryRun?: boolean } = {}): Promise<App> {
-    assertAllowed(actor, 'app:write');
-    const errors: FieldErrors = {};
-    checkAppName(errors, 'name', input.name);
-    checkStack(errors, input.stack);
-    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+  /** The row of a new app of the acting organization; `record` stores it. */
+  function newRow(actor: Actor, input: AppInput): AppRow {
     const now = nowIso();
-    const row: AppRow = {
+    return {
       id: newId(),
       organization_id: actor.organizationId,
       organization_path: actor.organizationPath,
@@ -127,15 +122,31 @@ export function createAppService(deps: { store: Store; events: EventService; tas
       created_at: now,
       updated_at: now,
     };
+  }
+
+  /** Within `trx`: counts the app against the quota, stores it and records its event (an order makes its apps so). */
+  async function record(trx: Transaction<Database>, actor: Actor, row: AppRow, data: Record<string, unknown> = {}): Promise<void> {
+    await limits.forApp(trx, actor.organizationId);
+    await trx.insertInto('apps').values(row).execute();
+    await events.record(trx, appEvent(row, 'new_app', actor, { stack: row.stack, ...data }));
+  }
+
+  /** A new app; a dry run (Scalingo's `X-Dry-Run`) checks everything the real one would and makes nothing. */
+  async function create(actor: Actor, input: AppInput, { dryRun = false }: { dryRun?: boolean } = {}): Promise<App> {
+    assertAllowed(actor, 'app:write');
+    const errors: FieldErrors = {};
+    checkAppName(errors, 'name', input.name);
+    checkStack(errors, input.stack);
+    if (Object.keys(errors).length) throw new ValidationFailed(errors);
+    const row = newRow(actor, input);
     await naming('name', () =>
       db.transaction().execute(async (trx) => {
-        await limits.forApp(trx, actor.organizationId);
         if (dryRun) {
+          await limits.forApp(trx, actor.organizationId);
           if (await trx.selectFrom('apps').select('id').where('name', '=', row.name).executeTakeFirst()) throw ValidationFailed.field('name', NAME_TAKEN);
           return;
         }
-        await trx.insertInto('apps').values(row).execute();
-        await events.record(trx, appEvent(row, 'new_app', actor, { stack: row.stack }));
+        await record(trx, actor, row);
       }),
     );
     return toApp(row);
@@ -234,5 +245,5 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
   }
 
-  return { list, get, create, update, rename, transfer, remove, beginDelete, findVisible, toApp };
+  return { list, get, newRow, record, create, update, rename, transfer, remove, beginDelete, findVisible, toApp };
 }

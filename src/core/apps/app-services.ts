@@ -9,7 +9,7 @@ import type { LongRequests } from '../long-requests.ts';
 import type { QuotaService } from '../quotas/quota-service.ts';
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { TaskService } from '../tasks/task-service.ts';
-import { registerAppHandlers } from './app-handlers.ts';
+import { registerAppHandlers, type AppImages } from './app-handlers.ts';
 import { appQuotas } from './app-quotas.ts';
 import { createAppService } from './app-service.ts';
 import type { AppSettings } from './context.ts';
@@ -52,6 +52,8 @@ export function createAppServices(deps: {
   longRequests: LongRequests;
   /** Seals custom domains' private keys. */
   secrets: SecretBox;
+  /** Compute's images, for releases made from an image. */
+  images: AppImages;
 }) {
   const { store, events, host, compute, runtime } = deps;
   /** Ends the live streams (build output, logs) at shutdown. */
@@ -59,7 +61,7 @@ export function createAppServices(deps: {
   const limits = appQuotas(deps.quotas);
   const apps = createAppService({ ...deps, limits });
   const processes = appProcesses({ store, host, compute, settings: { healthTimeoutMs: runtime.healthTimeoutMs, drainMs: runtime.drainMs, stopTimeoutMs: compute.stopTimeoutMs } });
-  const deployments = createDeploymentService({ ...deps, apps, settings: { uploadDir: compute.uploadDir, unpackedLimit: runtime.unpackedLimit }, closing: closing.signal });
+  const deployments = createDeploymentService({ ...deps, apps, limits, settings: { uploadDir: compute.uploadDir, unpackedLimit: runtime.unpackedLimit }, closing: closing.signal });
   registerAppHandlers(deps.taskHandlers, { ...deps, processes, limits, sourceLimits: deployments.sourceLimits });
   const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp }, closing: closing.signal, longRequests: deps.longRequests });
   return {

@@ -4,7 +4,8 @@ import { ComputeRejected } from '../../backends/compute-host.ts';
 import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
-import type { AppDeploymentRow, AppReleaseRow } from '../../store/schema.ts';
+import type { Transaction } from 'kysely';
+import type { AppDeploymentRow, AppReleaseRow, AppRow, Database } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { asDomainError } from '../compute/context.ts';
@@ -16,7 +17,8 @@ import type { Task, TaskService } from '../tasks/task-service.ts';
 import type { AppService } from './app-service.ts';
 import { appEvent } from './context.ts';
 import { heldBy, streamOutput } from './output.ts';
-import { processTypesOf } from './plans.ts';
+import type { AppQuotas } from './app-quotas.ts';
+import { processTypesOf, SIZES } from './plans.ts';
 
 export interface DeploymentSettings {
   /** Where archives wait for their build. */
@@ -34,8 +36,8 @@ const releaseList: ListSpec = { filters: {}, searchColumns: [], orderings: { ver
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
 
 /** Deployments (a source archive built into a release and rolled out), their output, releases and rollbacks. */
-export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; settings: DeploymentSettings; closing: AbortSignal; longRequests: LongRequests }) {
-  const { store, events, tasks, host, apps, settings } = deps;
+export function createDeploymentService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; limits: AppQuotas; settings: DeploymentSettings; closing: AbortSignal; longRequests: LongRequests }) {
+  const { store, events, tasks, host, apps, limits, settings } = deps;
   const { db } = store;
   const sourceLimits = { unpackedBytes: settings.unpackedLimit, entries: SOURCE_ENTRIES_LIMIT };
 
@@ -84,6 +86,26 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
     }
   }
 
+  /**
+   * Within `trx`: a deployment of a release made from an image, for a new app (an order's
+   * container service). Compute images are root filesystems, not sources: the release's slug is
+   * a copy of the image's files and its processes run on it as their root (not on a stack), its
+   * one `web` process running `command` at `size`. Nothing is built, so any image Nimbus has
+   * (built-in, uploaded tarball or OCI archive, made from a snapshot) runs as it is.
+   */
+  async function fromImage(trx: Transaction<Database>, actor: Actor, app: AppRow, input: { imageId: string; command: string; size: string }): Promise<{ deployment: AppDeploymentRow; task: Task }> {
+    if (!(await trx.selectFrom('app_formation').select('process_type').where('app_id', '=', app.id).where('process_type', '=', 'web').executeTakeFirst())) {
+      await limits.forMemory(trx, app.organization_id, SIZES[input.size]!.memoryBytes);
+      await trx.insertInto('app_formation').values({ app_id: app.id, process_type: 'web', amount: 1, size: input.size }).execute();
+    }
+    const deployment: AppDeploymentRow = { id: newId(), app_id: app.id, status: 'queued', stack: app.stack, archive_bytes: 0, release_id: null, error: null, task_id: '', requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
+    const task = await tasks.enqueue(trx, actor, { type: 'app.deploy', input: { app_id: app.id, deployment_id: deployment.id, image_id: input.imageId, process_types: { web: input.command } } });
+    deployment.task_id = task.id;
+    await trx.insertInto('app_deployments').values(deployment).execute();
+    await events.record(trx, appEvent(app, 'deployment', actor, { deployment: deployment.id, status: 'queued', image: input.imageId }));
+    return { deployment, task };
+  }
+
   async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppDeploymentRow>> {
     assertAllowed(actor, 'app:read');
     const app = await apps.findVisible(actor, appRef);
@@ -130,5 +152,5 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
     });
   }
 
-  return { create, list, get, followOutput, releases, rollback, sourceLimits };
+  return { create, fromImage, list, get, followOutput, releases, rollback, sourceLimits };
 }

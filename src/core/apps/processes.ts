@@ -45,7 +45,7 @@ export function appProcesses(deps: { store: Store; host: AppHost; compute: Compu
     const command = (JSON.parse(release.procfile) as Record<string, string>)[row.process_type];
     if (!command) throw new Conflict(`Release v${release.version} has no "${row.process_type}" process.`, 'no_such_process');
     const size = SIZES[row.size]!;
-    await host.processes.start({ id: row.id, slugId: release.slug_id, command, env: envOf(app, release, row), limits: size, network: toNetworkSpec(network), address: row.address });
+    await host.processes.start({ id: row.id, slugId: release.slug_id, slugIsRootfs: release.image_id !== null, command, env: envOf(app, release, row), limits: size, network: toNetworkSpec(network), address: row.address });
   }
 
   /** Records and starts `amount` containers of a type; they are `starting` until `markUp`. */

@@ -19,6 +19,24 @@ export interface VariableInput {
   value?: string;
 }
 
+/** The rules of a variable, as field errors under `prefix`. */
+export function checkVariable(input: VariableInput, prefix = ''): FieldErrors {
+  const errors: FieldErrors = {};
+  if (typeof input.name !== 'string' || !NAME.test(input.name)) errors[`${prefix}name`] = ['Enter a name of letters, digits and underscores, not starting with a digit.'];
+  else if (input.name.length > VARIABLE_LIMITS.name) errors[`${prefix}name`] = [`Ensure this field has no more than ${VARIABLE_LIMITS.name} characters.`];
+  else if (RESERVED.has(input.name)) errors[`${prefix}name`] = [`${input.name} is set by the platform.`];
+  if (typeof input.value !== 'string') errors[`${prefix}value`] = ['This field is required.'];
+  else if (input.value.length > VARIABLE_LIMITS.value) errors[`${prefix}value`] = [`Ensure this field has no more than ${VARIABLE_LIMITS.value} characters.`];
+  return errors;
+}
+
+/** Within `trx`: the first variables of a new app (an order's params), already checked; no release is made (the app has none yet). */
+export async function recordVariables(trx: Transaction<Database>, appId: string, variables: { name: string; value: string }[]): Promise<void> {
+  if (!variables.length) return;
+  const now = nowIso();
+  await trx.insertInto('app_variables').values(variables.map((v) => ({ id: newId(), app_id: appId, name: v.name, value: v.value, created_at: now, updated_at: now }))).execute();
+}
+
 export type VariableService = ReturnType<typeof createVariableService>;
 
 /**
@@ -29,16 +47,6 @@ export type VariableService = ReturnType<typeof createVariableService>;
 export function createVariableService(deps: { store: Store; events: EventService; apps: AppService }) {
   const { store, events, apps } = deps;
   const { db } = store;
-
-  function check(input: VariableInput, prefix = ''): FieldErrors {
-    const errors: FieldErrors = {};
-    if (typeof input.name !== 'string' || !NAME.test(input.name)) errors[`${prefix}name`] = ['Enter a name of letters, digits and underscores, not starting with a digit.'];
-    else if (input.name.length > VARIABLE_LIMITS.name) errors[`${prefix}name`] = [`Ensure this field has no more than ${VARIABLE_LIMITS.name} characters.`];
-    else if (RESERVED.has(input.name)) errors[`${prefix}name`] = [`${input.name} is set by the platform.`];
-    if (typeof input.value !== 'string') errors[`${prefix}value`] = ['This field is required.'];
-    else if (input.value.length > VARIABLE_LIMITS.value) errors[`${prefix}value`] = [`Ensure this field has no more than ${VARIABLE_LIMITS.value} characters.`];
-    return errors;
-  }
 
   async function list(actor: Actor, appRef: string): Promise<AppVariableRow[]> {
     assertAllowed(actor, 'app:read');
@@ -74,7 +82,7 @@ export function createVariableService(deps: { store: Store; events: EventService
   async function create(actor: Actor, appRef: string, input: VariableInput): Promise<AppVariableRow> {
     assertAllowed(actor, 'app:write');
     const app = await apps.findVisible(actor, appRef);
-    const errors = check(input);
+    const errors = checkVariable(input);
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     return changing(actor, app, 'new_variable', { name: input.name }, (trx) => upsert(trx, app.id, input as Required<VariableInput>));
   }
@@ -84,7 +92,7 @@ export function createVariableService(deps: { store: Store; events: EventService
     assertAllowed(actor, 'app:write');
     const app = await apps.findVisible(actor, appRef);
     const errors: FieldErrors = {};
-    for (const [i, variable] of variables.entries()) Object.assign(errors, check(variable, `variables[${i}].`));
+    for (const [i, variable] of variables.entries()) Object.assign(errors, checkVariable(variable, `variables[${i}].`));
     const names = variables.map((v) => v.name);
     if (new Set(names).size !== names.length) errors.variables = ['A name is given twice.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
@@ -105,7 +113,7 @@ export function createVariableService(deps: { store: Store; events: EventService
     assertAllowed(actor, 'app:write');
     const app = await apps.findVisible(actor, appRef);
     const current = await findVariable(app.id, id);
-    const errors = check({ name: current.name, value: input.value });
+    const errors = checkVariable({ name: current.name, value: input.value });
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     return changing(actor, app, 'edit_variable', { name: current.name }, (trx) => upsert(trx, app.id, { name: current.name, value: input.value! }));
   }

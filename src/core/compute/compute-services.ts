@@ -33,6 +33,8 @@ export function createComputeServices(deps: ComputeDeps & { taskHandlers: TaskHa
     snapshots,
     backups: createBackupService({ ...deps, servers, snapshots, images }),
     userData: createUserDataService({ ...deps, servers }),
+    /** Makes an image usable on the host (the built-in one on first use); a Conflict says why it cannot be. */
+    ensureImageReady: records.ensureImageReady,
     /** At start-up (with the task worker): corrects server states and releases what nothing owns. */
     reconcile: (logger: Logger) => reconcileCompute(deps, records, logger),
   };

@@ -47,7 +47,8 @@ export function hostRecords({ store, events, host }: Pick<ComputeDeps, 'store' |
 
   /** Makes an image usable: the built-in one is made on first use; any other must be ready already. */
   async function ensureImageReady(imageId: string): Promise<void> {
-    const image = await db.selectFrom('images').selectAll().where('id', '=', imageId).executeTakeFirstOrThrow();
+    const image = await db.selectFrom('images').selectAll().where('id', '=', imageId).executeTakeFirst();
+    if (!image) throw new Conflict('The image was deleted.', 'image_not_found');
     if (image.status === 'ready') return;
     if (image.source !== 'builtin') throw new Conflict(`The image "${image.name}" is ${image.status}.`, 'image_not_ready');
     // One preparation at a time in this process; the host's own work is idempotent across processes.

@@ -28,6 +28,7 @@ export function unconfiguredAppHost(): AppHost {
     promote: refuse,
     removeBuild: refuse,
     removeSlug: refuse,
+    slugFromImage: refuse,
     processes: { start: refuse, stop: refuse, running: refuse, readOutput: refuse },
     run: refuse,
     sweep: refuse,

@@ -52,6 +52,8 @@ export interface AppReleasesTable {
   env: string;
   description: string;
   created_at: string;
+  /** The image whose root filesystem the slug is (a release made from an image); null for a built source. */
+  image_id: string | null;
 }
 
 export type DeploymentStatus = 'queued' | 'building' | 'pushing' | 'starting' | 'success' | 'build-error' | 'crashed-error' | 'timeout-error' | 'aborted';

@@ -13,6 +13,7 @@ import { appDomainRoutes } from './apps/domains.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
 import { appRunRoutes } from './apps/runs.ts';
 import { catalogRoutes } from './catalog/catalog.ts';
+import { orderRoutes } from './orders/orders.ts';
 import { projectRoutes } from './projects/projects.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
@@ -113,4 +114,5 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   appDomainRoutes(app, services.apps);
   projectRoutes(app, services.projects);
   catalogRoutes(app, services.catalog);
+  orderRoutes(app, services.orders);
 }
