@@ -8,17 +8,21 @@ import { HttpError } from '../../http/errors.ts';
  * renderer like any other.
  */
 export function limitBodyArrival(app: FastifyInstance, timeoutMs: number): void {
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  app.addHook('preParsing', async (request, reply, payload) => {
     if (request.headers['content-length'] === '0' || (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined)) return payload;
     const timed = new PassThrough();
     const timer = setTimeout(() => {
       payload.unpipe(timed);
-      timed.destroy(new HttpError(408, 'request_timeout', 'The request body did not arrive in time.'));
+      // Still read by the body parser: it answers the 408. Otherwise the request was already answered.
+      if (timed.listenerCount('error') > 0) timed.destroy(new HttpError(408, 'request_timeout', 'The request body did not arrive in time.'));
+      else timed.destroy();
     }, timeoutMs);
     timer.unref();
+    const stop = () => clearTimeout(timer);
     payload.on('error', (error) => timed.destroy(error));
-    payload.on('end', () => clearTimeout(timer));
-    timed.on('close', () => clearTimeout(timer));
+    payload.on('end', stop);
+    timed.on('close', stop);
+    reply.raw.on('close', stop);
     payload.pipe(timed);
     return timed;
   });

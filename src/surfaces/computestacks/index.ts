@@ -40,7 +40,6 @@ export function computestacksSurface({ services, limits, bodyTimeoutMs }: Comput
     useDialect(app, { renderError: renderComputeStacksError });
     acceptJsonBodiesOnly(app);
     limitBodyArrival(app, bodyTimeoutMs);
-    app.addHook('onRequest', async (request, reply) => negotiateVersion(request, reply));
     await app.register(oauthSurface, { oauth: services.oauth, limits });
     await app.register(apiRoutes, { services, limits });
   };
@@ -49,6 +48,7 @@ export function computestacksSurface({ services, limits, bodyTimeoutMs }: Comput
 async function apiRoutes(app: FastifyInstance, { services, limits }: Pick<ComputeStacksSurfaceOptions, 'services' | 'limits'>): Promise<void> {
   requireDeclaredScopes(app);
   app.addHook('onRequest', async (request, reply) => {
+    negotiateVersion(request, reply);
     if (request.routeOptions.config.auth === false) return limits.address(request, reply);
     await authenticateWithinLimits(limits, request, reply, () => authenticate(request, services));
     assertScope(request.actor, request.routeOptions.config.computestacksScope!);
