@@ -112,7 +112,7 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
-    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests }),
+    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,
