@@ -12,6 +12,8 @@ import { appRoutes } from './apps/apps.ts';
 import { appDomainRoutes } from './apps/domains.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
 import { appRunRoutes } from './apps/runs.ts';
+import { catalogRoutes } from './catalog/catalog.ts';
+import { projectRoutes } from './projects/projects.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
 import { apiKeyRoutes } from './auth/api-key.ts';
@@ -109,4 +111,6 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
   appRunRoutes(app, services.apps);
   appDomainRoutes(app, services.apps);
+  projectRoutes(app, services.projects);
+  catalogRoutes(app, services.catalog);
 }
