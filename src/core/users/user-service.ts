@@ -57,7 +57,8 @@ const PROFILE_FIELDS = ['email', 'first_name', 'last_name', 'username'] as const
 export const SELF = '-';
 
 const USERNAME_PATTERN = /^[\p{L}\p{N}_@.+-]+$/u;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** What an email address must look like: users' and app invitations'. */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX = { username: 150, email: 254, first_name: 150, last_name: 150 } as const;
 
 const listSpec: ListSpec = {

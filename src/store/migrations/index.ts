@@ -18,6 +18,7 @@ import * as m0640 from './0640_account_tokens_and_user_data.ts';
 import * as m0650 from './0650_app_health_check.ts';
 import * as m0660 from './0660_destroyed_servers.ts';
 import * as m0740 from './0740_app_domains.ts';
+import * as m0750 from './0750_app_collaborators.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '0650_app_health_check': m0650,
   '0660_destroyed_servers': m0660,
   '0740_app_domains': m0740,
+  '0750_app_collaborators': m0750,
 };
 
 export const migrationProvider: MigrationProvider = {
