@@ -127,7 +127,7 @@ export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
     Partial<LimitSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host' | 'tlsCert' | 'tlsKey'>> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host' | 'tlsCert' | 'tlsKey' | 'catalog'>> &
     Partial<ComputeConfig> &
     Partial<DnsConfig> &
     Partial<AppsConfig>,
@@ -151,6 +151,7 @@ export async function createNimbus(
       limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
       apps: { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort },
       appRuntime: { ...APP_RUNTIME_DEFAULTS, ...config.appRuntime },
+      catalog: config.catalog,
     });
     const supervisor = compute ? services.apps.supervisor(logger) : undefined;
     const router = compute && config.routerPort

@@ -1,4 +1,5 @@
-import type { AppRow } from '../../store/schema.ts';
+import type { Transaction } from 'kysely';
+import type { AppRow, Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
 import { assertAllowed, assertScope, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
@@ -253,13 +254,16 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     if (options.currentName !== undefined && options.currentName !== current.name) throw ValidationFailed.field('current_name', 'does not match the name of the app');
     assertNotDeleting(current);
-    return db.transaction().execute(async (trx) => {
-      const moved = await trx.updateTable('apps').set({ status: 'deleting', revision: current.revision + 1, updated_at: nowIso() }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
-      await events.record(trx, appEvent(current, 'delete_app', actor));
-      return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
-    });
+    return db.transaction().execute((trx) => beginDelete(trx, actor, current));
   }
 
-  return { list, get, create, update, rename, transfer, remove, findVisible, reach, findOwned, toApp };
+  /** Within `trx`: the app goes `deleting` and the task that tears it down is enqueued (a project's cascade deletes its apps so). */
+  async function beginDelete(trx: Transaction<Database>, actor: Actor, current: AppRow): Promise<Task> {
+    const moved = await trx.updateTable('apps').set({ status: 'deleting', revision: current.revision + 1, updated_at: nowIso() }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
+    await events.record(trx, appEvent(current, 'delete_app', actor));
+    return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
+  }
+
+  return { list, get, create, update, rename, transfer, remove, beginDelete, findVisible, reach, findOwned, toApp };
 }

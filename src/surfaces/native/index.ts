@@ -13,6 +13,8 @@ import { appCollaboratorRoutes } from './apps/collaborators.ts';
 import { appDomainRoutes } from './apps/domains.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
 import { appRunRoutes } from './apps/runs.ts';
+import { catalogRoutes } from './catalog/catalog.ts';
+import { projectRoutes } from './projects/projects.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
 import { apiKeyRoutes } from './auth/api-key.ts';
@@ -111,4 +113,6 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   appRunRoutes(app, services.apps);
   appDomainRoutes(app, services.apps);
   appCollaboratorRoutes(app, services.apps);
+  projectRoutes(app, services.projects);
+  catalogRoutes(app, services.catalog);
 }
