@@ -24,6 +24,7 @@ import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
 import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
+import { computestacksSurface } from './surfaces/computestacks/index.ts';
 import { nativeSurface } from './surfaces/native/index.ts';
 import { scalewaySurface } from './surfaces/scaleway/index.ts';
 import { scalingoSurface } from './surfaces/scalingo/index.ts';
@@ -67,7 +68,7 @@ export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'routerTlsPo
  * The mount table: each surface at its prefix on the main listener and, when
  * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
  */
-export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion' | 'tlsCert' | 'tlsKey'>>): Surface[] {
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion' | 'computestacksBodyTimeoutSeconds' | 'tlsCert' | 'tlsKey'>>): Surface[] {
   const limits = createRequestLimits(services.limiter, services.identity);
   const ports = config.surfacePorts ?? {};
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
@@ -91,6 +92,12 @@ export function mountTable(services: CoreServices, config: Partial<Pick<Config, 
       port: ports.scalingo,
       tls,
       plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion, httpsOnly: tls !== undefined }),
+    },
+    {
+      name: 'computestacks',
+      prefix: '/compat/computestacks',
+      port: ports.computestacks,
+      plugin: computestacksSurface({ services, limits, bodyTimeoutMs: (config.computestacksBodyTimeoutSeconds ?? SURFACE_DEFAULTS.computestacksBodyTimeoutSeconds) * 1000 }),
     },
   ];
 }
@@ -127,7 +134,7 @@ export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
     Partial<LimitSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host' | 'tlsCert' | 'tlsKey' | 'catalog'>> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'computestacksBodyTimeoutSeconds' | 'host' | 'tlsCert' | 'tlsKey' | 'catalog'>> &
     Partial<ComputeConfig> &
     Partial<DnsConfig> &
     Partial<AppsConfig>,

@@ -85,6 +85,8 @@ export interface Config {
   computeServiceCode: string;
   /** The region the Scalingo surface names in `GET /v1/regions` (clients select it with `--region`). */
   scalingoRegion: string;
+  /** Seconds a request body to the ComputeStacks surface may take to arrive before it is answered 408. */
+  computestacksBodyTimeoutSeconds: number;
   /** The catalog: the currency of prices (`NIMBUS_CURRENCY`), prices over the defaults (`NIMBUS_PRICES`, `name=amount,...`) and the region (`NIMBUS_REGION`). */
   catalog: Omit<CatalogSettings, 'zones'>;
   /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
@@ -113,7 +115,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** Surfaces' settings' defaults. */
-export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus' } as const;
+export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus', computestacksBodyTimeoutSeconds: 30 } as const;
 
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `${DEFAULT_SERVER_ID_RANGE.first}-${DEFAULT_SERVER_ID_RANGE.last}`, stopTimeoutSeconds: 10, destroyedRetentionSeconds: 86_400, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
@@ -232,6 +234,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     tlsCert: pick('tlsCert', () => env.NIMBUS_TLS_CERT || undefined, undefined),
     tlsKey: pick('tlsKey', () => env.NIMBUS_TLS_KEY || undefined, undefined),
     scalingoRegion: pick('scalingoRegion', () => env.NIMBUS_SCALINGO_REGION || undefined, SURFACE_DEFAULTS.scalingoRegion),
+    computestacksBodyTimeoutSeconds: pick(
+      'computestacksBodyTimeoutSeconds',
+      () => parseInteger('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT', env.NIMBUS_COMPUTESTACKS_BODY_TIMEOUT),
+      SURFACE_DEFAULTS.computestacksBodyTimeoutSeconds,
+    ),
     catalog: pick('catalog', () => ({
       currency: env.NIMBUS_CURRENCY?.trim().toUpperCase() || CATALOG_DEFAULTS.currency,
       prices: env.NIMBUS_PRICES ? catalogField(() => parsePriceList(env.NIMBUS_PRICES!)) : {},
@@ -277,6 +284,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: give both, or neither');
   if (!isServiceCode(config.scalingoRegion)) throw new ConfigError(`NIMBUS_SCALINGO_REGION: "${config.scalingoRegion}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
+  if (config.computestacksBodyTimeoutSeconds < 1) throw new ConfigError('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT must be at least 1 second');
   catalogField(() => pricedPackages(config.catalog));
   if (!isServiceCode(config.catalog.region)) throw new ConfigError(`NIMBUS_REGION: "${config.catalog.region}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
