@@ -58,7 +58,8 @@ const PROFILE_FIELDS = ['email', 'firstName', 'lastName', 'username'] as const;
 export const SELF = '-';
 
 const USERNAME_PATTERN = /^[\p{L}\p{N}_@.+-]+$/u;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** What an email address must look like: users' and app invitations'. */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX = { username: 150, email: 254, firstName: 150, lastName: 150 } as const;
 
 const listSpec: ListSpec = {
