@@ -88,6 +88,9 @@ export interface Terminal {
   onOutput(listener: (chunk: Buffer) => void): void;
   write(input: Buffer): void;
   resize(rows: number, cols: number): void;
+  /** Stops reading the shell's output (it blocks once the terminal's buffer is full), until `resume`. */
+  pause(): void;
+  resume(): void;
   /** Ends the shell (hang-up, then kill); safe to call again. */
   close(): void;
   /** Resolves with the shell's exit code once it has ended. */

@@ -9,6 +9,7 @@ import type { IdentityTables } from './tables/identity.ts';
 import type { OauthTables } from './tables/oauth.ts';
 import type { IdempotencyTables } from './tables/idempotency.ts';
 import type { TaskTables } from './tables/tasks.ts';
+import type { WebshTables } from './tables/websh.ts';
 
 export type * from './tables/apps.ts';
 export type * from './tables/commands.ts';
@@ -21,6 +22,7 @@ export type * from './tables/identity.ts';
 export type * from './tables/oauth.ts';
 export type * from './tables/idempotency.ts';
 export type * from './tables/tasks.ts';
+export type * from './tables/websh.ts';
 
 /**
  * The whole database, one interface per domain in `tables/`. Column conventions, identical on
@@ -28,4 +30,4 @@ export type * from './tables/tasks.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables, WebshTables {}

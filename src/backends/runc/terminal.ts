@@ -80,6 +80,8 @@ export async function openTerminal(target: ExecTarget, request: TerminalRequest)
       checkTerminalSize(rows, cols);
       if (!over) pty.resize(cols, rows);
     },
+    pause: () => pty.pause(),
+    resume: () => pty.resume(),
     close: () => {
       if (over || closing) return;
       closing = true;
