@@ -155,7 +155,7 @@ export const AuditLogEntry: GoObject = {
 };
 
 // api/websh/types.go
-export const WebshSessionResponse: GoObject = {
+const WebshSessionFields: GoObject = {
   id: 'string',
   rows: 'int',
   cols: 'int',
@@ -165,18 +165,10 @@ export const WebshSessionResponse: GoObject = {
   groupname: 'string',
   user_agent: 'string',
   remote_ip: 'string',
-  websocket_url: 'string',
 };
+export const WebshSessionResponse: GoObject = { ...WebshSessionFields, websocket_url: 'string' };
 export const WebshSessionDetail: GoObject = {
-  id: 'string',
-  rows: 'int',
-  cols: 'int',
-  server: ServerSummary,
-  user: UserSummary,
-  username: 'string',
-  groupname: 'string',
-  user_agent: 'string',
-  remote_ip: 'string',
+  ...WebshSessionFields,
   is_tunnel: 'bool',
   client_type: 'string',
   added_at: 'string',
