@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_SERVER_ID_RANGE, parseServerIdRange } from './backends/id-ranges.ts';
 import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { CATALOG_DEFAULTS, parsePriceList, pricedPackages, type CatalogSettings } from './core/catalog/catalog-service.ts';
 import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
 import { parseSecondary } from './core/dns/model.ts';
 import { NameError, parseTargetName } from './core/dns/names.ts';
@@ -52,6 +53,8 @@ export interface Config {
   appsDomain: string;
   /** The router's HTTP port; 0 runs no router. */
   routerPort: number;
+  /** The router's HTTPS port (custom domains with a certificate, chosen by SNI); 0 serves no HTTPS. */
+  routerTlsPort: number;
   /** Largest app source archive accepted by a deployment, in bytes. */
   appSourceLimit: number;
   /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
@@ -82,6 +85,10 @@ export interface Config {
   computeServiceCode: string;
   /** The region the Scalingo surface names in `GET /v1/regions` (clients select it with `--region`). */
   scalingoRegion: string;
+  /** Seconds a request body to the ComputeStacks surface may take to arrive before it is answered 408. */
+  computestacksBodyTimeoutSeconds: number;
+  /** The catalog: the currency of prices (`NIMBUS_CURRENCY`), prices over the defaults (`NIMBUS_PRICES`, `name=amount,...`) and the region (`NIMBUS_REGION`). */
+  catalog: Omit<CatalogSettings, 'zones'>;
   /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
   dnsAddress: string;
   dnsPort: number;
@@ -108,7 +115,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** Surfaces' settings' defaults. */
-export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus' } as const;
+export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus', computestacksBodyTimeoutSeconds: 30 } as const;
 
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `${DEFAULT_SERVER_ID_RANGE.first}-${DEFAULT_SERVER_ID_RANGE.last}`, stopTimeoutSeconds: 10, destroyedRetentionSeconds: 86_400, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
@@ -117,7 +124,7 @@ export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
 
 /** Apps settings' defaults. */
-export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, sourceLimit: 256 * 1024 ** 2 } as const;
+export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, routerTlsPort: 8453, sourceLimit: 256 * 1024 ** 2 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -209,6 +216,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
     appsDomain: pick('appsDomain', () => env.NIMBUS_APPS_DOMAIN || undefined, APPS_DEFAULTS.domain).toLowerCase(),
     routerPort: pick('routerPort', () => parseInteger('NIMBUS_ROUTER_PORT', env.NIMBUS_ROUTER_PORT), APPS_DEFAULTS.routerPort),
+    routerTlsPort: pick('routerTlsPort', () => parseInteger('NIMBUS_ROUTER_TLS_PORT', env.NIMBUS_ROUTER_TLS_PORT), APPS_DEFAULTS.routerTlsPort),
     appSourceLimit: pick('appSourceLimit', () => parseInteger('NIMBUS_APP_SOURCE_LIMIT', env.NIMBUS_APP_SOURCE_LIMIT), APPS_DEFAULTS.sourceLimit),
     surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
     imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
@@ -226,6 +234,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     tlsCert: pick('tlsCert', () => env.NIMBUS_TLS_CERT || undefined, undefined),
     tlsKey: pick('tlsKey', () => env.NIMBUS_TLS_KEY || undefined, undefined),
     scalingoRegion: pick('scalingoRegion', () => env.NIMBUS_SCALINGO_REGION || undefined, SURFACE_DEFAULTS.scalingoRegion),
+    computestacksBodyTimeoutSeconds: pick(
+      'computestacksBodyTimeoutSeconds',
+      () => parseInteger('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT', env.NIMBUS_COMPUTESTACKS_BODY_TIMEOUT),
+      SURFACE_DEFAULTS.computestacksBodyTimeoutSeconds,
+    ),
+    catalog: pick('catalog', () => ({
+      currency: env.NIMBUS_CURRENCY?.trim().toUpperCase() || CATALOG_DEFAULTS.currency,
+      prices: env.NIMBUS_PRICES ? catalogField(() => parsePriceList(env.NIMBUS_PRICES!)) : {},
+      region: env.NIMBUS_REGION?.trim() || CATALOG_DEFAULTS.region,
+    }), CATALOG_DEFAULTS),
     dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
     dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
     dnsNameservers: pick('dnsNameservers', () => parseList(env.NIMBUS_DNS_NAMESERVERS), [...DNS_DEFAULTS.nameservers]),
@@ -258,6 +276,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be an integer between 0 and 65535, got ${port}`);
   }
   if (!Number.isInteger(config.routerPort) || config.routerPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_PORT must be 0 (no router) or a port, got ${config.routerPort}`);
+  if (!Number.isInteger(config.routerTlsPort) || config.routerTlsPort < 0 || config.routerTlsPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_TLS_PORT must be 0 (no HTTPS) or a port, got ${config.routerTlsPort}`);
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(config.appsDomain)) throw new ConfigError(`NIMBUS_APPS_DOMAIN must be a domain name, got "${config.appsDomain}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
@@ -265,6 +284,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: give both, or neither');
   if (!isServiceCode(config.scalingoRegion)) throw new ConfigError(`NIMBUS_SCALINGO_REGION: "${config.scalingoRegion}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
+  if (config.computestacksBodyTimeoutSeconds < 1) throw new ConfigError('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT must be at least 1 second');
+  catalogField(() => pricedPackages(config.catalog));
+  if (!isServiceCode(config.catalog.region)) throw new ConfigError(`NIMBUS_REGION: "${config.catalog.region}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
   for (const [value, name] of [[config.commandTimeoutSeconds, 'NIMBUS_COMMAND_TIMEOUT'], [config.commandTimeoutMaxSeconds, 'NIMBUS_COMMAND_TIMEOUT_MAX'], [config.streamsPerCredential, 'NIMBUS_STREAMS_PER_CREDENTIAL'], [config.streamsPerProcess, 'NIMBUS_STREAMS_PER_PROCESS']] as const) {
@@ -301,6 +323,16 @@ function parseBoolean(name: string, value: string | undefined): boolean | undefi
 }
 
 /** A comma-separated list; unset or empty is undefined (the default applies). */
+/** A catalog setting's field error as the configuration error it is. */
+function catalogField<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ValidationFailed) throw new ConfigError(Object.entries(error.fields).map(([field, messages]) => `${field}: ${messages.join(' ')}`).join('; '));
+    throw error;
+  }
+}
+
 function parseList(value: string | undefined): string[] | undefined {
   const items = value?.split(',').map((v) => v.trim()).filter(Boolean);
   return items?.length ? items : undefined;

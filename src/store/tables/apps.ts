@@ -34,6 +34,8 @@ export interface AppTables {
   app_containers: AppContainersTable;
   app_log_lines: AppLogLinesTable;
   app_runs: AppRunsTable;
+  app_domains: AppDomainsTable;
+  app_collaborators: AppCollaboratorsTable;
 }
 
 export type AppRow = Selectable<AppsTable>;
@@ -145,6 +147,42 @@ export interface AppRunsTable {
   finished_at: string | null;
 }
 
+/** A custom domain of an app, unique on the installation. */
+export interface AppDomainsTable {
+  id: string;
+  app_id: string;
+  /** Lowercase, without a trailing dot. */
+  name: string;
+  /** PEM: the certificate, then its chain; null serves the domain over plain HTTP only. */
+  tls_cert: string | null;
+  /** The certificate's private key, sealed with the secret box; never returned. */
+  tls_key_sealed: string | null;
+  tls_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type AppDomainRow = Selectable<AppDomainsTable>;
+
+/** `pending` until the invited person accepts, then `accepted`. */
+export type CollaboratorStatus = 'pending' | 'accepted';
+
+/** A person invited to one app; once accepted, that user reaches the app whatever their organization. */
+export interface AppCollaboratorsTable {
+  id: string;
+  app_id: string;
+  /** Lowercase; the accepting user's email must be this one. */
+  email: string;
+  user_id: string | null;
+  status: CollaboratorStatus;
+  /** SHA-256 (hex) of the invitation token; null once accepted. */
+  token_hash: string | null;
+  invited_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type AppCollaboratorRow = Selectable<AppCollaboratorsTable>;
 export type AppReleaseRow = Selectable<AppReleasesTable>;
 export type AppRunRow = Selectable<AppRunsTable>;
 export type AppDeploymentRow = Selectable<AppDeploymentsTable>;

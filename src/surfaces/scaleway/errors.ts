@@ -2,7 +2,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidState, NotFound, PaymentRequired, PreconditionFailed, QuotaExceeded, Unauthenticated, ValidationFailed, type DomainError } from '../../core/errors.ts';
 import { interpretError, sendErrorBody, STATUS_BY_DOMAIN_ERROR, type ErrorMeaning } from '../../http/errors.ts';
 import { scalewayState } from './render.ts';
-import { toScalewayFields, toScalewayValidation } from './validation.ts';
+import { toScalewayValidation } from './validation.ts';
+import { surfaceFieldErrors, type FieldNames } from '../../http/field-names.ts';
 
 /**
  * Scaleway's error body, `{"type", "message", "fields"?}`, with its status per type:
@@ -15,7 +16,7 @@ export type ScalewayErrorType = 'invalid_request_error' | 'invalid_auth' | 'auth
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scaleway's names for core's validation-error fields on this route (`snapshot` -> `root_volume`). */
-    scalewayFields?: Record<string, string>;
+    scalewayFields?: FieldNames;
   }
 }
 
@@ -32,14 +33,13 @@ const TYPE_BY_STATUS: Record<number, ScalewayErrorType> = { 401: 'invalid_auth',
 
 const typeFor = (status: number): ScalewayErrorType => TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 
-/** Server states, with core's `destroyed`, which Scaleway's servers never show (its DELETE is final). */
-const SERVER_STATES = new Set(['stopped', 'starting', 'running', 'stopping', 'error', 'destroyed']);
-
-/** `server should be stopped`: which resource refused is told by the states it expected. */
+/**
+ * `server should be stopped`, naming what core says refused. Scaleway's servers show `error` as
+ * `stopped` and never `destroyed` (its DELETE is final); other resources keep core's states.
+ */
 function wrongStateMessage(error: InvalidState): string {
-  const resource = error.expected.every((state) => SERVER_STATES.has(state)) ? 'server' : 'volume';
-  const shown = error.expected.filter((state) => state !== 'destroyed');
-  return `${resource} should be ${[...new Set((shown.length ? shown : error.expected).map(scalewayState))].join(' or ')}`;
+  const shown = error.resource === 'server' ? error.expected.filter((state) => state !== 'destroyed').map(scalewayState) : error.expected;
+  return `${error.resource ?? 'resource'} should be ${[...new Set(shown.length ? shown : error.expected)].join(' or ')}`;
 }
 
 /** Scaleway names a missing resource by the id it was asked for: `"<id>" not found`. */
@@ -53,7 +53,7 @@ function notFoundMessage(error: NotFound, request: FastifyRequest): string {
 
 function domainMessage(error: DomainError, request: FastifyRequest): { message: string; fields?: Record<string, string[]> } {
   if (error instanceof ValidationFailed) {
-    const fields = toScalewayFields(error, request.routeOptions.config.scalewayFields);
+    const fields = surfaceFieldErrors(error, request.routeOptions.config.scalewayFields ?? {});
     return { message: error.nonField.join(' ') || 'Validation Error', ...(Object.keys(fields).length ? { fields } : {}) };
   }
   if (error instanceof InvalidState) return { message: wrongStateMessage(error) };
