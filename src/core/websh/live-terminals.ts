@@ -25,6 +25,8 @@ export const VIEWER_BACKLOG_BYTES = 1024 * 1024;
 interface LiveTerminal {
   terminal: Terminal;
   viewers: Set<Viewer>;
+  /** Settles once the shell has ended and `ended` has run. */
+  done: Promise<void>;
 }
 
 /**
@@ -75,17 +77,18 @@ export function createLiveTerminals() {
   return {
     /**
      * Runs `terminal` for session `id` with `owner` as its first viewer; `ended` is called once
-     * with the shell's exit code, after every viewer was ended.
+     * with the shell's exit code, after every viewer was ended, and the session stays known here
+     * until it has settled.
      */
-    start(id: string, terminal: Terminal, owner: Viewer, ended: (exitCode: number) => void): Attachment {
-      const entry: LiveTerminal = { terminal, viewers: new Set() };
-      live.set(id, entry);
-      void terminal.exited.then((exitCode) => {
-        live.delete(id);
-        for (const viewer of entry.viewers) viewer.end('ended');
-        entry.viewers.clear();
-        ended(exitCode);
+    start(id: string, terminal: Terminal, owner: Viewer, ended: (exitCode: number) => Promise<void>): Attachment {
+      const viewers = new Set<Viewer>();
+      const done = terminal.exited.then((exitCode) => {
+        for (const viewer of viewers) viewer.end('ended');
+        viewers.clear();
+        return ended(exitCode).finally(() => live.delete(id));
       });
+      const entry: LiveTerminal = { terminal, viewers, done };
+      live.set(id, entry);
       return attach(entry, owner, { readOnly: false, isOwner: true });
     },
     /** Adds a viewer to a running session's terminal; undefined when it is not running here. */
@@ -93,11 +96,11 @@ export function createLiveTerminals() {
       const entry = live.get(id);
       return entry && attach(entry, viewer, { readOnly: options.readOnly, isOwner: false });
     },
-    /** Closes a session's shell, when it runs here. */
-    close(id: string): boolean {
+    /** Closes a session's shell, when it runs here: settles once it has ended (undefined when it does not run here). */
+    close(id: string): Promise<void> | undefined {
       const entry = live.get(id);
       entry?.terminal.close();
-      return entry !== undefined;
+      return entry?.done;
     },
     closeAll(): void {
       for (const entry of live.values()) entry.terminal.close();

@@ -203,7 +203,7 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
   async function close(actor: Actor, id: string): Promise<WebshSession> {
     assertAllowed(actor, 'command:write');
     const row = await findVisible(actor, id);
-    if (!live.close(row.id)) await markClosed(row.id, null);
+    await (live.close(row.id) ?? markClosed(row.id, null));
     return get(actor, row.id);
   }
 
@@ -288,7 +288,7 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
     try {
       const terminal = await host.servers.terminal(session.server_id, { username: session.username, groupname: session.groupname || undefined, rows: session.rows, cols: session.cols });
       await db.updateTable('websh_sessions').set({ started_at: nowIso() }).where('id', '=', session.id).execute();
-      return live.start(session.id, terminal, viewer, (exitCode) => void markClosed(session.id, exitCode));
+      return live.start(session.id, terminal, viewer, (exitCode) => markClosed(session.id, exitCode));
     } catch (error) {
       await markClosed(session.id, null);
       viewer.end('failed', tenantMessage(asDomainError(error)));
