@@ -1,6 +1,6 @@
 import type { Store } from '../../store/database.ts';
 import type { AppContainerRow, AppFormationRow, AppRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import type { Executor } from '../compute/context.ts';
 import { isUuid } from '../clock.ts';
 import { InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
@@ -27,13 +27,11 @@ export function createFormationService(deps: { store: Store; events: EventServic
   const formationOf = (executor: Executor, appId: string) => executor.selectFrom('app_formation').selectAll().where('app_id', '=', appId).orderBy('process_type').execute();
 
   async function get(actor: Actor, appRef: string): Promise<AppFormationRow[]> {
-    assertAllowed(actor, 'app:read');
-    return formationOf(db, (await apps.findVisible(actor, appRef)).id);
+    return formationOf(db, (await apps.reach(actor, appRef, 'read')).id);
   }
 
   async function containers(actor: Actor, appRef: string): Promise<AppContainerRow[]> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return db.selectFrom('app_containers').selectAll().where('app_id', '=', app.id).orderBy('process_type').orderBy('process_index').execute();
   }
 
@@ -42,8 +40,7 @@ export function createFormationService(deps: { store: Store; events: EventServic
    * against `app_memory_bytes` over the organization's subtree. The scale task rolls it out.
    */
   async function scale(actor: Actor, appRef: string, changes: ScaleInput[]): Promise<{ formation: AppFormationRow[]; task: Task }> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
     const release = await db.selectFrom('app_releases').select('procfile').where('id', '=', app.current_release_id).executeTakeFirstOrThrow();
     const types = Object.keys(JSON.parse(release.procfile) as Record<string, string>);
@@ -74,8 +71,7 @@ export function createFormationService(deps: { store: Store; events: EventServic
 
   /** Restarts some process types (all when `scope` is empty), without downtime. */
   async function restart(actor: Actor, appRef: string, scope: string[] = []): Promise<Task> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
     const types = (await formationOf(db, app.id)).map((r) => r.process_type);
     const unknown = scope.find((t) => !types.includes(t));
@@ -92,8 +88,7 @@ export function createFormationService(deps: { store: Store; events: EventServic
    * app that is already so changes nothing and enqueues nothing.
    */
   async function power(actor: Actor, appRef: string, action: 'stop' | 'start'): Promise<{ formation: AppFormationRow[]; task: Task | null }> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
     return db.transaction().execute(async (trx) => {
       const current = await formationOf(trx, app.id);
@@ -111,14 +106,11 @@ export function createFormationService(deps: { store: Store; events: EventServic
     });
   }
 
-  /** One running container of an app of the actor's subtree, by its id. */
+  /** One running container, by its id, of an app the actor may read; anything else is a 404. */
   async function container(actor: Actor, id: string): Promise<{ app: AppRow; container: AppContainerRow }> {
-    assertAllowed(actor, 'app:read');
-    const row = isUuid(id)
-      ? await db.selectFrom('app_containers').innerJoin('apps', 'apps.id', 'app_containers.app_id').selectAll('app_containers').where('app_containers.id', '=', id).where('apps.organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
-      : undefined;
+    const row = isUuid(id) ? await db.selectFrom('app_containers').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw new NotFound('container', 'No container matches the given query.');
-    return { app: await apps.findVisible(actor, row.app_id), container: row };
+    return { app: await apps.reach(actor, row.app_id, 'read'), container: row };
   }
 
   return { get, containers, scale, restart, power, container };
