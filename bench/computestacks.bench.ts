@@ -5,6 +5,7 @@
 // Prints req/s and p99 of `GET /compat/computestacks/api/projects?per_page=<n>` (HTTP Basic with
 // API credentials) and of `GET /api/projects/projects/?page_size=<n>` (API token), each measured
 // twice, alternating, and what the surface costs (target: under 15%).
+import { jsonCaller } from './support/api.ts';
 import { load, type LoadFigures } from './support/load.ts';
 import { startNimbus } from './support/processes.ts';
 
@@ -15,11 +16,7 @@ const nimbus = await startNimbus();
 let failed = false;
 try {
   const native = { authorization: `token="${nimbus.token}"` };
-  const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
-    const res = await fetch(`${nimbus.baseUrl}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const call = jsonCaller(nimbus.baseUrl);
   for (let i = 0; i < PROJECTS; i++) await call('POST', '/api/projects/projects/', native, { name: `bench-project-${String(i).padStart(3, '0')}` });
   const pair = await call('POST', '/api/auth/credentials/', native, {});
   const computestacks = { authorization: `Basic ${Buffer.from(`${pair.username}:${pair.password}`).toString('base64')}` };
