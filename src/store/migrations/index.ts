@@ -20,6 +20,7 @@ import * as m0660 from './0660_destroyed_servers.ts';
 import * as m0700 from './0700_projects.ts';
 import * as m0740 from './0740_app_domains.ts';
 import * as m0750 from './0750_app_collaborators.ts';
+import * as m0780 from './0780_web_shell.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -47,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '0700_projects': m0700,
   '0740_app_domains': m0740,
   '0750_app_collaborators': m0750,
+  '0780_web_shell': m0780,
 };
 
 export const migrationProvider: MigrationProvider = {
