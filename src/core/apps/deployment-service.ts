@@ -95,7 +95,7 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   async function fromImage(trx: Transaction<Database>, actor: Actor, app: AppRow, input: { imageId: string; command: string; size: string }): Promise<{ deployment: AppDeploymentRow; task: Task }> {
     if (!(await trx.selectFrom('app_formation').select('process_type').where('app_id', '=', app.id).where('process_type', '=', 'web').executeTakeFirst())) {
       await limits.forMemory(trx, app.organization_id, SIZES[input.size]!.memoryBytes);
-      await trx.insertInto('app_formation').values({ app_id: app.id, process_type: 'web', amount: 1, size: input.size }).execute();
+      await trx.insertInto('app_formation').values({ app_id: app.id, process_type: 'web', amount: 1, size: input.size, paused_amount: null }).execute();
     }
     const deployment: AppDeploymentRow = { id: newId(), app_id: app.id, status: 'queued', stack: app.stack, archive_bytes: 0, release_id: null, error: null, task_id: '', requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
     const task = await tasks.enqueue(trx, actor, { type: 'app.deploy', input: { app_id: app.id, deployment_id: deployment.id, image_id: input.imageId, process_types: { web: input.command } } });
