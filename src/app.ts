@@ -89,7 +89,13 @@ export function mountTable(services: CoreServices, config: Partial<Pick<Config, 
       prefix: '/compat/scalingo',
       port: ports.scalingo,
       tls,
-      plugin: scalingoSurface({ services, limits, region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion, httpsOnly: tls !== undefined }),
+      plugin: scalingoSurface({
+        services,
+        limits,
+        region: config.scalingoRegion ?? SURFACE_DEFAULTS.scalingoRegion,
+        sourceLimit: config.appSourceLimit ?? APPS_DEFAULTS.sourceLimit,
+        httpsOnly: tls !== undefined,
+      }),
     },
   ];
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
+import type { Capabilities } from '../capabilities/capabilities.ts';
 import type { ComputeSettings } from '../compute/context.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { LongRequests } from '../long-requests.ts';
@@ -18,6 +19,7 @@ import { createLogService } from './log-service.ts';
 import { appProcesses } from './processes.ts';
 import { createRouteTable } from './route-table.ts';
 import { createRunService } from './run-service.ts';
+import { createSourceService } from './source-service.ts';
 import { createSupervisor } from './supervisor.ts';
 import { createVariableService } from './variable-service.ts';
 
@@ -48,6 +50,7 @@ export function createAppServices(deps: {
   host: AppHost;
   compute: ComputeSettings;
   longRequests: LongRequests;
+  capabilities: Capabilities;
 }) {
   const { store, events, host, compute, runtime } = deps;
   /** Ends the live streams (build output, logs) at shutdown. */
@@ -62,6 +65,7 @@ export function createAppServices(deps: {
     host,
     apps,
     deployments,
+    sources: createSourceService({ host, capabilities: deps.capabilities, settings: { uploadDir: compute.uploadDir } }),
     formation: createFormationService({ ...deps, apps, limits }),
     variables: createVariableService({ store, events, apps }),
     runs: createRunService({ ...deps, apps, closing: closing.signal }),

@@ -4,6 +4,7 @@ import { ValidationFailed } from '../../core/errors.ts';
 import type { Event } from '../../core/events/event-service.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { pageRequest, paginated } from './pagination.ts';
+import { userLookup } from './users.ts';
 
 type EventServices = Pick<CoreServices, 'apps' | 'events' | 'users'>;
 
@@ -24,12 +25,7 @@ function fromFilter(query: Record<string, unknown>): Record<string, string> {
  */
 function eventRenderer(users: EventServices['users']) {
   return async (actor: Actor, events: Event[]) => {
-    const known = new Map<string, Promise<{ id: string; username: string; email: string } | null>>();
-    const userOf = (id: string | null) => {
-      if (id === null) return Promise.resolve(null);
-      if (!known.has(id)) known.set(id, users.get(actor, id).then((u) => ({ id: u.id, username: u.username, email: u.email }), () => ({ id, username: '', email: '' })));
-      return known.get(id)!;
-    };
+    const userOf = userLookup(users, actor);
     return Promise.all(
       events.map(async (event) => {
         const { app_name: appName, ...typeData } = (event.data ?? {}) as Record<string, unknown>;

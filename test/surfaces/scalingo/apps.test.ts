@@ -179,6 +179,9 @@ for (const database of testDatabases) {
           ['PUT', '/variables', { variables: [{ name: 'X', value: '1' }] }],
           ['GET', '/events', undefined],
           ['GET', `/operations/${id}`, undefined],
+          ['GET', '/deployments', undefined],
+          ['GET', `/deployments/${id}`, undefined],
+          ['POST', '/deployments', { deployment: { source_url: 'http://127.0.0.1/' } }],
         ] as const) {
           const res = await scalingo(app, bob, method, `/v1/apps/${ref}${path}`, body);
           if (method === 'HEAD') assert.equal(res.statusCode, 404, `${method} ${path}`);

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestApp } from '../../support/app.ts';
+import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
+import { testDatabases } from '../../support/databases.ts';
+import { eventually } from '../../support/eventually.ts';
+import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
+import { sampleArchive } from '../../support/sample-app.ts';
+import { exchange, invalid, ISO_WITH_MS, notFound, plainError, scalingo, scalingoToken } from './support.ts';
+
+const skip = computeSkipReason();
+
+/** A request to an absolute URL the surface gave, with a raw body and no credential (as `scalingo deploy` uploads). */
+function follow(app: TestApp, url: string, method: 'GET' | 'PUT' | 'HEAD', payload?: Buffer) {
+  const { pathname, search } = new URL(url);
+  return app.nimbus.http.inject({ method, url: pathname + search, ...(payload ? { payload, headers: { 'content-type': 'application/x-gzip' } } : {}) });
+}
+
+for (const database of testDatabases) {
+  describe(`Scalingo deployments from sources, as scalingo deploy makes them [${database.name}]`, { skip: skip ?? false }, () => {
+    let app: TestApp;
+    let alice: string;
+    let bob: string;
+    let viewer: string;
+    let archive: Buffer;
+
+    before(async () => {
+      app = await startComputeTestApp(database);
+      const acme = await addOrganization(app, 'Acme');
+      const admin = await addUser(app, 'alice', { role: 'admin', organization: acme });
+      await addUser(app, 'bob', { role: 'admin', organization: await addOrganization(app, 'Globex') });
+      await addUser(app, 'victor', { role: 'viewer', token: admin.session });
+      alice = await exchange(app, await scalingoToken(app, 'alice', GOOD_PASSWORD));
+      bob = await exchange(app, await scalingoToken(app, 'bob', GOOD_PASSWORD));
+      viewer = await exchange(app, await scalingoToken(app, 'victor', GOOD_PASSWORD));
+      assert.equal((await scalingo(app, alice, 'POST', '/v1/apps', { app: { name: 'source-app' } })).statusCode, 201);
+      archive = await sampleArchive({ version: 'from-source' });
+    });
+    after(async () => {
+      await app?.close();
+    });
+
+    const newSource = async (credential: string) => {
+      const res = await scalingo(app, credential, 'POST', '/v1/sources');
+      assert.equal(res.statusCode, 201, res.body);
+      return res.json().source as { upload_url: string; download_url: string };
+    };
+
+    it('gives upload and download URLs; the archive is PUT without a credential and read back as it was', async () => {
+      const source = await newSource(alice);
+      assert.deepEqual(Object.keys(source).sort(), ['download_url', 'upload_url']);
+      for (const url of Object.values(source)) assert.match(url, /^http:\/\/localhost(:\d+)?\/compat\/scalingo\/v1\/sources\/[0-9a-f-]{36}\/(upload|download)\?token=/);
+      // Nothing uploaded yet: nothing to read.
+      notFound(await follow(app, source.download_url, 'GET'), 'source');
+      const put = await follow(app, source.upload_url, 'PUT', archive);
+      assert.equal(put.statusCode, 200, put.body);
+      const read = await follow(app, source.download_url, 'GET');
+      assert.equal(read.statusCode, 200);
+      assert.ok(read.rawPayload.equals(archive));
+    });
+
+    it('refuses a URL whose token is altered, of another source, or of the other purpose', async () => {
+      const source = await newSource(alice);
+      const other = await newSource(alice);
+      const tampered = source.upload_url.replace(/token=(.)/, (_m, c: string) => `token=${c === 'A' ? 'B' : 'A'}`);
+      notFound(await follow(app, tampered, 'PUT', archive), 'source');
+      // The download URL cannot upload, nor one source's token serve another.
+      notFound(await follow(app, source.download_url.replace('/download?', '/upload?'), 'PUT', archive), 'source');
+      notFound(await follow(app, source.upload_url.replace(/token=.*/, other.upload_url.split('token=')[1]!), 'PUT', archive), 'source');
+      notFound(await follow(app, source.upload_url.replace(/\?token=.*/, ''), 'PUT', archive), 'source');
+      plainError(await scalingo(app, null, 'POST', '/v1/sources'), 401);
+      plainError(await scalingo(app, viewer, 'POST', '/v1/sources'), 403);
+    });
+
+    it('refuses an archive over the size limit (413) and keeps what was uploaded before', async () => {
+      const source = await newSource(alice);
+      assert.equal((await follow(app, source.upload_url, 'PUT', archive)).statusCode, 200);
+      plainError(await follow(app, source.upload_url, 'PUT', Buffer.alloc(5 * 1024 * 1024, 1)), 413);
+      assert.ok((await follow(app, source.download_url, 'GET')).rawPayload.equals(archive));
+    });
+
+    it('deploys from the download URL with a git_ref: 201 with the queued deployment, built through to success', async () => {
+      const source = await newSource(alice);
+      await follow(app, source.upload_url, 'PUT', archive);
+      const res = await scalingo(app, alice, 'POST', '/v1/apps/source-app/deployments', { deployment: { source_url: source.download_url, git_ref: 'v1.2.0' } });
+      assert.equal(res.statusCode, 201, res.body);
+      const { deployment } = res.json();
+      assert.equal(deployment.status, 'queued');
+      assert.equal(deployment.git_ref, 'v1.2.0');
+      assert.equal(deployment.pusher.username, 'alice');
+      assert.match(deployment.created_at, ISO_WITH_MS);
+      assert.match(deployment.links.output, new RegExp(`/compat/scalingo/v1/apps/${deployment.app_id}/deployments/${deployment.id}/output$`));
+      const done = await eventually('the deployment to finish', async () => {
+        const shown = (await scalingo(app, alice, 'GET', `/v1/apps/source-app/deployments/${deployment.id}`)).json().deployment;
+        return ['queued', 'building', 'pushing', 'starting'].includes(shown.status) ? undefined : shown;
+      }, 180_000);
+      assert.equal(done.status, 'success', done.error);
+      const output = await scalingo(app, alice, 'GET', `/v1/apps/source-app/deployments/${deployment.id}/output`);
+      assert.match(output.headers['content-type'] as string, /^text\/plain/);
+      assert.match(output.body, /npm/);
+      const listed = (await scalingo(app, alice, 'GET', '/v1/apps/source-app/deployments')).json();
+      assert.deepEqual(listed.deployments.map((d: { id: string }) => d.id), [deployment.id]);
+      assert.equal(listed.meta.pagination.total_count, 1);
+    });
+
+    it("refuses what it must not fetch or may not use, in Scalingo's shapes, and makes no deployment", async () => {
+      const mine = await newSource(alice);
+      await follow(app, mine.upload_url, 'PUT', archive);
+      const theirs = await newSource(bob);
+      await follow(app, theirs.upload_url, 'PUT', archive);
+      const empty = await newSource(alice);
+      const deploy = (credential: string, deployment: unknown, ref = 'source-app') => scalingo(app, credential, 'POST', `/v1/apps/${ref}/deployments`, { deployment });
+      assert.deepEqual(invalid(await scalingo(app, alice, 'POST', '/v1/apps/source-app/deployments', {})), { deployment: ['missing field'] });
+      assert.deepEqual(invalid(await deploy(alice, {})), { source_url: ['missing field'] });
+      // Another address is never reached: the metadata service, the loopback, another host.
+      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:5432/', 'https://example.com/app.tar.gz', 'file:///etc/passwd', 'not a url']) {
+        assert.deepEqual(Object.keys(invalid(await deploy(alice, { source_url: url }))), ['source_url'], url);
+      }
+      assert.deepEqual(Object.keys(invalid(await deploy(alice, { source_url: theirs.download_url }))), ['source_url']);
+      assert.deepEqual(Object.keys(invalid(await deploy(alice, { source_url: mine.upload_url.replace('/upload?', '/download?') }))), ['source_url']);
+      assert.deepEqual(Object.keys(invalid(await deploy(alice, { source_url: empty.download_url }))), ['source_url']);
+      assert.deepEqual(Object.keys(invalid(await deploy(alice, { source_url: mine.download_url, git_ref: '-rf' }))), ['git_ref']);
+      assert.deepEqual(Object.keys(invalid(await deploy(alice, { source_url: 42 }))), ['source_url']);
+      plainError(await deploy(viewer, { source_url: mine.download_url }), 403);
+      notFound(await deploy(bob, { source_url: theirs.download_url }), 'app');
+      notFound(await scalingo(app, bob, 'GET', '/v1/apps/source-app/deployments'), 'app');
+      assert.equal((await scalingo(app, alice, 'GET', '/v1/apps/source-app/deployments')).json().meta.pagination.total_count, 1);
+    });
+
+    it('deletes the deployed app: its task stops its processes, then it is not found', async () => {
+      assert.equal((await scalingo(app, alice, 'DELETE', '/v1/apps/source-app?current_name=source-app')).statusCode, 204);
+      await eventually('the app to be gone', async () => ((await scalingo(app, alice, 'GET', '/v1/apps/source-app')).statusCode === 404 ? true : undefined), 120_000);
+    });
+  });
+}
