@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
+import type { Server as SecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRuncAppHost } from './backends/apps/index.ts';
 import { parseServerIdRange } from './backends/id-ranges.ts';
@@ -60,7 +61,7 @@ function computeFor(config: Partial<ComputeConfig>) {
 export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers' | 'dnsSecondaries' | 'dnsUdpSize'>;
 
 /** Apps settings; the router runs only with compute and a `routerPort` other than 0. */
-export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'appSourceLimit'> & { appRuntime: Partial<AppRuntimeSettings> };
+export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'routerTlsPort' | 'appSourceLimit'> & { appRuntime: Partial<AppRuntimeSettings> };
 
 /**
  * The mount table: each surface at its prefix on the main listener and, when
@@ -112,6 +113,8 @@ export interface Nimbus {
   dns: DnsServer | null;
   /** The apps router's listener, when this process runs one (`routerPort` set, compute configured); `start()` starts it. */
   router: Server | undefined;
+  /** The router's HTTPS listener (custom domains' certificates by SNI), when `routerTlsPort` is set too. */
+  routerTls: SecureServer | undefined;
   /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
@@ -165,6 +168,8 @@ export async function createNimbus(
         })
       : undefined;
     const routerListener = router?.server();
+    const routerTlsPort = config.routerTlsPort ?? APPS_DEFAULTS.routerTlsPort;
+    const routerTlsListener = routerTlsPort ? router?.secureServer() : undefined;
     await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
     const dns = config.dnsPort
@@ -198,20 +203,25 @@ export async function createNimbus(
       worker,
       dns,
       router: routerListener,
+      routerTls: routerTlsListener,
       start() {
         services.dns.catalog.start();
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
         if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => supervisor?.start()).then(() => worker.start());
         else worker.start();
         if (router && routerListener) {
-          // A router that cannot listen (its port taken) is reported; the API and the apps still run.
-          const routing = router.start().then(() => new Promise<void>((resolve, reject) => {
-            routerListener.once('error', reject);
-            routerListener.listen(config.routerPort, config.host ?? '127.0.0.1', () => {
-              logger.info({ port: (routerListener.address() as AddressInfo).port }, 'apps router listening');
+          // A router listener that cannot listen (its port taken) is reported; the API and the apps still run.
+          const listen = (listener: Server | SecureServer, port: number, what: string, setting: string) => new Promise<void>((resolve, reject) => {
+            listener.once('error', reject);
+            listener.listen(port, config.host ?? '127.0.0.1', () => {
+              logger.info({ port: (listener.address() as AddressInfo).port }, `apps router listening (${what})`);
               resolve();
             });
-          })).catch((error: unknown) => logger.error({ err: error }, `the apps router is not running: ${(error as Error).message} (set NIMBUS_ROUTER_PORT, or 0 to run none)`));
+          }).catch((error: unknown) => logger.error({ err: error }, `the apps router is not serving ${what}: ${(error as Error).message} (set ${setting}, or 0 to run none)`));
+          const routing = router.start().then(() => Promise.all([
+            listen(routerListener, config.routerPort!, 'HTTP', 'NIMBUS_ROUTER_PORT'),
+            routerTlsListener && listen(routerTlsListener, routerTlsPort, 'HTTPS', 'NIMBUS_ROUTER_TLS_PORT'),
+          ]));
           starting = Promise.all([starting, routing]).then(() => undefined);
         }
       },
@@ -227,9 +237,10 @@ export async function createNimbus(
         await listenersClosed;
         // App processes keep running without Nimbus: only watching and routing them stop.
         await supervisor?.stop();
-        if (routerListener?.listening) {
-          routerListener.closeAllConnections();
-          await new Promise((resolve) => routerListener.close(resolve));
+        for (const listener of [routerListener, routerTlsListener]) {
+          if (!listener?.listening) continue;
+          listener.closeAllConnections();
+          await new Promise((resolve) => listener.close(resolve));
         }
         await router?.stop();
         await services.limiter.stop().catch(limiterFailed);

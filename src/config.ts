@@ -52,6 +52,8 @@ export interface Config {
   appsDomain: string;
   /** The router's HTTP port; 0 runs no router. */
   routerPort: number;
+  /** The router's HTTPS port (custom domains with a certificate, chosen by SNI); 0 serves no HTTPS. */
+  routerTlsPort: number;
   /** Largest app source archive accepted by a deployment, in bytes. */
   appSourceLimit: number;
   /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
@@ -117,7 +119,7 @@ export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
 
 /** Apps settings' defaults. */
-export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, sourceLimit: 256 * 1024 ** 2 } as const;
+export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, routerTlsPort: 8453, sourceLimit: 256 * 1024 ** 2 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -209,6 +211,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     imageUploadLimit: pick('imageUploadLimit', () => parseInteger('NIMBUS_IMAGE_UPLOAD_LIMIT', env.NIMBUS_IMAGE_UPLOAD_LIMIT), COMPUTE_DEFAULTS.imageUploadLimit),
     appsDomain: pick('appsDomain', () => env.NIMBUS_APPS_DOMAIN || undefined, APPS_DEFAULTS.domain).toLowerCase(),
     routerPort: pick('routerPort', () => parseInteger('NIMBUS_ROUTER_PORT', env.NIMBUS_ROUTER_PORT), APPS_DEFAULTS.routerPort),
+    routerTlsPort: pick('routerTlsPort', () => parseInteger('NIMBUS_ROUTER_TLS_PORT', env.NIMBUS_ROUTER_TLS_PORT), APPS_DEFAULTS.routerTlsPort),
     appSourceLimit: pick('appSourceLimit', () => parseInteger('NIMBUS_APP_SOURCE_LIMIT', env.NIMBUS_APP_SOURCE_LIMIT), APPS_DEFAULTS.sourceLimit),
     surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
     imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
@@ -258,6 +261,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be an integer between 0 and 65535, got ${port}`);
   }
   if (!Number.isInteger(config.routerPort) || config.routerPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_PORT must be 0 (no router) or a port, got ${config.routerPort}`);
+  if (!Number.isInteger(config.routerTlsPort) || config.routerTlsPort < 0 || config.routerTlsPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_TLS_PORT must be 0 (no HTTPS) or a port, got ${config.routerTlsPort}`);
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(config.appsDomain)) throw new ConfigError(`NIMBUS_APPS_DOMAIN must be a domain name, got "${config.appsDomain}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);

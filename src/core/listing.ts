@@ -49,6 +49,21 @@ export function choiceFilter(column: string, field: string, choices: readonly st
 }
 
 /**
+ * A filter on a column holding a JSON array of texts as `JSON.stringify` writes it: the rows whose
+ * array holds every comma-separated value. Outside a string an element begins after `[` or `,`
+ * (a quote inside a string is escaped), so finding `["x"` or `,"x"` means an element equals x.
+ * `replace` is case-sensitive and has no wildcards on both databases, unlike LIKE.
+ */
+export function jsonTextsFilter(column: string): ListSpec['filters'][string] {
+  const holds = (needle: string) => sql<SqlBool>`replace(${sql.ref(column)}, ${needle}, '') <> ${sql.ref(column)}`;
+  return (query, value) =>
+    value
+      .split(',')
+      .filter((text) => text !== '')
+      .reduce((narrowed, text) => narrowed.where((eb: AnyExpressions) => eb.or([holds(`[${JSON.stringify(text)}`), holds(`,${JSON.stringify(text)}`)])), query);
+}
+
+/**
  * A resource named as `type:id`, or as just `id` (any type), as conditions on the query's
  * `resource_type` and `resource_id` columns.
  */

@@ -114,7 +114,7 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
-    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities }),
+    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

@@ -87,21 +87,29 @@ export function requestedOrganization(request: FastifyRequest): string | undefin
   return typeof requested === 'string' && requested !== '' ? requested : undefined;
 }
 
+type ActorServices = { principals: PrincipalResolver; access: Pick<AccessService, 'actingContext'> };
+
 /**
  * Sets the request's actor: the principal its credential resolves to, the organization it acts
  * in (its own, or the sub-organization `organizationId` names) and its effective permissions
  * there. The actor can resolve itself again the same way, for requests that stay open.
  */
-export async function authenticateActor(
-  request: FastifyRequest,
-  carriers: CredentialCarriers,
-  services: { principals: PrincipalResolver; access: Pick<AccessService, 'actingContext'> },
-  organizationId?: string,
-): Promise<void> {
-  const resolve = async (): Promise<Actor> => {
-    const principal = await authenticatePrincipal(request, carriers, services.principals);
-    const acting = await services.access.actingContext(principal, organizationId);
-    return { principal, ...acting, requestId: request.id, clientAddress: request.ip, reauthenticate: resolve };
-  };
-  request.actor = await resolve();
+export async function authenticateActor(request: FastifyRequest, carriers: CredentialCarriers, services: ActorServices, organizationId?: string): Promise<void> {
+  const principal = await authenticatePrincipal(request, carriers, services.principals);
+  request.actor = await actorFor(request, principal, carriers, services, organizationId);
+}
+
+/**
+ * Moves an authenticated request's actor into the organization its body names (read after
+ * authentication), reusing the principal rather than resolving the credential a second time.
+ */
+export async function actInOrganization(request: FastifyRequest, carriers: CredentialCarriers, services: ActorServices, organizationId: string): Promise<void> {
+  request.actor = await actorFor(request, request.actor.principal, carriers, services, organizationId);
+}
+
+async function actorFor(request: FastifyRequest, principal: Principal, carriers: CredentialCarriers, services: ActorServices, organizationId?: string): Promise<Actor> {
+  const acting = await services.access.actingContext(principal, organizationId);
+  const reauthenticate = async (): Promise<Actor> =>
+    actorFor(request, await authenticatePrincipal(request, carriers, services.principals), carriers, services, organizationId);
+  return { principal, ...acting, requestId: request.id, clientAddress: request.ip, reauthenticate };
 }

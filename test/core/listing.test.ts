@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { newId } from '../../src/core/clock.ts';
 import { NotFound, ValidationFailed } from '../../src/core/errors.ts';
-import { choiceFilter, runList, uuidFilter, type ListRequest, type ListSpec } from '../../src/core/listing.ts';
+import { choiceFilter, jsonTextsFilter, runList, uuidFilter, type ListRequest, type ListSpec } from '../../src/core/listing.ts';
 import type { Store } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -194,6 +194,31 @@ for (const database of testDatabases) {
         { numRuns: 150 },
       );
       await store.db.deleteFrom('organizations').where('id', 'in', tree.map((t) => t.id)).execute();
+    });
+
+    it('a JSON-texts filter keeps exactly the rows whose array holds every text, whatever quotes, backslashes, brackets, case or wildcards they hold', async () => {
+      // Texts from an alphabet chosen to confuse a substring match of JSON text; a row's texts are stored as `name`.
+      const text = fc.string({ unit: fc.constantFrom('a', 'A', '"', '\\', '[', ']', ',', '%', '_'), minLength: 1, maxLength: 4 });
+      const textsSpec: ListSpec = { ...spec, filters: { texts: jsonTextsFilter('name') } };
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(text, { maxLength: 3 }), { minLength: 1, maxLength: 6 }), fc.array(text.filter((t) => !t.includes(',')), { minLength: 1, maxLength: 2 }), async (arrays, wanted) => {
+          const ids = arrays.map(() => newId());
+          const now = '2026-01-01T00:00:00.000Z';
+          await store.db
+            .insertInto('organizations')
+            .values(arrays.map((texts, i) => ({ id: ids[i]!, name: JSON.stringify(texts), slug: `texts-${ids[i]}`, parent_id: null, path: `/${ids[i]}/`, created_at: now, updated_at: now })))
+            .execute();
+          try {
+            const mine = store.db.selectFrom('organizations').select(['id', 'name', 'slug', 'created_at']).where('id', 'in', ids);
+            const found = await runList<Row>(store.db, mine, textsSpec, { filters: { texts: wanted.join(',') }, pagination: { style: 'page', page: 1, pageSize: 100 } });
+            const expected = ids.filter((_, i) => wanted.every((w) => arrays[i]!.includes(w))).sort();
+            assert.deepEqual(found.items.map((r) => r.id).sort(), expected);
+          } finally {
+            await store.db.deleteFrom('organizations').where('id', 'in', ids).execute();
+          }
+        }),
+        { numRuns: 100 },
+      );
     });
   });
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 
 /** Where the router sends a host's requests. */
@@ -12,13 +14,34 @@ export interface Route {
   backends: string[];
 }
 
+/** A custom domain's certificate; `version` changes whenever the certificate or key does. */
+export interface RouteCertificate {
+  version: string;
+  cert: string;
+  /** The private key in PEM, read only when the router has no context for this version yet. */
+  key(): string;
+}
+
+export interface RouteSet {
+  /** Routes by host name. */
+  hosts: Map<string, Route>;
+  /** Certificates by host name, for HTTPS (chosen by SNI). */
+  certificates: Map<string, RouteCertificate>;
+}
+
 export interface RouterOptions {
-  /** The current routes by host name; asked again every `refreshMs`. */
-  routes(): Promise<Map<string, Route>>;
+  /** The current routes; asked again every `refreshMs`. */
+  routes(): Promise<RouteSet>;
   /** An access line for the app's logs. */
   access(appId: string, line: string): void;
   refreshMs: number;
   onError(error: unknown): void;
+}
+
+/** The listener a request came through. */
+interface Entry {
+  port: number;
+  secure: boolean;
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,200}$/;
@@ -42,6 +65,9 @@ function hostOf(request: IncomingMessage): string {
  */
 export function createRouter(options: RouterOptions) {
   let routes = new Map<string, Route>();
+  /** TLS contexts by host name, made once per version of each certificate. */
+  let contexts = new Map<string, { version: string; context: tls.SecureContext }>();
+  let secureListener: https.Server | undefined;
   const turns = new Map<string, number>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   let timer: NodeJS.Timeout | undefined;
@@ -50,10 +76,37 @@ export function createRouter(options: RouterOptions) {
 
   async function refresh(): Promise<void> {
     try {
-      routes = await options.routes();
+      const next = await options.routes();
+      routes = next.hosts;
+      contexts = secureContexts(next.certificates);
     } catch (error) {
       options.onError(error);
     }
+  }
+
+  /** Contexts for `certificates`, reusing the current ones whose certificate has not changed; one that does not load is reported and left out. */
+  function secureContexts(certificates: Map<string, RouteCertificate>): typeof contexts {
+    const next: typeof contexts = new Map();
+    for (const [host, certificate] of certificates) {
+      const current = contexts.get(host);
+      if (current?.version === certificate.version) {
+        next.set(host, current);
+        continue;
+      }
+      try {
+        next.set(host, { version: certificate.version, context: tls.createSecureContext({ cert: certificate.cert, key: certificate.key() }) });
+      } catch (error) {
+        options.onError(error);
+      }
+    }
+    return next;
+  }
+
+  /** Where a plain HTTP request to an app with force_https goes: its host over HTTPS, when this router serves it so. */
+  function httpsLocation(request: IncomingMessage, host: string): string | undefined {
+    const port = (secureListener?.address() as net.AddressInfo | null)?.port;
+    if (!port || !contexts.has(host)) return undefined;
+    return `https://${host}${port === 443 ? '' : `:${port}`}${request.url ?? '/'}`;
   }
 
   function pick(route: Route, avoid?: string): string | undefined {
@@ -64,20 +117,20 @@ export function createRouter(options: RouterOptions) {
     return candidates[turn % candidates.length];
   }
 
-  function forwardedHeaders(request: IncomingMessage, requestId: string, port: number): http.OutgoingHttpHeaders {
+  function forwardedHeaders(request: IncomingMessage, requestId: string, { port, secure }: Entry): http.OutgoingHttpHeaders {
     const headers: http.OutgoingHttpHeaders = { ...request.headers };
     for (const name of HOP_BY_HOP) delete headers[name];
     const client = request.socket.remoteAddress ?? '';
     const prior = request.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
-    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-proto'] = secure ? 'https' : 'http';
     headers['x-forwarded-host'] = request.headers.host ?? '';
     headers['x-forwarded-port'] = String(port);
     headers['x-request-id'] = requestId;
     return headers;
   }
 
-  function handle(request: IncomingMessage, response: ServerResponse, port: number): void {
+  function handle(request: IncomingMessage, response: ServerResponse, entry: Entry): void {
     const started = process.hrtime.bigint();
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -92,6 +145,14 @@ export function createRouter(options: RouterOptions) {
       response.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page('No app here', `No app is served at ${hostOf(request) || 'this address'}.`));
       return;
     }
+    const location = route.forceHttps && !entry.secure ? httpsLocation(request, hostOf(request)) : undefined;
+    if (location) {
+      // 301 keeps GET a GET; 308 keeps any other method and its body.
+      const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308;
+      response.writeHead(status, { location, 'content-length': '0' }).end();
+      log(status, '-');
+      return;
+    }
     const send = (backend: string | undefined, retried: boolean): void => {
       if (!backend) {
         response.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' }).end(page('Application unavailable', `No process of the app ${route.appName} is running right now. It may be starting, deploying or crashed; try again in a moment.`));
@@ -99,7 +160,7 @@ export function createRouter(options: RouterOptions) {
         return;
       }
       const [address, backendPort] = backend.split(':');
-      const upstream = http.request({ host: address, port: Number(backendPort), method: request.method, path: request.url, headers: forwardedHeaders(request, requestId, port), agent });
+      const upstream = http.request({ host: address, port: Number(backendPort), method: request.method, path: request.url, headers: forwardedHeaders(request, requestId, entry), agent });
       upstream.on('response', (answer) => {
         const headers = { ...answer.headers };
         for (const name of HOP_BY_HOP) if (name !== 'transfer-encoding') delete headers[name];
@@ -123,7 +184,7 @@ export function createRouter(options: RouterOptions) {
     send(pick(route), false);
   }
 
-  function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, port: number): void {
+  function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, entry: Entry): void {
     const route = routes.get(hostOf(request));
     const backend = route && pick(route);
     if (!route || !backend) {
@@ -133,7 +194,7 @@ export function createRouter(options: RouterOptions) {
     const [address, backendPort] = backend.split(':');
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    const headers = forwardedHeaders(request, requestId, port);
+    const headers = forwardedHeaders(request, requestId, entry);
     headers.connection = 'Upgrade';
     headers.upgrade = request.headers.upgrade;
     const upstream = net.connect(Number(backendPort), address, () => {
@@ -152,17 +213,31 @@ export function createRouter(options: RouterOptions) {
     socket.on('error', close);
   }
 
-  /** The HTTP listener; `listen` it like any node:http server. */
-  function server(): http.Server {
-    const listener = http.createServer({ keepAliveTimeout: 65_000 });
-    const portOf = () => (listener.address() as net.AddressInfo | null)?.port ?? 0;
-    listener.on('request', (request, response) => handle(request, response, portOf()));
-    listener.on('upgrade', (request, socket, head) => upgrade(request, socket, head, portOf()));
+  /** Hands a listener's requests and upgrades to the router, telling it the listener's port and scheme. */
+  function serve<T extends http.Server | https.Server>(listener: T, secure: boolean): T {
+    const entry = (): Entry => ({ port: (listener.address() as net.AddressInfo | null)?.port ?? 0, secure });
+    listener.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response, entry()));
+    listener.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(request, socket, head, entry()));
     return listener;
   }
 
   return {
-    server,
+    /** The HTTP listener; `listen` it like any node:http server. */
+    server: () => serve(http.createServer({ keepAliveTimeout: 65_000 }), false),
+    /**
+     * The HTTPS listener: each TLS connection gets the certificate of the custom domain its SNI
+     * names; a name without one (or no SNI) fails the handshake.
+     */
+    secureServer(): https.Server {
+      secureListener = https.createServer({
+        keepAliveTimeout: 65_000,
+        SNICallback: (servername, done) => {
+          const found = contexts.get(servername.toLowerCase().replace(/\.$/, ''));
+          done(found ? null : new Error(`no certificate for ${servername}`), found?.context);
+        },
+      });
+      return serve(secureListener, true);
+    },
     /** Reads the routes now, then every `refreshMs`. */
     async start(): Promise<void> {
       await refresh();

@@ -4,6 +4,7 @@ import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
 import type { Capabilities } from '../capabilities/capabilities.ts';
 import type { ComputeSettings } from '../compute/context.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { LongRequests } from '../long-requests.ts';
 import type { QuotaService } from '../quotas/quota-service.ts';
@@ -14,6 +15,7 @@ import { appQuotas } from './app-quotas.ts';
 import { createAppService } from './app-service.ts';
 import type { AppSettings } from './context.ts';
 import { createDeploymentService } from './deployment-service.ts';
+import { createDomainService } from './domain-service.ts';
 import { createFormationService } from './formation-service.ts';
 import { createLogService } from './log-service.ts';
 import { appProcesses } from './processes.ts';
@@ -51,6 +53,8 @@ export function createAppServices(deps: {
   compute: ComputeSettings;
   longRequests: LongRequests;
   capabilities: Capabilities;
+  /** Seals custom domains' private keys. */
+  secrets: SecretBox;
 }) {
   const { store, events, host, compute, runtime } = deps;
   /** Ends the live streams (build output, logs) at shutdown. */
@@ -68,9 +72,10 @@ export function createAppServices(deps: {
     sources: createSourceService({ host, capabilities: deps.capabilities, settings: { uploadDir: compute.uploadDir } }),
     formation: createFormationService({ ...deps, apps, limits }),
     variables: createVariableService({ store, events, apps }),
+    domains: createDomainService({ store, events, apps, secrets: deps.secrets, settings: deps.settings }),
     runs: createRunService({ ...deps, apps, closing: closing.signal }),
     logs,
-    routes: createRouteTable({ store, settings: deps.settings, hostId: compute.hostId }),
+    routes: createRouteTable({ store, settings: deps.settings, hostId: compute.hostId, secrets: deps.secrets }),
     close: () => closing.abort(),
     /** At start-up: releases app containers, slugs and builds that no record owns. */
     async sweep(): Promise<string[]> {

@@ -132,7 +132,7 @@ export function createCommandService(deps: {
     if ('errors' in parsed) throw new ValidationFailed(parsed.errors);
     const { spec } = parsed;
     const server = await servers.findVisible(actor, spec.serverId);
-    if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; a command runs only on a running server.`);
+    if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; a command runs only on a running server.`, 'server');
     if (spec.runAfter.length) {
       const found = new Set((await visible(actor).clearSelect().select('id').where('id', 'in', spec.runAfter).execute()).map((r) => r.id));
       const missing = spec.runAfter.filter((id) => !found.has(id));

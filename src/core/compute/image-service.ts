@@ -142,7 +142,7 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     assertAllowed(actor, 'image:write');
     const current = await findVisible(actor, id);
     if (current.organization_id === null) throw new Conflict('The built-in image cannot be deleted.', 'builtin_image');
-    if (current.status === 'pending') throw new InvalidState(current.status, ['ready', 'error'], 'The image is still being made; delete it once it is ready or has failed.');
+    if (current.status === 'pending') throw new InvalidState(current.status, ['ready', 'error'], 'The image is still being made; delete it once it is ready or has failed.', 'image');
     const users = await db.selectFrom('servers').select('id').where('image_id', '=', current.id).limit(1).execute();
     if (users.length) throw new Conflict('Servers boot from this image; delete them first.', 'image_in_use');
     const bases = await db.selectFrom('snapshots').select('id').where('base_image_id', '=', current.id).limit(1).execute();
@@ -150,7 +150,7 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     await assertComputeAvailable(host);
     return db.transaction().execute(async (trx) => {
       const moved = await trx.updateTable('images').set({ status: 'pending', updated_at: nowIso() }).where('id', '=', current.id).where('status', '=', current.status).executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw new InvalidState('pending', ['ready', 'error']);
+      if (Number(moved.numUpdatedRows) !== 1) throw new InvalidState('pending', ['ready', 'error'], undefined, 'image');
       return tasks.enqueue(trx, actor, { type: 'image.delete', input: { image_id: current.id } });
     });
   }

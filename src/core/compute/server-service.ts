@@ -2,7 +2,7 @@ import type { ServerRow, VolumeRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
-import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { choiceFilter, jsonTextsFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Task } from '../tasks/task-service.ts';
 import type { ComputeQuotas } from './compute-quotas.ts';
 import { assertComputeAvailable, computeEvent, retryOnUniqueViolation, type ComputeDeps, type Executor } from './context.ts';
@@ -50,6 +50,8 @@ const listSpec: ListSpec = {
     state: choiceFilter('state', 'state', STATES),
     image: uuidFilter('image_id', 'image'),
     environment: uuidFilter('environment_id', 'environment'),
+    // Servers holding every tag listed (comma-separated).
+    tags: jsonTextsFilter('tags'),
   },
   searchColumns: ['name', 'hostname', 'private_ip'],
   orderings: { name: 'name', created_at: 'created_at', updated_at: 'updated_at', state: 'state' },

@@ -98,7 +98,7 @@ export function createSnapshotService(deps: ComputeDeps & { volumes: VolumeServi
   async function remove(actor: Actor, id: string): Promise<Task> {
     assertAllowed(actor, 'snapshot:write');
     const current = await findVisible(actor, id);
-    if (current.state === 'creating') throw new InvalidState(current.state, ['available', 'error'], 'The snapshot is still being taken; delete it once it is available.');
+    if (current.state === 'creating') throw new InvalidState(current.state, ['available', 'error'], 'The snapshot is still being taken; delete it once it is available.', 'snapshot');
     const readers = await db.selectFrom('volumes').select('id').where('snapshot_id', '=', current.id).where('state', '=', 'creating').limit(1).execute();
     const images = await db.selectFrom('images').select('id').where('snapshot_id', '=', current.id).where('status', '=', 'pending').limit(1).execute();
     if (readers.length || images.length) throw new Conflict('A volume or an image is being made from this snapshot; delete it once they are ready.', 'snapshot_in_use');

@@ -238,7 +238,7 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     if (current.volume_type === 'root') throw new Conflict("A server's root volume is deleted with its server (the terminate action).", 'root_volume');
     startVolumeOperation(current.state, 'delete');
-    if (current.server_id !== null) throw new InvalidState(current.state, ['available'], 'The volume is attached; detach it first.');
+    if (current.server_id !== null) throw new InvalidState(current.state, ['available'], 'The volume is attached; detach it first.', 'volume');
     await assertComputeAvailable(host);
     return begin(actor, current, 'delete', 'volume.delete', {});
   }

@@ -34,6 +34,7 @@ export interface AppTables {
   app_containers: AppContainersTable;
   app_log_lines: AppLogLinesTable;
   app_runs: AppRunsTable;
+  app_domains: AppDomainsTable;
 }
 
 export type AppRow = Selectable<AppsTable>;
@@ -147,6 +148,22 @@ export interface AppRunsTable {
   finished_at: string | null;
 }
 
+/** A custom domain of an app, unique on the installation. */
+export interface AppDomainsTable {
+  id: string;
+  app_id: string;
+  /** Lowercase, without a trailing dot. */
+  name: string;
+  /** PEM: the certificate, then its chain; null serves the domain over plain HTTP only. */
+  tls_cert: string | null;
+  /** The certificate's private key, sealed with the secret box; never returned. */
+  tls_key_sealed: string | null;
+  tls_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type AppDomainRow = Selectable<AppDomainsTable>;
 export type AppReleaseRow = Selectable<AppReleasesTable>;
 export type AppRunRow = Selectable<AppRunsTable>;
 export type AppDeploymentRow = Selectable<AppDeploymentsTable>;

@@ -9,6 +9,7 @@ import { useDialect } from '../../http/surface.ts';
 import { oauthSurface } from '../oauth/index.ts';
 import { negotiateApiVersion } from './api-version.ts';
 import { appRoutes } from './apps/apps.ts';
+import { appDomainRoutes } from './apps/domains.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
 import { appRunRoutes } from './apps/runs.ts';
 import { auditRoutes } from './audit/activity.ts';
@@ -107,4 +108,5 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   appRoutes(app, services.apps);
   appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
   appRunRoutes(app, services.apps);
+  appDomainRoutes(app, services.apps);
 }

@@ -32,14 +32,13 @@ const TYPE_BY_STATUS: Record<number, ScalewayErrorType> = { 401: 'invalid_auth',
 
 const typeFor = (status: number): ScalewayErrorType => TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 
-/** Server states, with core's `destroyed`, which Scaleway's servers never show (its DELETE is final). */
-const SERVER_STATES = new Set(['stopped', 'starting', 'running', 'stopping', 'error', 'destroyed']);
-
-/** `server should be stopped`: which resource refused is told by the states it expected. */
+/**
+ * `server should be stopped`, naming what core says refused. Scaleway's servers show `error` as
+ * `stopped` and never `destroyed` (its DELETE is final); other resources keep core's states.
+ */
 function wrongStateMessage(error: InvalidState): string {
-  const resource = error.expected.every((state) => SERVER_STATES.has(state)) ? 'server' : 'volume';
-  const shown = error.expected.filter((state) => state !== 'destroyed');
-  return `${resource} should be ${[...new Set((shown.length ? shown : error.expected).map(scalewayState))].join(' or ')}`;
+  const shown = error.resource === 'server' ? error.expected.filter((state) => state !== 'destroyed').map(scalewayState) : error.expected;
+  return `${error.resource ?? 'resource'} should be ${[...new Set(shown.length ? shown : error.expected)].join(' or ')}`;
 }
 
 /** Scaleway names a missing resource by the id it was asked for: `"<id>" not found`. */

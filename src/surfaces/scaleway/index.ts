@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
-import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
+import { actInOrganization, authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
 import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
@@ -49,7 +49,7 @@ export function scalewaySurface({ services, limits }: ScalewaySurfaceOptions): F
     app.addHook('preHandler', async (request) => {
       if (request.is404 || request.routeOptions.config.auth === false) return;
       request.scalewayOrganization = organizationNamed(request);
-      if (request.scalewayOrganization) await authenticateActor(request, SCALEWAY_CARRIERS, services, request.scalewayOrganization);
+      if (request.scalewayOrganization) await actInOrganization(request, SCALEWAY_CARRIERS, services, request.scalewayOrganization);
     });
 
     accountRoutes(app, services);

@@ -109,14 +109,11 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
   }
 
   app.get('/servers', { schema: { querystring: ServersQuery } }, async (request, reply) => {
-    const { tags, ...query } = request.query;
-    const page = await listPage(toListRequest(query, ['name', 'state']), (list) => servers.list(request.actor, list));
-    // Scaleway's `tags` filter keeps servers holding every tag listed.
-    const wanted = typeof tags === 'string' && tags ? tags.split(',') : [];
-    const shown = page.items.filter((s) => wanted.every((t) => s.tags.includes(t)));
-    const known = await imagesOf(request.actor, shown);
+    // Scaleway's `tags` keeps servers holding every tag listed: core filters before paging.
+    const page = await listPage(toListRequest(request.query, ['name', 'state', 'tags']), (list) => servers.list(request.actor, list));
+    const known = await imagesOf(request.actor, page.items);
     paginate(request, reply, page);
-    return { servers: shown.map((s) => renderServer(s, known.get(s.image_id) ?? null)) };
+    return { servers: page.items.map((s) => renderServer(s, known.get(s.image_id) ?? null)) };
   });
 
   app.post('/servers', { config: { scalewayFields: CREATE_FIELDS }, schema: { body: ServerPost } }, async (request, reply) => {

@@ -252,6 +252,10 @@ for (const database of testDatabases) {
         assert.deepEqual(byName.map((s: { id: string }) => s.id), [server.id]);
         assert.ok((await scw(app, { url: '/servers?state=stopped&tags=web,prod', token })).json().servers.some((s: { id: string }) => s.id === server.id));
         assert.ok(!(await scw(app, { url: '/servers?tags=web,staging', token })).json().servers.some((s: { id: string }) => s.id === server.id));
+        // Tags narrow the list before it is paged: the total and the first page count tagged servers only.
+        const firstTagged = await scw(app, { url: '/servers?tags=web&per_page=1', token });
+        assert.equal(firstTagged.headers['x-total-count'], '1');
+        assert.deepEqual(firstTagged.json().servers.map((s: { id: string }) => s.id), [server.id]);
         assert.ok(!(await scw(app, { url: '/servers?state=running', token })).json().servers.some((s: { id: string }) => s.id === server.id));
         assertScalewayError(await scw(app, { url: '/servers?state=melting', token }), 400, 'invalid_request_error');
         const patched = await scw(app, { method: 'PATCH', url: `/servers/${server.id}`, token, payload: { name: 'web-one', hostname: 'web-one-host', tags: ['web'] } });
@@ -300,7 +304,8 @@ for (const database of testDatabases) {
         assert.equal(again.message, 'server should be stopped');
         assert.equal(assertScalewayError(await scw(app, { method: 'DELETE', url: `/servers/${server.id}`, token }), 400, 'invalid_request_error').message, 'server should be stopped');
         assertScalewayError(await scw(app, { method: 'PATCH', url: `/servers/${server.id}`, token, payload: { volumes: { '0': server.volumes['0'].id } } }), 400, 'invalid_request_error');
-        assertScalewayError(await scw(app, { method: 'DELETE', url: `/volumes/${data}`, token }), 400, 'invalid_request_error');
+        // Core names what refused: the volume, which must be detached (available), or have failed.
+        assert.equal(assertScalewayError(await scw(app, { method: 'DELETE', url: `/volumes/${data}`, token }), 400, 'invalid_request_error').message, 'volume should be available or error');
         const unknown = assertScalewayError(await scw(app, { method: 'POST', url: `/servers/${server.id}/action`, token, payload: { action: 'explode' } }), 400, 'invalid_request_error');
         assert.ok(unknown.fields?.action);
       });

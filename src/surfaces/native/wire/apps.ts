@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { MAX_AMOUNT, SIZES } from '../../../core/apps/plans.ts';
+import { DOMAIN_NAME_MAX, TLS_CERT_MAX, TLS_KEY_MAX } from '../../../core/apps/domain-rules.ts';
 import { NAME_LENGTH, STACKS } from '../../../core/apps/rules.ts';
 import { RUN_COMMAND_MAX } from '../../../core/apps/run-service.ts';
 import { VARIABLE_LIMITS } from '../../../core/apps/variable-service.ts';
@@ -99,3 +100,24 @@ export const RunPost = Type.Object({
   command: Type.String({ maxLength: RUN_COMMAND_MAX + 1, description: 'A shell line, run by `/bin/sh -c` in `/app` with the release\'s environment.' }),
   size: Type.Optional(Type.String({ maxLength: 10, description: `${Object.keys(SIZES).join(', ')} (default M).` })),
 });
+
+export const DomainBody = Type.Object({
+  id: Uuid,
+  app: Uuid,
+  name: Type.String({ description: 'Routed to the app by the router (Host, and SNI over HTTPS).' }),
+  ssl: Type.Boolean({ description: 'Whether a certificate is set: the router then serves the domain over HTTPS.' }),
+  tls_cert: Nullable(Type.String({ description: 'The certificate and its chain, PEM. The private key is never returned.' })),
+  tls_expires_at: Nullable(Timestamp),
+  url: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export const DomainsBody = Type.Object({ domains: Type.Array(DomainBody) });
+const TlsCert = Type.String({ maxLength: TLS_CERT_MAX + 1, description: 'PEM: the certificate for the name, then its chain; with tls_key.' });
+const TlsKey = Type.String({ maxLength: TLS_KEY_MAX + 1, description: "PEM: the certificate's private key, unencrypted; kept encrypted, never returned." });
+export const DomainPost = Type.Object({
+  name: Type.String({ maxLength: DOMAIN_NAME_MAX + 1, description: 'A domain name of yours, such as www.example.com; unique on the installation.' }),
+  tls_cert: Type.Optional(TlsCert),
+  tls_key: Type.Optional(TlsKey),
+});
+export const DomainPatch = Type.Object({ tls_cert: Nullable(TlsCert), tls_key: Nullable(TlsKey) }, { description: 'A new certificate and key, or null for both to serve the domain over plain HTTP only.' });

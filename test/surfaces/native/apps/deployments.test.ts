@@ -5,7 +5,8 @@ import { computeSkipReason, startComputeTestApp } from '../../../support/compute
 import { testDatabases } from '../../../support/databases.ts';
 import { eventually } from '../../../support/eventually.ts';
 import { addOrganization, addUser, type TestUser } from '../../../support/identity.ts';
-import { viaRouter } from '../../../support/router.ts';
+import { viaRouter, viaRouterTls } from '../../../support/router.ts';
+import { selfSigned } from '../../../support/certificates.ts';
 import { sampleArchive } from '../../../support/sample-app.ts';
 import { get, waitForTask } from '../compute/support.ts';
 
@@ -73,6 +74,45 @@ for (const database of testDatabases) {
       assert.match(output.body, /event: finished\ndata: \{"status":"success"\}/);
       const formation = await get(app, `${APPS}sample-shop/formation/`);
       assert.deepEqual(formation.containers, [{ name: 'web', amount: 1, size: 'M' }, { name: 'worker', amount: 0, size: 'M' }]);
+    });
+
+    it('serves custom domains: by Host over HTTP, over HTTPS with the certificate SNI names, and redirects to HTTPS with force_https', async () => {
+      const shop = selfSigned(['shop.example.com']);
+      const www = selfSigned(['www.example.com']);
+      for (const [name, certificate] of [['shop.example.com', shop], ['www.example.com', www], ['plain.example.com', undefined]] as const) {
+        const res = await app.request({ method: 'POST', url: `${APPS}sample-shop/domains/`, payload: { name, ...(certificate ? { tls_cert: certificate.cert, tls_key: certificate.key } : {}) } });
+        assert.equal(res.statusCode, 201, res.body);
+      }
+      const plain = await eventually('the custom domain routed', async () => {
+        const answer = await viaRouter(app, 'plain.example.com');
+        return answer.status === 200 ? answer : undefined;
+      });
+      assert.equal(JSON.parse(plain.body).headers['x-forwarded-proto'], 'http');
+      // Each name gets its own certificate: trusting only that certificate, the handshake succeeds.
+      for (const [name, certificate] of [['shop.example.com', shop], ['www.example.com', www]] as const) {
+        const answer = await eventually(`HTTPS for ${name}`, () => viaRouterTls(app, name, certificate.cert, '/secure').catch(() => undefined));
+        assert.equal(answer.status, 200);
+        assert.equal(answer.subject, name);
+        const seen = JSON.parse(answer.body) as { version: string; headers: Record<string, string> };
+        assert.equal(seen.version, 'v1');
+        assert.equal(seen.headers['x-forwarded-proto'], 'https');
+        assert.equal(seen.headers['x-forwarded-host'], name);
+      }
+      await assert.rejects(viaRouterTls(app, 'plain.example.com', shop.cert), 'a name without a certificate gets no HTTPS');
+      await assert.rejects(viaRouterTls(app, 'www.example.com', shop.cert), "another domain's certificate is not served for it");
+      assert.equal((await app.request({ method: 'PATCH', url: `${APPS}sample-shop/`, payload: { force_https: true } })).statusCode, 200);
+      const { port } = app.nimbus.routerTls!.address() as { port: number };
+      const redirected = await eventually('the redirect to HTTPS', async () => {
+        const answer = await viaRouter(app, 'shop.example.com', '/a/path?q=1');
+        return answer.status === 301 ? answer : undefined;
+      });
+      assert.equal(redirected.headers.location, `https://shop.example.com:${port}/a/path?q=1`);
+      assert.equal((await viaRouter(app, 'plain.example.com')).status, 200, 'a domain without a certificate stays on HTTP');
+      assert.equal((await viaRouterTls(app, 'shop.example.com', shop.cert)).status, 200);
+      assert.equal((await app.request({ method: 'PATCH', url: `${APPS}sample-shop/`, payload: { force_https: false } })).statusCode, 200);
+      // A removed domain is no longer routed.
+      assert.equal((await app.request({ method: 'DELETE', url: `${APPS}sample-shop/domains/plain.example.com/` })).statusCode, 204);
+      await eventually('the domain unrouted', async () => ((await viaRouter(app, 'plain.example.com')).status === 404 ? true : undefined));
     });
 
     it('scales web to 3 and spreads requests over the three', async () => {
