@@ -14,7 +14,7 @@ import { scalingoToken } from '../surfaces/scalingo/support.ts';
  * The npm client `scalingo` (a pinned dev dependency) against the Scalingo surface over real
  * HTTP and real containers: the token exchange, the user, an app, its environment in bulk, a
  * deployment from an uploaded source, scaling and restarting with the operations it follows,
- * its events page by page, and its end.
+ * its logs, a one-off run, its events page by page, and its end.
  */
 const skip = computeSkipReason();
 
@@ -82,6 +82,15 @@ for (const database of testDatabases) {
       // Typed as one string, sent as given: Scalingo's scope is a list of process types.
       const restart = await client.Containers.restart(appId, ['web'] as unknown as string);
       assert.equal((await restart.wait()).status, 'done');
+
+      // The logs URL is read without a credential, as the client does.
+      const lines = await eventually('the app to have logged', async () => {
+        const text = await client.Logs.for(appId, { count: 50 });
+        return /\[web-\d\] listening on/.test(String(text)) ? String(text) : undefined;
+      });
+      assert.match(lines, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC \[/);
+      const oneOff = await client.Containers.run(appId, { command: 'echo one-off', detached: true });
+      assert.equal(oneOff.type, 'one-off');
     });
 
     it('reads the events page by page', async () => {

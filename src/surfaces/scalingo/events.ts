@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
-import { ValidationFailed } from '../../core/errors.ts';
+import { NotFound, ValidationFailed } from '../../core/errors.ts';
 import type { Event } from '../../core/events/event-service.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { pageRequest, paginated } from './pagination.ts';
@@ -52,6 +52,13 @@ export function eventRoutes(app: FastifyInstance, services: EventServices) {
     const found = await services.apps.apps.get(request.actor, request.params.app);
     const result = await events.list(request.actor, pageRequest(request.query, { resource: `app:${found.id}`, type: 'app.*', ...fromFilter(request.query) }));
     return paginated('events', result, await render(request.actor, result.items));
+  });
+
+  app.get<{ Params: { app: string; id: string } }>('/v1/apps/:app/events/:id', async (request) => {
+    const found = await services.apps.apps.get(request.actor, request.params.app);
+    const { items } = await events.list(request.actor, { filters: { resource: `app:${found.id}`, type: 'app.*', id: request.params.id }, pagination: { style: 'page', page: 1, pageSize: 1 } });
+    if (!items.length) throw new NotFound('event');
+    return { event: (await render(request.actor, items))[0] };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/events', async (request) => {

@@ -11,6 +11,8 @@ import { deploymentRoutes } from './deployments.ts';
 import { renderScalingoError } from './errors.ts';
 import { eventRoutes } from './events.ts';
 import { formationRoutes } from './formation.ts';
+import { logRoutes } from './logs.ts';
+import { runRoutes } from './runs.ts';
 import { sourceRoutes } from './sources.ts';
 import { variableRoutes } from './variables.ts';
 
@@ -67,5 +69,7 @@ export function scalingoSurface({ services, limits, region, sourceLimit, httpsOn
     eventRoutes(app, services);
     sourceRoutes(app, services, { sourceLimit });
     deploymentRoutes(app, services);
+    logRoutes(app, services, region);
+    runRoutes(app, services, region);
   };
 }

@@ -17,7 +17,7 @@ function follow(app: TestApp, url: string, method: 'GET' | 'PUT' | 'HEAD', paylo
 }
 
 for (const database of testDatabases) {
-  describe(`Scalingo deployments from sources, as scalingo deploy makes them [${database.name}]`, { skip: skip ?? false }, () => {
+  describe(`Scalingo deployments from sources (as scalingo deploy makes them) and one-off runs [${database.name}]`, { skip: skip ?? false }, () => {
     let app: TestApp;
     let alice: string;
     let bob: string;
@@ -125,6 +125,41 @@ for (const database of testDatabases) {
       notFound(await deploy(bob, { source_url: theirs.download_url }), 'app');
       notFound(await scalingo(app, bob, 'GET', '/v1/apps/source-app/deployments'), 'app');
       assert.equal((await scalingo(app, alice, 'GET', '/v1/apps/source-app/deployments')).json().meta.pagination.total_count, 1);
+    });
+
+    it('runs a one-off command detached: the container, and the operation that is done once it has run', async () => {
+      const res = await scalingo(app, alice, 'POST', '/v1/apps/source-app/run', { command: 'echo one-off-ran', size: 'S', detached: true, env: {} });
+      assert.equal(res.statusCode, 200, res.body);
+      const { container, operation_url: operationUrl, ...rest } = res.json();
+      assert.deepEqual(rest, {}, 'no attach_url: nothing is attached');
+      assert.equal(container.command, 'echo one-off-ran');
+      assert.equal(container.type, 'one-off');
+      assert.equal(container.app.name, 'source-app');
+      assert.equal(container.size, 'S');
+      assert.match(container.created_at, ISO_WITH_MS);
+      const { pathname } = new URL(operationUrl);
+      const operation = await eventually('the run to end', async () => {
+        const shown = (await app.nimbus.http.inject({ method: 'GET', url: pathname, headers: { authorization: `Bearer ${alice}` } })).json().operation;
+        return ['pending', 'running'].includes(shown.status) ? undefined : shown;
+      }, 120_000);
+      assert.deepEqual([operation.type, operation.status], ['run', 'done']);
+      // Its output is kept with the run (the native API's runs).
+      const output = await app.request({ method: 'GET', url: `/api/apps/apps/source-app/runs/${container.id}/`, token: null, headers: { authorization: `Bearer ${alice}` } });
+      assert.equal(output.json().exit_code, 0, output.body);
+    });
+
+    it("refuses runs it cannot make, in Scalingo's shapes, and starts none", async () => {
+      const run = (credential: string, body: unknown, ref = 'source-app') => scalingo(app, credential, 'POST', `/v1/apps/${ref}/run`, body);
+      assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls' }))), ['detached']);
+      assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', detached: false }))), ['detached']);
+      assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', detached: true, env: { A: '1' } }))), ['env']);
+      assert.deepEqual(Object.keys(invalid(await run(alice, { detached: true }))), ['command']);
+      assert.deepEqual(Object.keys(invalid(await run(alice, { command: 42, detached: true }))), ['command']);
+      assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', size: 'HUGE', detached: true }))), ['size']);
+      plainError(await run(viewer, { command: 'ls', detached: true }), 403);
+      notFound(await run(bob, { command: 'ls', detached: true }), 'app');
+      const runs = await app.request({ method: 'GET', url: '/api/apps/apps/source-app/runs/', token: null, headers: { authorization: `Bearer ${alice}` } });
+      assert.equal(runs.json().count, 1, runs.body);
     });
 
     it('deletes the deployed app: its task stops its processes, then it is not found', async () => {
