@@ -24,6 +24,7 @@ import { openStore, storeOptionsFor, type Store } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createNotifier } from './store/notifier.ts';
 import { cloudmcSurface } from './surfaces/cloudmc/index.ts';
+import { computestacksSurface } from './surfaces/computestacks/index.ts';
 import { nativeSurface } from './surfaces/native/index.ts';
 import { scalewaySurface } from './surfaces/scaleway/index.ts';
 import { scalingoSurface } from './surfaces/scalingo/index.ts';
@@ -67,7 +68,7 @@ export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'routerTlsPo
  * The mount table: each surface at its prefix on the main listener and, when
  * `NIMBUS_<NAME>_PORT` gives it one, alone at the root of its own port.
  */
-export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion' | 'tlsCert' | 'tlsKey'>>): Surface[] {
+export function mountTable(services: CoreServices, config: Partial<Pick<Config, 'imageUploadLimit' | 'appSourceLimit' | 'surfacePorts' | 'scalingoRegion' | 'computestacksBodyTimeoutSeconds' | 'tlsCert' | 'tlsKey'>>): Surface[] {
   const limits = createRequestLimits(services.limiter, services.identity);
   const ports = config.surfacePorts ?? {};
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
@@ -97,6 +98,12 @@ export function mountTable(services: CoreServices, config: Partial<Pick<Config, 
         sourceLimit: config.appSourceLimit ?? APPS_DEFAULTS.sourceLimit,
         httpsOnly: tls !== undefined,
       }),
+    },
+    {
+      name: 'computestacks',
+      prefix: '/compat/computestacks',
+      port: ports.computestacks,
+      plugin: computestacksSurface({ services, limits, bodyTimeoutMs: (config.computestacksBodyTimeoutSeconds ?? SURFACE_DEFAULTS.computestacksBodyTimeoutSeconds) * 1000 }),
     },
   ];
 }
@@ -133,7 +140,7 @@ export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
     Partial<LimitSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'host' | 'tlsCert' | 'tlsKey'>> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'computestacksBodyTimeoutSeconds' | 'host' | 'tlsCert' | 'tlsKey' | 'catalog'>> &
     Partial<ComputeConfig> &
     Partial<DnsConfig> &
     Partial<AppsConfig>,
@@ -157,6 +164,7 @@ export async function createNimbus(
       limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
       apps: { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort },
       appRuntime: { ...APP_RUNTIME_DEFAULTS, ...config.appRuntime },
+      catalog: config.catalog,
     });
     const supervisor = compute ? services.apps.supervisor(logger) : undefined;
     const router = compute && config.routerPort

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_SERVER_ID_RANGE, parseServerIdRange } from './backends/id-ranges.ts';
 import { DEFAULT_IMAGE_LIMITS } from './backends/images/store.ts';
 import { parseRange } from './core/compute/addresses.ts';
+import { CATALOG_DEFAULTS, parsePriceList, pricedPackages, type CatalogSettings } from './core/catalog/catalog-service.ts';
 import { DEFAULT_COMPUTE_SERVICE_CODE, isServiceCode } from './core/environments/service-connections.ts';
 import { parseSecondary } from './core/dns/model.ts';
 import { NameError, parseTargetName } from './core/dns/names.ts';
@@ -84,6 +85,10 @@ export interface Config {
   computeServiceCode: string;
   /** The region the Scalingo surface names in `GET /v1/regions` (clients select it with `--region`). */
   scalingoRegion: string;
+  /** Seconds a request body to the ComputeStacks surface may take to arrive before it is answered 408. */
+  computestacksBodyTimeoutSeconds: number;
+  /** The catalog: the currency of prices (`NIMBUS_CURRENCY`), prices over the defaults (`NIMBUS_PRICES`, `name=amount,...`) and the region (`NIMBUS_REGION`). */
+  catalog: Omit<CatalogSettings, 'zones'>;
   /** Where the authoritative DNS server listens (UDP and TCP); port 0 runs none. */
   dnsAddress: string;
   dnsPort: number;
@@ -110,7 +115,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** Surfaces' settings' defaults. */
-export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus' } as const;
+export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus', computestacksBodyTimeoutSeconds: 30 } as const;
 
 /** Compute settings' defaults. */
 export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `${DEFAULT_SERVER_ID_RANGE.first}-${DEFAULT_SERVER_ID_RANGE.last}`, stopTimeoutSeconds: 10, destroyedRetentionSeconds: 86_400, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
@@ -229,6 +234,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     tlsCert: pick('tlsCert', () => env.NIMBUS_TLS_CERT || undefined, undefined),
     tlsKey: pick('tlsKey', () => env.NIMBUS_TLS_KEY || undefined, undefined),
     scalingoRegion: pick('scalingoRegion', () => env.NIMBUS_SCALINGO_REGION || undefined, SURFACE_DEFAULTS.scalingoRegion),
+    computestacksBodyTimeoutSeconds: pick(
+      'computestacksBodyTimeoutSeconds',
+      () => parseInteger('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT', env.NIMBUS_COMPUTESTACKS_BODY_TIMEOUT),
+      SURFACE_DEFAULTS.computestacksBodyTimeoutSeconds,
+    ),
+    catalog: pick('catalog', () => ({
+      currency: env.NIMBUS_CURRENCY?.trim().toUpperCase() || CATALOG_DEFAULTS.currency,
+      prices: env.NIMBUS_PRICES ? catalogField(() => parsePriceList(env.NIMBUS_PRICES!)) : {},
+      region: env.NIMBUS_REGION?.trim() || CATALOG_DEFAULTS.region,
+    }), CATALOG_DEFAULTS),
     dnsAddress: pick('dnsAddress', () => env.NIMBUS_DNS_ADDRESS || undefined, DNS_DEFAULTS.address),
     dnsPort: pick('dnsPort', () => parseInteger('NIMBUS_DNS_PORT', env.NIMBUS_DNS_PORT), DNS_DEFAULTS.port),
     dnsNameservers: pick('dnsNameservers', () => parseList(env.NIMBUS_DNS_NAMESERVERS), [...DNS_DEFAULTS.nameservers]),
@@ -269,6 +284,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: give both, or neither');
   if (!isServiceCode(config.scalingoRegion)) throw new ConfigError(`NIMBUS_SCALINGO_REGION: "${config.scalingoRegion}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
+  if (config.computestacksBodyTimeoutSeconds < 1) throw new ConfigError('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT must be at least 1 second');
+  catalogField(() => pricedPackages(config.catalog));
+  if (!isServiceCode(config.catalog.region)) throw new ConfigError(`NIMBUS_REGION: "${config.catalog.region}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.taskLeaseSeconds < 1) throw new ConfigError('NIMBUS_TASK_LEASE_SECONDS must be at least 1');
   if (config.workerSlotsPerTenant < 1) throw new ConfigError('NIMBUS_WORKER_SLOTS_PER_TENANT must be at least 1');
   for (const [value, name] of [[config.commandTimeoutSeconds, 'NIMBUS_COMMAND_TIMEOUT'], [config.commandTimeoutMaxSeconds, 'NIMBUS_COMMAND_TIMEOUT_MAX'], [config.streamsPerCredential, 'NIMBUS_STREAMS_PER_CREDENTIAL'], [config.streamsPerProcess, 'NIMBUS_STREAMS_PER_PROCESS']] as const) {
@@ -305,6 +323,16 @@ function parseBoolean(name: string, value: string | undefined): boolean | undefi
 }
 
 /** A comma-separated list; unset or empty is undefined (the default applies). */
+/** A catalog setting's field error as the configuration error it is. */
+function catalogField<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ValidationFailed) throw new ConfigError(Object.entries(error.fields).map(([field, messages]) => `${field}: ${messages.join(' ')}`).join('; '));
+    throw error;
+  }
+}
+
 function parseList(value: string | undefined): string[] | undefined {
   const items = value?.split(',').map((v) => v.trim()).filter(Boolean);
   return items?.length ? items : undefined;

@@ -38,9 +38,13 @@ export function createLongRequests(limits: LongRequestLimits) {
   const byCredential = new Map<string, number>();
   let total = 0;
 
-  /** Checks `permission` and takes a slot for `actor`'s credential, or refuses with a 429. */
-  function open(actor: Actor, permission: string): LongRequest {
-    assertAllowed(actor, permission);
+  /**
+   * Checks `access` and takes a slot for `actor`'s credential, or refuses with a 429. `access` is
+   * a permission, or a check of its own (run on each re-check; the caller has run it before opening)
+   * for what a permission alone does not decide, such as an app shared with the caller.
+   */
+  function open(actor: Actor, access: string | ((current: Actor) => Promise<unknown>)): LongRequest {
+    if (typeof access === 'string') assertAllowed(actor, access);
     const credential = actor.principal.credentialId;
     const held = byCredential.get(credential) ?? 0;
     if (held >= limits.perCredential) {
@@ -58,7 +62,8 @@ export function createLongRequests(limits: LongRequestLimits) {
         if (!actor.reauthenticate || Date.now() - checkedAt < RECHECK_MS) return current;
         checkedAt = Date.now();
         current = await actor.reauthenticate();
-        assertAllowed(current, permission);
+        if (typeof access === 'string') assertAllowed(current, access);
+        else await access(current);
         return current;
       },
       release() {

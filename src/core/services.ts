@@ -4,6 +4,7 @@ import { createInProcessNotifier, type Notifier } from '../store/notifier.ts';
 import { APP_RUNTIME_DEFAULTS, createAppServices, type AppRuntimeSettings } from './apps/app-services.ts';
 import type { AppHost } from '../backends/app-host.ts';
 import type { AppSettings } from './apps/context.ts';
+import { CATALOG_DEFAULTS, createCatalogService, type CatalogSettings } from './catalog/catalog-service.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createAuthService } from './auth/auth-service.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
@@ -32,6 +33,7 @@ import { createLongRequests } from './long-requests.ts';
 import { createOauthServices } from './oauth/oauth-services.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
+import { createProjectService } from './projects/project-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
 import { createRateLimiter } from './ratelimit/rate-limiter.ts';
 import { registerBuiltinTaskHandlers } from './tasks/builtin-handlers.ts';
@@ -60,6 +62,7 @@ export function createCoreServices(
     dns = { settings: { nameservers: [...DNS_DEFAULTS.nameservers], secondaries: [] } },
     apps = APPS_DEFAULTS,
     appRuntime = APP_RUNTIME_DEFAULTS,
+    catalog = CATALOG_DEFAULTS,
   }: {
     /** Seals the secrets kept in the database with a key kept outside it. */
     secrets: SecretBox;
@@ -75,6 +78,8 @@ export function createCoreServices(
     /** Where apps are served (their domain) and the router's port. */
     apps?: AppSettings;
     appRuntime?: AppRuntimeSettings;
+    /** The currency, the prices over the defaults, and the region the catalog shows. */
+    catalog?: Omit<CatalogSettings, 'zones'>;
   },
 ) {
   // One count of open requests for every service that keeps requests open.
@@ -104,6 +109,7 @@ export function createCoreServices(
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
   const capabilities = createCapabilities(secrets);
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
+  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities });
   return {
     identity,
     notifier,
@@ -114,7 +120,9 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
-    apps: createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities }),
+    apps: appServices,
+    projects: createProjectService({ store, events, apps: appServices.apps }),
+    catalog: createCatalogService({ ...catalog, zones: [compute.settings.hostId] }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

@@ -8,6 +8,7 @@ import type { FoundationTables } from './tables/foundation.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { OauthTables } from './tables/oauth.ts';
 import type { IdempotencyTables } from './tables/idempotency.ts';
+import type { ProjectTables } from './tables/projects.ts';
 import type { TaskTables } from './tables/tasks.ts';
 
 export type * from './tables/apps.ts';
@@ -20,6 +21,7 @@ export type * from './tables/foundation.ts';
 export type * from './tables/identity.ts';
 export type * from './tables/oauth.ts';
 export type * from './tables/idempotency.ts';
+export type * from './tables/projects.ts';
 export type * from './tables/tasks.ts';
 
 /**
@@ -28,4 +30,4 @@ export type * from './tables/tasks.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables, ProjectTables {}

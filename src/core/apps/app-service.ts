@@ -1,9 +1,10 @@
-import type { AppRow } from '../../store/schema.ts';
+import type { Transaction } from 'kysely';
+import type { AppRow, Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import { assertAllowed, assertScope, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import type { Executor } from '../compute/context.ts';
-import { InvalidState, NotFound, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
+import { InvalidState, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { Store } from '../../store/database.ts';
@@ -51,6 +52,9 @@ const NAME_TAKEN = 'is already taken';
 /** A request path the health check asks: printable, no spaces. */
 const HEALTH_CHECK_PATH = /^\/[\x21-\x7e]{0,199}$/;
 
+/** What a caller does with an app: `read` it, or `write` it (deploy, scale, variables, domains...). */
+export type AppAccess = 'read' | 'write';
+
 export type AppService = ReturnType<typeof createAppService>;
 
 /** Apps: records of the acting organization's subtree, found by id or by name. */
@@ -75,22 +79,54 @@ export function createAppService(deps: { store: Store; events: EventService; tas
 
   const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('apps').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
 
-  /** An app of the actor's subtree by id or by name; anything else is a 404. */
+  /** The apps the actor's user collaborates on (accepted invitations), whatever their organization. */
+  const sharedIds = (actor: Actor) => db.selectFrom('app_collaborators').select('app_id').where('user_id', '=', actor.principal.userId).where('status', '=', 'accepted');
+  const notFound = () => new NotFound('app', 'No app matches the given query.');
+
+  /** An app of the actor's subtree by id or by name, whatever the actor's role there; anything else is a 404. */
   async function findVisible(actor: Actor, idOrName: string, executor: Executor = db): Promise<AppRow> {
     const row = await visible(actor, executor).where(isUuid(idOrName) ? 'id' : 'name', '=', idOrName).executeTakeFirst();
-    if (!row) throw new NotFound('app', 'No app matches the given query.');
+    if (!row) throw notFound();
     return row;
   }
 
+  /**
+   * An app the actor may `access`: one of its subtree, under its role there, or one its user
+   * collaborates on, under its credential's scopes; anything else is a 404.
+   */
+  async function reach(actor: Actor, idOrName: string, access: AppAccess): Promise<AppRow> {
+    const row = await db.selectFrom('apps').selectAll()
+      .where(isUuid(idOrName) ? 'id' : 'name', '=', idOrName)
+      .where((eb) => eb.or([eb('organization_path', 'like', `${actor.organizationPath}%`), eb('id', 'in', sharedIds(actor))]))
+      .executeTakeFirst();
+    if (!row) throw notFound();
+    if (row.organization_path.startsWith(actor.organizationPath)) assertAllowed(actor, `app:${access}`);
+    else assertScope(actor, `app:${access}`);
+    return row;
+  }
+
+  /**
+   * An app for what only its organization may do (rename, transfer, delete, manage its
+   * collaborators): a collaborator, who sees the app, is refused with a 403.
+   */
+  async function findOwned(actor: Actor, idOrName: string, access: AppAccess = 'write'): Promise<AppRow> {
+    const row = await reach(actor, idOrName, access);
+    if (!row.organization_path.startsWith(actor.organizationPath)) throw new PermissionDenied("Only the app's organization may do this; collaborators may not.");
+    return row;
+  }
+
+  /** The apps of the actor's subtree (when its role reads them) and the apps its user collaborates on. */
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<App>> {
-    assertAllowed(actor, 'app:read');
-    const result = await runList<AppRow>(db, visible(actor), listSpec, request);
+    const ownApps = actor.permissions.has('app:read');
+    if (!ownApps) assertScope(actor, 'app:read');
+    const query = db.selectFrom('apps').selectAll()
+      .where((eb) => (ownApps ? eb.or([eb('organization_path', 'like', `${actor.organizationPath}%`), eb('id', 'in', sharedIds(actor))]) : eb('id', 'in', sharedIds(actor))));
+    const result = await runList<AppRow>(db, query, listSpec, request);
     return { ...result, items: result.items.map(toApp) } as ListResult<App>;
   }
 
   async function get(actor: Actor, idOrName: string): Promise<App> {
-    assertAllowed(actor, 'app:read');
-    return toApp(await findVisible(actor, idOrName));
+    return toApp(await reach(actor, idOrName, 'read'));
   }
 
   /** A unique-name violation as the field error a user reads. */
@@ -161,8 +197,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
 
   /** Settings: the stack, `force_https` and the health check path (null for a TCP check). */
   async function update(actor: Actor, idOrName: string, input: Pick<AppInput, 'stack' | 'force_https' | 'health_check_path'>, options: { expectedRevision?: number } = {}): Promise<App> {
-    assertAllowed(actor, 'app:write');
-    const current = await findVisible(actor, idOrName);
+    const current = await reach(actor, idOrName, 'write');
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     assertNotDeleting(current);
     const errors: FieldErrors = {};
@@ -180,8 +215,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
 
   /** A new name: the router serves the app at its new host name at once, and no longer at the old one. */
   async function rename(actor: Actor, idOrName: string, input: { new_name?: string; current_name?: string }): Promise<App> {
-    assertAllowed(actor, 'app:write');
-    const current = await findVisible(actor, idOrName);
+    const current = await findOwned(actor, idOrName);
     assertNotDeleting(current);
     const errors: FieldErrors = {};
     checkAppName(errors, 'new_name', input.new_name);
@@ -198,8 +232,7 @@ export function createAppService(deps: { store: Store; events: EventService; tas
    * covers both ends.
    */
   async function transfer(actor: Actor, idOrName: string, input: { organization?: string }): Promise<App> {
-    assertAllowed(actor, 'app:write');
-    const current = await findVisible(actor, idOrName);
+    const current = await findOwned(actor, idOrName);
     assertNotDeleting(current);
     const target = typeof input.organization === 'string' && isUuid(input.organization)
       ? await db.selectFrom('organizations').select(['id', 'path']).where('id', '=', input.organization).where('path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
@@ -217,18 +250,20 @@ export function createAppService(deps: { store: Store; events: EventService; tas
 
   /** DELETE: the app goes `deleting` and its task tears it down (containers, releases, routes, logs), then removes it. */
   async function remove(actor: Actor, idOrName: string, options: { expectedRevision?: number; currentName?: string } = {}): Promise<Task> {
-    assertAllowed(actor, 'app:write');
-    const current = await findVisible(actor, idOrName);
+    const current = await findOwned(actor, idOrName);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     if (options.currentName !== undefined && options.currentName !== current.name) throw ValidationFailed.field('current_name', 'does not match the name of the app');
     assertNotDeleting(current);
-    return db.transaction().execute(async (trx) => {
-      const moved = await trx.updateTable('apps').set({ status: 'deleting', revision: current.revision + 1, updated_at: nowIso() }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
-      await events.record(trx, appEvent(current, 'delete_app', actor));
-      return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
-    });
+    return db.transaction().execute((trx) => beginDelete(trx, actor, current));
   }
 
-  return { list, get, create, update, rename, transfer, remove, findVisible, toApp };
+  /** Within `trx`: the app goes `deleting` and the task that tears it down is enqueued (a project's cascade deletes its apps so). */
+  async function beginDelete(trx: Transaction<Database>, actor: Actor, current: AppRow): Promise<Task> {
+    const moved = await trx.updateTable('apps').set({ status: 'deleting', revision: current.revision + 1, updated_at: nowIso() }).where('id', '=', current.id).where('revision', '=', current.revision).executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The app was changed by another request; read it again and retry.');
+    await events.record(trx, appEvent(current, 'delete_app', actor));
+    return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
+  }
+
+  return { list, get, create, update, rename, transfer, remove, beginDelete, findVisible, reach, findOwned, toApp };
 }

@@ -14,6 +14,7 @@ import { registerAppHandlers } from './app-handlers.ts';
 import { appQuotas } from './app-quotas.ts';
 import { createAppService } from './app-service.ts';
 import type { AppSettings } from './context.ts';
+import { createCollaboratorService } from './collaborator-service.ts';
 import { createDeploymentService } from './deployment-service.ts';
 import { createDomainService } from './domain-service.ts';
 import { createFormationService } from './formation-service.ts';
@@ -72,6 +73,7 @@ export function createAppServices(deps: {
     sources: createSourceService({ host, capabilities: deps.capabilities, settings: { uploadDir: compute.uploadDir } }),
     formation: createFormationService({ ...deps, apps, limits }),
     variables: createVariableService({ store, events, apps }),
+    collaborators: createCollaboratorService({ store, events, apps }),
     domains: createDomainService({ store, events, apps, secrets: deps.secrets, settings: deps.settings }),
     runs: createRunService({ ...deps, apps, closing: closing.signal }),
     logs,

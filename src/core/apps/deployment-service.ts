@@ -5,7 +5,7 @@ import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
 import type { AppDeploymentRow, AppReleaseRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { asDomainError } from '../compute/context.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
@@ -42,7 +42,7 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   const sourceLimits = { unpackedBytes: settings.unpackedLimit, entries: SOURCE_ENTRIES_LIMIT };
 
   async function findDeployment(actor: Actor, appRef: string, id: string): Promise<AppDeploymentRow> {
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     const row = isUuid(id) ? await db.selectFrom('app_deployments').selectAll().where('app_id', '=', app.id).where('id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw new NotFound('deployment', 'No deployment matches the given query.');
     return row;
@@ -54,8 +54,7 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
    * path leaving the app, or has no web process is a 400 and changes nothing.
    */
   async function create(actor: Actor, appRef: string, receive: (file: string) => Promise<void>, options: { gitRef?: string } = {}): Promise<{ deployment: AppDeploymentRow; task: Task }> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (options.gitRef !== undefined && !GIT_REF.test(options.gitRef)) throw ValidationFailed.field('git_ref', 'must be 1 to 200 letters, digits, dots, slashes, underscores or hyphens, not starting with a hyphen');
     if (app.status === 'deleting') throw new InvalidState(app.status, ['new', 'running'], 'The app is being deleted.');
     await host.ensureAvailable().catch((error: unknown) => {
@@ -88,38 +87,33 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
   }
 
   async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppDeploymentRow>> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return runList<AppDeploymentRow>(db, db.selectFrom('app_deployments').selectAll().where('app_id', '=', app.id), deploymentList, request);
   }
 
   async function get(actor: Actor, appRef: string, id: string): Promise<AppDeploymentRow> {
-    assertAllowed(actor, 'app:read');
     return findDeployment(actor, appRef, id);
   }
 
   /** The build output: what is stored, then each chunk as it is stored, until the deployment has finished. */
   async function followOutput(actor: Actor, appRef: string, id: string, options: { afterSeq: number; signal: AbortSignal; idleMs: number }) {
-    assertAllowed(actor, 'app:read');
     const deployment = await findDeployment(actor, appRef, id);
     const finished = async () => {
       const current = await db.selectFrom('app_deployments').select('status').where('id', '=', deployment.id).executeTakeFirst();
       return !current ? 'aborted' : FINISHED.has(current.status) ? current.status : null;
     };
-    const held = deps.longRequests.open(actor, 'app:read');
+    const held = deps.longRequests.open(actor, (current) => apps.reach(current, deployment.app_id, 'read'));
     return heldBy(held, options.signal, streamOutput(deps, deployment.id, finished, { ...options, signal: AbortSignal.any([options.signal, deps.closing]) }));
   }
 
   async function releases(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppReleaseRow>> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return runList<AppReleaseRow>(db, db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id), releaseList, request);
   }
 
   /** Back to an earlier release: a new release of its slug and Procfile (with today's variables), rolled out without downtime. */
   async function rollback(actor: Actor, appRef: string, input: { release?: string; version?: number }): Promise<Task> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (app.status === 'deleting') throw new InvalidState(app.status, ['running'], 'The app is being deleted.');
     let query = db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id);
     if (input.release !== undefined) query = isUuid(input.release) ? query.where('id', '=', input.release) : query.where('id', '=', '');

@@ -1,7 +1,7 @@
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
 import type { AppDomainRow, AppRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
@@ -59,19 +59,16 @@ export function createDomainService(deps: { store: Store; events: EventService; 
   }
 
   async function list(actor: Actor, appRef: string): Promise<Domain[]> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return (await db.selectFrom('app_domains').selectAll().where('app_id', '=', app.id).orderBy('name').execute()).map(toDomain);
   }
 
   async function get(actor: Actor, appRef: string, idOrName: string): Promise<Domain> {
-    assertAllowed(actor, 'app:read');
-    return toDomain(await findDomain(await apps.findVisible(actor, appRef), idOrName));
+    return toDomain(await findDomain(await apps.reach(actor, appRef, 'read'), idOrName));
   }
 
   async function create(actor: Actor, appRef: string, input: DomainInput): Promise<Domain> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const errors: FieldErrors = {};
     checkDomainName(errors, 'name', input.name, settings.domain);
     const name = errors.name ? '' : normalDomainName(input.name!);
@@ -96,8 +93,7 @@ export function createDomainService(deps: { store: Store; events: EventService; 
 
   /** Sets, replaces or (with nulls) removes the domain's certificate and key. */
   async function update(actor: Actor, appRef: string, idOrName: string, input: Pick<DomainInput, 'tls_cert' | 'tls_key'>): Promise<Domain> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const current = await findDomain(app, idOrName);
     const errors: FieldErrors = {};
     const certificate = certificateOf(errors, input, current.name);
@@ -112,8 +108,7 @@ export function createDomainService(deps: { store: Store; events: EventService; 
   }
 
   async function remove(actor: Actor, appRef: string, idOrName: string): Promise<void> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const current = await findDomain(app, idOrName);
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('app_domains').where('id', '=', current.id).execute();

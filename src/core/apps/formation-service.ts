@@ -1,6 +1,6 @@
 import type { Store } from '../../store/database.ts';
 import type { AppContainerRow, AppFormationRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import type { Executor } from '../compute/context.ts';
 import { InvalidState, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
@@ -26,13 +26,11 @@ export function createFormationService(deps: { store: Store; events: EventServic
   const formationOf = (executor: Executor, appId: string) => executor.selectFrom('app_formation').selectAll().where('app_id', '=', appId).orderBy('process_type').execute();
 
   async function get(actor: Actor, appRef: string): Promise<AppFormationRow[]> {
-    assertAllowed(actor, 'app:read');
-    return formationOf(db, (await apps.findVisible(actor, appRef)).id);
+    return formationOf(db, (await apps.reach(actor, appRef, 'read')).id);
   }
 
   async function containers(actor: Actor, appRef: string): Promise<AppContainerRow[]> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return db.selectFrom('app_containers').selectAll().where('app_id', '=', app.id).orderBy('process_type').orderBy('process_index').execute();
   }
 
@@ -41,8 +39,7 @@ export function createFormationService(deps: { store: Store; events: EventServic
    * against `app_memory_bytes` over the organization's subtree. The scale task rolls it out.
    */
   async function scale(actor: Actor, appRef: string, changes: ScaleInput[]): Promise<{ formation: AppFormationRow[]; task: Task }> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
     const release = await db.selectFrom('app_releases').select('procfile').where('id', '=', app.current_release_id).executeTakeFirstOrThrow();
     const types = Object.keys(JSON.parse(release.procfile) as Record<string, string>);
@@ -72,8 +69,7 @@ export function createFormationService(deps: { store: Store; events: EventServic
 
   /** Restarts some process types (all when `scope` is empty), without downtime. */
   async function restart(actor: Actor, appRef: string, scope: string[] = []): Promise<Task> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
     const types = (await formationOf(db, app.id)).map((r) => r.process_type);
     const unknown = scope.find((t) => !types.includes(t));

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
 import type { AppLogLineRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
 import type { Capabilities } from '../capabilities/capabilities.ts';
 import { NotFound, Unauthenticated, ValidationFailed } from '../errors.ts';
@@ -99,9 +99,8 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
 
   /** The last `n` lines (oldest first). */
   async function tail(actor: Actor, appRef: string, n: number): Promise<AppLogLineRow[]> {
-    assertAllowed(actor, 'app:read');
+    const app = await apps.reach(actor, appRef, 'read');
     assertCount(n);
-    const app = await apps.findVisible(actor, appRef);
     return lastLines(app.id, n);
   }
 
@@ -110,8 +109,7 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
    * capability to read this app's lines while it stays in its organization, for 15 minutes.
    */
   async function link(actor: Actor, appRef: string) {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return { app, ...deps.capabilities.issue(LOGS_LINK, { app: app.id, org: app.organization_id }, LOGS_LINK_TTL_MS) };
   }
 
@@ -130,10 +128,9 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
   /** Lines after `afterSeq` as they come (first the last `n` when no position is given). */
   async function follow(actor: Actor, appRef: string, options: { afterSeq?: number; n: number; signal: AbortSignal; idleMs: number }) {
     const initial = options.afterSeq === undefined ? await tail(actor, appRef, options.n) : [];
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     const signal = AbortSignal.any([options.signal, deps.closing]);
-    const held = deps.longRequests.open(actor, 'app:read');
+    const held = deps.longRequests.open(actor, (current) => apps.reach(current, app.id, 'read'));
     return heldBy(held, options.signal, (async function* () {
       let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', app.id).executeTakeFirst())?.seq ?? 0));
       if (initial.length) yield initial;

@@ -2,7 +2,7 @@ import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
 import type { AppRunRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { createOutputRecorder, DEFAULT_OUTPUT_BATCHING } from '../commands/output-recorder.ts';
 import { InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
@@ -40,8 +40,7 @@ export function createRunService(deps: { store: Store; events: EventService; tas
   const { db } = store;
 
   async function create(actor: Actor, appRef: string, input: RunInput): Promise<{ run: AppRunRow; task: Task }> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const errors: FieldErrors = {};
     if (typeof input.command !== 'string' || input.command.trim() === '') errors.command = ['This field is required.'];
     else if (input.command.length > RUN_COMMAND_MAX) errors.command = [`Ensure this field has no more than ${RUN_COMMAND_MAX} characters.`];
@@ -62,16 +61,14 @@ export function createRunService(deps: { store: Store; events: EventService; tas
   }
 
   async function findRun(actor: Actor, appRef: string, id: string): Promise<AppRunRow> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     const row = isUuid(id) ? await db.selectFrom('app_runs').selectAll().where('app_id', '=', app.id).where('id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw new NotFound('run', 'No run matches the given query.');
     return row;
   }
 
   async function list(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppRunRow>> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return runList<AppRunRow>(db, db.selectFrom('app_runs').selectAll().where('app_id', '=', app.id), runListing, request);
   }
 
@@ -82,7 +79,7 @@ export function createRunService(deps: { store: Store; events: EventService; tas
       const current = await db.selectFrom('app_runs').select('status').where('id', '=', run.id).executeTakeFirst();
       return !current ? 'failed' : FINISHED.has(current.status) ? current.status : null;
     };
-    const held = deps.longRequests.open(actor, 'app:read');
+    const held = deps.longRequests.open(actor, (current) => apps.reach(current, run.app_id, 'read'));
     return heldBy(held, options.signal, streamOutput(deps, run.id, finished, { ...options, signal: AbortSignal.any([options.signal, deps.closing]) }));
   }
 

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import type { AppRow, AppVariableRow, Database } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
@@ -41,8 +41,7 @@ export function createVariableService(deps: { store: Store; events: EventService
   }
 
   async function list(actor: Actor, appRef: string): Promise<AppVariableRow[]> {
-    assertAllowed(actor, 'app:read');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'read');
     return db.selectFrom('app_variables').selectAll().where('app_id', '=', app.id).orderBy('name').execute();
   }
 
@@ -72,8 +71,7 @@ export function createVariableService(deps: { store: Store; events: EventService
 
   /** One variable; an existing name gets the new value. */
   async function create(actor: Actor, appRef: string, input: VariableInput): Promise<AppVariableRow> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const errors = check(input);
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     return changing(actor, app, 'new_variable', { name: input.name }, (trx) => upsert(trx, app.id, input as Required<VariableInput>));
@@ -81,8 +79,7 @@ export function createVariableService(deps: { store: Store; events: EventService
 
   /** Bulk: sets every variable given (others stay), or with `replace` makes the app's variables exactly these. */
   async function bulk(actor: Actor, appRef: string, variables: VariableInput[], { replace }: { replace: boolean }): Promise<AppVariableRow[]> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const errors: FieldErrors = {};
     for (const [i, variable] of variables.entries()) Object.assign(errors, check(variable, `variables[${i}].`));
     const names = variables.map((v) => v.name);
@@ -102,8 +99,7 @@ export function createVariableService(deps: { store: Store; events: EventService
   }
 
   async function update(actor: Actor, appRef: string, id: string, input: { value?: string }): Promise<AppVariableRow> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const current = await findVariable(app.id, id);
     const errors = check({ name: current.name, value: input.value });
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
@@ -112,8 +108,7 @@ export function createVariableService(deps: { store: Store; events: EventService
 
   /** Deletes some variables by id (one, or a bulk delete). */
   async function remove(actor: Actor, appRef: string, ids: string[]): Promise<void> {
-    assertAllowed(actor, 'app:write');
-    const app = await apps.findVisible(actor, appRef);
+    const app = await apps.reach(actor, appRef, 'write');
     const rows = await Promise.all(ids.map((id) => findVariable(app.id, id)));
     await changing(actor, app, 'delete_variable', { names: rows.map((r) => r.name) }, async (trx) => {
       if (rows.length) await trx.deleteFrom('app_variables').where('id', 'in', rows.map((r) => r.id)).execute();

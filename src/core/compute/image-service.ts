@@ -61,8 +61,8 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
   /** The image a new server may boot from (a field error otherwise): ready, or the built-in one (prepared by the server's task). */
   async function findUsable(actor: Actor, id: string): Promise<ImageRow> {
     const row = isUuid(id) ? await visible(actor).where('id', '=', id).executeTakeFirst() : undefined;
-    if (!row) throw ValidationFailed.field('image', `Invalid pk "${id}" - object does not exist.`);
-    if (row.status !== 'ready' && row.source !== 'builtin') throw ValidationFailed.field('image', `The image is ${row.status}; a server needs a ready image.`);
+    if (!row) throw ValidationFailed.field('image_id', `Invalid pk "${id}" - object does not exist.`);
+    if (row.status !== 'ready' && row.source !== 'builtin') throw ValidationFailed.field('image_id', `The image is ${row.status}; a server needs a ready image.`);
     return row;
   }
 
@@ -131,7 +131,7 @@ export function createImageService(deps: ComputeDeps & { limits: ComputeQuotas }
     checkName(errors, 'name', input.name, { required: true });
     if (input.snapshot === undefined) errors.snapshot = ['This field is required.'];
     if (hasErrors(errors)) throw new ValidationFailed(errors);
-    const snapshot = await availableSnapshot(db, actor, input.snapshot, 'an image');
+    const snapshot = await availableSnapshot(db, actor, input.snapshot, 'an image', 'snapshot');
     await assertComputeAvailable(host);
     const row = newImage(actor, input.name!, 'snapshot', snapshot.id);
     return insertWithTask(actor, row, { type: 'image.from_snapshot', input: { image_id: row.id } });

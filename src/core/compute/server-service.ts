@@ -16,28 +16,28 @@ import { allowedServerActions, assertServerDeletable, assertServerResizable, res
 export interface ServerInput {
   name?: string;
   hostname?: string;
-  image?: string;
+  image_id?: string;
   vcpus?: number;
-  memory?: number;
-  root_volume_size?: number;
+  memory_bytes?: number;
+  root_volume_bytes?: number;
   tags?: string[];
   start?: boolean;
   /** Data volumes attached from the start: existing ones (`volume`), or new ones made with the server. */
   volumes?: ServerVolumeInput[];
-  /** A plan id: its vCPUs and memory, instead of giving them. */
-  plan?: string;
+  /** A plan: its vCPUs and memory, instead of giving them. */
+  plan_id?: string;
   /** An environment of the acting organization the server belongs to. */
-  environment?: string;
+  environment_id?: string;
 }
 
 /** A new size: a plan, or vCPUs and memory. */
 export interface ResizeInput {
-  plan?: string;
+  plan_id?: string;
   vcpus?: number;
-  memory?: number;
+  memory_bytes?: number;
 }
 
-export type ServerVolumeInput = { volume: string; mount_path: string } | { name: string; size: number; mount_path: string };
+export type ServerVolumeInput = { volume_id: string; mount_path: string } | { name: string; size_bytes: number; mount_path: string };
 
 /** How many data volumes a server is created with, at most. */
 export const MAX_CREATE_VOLUMES = 15;
@@ -107,17 +107,17 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
 
   function checkSize(errors: FieldErrors, input: ResizeInput): void {
     checkInteger(errors, 'vcpus', input.vcpus, PLAN_LIMITS.vcpus);
-    checkInteger(errors, 'memory', input.memory, PLAN_LIMITS.memory, ' bytes');
-    if (input.plan !== undefined && (input.vcpus !== undefined || input.memory !== undefined)) errors.plan = ['Give a plan, or vcpus and memory, not both.'];
+    checkInteger(errors, 'memory_bytes', input.memory_bytes, PLAN_LIMITS.memory, ' bytes');
+    if (input.plan_id !== undefined && (input.vcpus !== undefined || input.memory_bytes !== undefined)) errors.plan_id = ['Give a plan, or vcpus and memory, not both.'];
   }
 
   /** The vCPUs and memory a create or resize asks for; what it leaves out comes from `fallback`. */
   function sizeOf(input: ResizeInput, fallback: { vcpus: number; memoryBytes: number }): { vcpus: number; memoryBytes: number } {
-    if (input.plan !== undefined) {
-      const plan = resolvePlan(input.plan, 'plan');
+    if (input.plan_id !== undefined) {
+      const plan = resolvePlan(input.plan_id, 'plan_id');
       return { vcpus: plan.vcpus, memoryBytes: plan.memoryBytes };
     }
-    return { vcpus: input.vcpus ?? fallback.vcpus, memoryBytes: input.memory ?? fallback.memoryBytes };
+    return { vcpus: input.vcpus ?? fallback.vcpus, memoryBytes: input.memory_bytes ?? fallback.memoryBytes };
   }
 
   function validate(input: ServerInput): FieldErrors {
@@ -125,7 +125,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     checkName(errors, 'name', input.name, { required: true });
     checkHostname(errors, input.hostname);
     checkSize(errors, input);
-    checkInteger(errors, 'root_volume_size', input.root_volume_size, PLAN_LIMITS.rootVolume, ' bytes');
+    checkInteger(errors, 'root_volume_bytes', input.root_volume_bytes, PLAN_LIMITS.rootVolume, ' bytes');
     checkTags(errors, input.tags);
     checkVolumes(errors, input.volumes);
     return errors;
@@ -144,12 +144,12 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
       checkMountPath(found, volume.mount_path);
       if (!found.mount_path && paths.has(volume.mount_path)) found.mount_path = ['Another volume is mounted there on this server.'];
       paths.add(volume.mount_path);
-      if ('volume' in volume) {
-        if (!isUuid(volume.volume)) found.volume = [`"${volume.volume}" is not a valid UUID.`];
+      if ('volume_id' in volume) {
+        if (!isUuid(volume.volume_id)) found.volume_id = [`"${volume.volume_id}" is not a valid UUID.`];
       } else {
         checkName(found, 'name', volume.name, { required: true });
-        if (volume.size === undefined) found.size = ['This field is required.'];
-        checkInteger(found, 'size', volume.size, PLAN_LIMITS.volume, ' bytes');
+        if (volume.size_bytes === undefined) found.size_bytes = ['This field is required.'];
+        checkInteger(found, 'size_bytes', volume.size_bytes, PLAN_LIMITS.volume, ' bytes');
       }
       for (const [field, messages] of Object.entries(found)) errors[`volumes.${i}.${field}`] = messages;
     });
@@ -163,11 +163,11 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
   async function attachAtCreate(trx: Executor, actor: Actor, server: ServerRow, volumes: ServerVolumeInput[]): Promise<void> {
     for (const [i, volume] of volumes.entries()) {
       const now = nowIso();
-      if ('volume' in volume) {
-        const current = await trx.selectFrom('volumes').selectAll().where('id', '=', volume.volume).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst();
-        if (!current) throw ValidationFailed.field(`volumes.${i}.volume`, `Volume "${volume.volume}" not found.`);
+      if ('volume_id' in volume) {
+        const current = await trx.selectFrom('volumes').selectAll().where('id', '=', volume.volume_id).where('organization_path', 'like', `${actor.organizationPath}%`).executeTakeFirst();
+        if (!current) throw ValidationFailed.field(`volumes.${i}.volume_id`, `Volume "${volume.volume_id}" not found.`);
         if (current.volume_type === 'root' || current.organization_id !== server.organization_id) {
-          throw ValidationFailed.field(`volumes.${i}.volume`, "A server takes data volumes of its own organization, not another server's root volume.");
+          throw ValidationFailed.field(`volumes.${i}.volume_id`, "A server takes data volumes of its own organization, not another server's root volume.");
         }
         startVolumeOperation(current.state, 'attach');
         const moved = await trx
@@ -179,13 +179,13 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
         if (Number(moved.numUpdatedRows) !== 1) throw new PreconditionFailed('The volume was changed by another request; read it again and retry.');
         await events.record(trx, computeEvent(current, 'volume', 'attached', actor, { server: server.id, mount_path: volume.mount_path }));
       } else {
-        await limits.forDataVolume(trx, server.organization_id, volume.size);
+        await limits.forDataVolume(trx, server.organization_id, volume.size_bytes);
         const row: VolumeRow = {
           id: newId(),
           organization_id: server.organization_id,
           organization_path: server.organization_path,
           name: volume.name.trim(),
-          size_bytes: volume.size,
+          size_bytes: volume.size_bytes,
           volume_type: 'data',
           state: 'creating',
           server_id: server.id,
@@ -207,7 +207,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
   async function environmentFor(actor: Actor, id: string | undefined): Promise<string | null> {
     if (id === undefined) return null;
     const found = isUuid(id) ? await db.selectFrom('environments').select('id').where('id', '=', id).where('organization_id', '=', actor.organizationId).executeTakeFirst() : undefined;
-    if (!found) throw ValidationFailed.field('environment', `Invalid pk "${id}" - object does not exist.`);
+    if (!found) throw ValidationFailed.field('environment_id', `Invalid pk "${id}" - object does not exist.`);
     return found.id;
   }
 
@@ -217,10 +217,10 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     const errors = validate(input);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
     const size = sizeOf(input, { vcpus: PLAN_LIMITS.vcpus.default, memoryBytes: PLAN_LIMITS.memory.default });
-    const environmentId = await environmentFor(actor, input.environment);
-    const image = await images.findUsable(actor, input.image ?? BUILTIN_IMAGE_ID);
+    const environmentId = await environmentFor(actor, input.environment_id);
+    const image = await images.findUsable(actor, input.image_id ?? BUILTIN_IMAGE_ID);
     await assertComputeAvailable(host);
-    const plan = { ...size, rootVolumeBytes: input.root_volume_size ?? PLAN_LIMITS.rootVolume.default };
+    const plan = { ...size, rootVolumeBytes: input.root_volume_bytes ?? PLAN_LIMITS.rootVolume.default };
     const name = input.name!.trim();
     const { created, published } = await retryOnUniqueViolation(() =>
       db.transaction().execute(async (trx) => {
@@ -363,7 +363,7 @@ export function createServerService(deps: ComputeDeps & { images: ImageService; 
     assertAllowed(actor, 'server:write');
     const current = await findVisible(actor, id);
     const errors: FieldErrors = {};
-    if (input.plan === undefined && input.vcpus === undefined && input.memory === undefined) errors.plan = ['Give a plan, or vcpus and memory.'];
+    if (input.plan_id === undefined && input.vcpus === undefined && input.memory_bytes === undefined) errors.plan_id = ['Give a plan, or vcpus and memory.'];
     checkSize(errors, input);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
     const size = sizeOf(input, { vcpus: Number(current.vcpus), memoryBytes: Number(current.memory_bytes) });

@@ -14,12 +14,12 @@ import { assertServerAcceptsVolumeChanges, startVolumeOperation, type VolumeOper
 
 export interface VolumeInput {
   name?: string;
-  size?: number;
-  snapshot?: string;
+  size_bytes?: number;
+  snapshot_id?: string;
   /** An environment of the acting organization the volume belongs to. */
-  environment?: string;
+  environment_id?: string;
   /** A stopped server of the acting organization to attach the new volume to at once. */
-  server?: string;
+  server_id?: string;
   /** Where it is mounted in that server: `/mnt/<volume id>` unless given. */
   mount_path?: string;
 }
@@ -72,9 +72,9 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
   /** A server of the volume's organization that takes volume changes now (it is stopped). */
   async function attachableServer(actor: Actor, serverId: string, organizationId: string, executor: Executor = db) {
     const server = await servers.findVisible(actor, serverId, executor).catch(() => {
-      throw ValidationFailed.field('server', `Invalid pk "${serverId}" - object does not exist.`);
+      throw ValidationFailed.field('server_id', `Invalid pk "${serverId}" - object does not exist.`);
     });
-    if (server.organization_id !== organizationId) throw ValidationFailed.field('server', 'A volume is attached to a server of its own organization.');
+    if (server.organization_id !== organizationId) throw ValidationFailed.field('server_id', 'A volume is attached to a server of its own organization.');
     assertServerAcceptsVolumeChanges(server.state);
     return server;
   }
@@ -92,20 +92,20 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
     assertAllowed(actor, 'volume:write');
     const errors: FieldErrors = {};
     checkName(errors, 'name', input.name, { required: true });
-    if (input.size === undefined && input.snapshot === undefined) errors.size = ['This field is required.'];
-    checkInteger(errors, 'size', input.size, PLAN_LIMITS.volume, ' bytes');
+    if (input.size_bytes === undefined && input.snapshot_id === undefined) errors.size_bytes = ['This field is required.'];
+    checkInteger(errors, 'size_bytes', input.size_bytes, PLAN_LIMITS.volume, ' bytes');
     if (input.mount_path !== undefined) checkMountPath(errors, input.mount_path);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
-    const server = input.server === undefined ? null : await attachableServer(actor, input.server, actor.organizationId);
+    const server = input.server_id === undefined ? null : await attachableServer(actor, input.server_id, actor.organizationId);
     let sourceSize = 0;
-    if (input.snapshot !== undefined) {
-      const snapshot = await availableSnapshot(db, actor, input.snapshot, 'a volume');
-      if (snapshot.base_image_id !== null) throw ValidationFailed.field('snapshot', "A root volume's snapshot becomes an image (POST /api/images/images/), not a volume.");
+    if (input.snapshot_id !== undefined) {
+      const snapshot = await availableSnapshot(db, actor, input.snapshot_id, 'a volume', 'snapshot_id');
+      if (snapshot.base_image_id !== null) throw ValidationFailed.field('snapshot_id', "A root volume's snapshot becomes an image (POST /api/images/images/), not a volume.");
       const volume = await db.selectFrom('volumes').select('size_bytes').where('id', '=', snapshot.volume_id).executeTakeFirst();
       sourceSize = asNumber(volume?.size_bytes ?? snapshot.size_bytes);
-      if (input.size !== undefined && input.size < sourceSize) throw ValidationFailed.field('size', `Ensure this value is at least the snapshot's volume size, ${sourceSize} bytes.`);
+      if (input.size_bytes !== undefined && input.size_bytes < sourceSize) throw ValidationFailed.field('size_bytes', `Ensure this value is at least the snapshot's volume size, ${sourceSize} bytes.`);
     }
-    const environmentId = await servers.environmentFor(actor, input.environment);
+    const environmentId = await servers.environmentFor(actor, input.environment_id);
     await assertComputeAvailable(host);
     const now = nowIso();
     const id = newId();
@@ -114,12 +114,12 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
       organization_id: actor.organizationId,
       organization_path: actor.organizationPath,
       name: input.name!.trim(),
-      size_bytes: input.size ?? sourceSize,
+      size_bytes: input.size_bytes ?? sourceSize,
       volume_type: 'data',
       state: 'creating',
       server_id: server?.id ?? null,
       mount_path: server ? (input.mount_path ?? defaultMountPath(id)) : null,
-      snapshot_id: input.snapshot ?? null,
+      snapshot_id: input.snapshot_id ?? null,
       environment_id: environmentId,
       revision: 1,
       created_at: now,
@@ -175,18 +175,18 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
     });
   }
 
-  async function resize(actor: Actor, id: string, input: { size?: number }): Promise<Task> {
+  async function resize(actor: Actor, id: string, input: { size_bytes?: number }): Promise<Task> {
     assertAllowed(actor, 'volume:write');
     const current = await findVisible(actor, id);
     const errors: FieldErrors = {};
-    if (input.size === undefined) errors.size = ['This field is required.'];
-    checkInteger(errors, 'size', input.size, PLAN_LIMITS.volume, ' bytes');
-    if (!errors.size && input.size! <= asNumber(current.size_bytes)) errors.size = [`Volumes only grow: ensure this value is greater than the current size, ${asNumber(current.size_bytes)} bytes.`];
+    if (input.size_bytes === undefined) errors.size_bytes = ['This field is required.'];
+    checkInteger(errors, 'size_bytes', input.size_bytes, PLAN_LIMITS.volume, ' bytes');
+    if (!errors.size_bytes && input.size_bytes! <= asNumber(current.size_bytes)) errors.size_bytes = [`Volumes only grow: ensure this value is greater than the current size, ${asNumber(current.size_bytes)} bytes.`];
     if (hasErrors(errors)) throw new ValidationFailed(errors);
     startVolumeOperation(current.state, 'resize');
     await assertComputeAvailable(host);
-    return begin(actor, current, 'resize', 'volume.resize', { size: input.size }, async (trx) => {
-      await limits.forGrowth(trx, current.organization_id, input.size! - asNumber(current.size_bytes));
+    return begin(actor, current, 'resize', 'volume.resize', { size: input.size_bytes }, async (trx) => {
+      await limits.forGrowth(trx, current.organization_id, input.size_bytes! - asNumber(current.size_bytes));
       return {};
     });
   }
@@ -195,16 +195,16 @@ export function createVolumeService(deps: ComputeDeps & { servers: ServerService
    * Attaches a data volume to a stopped server in the same organization, at `mount_path` or
    * `/mnt/<volume id>`; it is mounted at the server's next start.
    */
-  async function attach(actor: Actor, id: string, input: { server?: string; mount_path?: string }): Promise<Task> {
+  async function attach(actor: Actor, id: string, input: { server_id?: string; mount_path?: string }): Promise<Task> {
     assertAllowed(actor, 'volume:write');
     const current = await findVisible(actor, id);
     if (current.volume_type === 'root') throw new Conflict("A server's root volume stays with its server.", 'root_volume');
     const errors: FieldErrors = {};
-    if (input.server === undefined) errors.server = ['This field is required.'];
+    if (input.server_id === undefined) errors.server_id = ['This field is required.'];
     if (input.mount_path !== undefined) checkMountPath(errors, input.mount_path);
     if (hasErrors(errors)) throw new ValidationFailed(errors);
     startVolumeOperation(current.state, 'attach');
-    const server = await attachableServer(actor, input.server!, current.organization_id);
+    const server = await attachableServer(actor, input.server_id!, current.organization_id);
     const mountPath = input.mount_path ?? defaultMountPath(current.id);
     await assertComputeAvailable(host);
     return begin(actor, current, 'attach', 'volume.attach', { server_id: server.id }, async (trx) => {

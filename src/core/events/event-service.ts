@@ -165,10 +165,11 @@ export function createEventService({ store, notifier, longRequests }: { store: S
   const visible = (actor: Actor) =>
     store.db.selectFrom('events').selectAll().where('id', 'is not', null).where('organization_path', 'like', `${actor.organizationPath}%`);
 
-  async function list(actor: Actor, request: ListRequest): Promise<ListResult<Event>> {
+  async function list(actor: Actor, request: ListRequest, options: { resourceIds?: readonly string[] } = {}): Promise<ListResult<Event>> {
     assertAllowed(actor, 'event:read');
     await sequencer.catchUp();
-    const result = await runList<EventRow>(store.db, visible(actor), listSpec, request);
+    const query = options.resourceIds ? visible(actor).where('resource_id', 'in', options.resourceIds) : visible(actor);
+    const result = await runList<EventRow>(store.db, query, listSpec, request);
     return { ...result, items: result.items.map(toEvent) } as ListResult<Event>;
   }
 

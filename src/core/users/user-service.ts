@@ -32,33 +32,35 @@ export interface User {
   lastLogin: string | null;
 }
 
+/** A user's fields as a create or an update gives them; a field left undefined is not given. */
 export interface UserInput {
   username?: string;
   email?: string;
-  first_name?: string;
-  last_name?: string;
+  firstName?: string;
+  lastName?: string;
   password?: string;
-  is_active?: boolean;
-  is_staff?: boolean;
-  is_superuser?: boolean;
-  organization?: string;
+  isActive?: boolean;
+  isStaff?: boolean;
+  isSuperuser?: boolean;
+  organizationId?: string;
   role?: string;
 }
 
 export interface PasswordChange {
-  old_password?: string;
+  oldPassword?: string;
   password?: string;
 }
 
 /** What people change about themselves (self-service, `profile:write`). */
-const PROFILE_FIELDS = ['email', 'first_name', 'last_name', 'username'] as const;
+const PROFILE_FIELDS = ['email', 'firstName', 'lastName', 'username'] as const;
 
 /** The current user in `/api/iam/users/-/`. */
 export const SELF = '-';
 
 const USERNAME_PATTERN = /^[\p{L}\p{N}_@.+-]+$/u;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const MAX = { username: 150, email: 254, first_name: 150, last_name: 150 } as const;
+/** What an email address must look like: users' and app invitations'. */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MAX = { username: 150, email: 254, firstName: 150, lastName: 150 } as const;
 
 const listSpec: ListSpec = {
   filters: {
@@ -144,7 +146,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     else if (!USERNAME_PATTERN.test(input.username)) {
       errors.username = ['Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.'];
     }
-    for (const field of ['email', 'first_name', 'last_name'] as const) {
+    for (const field of ['email', 'firstName', 'lastName'] as const) {
       const value = input[field];
       if (value !== undefined && value.length > MAX[field]) errors[field] = [`Ensure this field has no more than ${MAX[field]} characters.`];
     }
@@ -155,7 +157,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
 
   /** Only superusers hand out staff or superuser status. */
   function checkFlags(actor: Actor, input: UserInput): void {
-    if ((input.is_staff !== undefined || input.is_superuser !== undefined) && !actor.principal.isSuperuser) {
+    if ((input.isStaff !== undefined || input.isSuperuser !== undefined) && !actor.principal.isSuperuser) {
       throw new PermissionDenied('Only a superuser can change staff or superuser status.', 'permission_denied');
     }
   }
@@ -173,12 +175,12 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     if (isRoleName(role)) roleBindings.assertMayGrant(actor, role);
     const errors = validateFields(input, false);
     if (input.password !== undefined) {
-      const messages = validatePassword(input.password, input);
+      const messages = validatePassword(input.password, { username: input.username, email: input.email, first_name: input.firstName, last_name: input.lastName });
       if (messages.length) errors.password = messages;
     }
-    const organizationId = input.organization ?? actor.organizationId;
+    const organizationId = input.organizationId ?? actor.organizationId;
     const organization = isUuid(organizationId) ? await organizationIdsUnder(db, actor.organizationPath).where('id', '=', organizationId).executeTakeFirst() : undefined;
-    if (!organization) errors.organization = [`Invalid pk "${organizationId}" - object does not exist.`];
+    if (!organization) errors.organizationId = [`Invalid pk "${organizationId}" - object does not exist.`];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
 
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
@@ -188,12 +190,12 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
       organization_id: organization!.id,
       username: input.username!,
       email: input.email ?? '',
-      first_name: input.first_name ?? '',
-      last_name: input.last_name ?? '',
+      first_name: input.firstName ?? '',
+      last_name: input.lastName ?? '',
       password_hash: passwordHash,
-      is_active: input.is_active === false ? 0 : 1,
-      is_staff: input.is_staff ? 1 : 0,
-      is_superuser: input.is_superuser ? 1 : 0,
+      is_active: input.isActive === false ? 0 : 1,
+      is_staff: input.isStaff ? 1 : 0,
+      is_superuser: input.isSuperuser ? 1 : 0,
       revision: 1,
       created_at: now,
       updated_at: now,
@@ -218,7 +220,7 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
   async function update(actor: Actor, id: string, input: UserInput, options: { partial: boolean; expectedRevision?: number }): Promise<User> {
     const current = await find(actor, id);
     const self = current.id === actor.principal.userId;
-    const personalOnly = Object.keys(input).every((k) => (PROFILE_FIELDS as readonly string[]).includes(k));
+    const personalOnly = Object.entries(input).every(([k, v]) => v === undefined || (PROFILE_FIELDS as readonly string[]).includes(k));
     if (self && personalOnly) assertScope(actor, 'profile:write');
     else assertAllowed(actor, 'user:write');
     checkFlags(actor, input);
@@ -226,21 +228,21 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
     await roleBindings.assertMayManage(actor, current.id);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     if (input.password !== undefined) throw ValidationFailed.field('password', 'Change a password with the password action (POST .../password/).');
-    if (input.organization !== undefined && input.organization !== current.organization_id) {
-      throw ValidationFailed.field('organization', 'A user cannot be moved to another organization.');
+    if (input.organizationId !== undefined && input.organizationId !== current.organization_id) {
+      throw ValidationFailed.field('organizationId', 'A user cannot be moved to another organization.');
     }
     const errors = validateFields(input, options.partial);
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    if (self && input.is_active === false) throw ValidationFailed.field('is_active', 'You cannot deactivate yourself.');
+    if (self && input.isActive === false) throw ValidationFailed.field('isActive', 'You cannot deactivate yourself.');
 
     const changes = {
       username: input.username ?? current.username,
       email: input.email ?? (options.partial ? current.email : ''),
-      first_name: input.first_name ?? (options.partial ? current.first_name : ''),
-      last_name: input.last_name ?? (options.partial ? current.last_name : ''),
-      is_active: input.is_active === undefined ? current.is_active : input.is_active ? 1 : 0,
-      is_staff: input.is_staff === undefined ? current.is_staff : input.is_staff ? 1 : 0,
-      is_superuser: input.is_superuser === undefined ? current.is_superuser : input.is_superuser ? 1 : 0,
+      first_name: input.firstName ?? (options.partial ? current.first_name : ''),
+      last_name: input.lastName ?? (options.partial ? current.last_name : ''),
+      is_active: input.isActive === undefined ? current.is_active : input.isActive ? 1 : 0,
+      is_staff: input.isStaff === undefined ? current.is_staff : input.isStaff ? 1 : 0,
+      is_superuser: input.isSuperuser === undefined ? current.is_superuser : input.isSuperuser ? 1 : 0,
       revision: current.revision + 1,
       updated_at: nowIso(),
     };
@@ -299,15 +301,15 @@ export function createUserService(deps: { store: Pick<Store, 'db'>; audit: Audit
       await roleBindings.assertMayManage(actor, current.id);
     }
     const errors: FieldErrors = {};
-    if (self && !input.old_password) errors.old_password = ['This field is required.'];
+    if (self && !input.oldPassword) errors.oldPassword = ['This field is required.'];
     if (input.password === undefined || input.password === '') errors.password = [input.password === '' ? 'This field may not be blank.' : 'This field is required.'];
     else {
       const messages = validatePassword(input.password, current);
       if (messages.length) errors.password = messages;
     }
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    if (self && !(current.password_hash && (await verifyPassword(current.password_hash, input.old_password!)))) {
-      throw ValidationFailed.field('old_password', 'Your old password was entered incorrectly. Please enter it again.');
+    if (self && !(current.password_hash && (await verifyPassword(current.password_hash, input.oldPassword!)))) {
+      throw ValidationFailed.field('oldPassword', 'Your old password was entered incorrectly. Please enter it again.');
     }
     const passwordHash = await hashPassword(input.password!);
     await db.updateTable('users').set({ password_hash: passwordHash, updated_at: nowIso(), revision: current.revision + 1 }).where('id', '=', current.id).execute();

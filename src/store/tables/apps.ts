@@ -35,6 +35,7 @@ export interface AppTables {
   app_log_lines: AppLogLinesTable;
   app_runs: AppRunsTable;
   app_domains: AppDomainsTable;
+  app_collaborators: AppCollaboratorsTable;
 }
 
 export type AppRow = Selectable<AppsTable>;
@@ -164,6 +165,26 @@ export interface AppDomainsTable {
 }
 
 export type AppDomainRow = Selectable<AppDomainsTable>;
+
+/** `pending` until the invited person accepts, then `accepted`. */
+export type CollaboratorStatus = 'pending' | 'accepted';
+
+/** A person invited to one app; once accepted, that user reaches the app whatever their organization. */
+export interface AppCollaboratorsTable {
+  id: string;
+  app_id: string;
+  /** Lowercase; the accepting user's email must be this one. */
+  email: string;
+  user_id: string | null;
+  status: CollaboratorStatus;
+  /** SHA-256 (hex) of the invitation token; null once accepted. */
+  token_hash: string | null;
+  invited_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type AppCollaboratorRow = Selectable<AppCollaboratorsTable>;
 export type AppReleaseRow = Selectable<AppReleasesTable>;
 export type AppRunRow = Selectable<AppRunsTable>;
 export type AppDeploymentRow = Selectable<AppDeploymentsTable>;

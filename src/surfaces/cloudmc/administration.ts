@@ -112,20 +112,19 @@ export function administrationRoutes(app: FastifyTypeBox, { organizations, users
 
   const userInput = (body: Static<typeof UserPut>): UserInput => ({
     username: body.userName,
-    first_name: body.firstName,
-    last_name: body.lastName,
+    firstName: body.firstName,
+    lastName: body.lastName,
     email: body.email,
     password: body.password,
-    organization: body.organization?.id,
+    organizationId: body.organization?.id,
     role: body.primaryRoleBinding?.role.id,
   });
-  const defined = (input: UserInput) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as UserInput;
 
   app.get('/api/v2/users', async (request) => many(await renderUsers(request.actor, await everything(users.list, request.actor))));
   app.get('/api/v2/users/:id', { schema: { params: IdParams } }, async (request) => single((await renderUsers(request.actor, [await users.get(request.actor, request.params.id)]))[0]));
-  app.post('/api/v2/users', { schema: { body: UserPost } }, async (request) => single((await renderUsers(request.actor, [await users.create(request.actor, defined(userInput(request.body)))]))[0]));
+  app.post('/api/v2/users', { schema: { body: UserPost } }, async (request) => single((await renderUsers(request.actor, [await users.create(request.actor, userInput(request.body))]))[0]));
   app.put('/api/v2/users/:id', { schema: { params: IdParams, body: UserPut } }, async (request) =>
-    single((await renderUsers(request.actor, [await users.update(request.actor, request.params.id, defined(userInput(request.body)), { partial: true })]))[0]),
+    single((await renderUsers(request.actor, [await users.update(request.actor, request.params.id, userInput(request.body), { partial: true })]))[0]),
   );
   app.delete('/api/v2/users/:id', { schema: { params: IdParams } }, async (request, reply) => {
     await users.remove(request.actor, request.params.id);

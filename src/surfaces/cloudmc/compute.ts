@@ -82,12 +82,12 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
     const { server, task } = await servers.create(request.actor, {
       name: body.name,
       hostname: body.hostname,
-      image: body.templateId,
-      plan: body.computeOfferingId,
+      image_id: body.templateId,
+      plan_id: body.computeOfferingId,
       vcpus: body.cpuCount,
-      memory: body.memoryInMB === undefined ? undefined : body.memoryInMB * MIB,
-      root_volume_size: body.rootVolumeSizeInGb === undefined ? undefined : body.rootVolumeSizeInGb * GIB,
-      environment: environment.id,
+      memory_bytes: body.memoryInMB === undefined ? undefined : body.memoryInMB * MIB,
+      root_volume_bytes: body.rootVolumeSizeInGb === undefined ? undefined : body.rootVolumeSizeInGb * GIB,
+      environment_id: environment.id,
       start: true,
     });
     return accepted(task, await renderInstance(request.actor, server));
@@ -117,7 +117,7 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
     if (Object.hasOwn(INSTANCE_ACTIONS, operation)) return accepted(await run(() => servers.act(request.actor, instance.id, INSTANCE_ACTIONS[operation]!)));
     if (operation === 'changeComputeOffering') {
       const memory = body.memoryInMB === undefined ? undefined : body.memoryInMB * MIB;
-      return accepted(await run(() => servers.resize(request.actor, instance.id, { plan: body.computeOfferingId, vcpus: body.cpuCount, memory })));
+      return accepted(await run(() => servers.resize(request.actor, instance.id, { plan_id: body.computeOfferingId, vcpus: body.cpuCount, memory_bytes: memory })));
     }
     throw new UnsupportedOperation(`"${operation}" is not an operation on instances. Use one of: ${[...Object.keys(INSTANCE_ACTIONS), 'changeComputeOffering'].join(', ')}.`, { operation, type: 'instances' });
   });
@@ -159,7 +159,7 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
     const size = diskOfferingId !== undefined ? resolveVolumePlan(diskOfferingId, 'volume_plan').sizeBytes : sizeInGb === undefined ? undefined : sizeInGb * GIB;
     // Made attached to an instance of this environment when one is named.
     if (instanceId !== undefined) await instanceIn(request.actor, environment, instanceId);
-    const create = () => volumes.create(request.actor, { name, size, environment: environment.id, server: instanceId });
+    const create = () => volumes.create(request.actor, { name, size_bytes: size, environment_id: environment.id, server_id: instanceId });
     const { volume, task } = instanceId === undefined ? await create() : await onEntities({ server: instanceEntity(instanceId) }, create);
     return accepted(task, renderVolume(volume));
   });
@@ -181,12 +181,12 @@ export function computeRoutes(app: FastifyTypeBox, { compute, environments }: Se
       case 'attachToInstance': {
         // The instance must be of this environment too; CloudMC volumes have no mount point: core's default.
         if (body.instanceId !== undefined) await instanceIn(request.actor, environment, body.instanceId);
-        return accepted(await run(() => volumes.attach(request.actor, volume.id, { server: body.instanceId })));
+        return accepted(await run(() => volumes.attach(request.actor, volume.id, { server_id: body.instanceId })));
       }
       case 'detachFromInstance':
         return accepted(await run(() => volumes.detach(request.actor, volume.id)));
       case 'resize':
-        return accepted(await run(() => volumes.resize(request.actor, volume.id, { size: body.newSizeInGb === undefined ? undefined : body.newSizeInGb * GIB })));
+        return accepted(await run(() => volumes.resize(request.actor, volume.id, { size_bytes: body.newSizeInGb === undefined ? undefined : body.newSizeInGb * GIB })));
       case 'createSnapshotFromVolume': {
         const { snapshot, task } = await run(() => snapshots.create(request.actor, { name: body.name ?? `${volume.name}-snapshot`, volume: volume.id }));
         return accepted(task, renderSnapshot(snapshot));

@@ -1,30 +1,31 @@
+import { surfaceFieldName, type FieldNames } from '../../http/field-names.ts';
+
 /**
  * Core's field names (in validation errors) as CloudMC calls them. A name not listed is the
  * same in both (`name`, `hostname`, `email`, `description`).
  */
-const FIELDS: Record<string, string> = {
+const FIELDS: FieldNames = {
   slug: 'entryPoint',
   parent: 'parent.id',
   organization: 'organization.id',
   username: 'userName',
-  first_name: 'firstName',
-  last_name: 'lastName',
-  is_active: 'status',
+  isActive: 'status',
+  organizationId: 'organization.id',
   role: 'role.id',
   user: 'user.id',
   service_connection: 'serviceConnection.id',
-  image: 'templateId',
-  plan: 'computeOfferingId',
+  image_id: 'templateId',
+  plan_id: 'computeOfferingId',
   vcpus: 'cpuCount',
-  memory: 'memoryInMB',
-  root_volume_size: 'rootVolumeSizeInGb',
-  size: 'sizeInGb',
+  memory_bytes: 'memoryInMB',
+  root_volume_bytes: 'rootVolumeSizeInGb',
+  size_bytes: 'sizeInGb',
   volume_plan: 'diskOfferingId',
-  server: 'instanceId',
+  server_id: 'instanceId',
   volume: 'volumeId',
-  environment: 'environment',
+  environment_id: 'environment',
 };
 
 export function cloudmcField(field: string): string {
-  return Object.hasOwn(FIELDS, field) ? FIELDS[field]! : field;
+  return surfaceFieldName(FIELDS, field);
 }

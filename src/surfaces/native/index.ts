@@ -9,9 +9,12 @@ import { useDialect } from '../../http/surface.ts';
 import { oauthSurface } from '../oauth/index.ts';
 import { negotiateApiVersion } from './api-version.ts';
 import { appRoutes } from './apps/apps.ts';
+import { appCollaboratorRoutes } from './apps/collaborators.ts';
 import { appDomainRoutes } from './apps/domains.ts';
 import { appReleaseRoutes } from './apps/releases.ts';
 import { appRunRoutes } from './apps/runs.ts';
+import { catalogRoutes } from './catalog/catalog.ts';
+import { projectRoutes } from './projects/projects.ts';
 import { auditRoutes } from './audit/activity.ts';
 import { authenticateRequest } from './authentication.ts';
 import { apiKeyRoutes } from './auth/api-key.ts';
@@ -109,4 +112,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   appReleaseRoutes(app, services.apps, { sourceLimit: appSourceLimit });
   appRunRoutes(app, services.apps);
   appDomainRoutes(app, services.apps);
+  appCollaboratorRoutes(app, services.apps);
+  projectRoutes(app, services.projects);
+  catalogRoutes(app, services.catalog);
 }

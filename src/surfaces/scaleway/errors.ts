@@ -2,7 +2,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidState, NotFound, PaymentRequired, PreconditionFailed, QuotaExceeded, Unauthenticated, ValidationFailed, type DomainError } from '../../core/errors.ts';
 import { interpretError, sendErrorBody, STATUS_BY_DOMAIN_ERROR, type ErrorMeaning } from '../../http/errors.ts';
 import { scalewayState } from './render.ts';
-import { toScalewayFields, toScalewayValidation } from './validation.ts';
+import { toScalewayValidation } from './validation.ts';
+import { surfaceFieldErrors, type FieldNames } from '../../http/field-names.ts';
 
 /**
  * Scaleway's error body, `{"type", "message", "fields"?}`, with its status per type:
@@ -15,7 +16,7 @@ export type ScalewayErrorType = 'invalid_request_error' | 'invalid_auth' | 'auth
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scaleway's names for core's validation-error fields on this route (`snapshot` -> `root_volume`). */
-    scalewayFields?: Record<string, string>;
+    scalewayFields?: FieldNames;
   }
 }
 
@@ -52,7 +53,7 @@ function notFoundMessage(error: NotFound, request: FastifyRequest): string {
 
 function domainMessage(error: DomainError, request: FastifyRequest): { message: string; fields?: Record<string, string[]> } {
   if (error instanceof ValidationFailed) {
-    const fields = toScalewayFields(error, request.routeOptions.config.scalewayFields);
+    const fields = surfaceFieldErrors(error, request.routeOptions.config.scalewayFields ?? {});
     return { message: error.nonField.join(' ') || 'Validation Error', ...(Object.keys(fields).length ? { fields } : {}) };
   }
   if (error instanceof InvalidState) return { message: wrongStateMessage(error) };

@@ -4,8 +4,9 @@ import type { Actor } from '../../core/actor.ts';
 import type { Server } from '../../core/compute/records.ts';
 import { BACKUP_STATES } from '../../core/compute/backup-service.ts';
 import type { ServerInput, ServerVolumeInput } from '../../core/compute/server-service.ts';
-import { NotFound, ValidationFailed, type FieldErrors } from '../../core/errors.ts';
+import { NotFound, ValidationFailed } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
+import { surfaceFieldErrors, type FieldNames } from '../../http/field-names.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
 import { IdParams, linkTo, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
 import { COMMERCIAL_TYPES, DEFAULT_COMMERCIAL_TYPE } from './products.ts';
@@ -75,24 +76,20 @@ function translateVolumes(serverName: string, map: VolumeMapBody = {}) {
     }
     positions.push(position);
     const mount_path = mountPathOf(position);
-    if (typeof value === 'string' || value.id !== undefined) volumes.push({ volume: typeof value === 'string' ? value : value.id!, mount_path });
-    else volumes.push({ name: value.name ?? `${serverName}-${position}`, size: value.size!, mount_path });
+    if (typeof value === 'string' || value.id !== undefined) volumes.push({ volume_id: typeof value === 'string' ? value : value.id!, mount_path });
+    else volumes.push({ name: value.name ?? `${serverName}-${position}`, size_bytes: value.size!, mount_path });
   }
   return { rootSize, volumes, positions };
 }
 
 function volumeErrorsAtPositions(error: unknown, positions: string[]): unknown {
   if (!(error instanceof ValidationFailed)) return error;
-  const fields: FieldErrors = {};
-  for (const [field, messages] of Object.entries(error.fields)) {
-    const match = /^volumes\.(\d+)\.(\w+)$/.exec(field);
-    const name = match ? `volumes.${positions[Number(match[1])]}${match[2] === 'volume' ? '' : `.${match[2]}`}` : field;
-    fields[name] = messages;
-  }
-  return new ValidationFailed(fields, error.nonField);
+  // Core numbers the create's volumes in order; Scaleway names them by position, an existing one by the position alone.
+  const names = Object.fromEntries(positions.flatMap((position, i) => [[`volumes.${i}.volume_id`, `volumes.${position}`], [`volumes.${i}.size_bytes`, `volumes.${position}.size`], [`volumes.${i}.name`, `volumes.${position}.name`], [`volumes.${i}.mount_path`, `volumes.${position}.mount_path`]]));
+  return new ValidationFailed(surfaceFieldErrors(error, names), error.nonField);
 }
 
-const CREATE_FIELDS = { root_volume_size: 'volumes.0.size', vcpus: 'commercial_type', memory: 'commercial_type' };
+const CREATE_FIELDS: FieldNames = { root_volume_bytes: 'volumes.0.size', vcpus: 'commercial_type', memory_bytes: 'commercial_type', image_id: 'image' };
 
 export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): void {
   const { servers, images, volumes, userData, backups } = compute;
@@ -120,7 +117,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     const body = request.body;
     const plan = COMMERCIAL_TYPES[body.commercial_type ?? DEFAULT_COMMERCIAL_TYPE]!;
     const { rootSize, volumes: attached, positions } = translateVolumes(body.name, body.volumes as VolumeMapBody);
-    const input: ServerInput = { name: body.name, image: body.image, hostname: body.hostname, tags: body.tags, vcpus: plan.vcpus, memory: plan.memory, root_volume_size: rootSize, volumes: attached };
+    const input: ServerInput = { name: body.name, image_id: body.image, hostname: body.hostname, tags: body.tags, vcpus: plan.vcpus, memory_bytes: plan.memory, root_volume_bytes: rootSize, volumes: attached };
     const { server } = await servers.create(request.actor, input).catch((error) => Promise.reject(volumeErrorsAtPositions(error, positions)));
     reply.header('location', linkTo(request, `/servers/${server.id}`));
     return reply.code(201).send({ server: await render(request.actor, server) });
@@ -154,7 +151,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
     for (const id of current.keys()) if (!desired.has(id)) await volumes.detach(actor, id);
     for (const [id, position] of desired) {
       if (current.has(id)) continue;
-      await volumes.attach(actor, id, { server: server.id, mount_path: mountPathOf(position) }).catch((error) => {
+      await volumes.attach(actor, id, { server_id: server.id, mount_path: mountPathOf(position) }).catch((error) => {
         throw error instanceof ValidationFailed ? ValidationFailed.field(`volumes.${position}`, Object.values(error.fields).flat().join(' ') || error.message) : error;
       });
     }

@@ -3,6 +3,7 @@ import type { Actor } from '../../core/actor.ts';
 import type { Image, Snapshot, Volume } from '../../core/compute/records.ts';
 import { NotFound } from '../../core/errors.ts';
 import type { ListRequest, ListResult } from '../../core/listing.ts';
+import type { FieldNames } from '../../http/field-names.ts';
 import type { CoreServices } from '../../core/services.ts';
 import type { FastifyTypeBox } from '../native/types.ts';
 import { IdParams, linkTo, listPage, listQuery, Organization, paginate, toListRequest, Uuid } from './conventions.ts';
@@ -38,7 +39,7 @@ interface Collection<Row, Shown> {
   };
   /** Renders records, reading what they refer to once for all of them. */
   show(actor: Actor, rows: Row[]): Promise<Shown[]>;
-  create: { body: TSchema; fields?: Record<string, string>; run(actor: Actor, body: any): Promise<Row & { id: string }> };
+  create: { body: TSchema; fields?: FieldNames; run(actor: Actor, body: any): Promise<Row & { id: string }> };
 }
 
 /** A collection's list (paged, filtered by name), create (201), show and delete (204) routes. */
@@ -80,7 +81,7 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     singular: 'volume',
     service: volumes,
     show: showVolumes,
-    create: { body: VolumePost, run: async (actor, body: Static<typeof VolumePost>) => (await volumes.create(actor, { name: body.name, size: body.size })).volume },
+    create: { body: VolumePost, fields: { size_bytes: 'size' }, run: async (actor, body: Static<typeof VolumePost>) => (await volumes.create(actor, { name: body.name, size_bytes: body.size })).volume },
   });
   const renameVolume = async (request: { actor: Actor; params: { id: string }; body: { name?: string } }) => {
     const volume = await volumes.update(request.actor, request.params.id, { name: request.body.name });

@@ -73,13 +73,3 @@ export function toScalewayValidation(errors: ErrorObject[]): ValidationFailed {
   }
   return new ValidationFailed(fields, nonField);
 }
-
-/** Core's field names in Scaleway's words, by the route's map (`snapshot` -> `root_volume`). */
-export function toScalewayFields(error: ValidationFailed, names: Record<string, string> = {}): FieldErrors {
-  const fields: FieldErrors = Object.create(null);
-  for (const [field, messages] of Object.entries(error.fields)) {
-    const renamed = Object.hasOwn(names, field) ? names[field]! : field;
-    (fields[renamed] ??= []).push(...messages);
-  }
-  return fields;
-}

@@ -5,7 +5,8 @@ import { STACKS, DEFAULT_STACK } from '../../core/apps/rules.ts';
 import { ValidationFailed } from '../../core/errors.ts';
 import { everything } from '../../core/listing.ts';
 import type { CoreServices } from '../../core/services.ts';
-import { rooted, withFieldNames } from './errors.ts';
+import { withFieldNames } from '../../http/field-names.ts';
+import { rooted } from './errors.ts';
 import { optionalBoolean, optionalString, requiredQuery } from './input.ts';
 
 type AppsServices = Pick<CoreServices, 'apps' | 'organizations'>;

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { NotFound, PaymentRequired, QuotaExceeded, ValidationFailed, type DomainError, type FieldErrors } from '../../core/errors.ts';
+import { NotFound, PaymentRequired, QuotaExceeded, ValidationFailed, type DomainError } from '../../core/errors.ts';
 import { interpretError, sendErrorBody, STATUS_BY_DOMAIN_ERROR } from '../../http/errors.ts';
 import { surfaceUrl } from '../../http/surface.ts';
 
@@ -42,14 +42,3 @@ export function rooted(body: unknown, key: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Runs a core call whose validation errors name fields as core does, and names them as Scalingo does (`stack` is `stack_id`). */
-export async function withFieldNames<T>(names: Record<string, string>, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof ValidationFailed)) throw error;
-    const fields: FieldErrors = {};
-    for (const [field, messages] of Object.entries(error.fields)) fields[names[field] ?? field] = messages;
-    throw new ValidationFailed(fields, error.nonField);
-  }
-}

@@ -30,7 +30,7 @@ for (const database of testDatabases) {
     const compute = () => app.nimbus.services.compute;
     const volumeFile = (id: string) => path.join(app.computeDir!, 'volumes', `${id}.img`);
     async function availableVolume(name: string, actor = admin): Promise<string> {
-      const { volume, task } = await compute().volumes.create(actor, { name, size: 32 * MIB });
+      const { volume, task } = await compute().volumes.create(actor, { name, size_bytes: 32 * MIB });
       await waitForTask(app, task.id);
       return volume.id;
     }
@@ -43,10 +43,10 @@ for (const database of testDatabases) {
       existing = await availableVolume('kept');
       const { server: created, task } = await compute().servers.create(admin, {
         name: 'with-volumes',
-        memory: 64 * MIB,
+        memory_bytes: 64 * MIB,
         volumes: [
-          { volume: existing, mount_path: '/mnt/a' },
-          { name: 'fresh', size: 32 * MIB, mount_path: '/mnt/b' },
+          { volume_id: existing, mount_path: '/mnt/a' },
+          { name: 'fresh', size_bytes: 32 * MIB, mount_path: '/mnt/b' },
         ],
       });
       server = created.id;
@@ -63,15 +63,15 @@ for (const database of testDatabases) {
       const count = async () => (await app.nimbus.store.db.selectFrom('servers').select('id').execute()).length;
       const before = await count();
       const missing = '3f1e1a52-8a0e-4c8f-9d0e-6a5c3e2b1a00';
-      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ volume: missing, mount_path: '/mnt/a' }] }), (e: unknown) => e instanceof ValidationFailed && 'volumes.0.volume' in e.fields);
-      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ volume: existing, mount_path: '/mnt/a' }] }), InvalidState);
+      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ volume_id: missing, mount_path: '/mnt/a' }] }), (e: unknown) => e instanceof ValidationFailed && 'volumes.0.volume_id' in e.fields);
+      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ volume_id: existing, mount_path: '/mnt/a' }] }), InvalidState);
       const theirs = await availableVolume('theirs', stranger);
-      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ volume: theirs, mount_path: '/mnt/a' }] }), (e: unknown) => e instanceof ValidationFailed && 'volumes.0.volume' in e.fields);
+      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ volume_id: theirs, mount_path: '/mnt/a' }] }), (e: unknown) => e instanceof ValidationFailed && 'volumes.0.volume_id' in e.fields);
       await assert.rejects(
-        compute().servers.create(admin, { name: 'x', volumes: [{ name: 'a', size: 32 * MIB, mount_path: '/mnt/a' }, { name: 'b', size: 32 * MIB, mount_path: '/mnt/a' }] }),
+        compute().servers.create(admin, { name: 'x', volumes: [{ name: 'a', size_bytes: 32 * MIB, mount_path: '/mnt/a' }, { name: 'b', size_bytes: 32 * MIB, mount_path: '/mnt/a' }] }),
         (e: unknown) => e instanceof ValidationFailed && 'volumes.1.mount_path' in e.fields,
       );
-      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ name: 'a', size: 1, mount_path: '/etc' }] }), (e: unknown) => e instanceof ValidationFailed && 'volumes.0.size' in e.fields && 'volumes.0.mount_path' in e.fields);
+      await assert.rejects(compute().servers.create(admin, { name: 'x', volumes: [{ name: 'a', size_bytes: 1, mount_path: '/etc' }] }), (e: unknown) => e instanceof ValidationFailed && 'volumes.0.size_bytes' in e.fields && 'volumes.0.mount_path' in e.fields);
       assert.equal(await count(), before);
     });
 
@@ -79,7 +79,7 @@ for (const database of testDatabases) {
       const res = await app.request({ method: 'PATCH', url: `/api/iam/organizations/${admin.organizationId}/quotas/`, payload: { volumes: 2 } });
       assert.equal(res.statusCode, 200, res.body);
       try {
-        await assert.rejects(compute().servers.create(admin, { name: 'over', volumes: [{ name: 'one-more', size: 32 * MIB, mount_path: '/mnt/a' }] }), QuotaExceeded);
+        await assert.rejects(compute().servers.create(admin, { name: 'over', volumes: [{ name: 'one-more', size_bytes: 32 * MIB, mount_path: '/mnt/a' }] }), QuotaExceeded);
       } finally {
         await app.request({ method: 'PATCH', url: `/api/iam/organizations/${admin.organizationId}/quotas/`, payload: { volumes: null } });
       }
@@ -126,7 +126,7 @@ for (const database of testDatabases) {
 
     it('terminates without the option leaving data volumes detached and available', async () => {
       const kept = await availableVolume('stays');
-      const { server: created, task } = await compute().servers.create(admin, { name: 'plain', memory: 64 * MIB, volumes: [{ volume: kept, mount_path: '/data' }] });
+      const { server: created, task } = await compute().servers.create(admin, { name: 'plain', memory_bytes: 64 * MIB, volumes: [{ volume_id: kept, mount_path: '/data' }] });
       await waitForTask(app, task.id);
       await waitForTask(app, (await compute().servers.act(admin, created.id, 'terminate')).id);
       const volume = await compute().volumes.get(admin, kept);

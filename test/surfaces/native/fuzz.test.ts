@@ -21,8 +21,8 @@ function usually<T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T
   return fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: bad, weight: 1 });
 }
 
-/** The OAuth protocol endpoints answer in RFC 6749's shape (the consent page in HTML). */
-const OAUTH_PROTOCOL = /^\/(api\/oauth\/(authorize|token|revoke|introspect)|\.well-known\/oauth-authorization-server)\/?(\?|$)/;
+/** The OAuth protocol endpoints answer in RFC 6749's shape (the consent page in HTML), ComputeStacks' copy of them too. */
+const OAUTH_PROTOCOL = /^(\/compat\/computestacks)?\/(api\/oauth\/(authorize|token|revoke|introspect)|\.well-known\/oauth-authorization-server)\/?(\?|$)/;
 
 function assertErrorShape(url: string, response: { headers: Record<string, unknown>; body: string; json(): any }, what: string): void {
   if (OAUTH_PROTOCOL.test(url) && String(response.headers['content-type']).startsWith('text/html')) {
@@ -52,6 +52,7 @@ const SURFACE_ERROR_SHAPES: ErrorShape[] = [
   ['/compat/cloudmc/', (body) => Array.isArray(body.errors) && body.errors.every((e) => isObject(e) && typeof e.code === 'number' && typeof e.message === 'string'), '{"errors": [{"code", "message"}]}'],
   ['/compat/scalingo/', (body) => typeof body.error === 'string' || (isObject(body.errors) && Object.values(body.errors).every(Array.isArray)), '{"error"} or {"errors": {field: [...]}}'],
   ['/compat/scaleway/', (body) => typeof body.type === 'string' && typeof body.message === 'string', '{"type", "message"}'],
+  ['/compat/computestacks/', (body) => Array.isArray(body.errors) && body.errors.length > 0 && body.errors.every((e) => typeof e === 'string'), '{"errors": ["..."]}'],
 ];
 
 function requestFor(route: RegisteredRoute, knownIds: string[], token: string): fc.Arbitrary<InjectOptions> {

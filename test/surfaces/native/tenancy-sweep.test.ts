@@ -30,7 +30,7 @@ interface JsonSchema {
 }
 
 /** Collections that are the same for everybody (definitions, not tenant data). */
-const GLOBAL_COLLECTIONS = new Set(['/api/iam/roles/', '/api/iam/service-connections/', '/api/servers/plans/']);
+const GLOBAL_COLLECTIONS = new Set(['/api/iam/roles/', '/api/iam/service-connections/', '/api/servers/plans/', '/api/catalog/locations/', '/api/catalog/packages/']);
 /** The OAuth protocol endpoints authenticate a client application (RFC 6749), not a user acting in an organization. */
 const CLIENT_AUTHENTICATED = new Set(['/api/oauth/token', '/api/oauth/revoke', '/api/oauth/introspect']);
 
@@ -111,6 +111,7 @@ for (const database of testDatabases) {
       const zone = (await app.request({ method: 'POST', url: '/api/dns/zones/', token: bob.session, payload: { name: 'sweep-b.test' } })).json();
       await app.request({ method: 'POST', url: `/api/dns/zones/${zone.id}/records/`, token: bob.session, payload: { name: 'www', type: 'A', ip: '192.0.2.1' } });
       assert.equal((await app.request({ method: 'POST', url: '/api/apps/apps/', token: bob.session, payload: { name: 'sweep-app-b' } })).statusCode, 201);
+      assert.equal((await app.request({ method: 'POST', url: '/api/projects/projects/', token: bob.session, payload: { name: 'sweep-project' } })).statusCode, 201);
       // An OAuth application of B's, which B's admin has also approved for themself.
       const client = (await app.request({ method: 'POST', url: '/api/oauth/applications/', token: bob.session, payload: { name: 'sweep-app', redirect_uris: [REDIRECT_URI], scopes: ['profile_read'] } })).json();
       const { verifier, challenge } = pkcePair();

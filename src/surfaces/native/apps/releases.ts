@@ -102,7 +102,7 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
   app.get(`${APP}releases/`, {
     schema: { tags, summary: "An app's releases, newest first", params: IdParams, querystring: listQuerySchema({}), response: { 200: listResponseSchema(ReleaseBody), ...commonErrors } },
     handler: async (request, reply) => {
-      const found = await apps.findVisible(request.actor, request.params.id);
+      const found = await apps.reach(request.actor, request.params.id, 'read');
       return sendList(request, reply, await deployments.releases(request.actor, found.id, toListRequest(request.query as ListQuery)), renderRelease(found.current_release_id));
     },
   });

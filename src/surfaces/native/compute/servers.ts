@@ -1,6 +1,8 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { Server } from '../../../core/compute/records.ts';
+import type { ResizeInput, ServerInput } from '../../../core/compute/server-service.ts';
+import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, IdParams } from '../wire/common.ts';
 import { sendAccepted } from '../tasks/task-body.ts';
@@ -11,6 +13,24 @@ import { resourceUrl } from './shared.ts';
 import { ActionPost, ActionsBody, ResizePost, ServerBody, ServerCreated, ServerPatch, ServerPost } from '../wire/servers.ts';
 
 const COLLECTION = '/api/servers/servers/';
+
+/** The native API's names for core's server fields (in its validation errors). */
+const SERVER_FIELDS: FieldNames = { image_id: 'image', memory_bytes: 'memory', root_volume_bytes: 'root_volume_size', plan_id: 'plan', environment_id: 'environment' };
+
+const serverInput = (body: Static<typeof ServerPost>): ServerInput => ({
+  name: body.name,
+  hostname: body.hostname,
+  image_id: body.image,
+  vcpus: body.vcpus,
+  memory_bytes: body.memory,
+  root_volume_bytes: body.root_volume_size,
+  tags: body.tags,
+  start: body.start,
+  plan_id: body.plan,
+  environment_id: body.environment,
+});
+
+const resizeInput = (body: Static<typeof ResizePost>): ResizeInput => ({ plan_id: body.plan, vcpus: body.vcpus, memory_bytes: body.memory });
 
 function render(request: Parameters<typeof resourceUrl>[0]) {
   return (s: Server) => ({
@@ -75,7 +95,10 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
       body: ServerPost,
       response: ServerCreated,
       location: true,
-      run: async (actor, body) => { const { server, task } = await servers.create(actor, body); return { row: server, extra: { task: task.id } }; },
+      run: async (actor, body) => {
+        const { server, task } = await withFieldNames(SERVER_FIELDS, () => servers.create(actor, serverInput(body)));
+        return { row: server, extra: { task: task.id } };
+      },
     },
     retrieve: { summary: 'Retrieve a server', run: servers.get },
     update: { summary: "Change a server's name, host name or tags", body: ServerPatch, run: servers.update },
@@ -94,6 +117,6 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
 
   app.post(`${COLLECTION}:id/resize/`, {
     schema: { tags, summary: 'Give a stopped server a new size, a plan or vcpus and memory (202 with the task; the next start applies it)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => sendAccepted(request, reply, await servers.resize(request.actor, request.params.id, request.body)),
+    handler: async (request, reply) => sendAccepted(request, reply, await withFieldNames(SERVER_FIELDS, () => servers.resize(request.actor, request.params.id, resizeInput(request.body)))),
   });
 }

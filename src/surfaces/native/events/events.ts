@@ -8,7 +8,7 @@ import { EventBody, EventFilters } from '../wire/events.ts';
 
 const COLLECTION = '/api/events/events/';
 
-function render(e: Event) {
+export function renderEvent(e: Event) {
   return {
     id: e.id,
     type: e.type,
@@ -35,7 +35,7 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
     handler: async (request, reply) => {
       // An append-only log is paged by cursor only: page numbers would shift as events arrive.
       const listRequest = toListRequest({ ...request.query, cursor: request.query.cursor ?? '' });
-      return sendList(request, reply, await events.list(request.actor, listRequest), render);
+      return sendList(request, reply, await events.list(request.actor, listRequest), renderEvent);
     },
   });
 
@@ -54,7 +54,7 @@ export function eventRoutes(app: FastifyTypeBox, events: EventService): void {
         request,
         reply,
         (signal) => events.follow(request.actor, { after, filters: { type, resource }, signal, idleMs: KEEP_ALIVE_MS }),
-        (batch) => batch.map((e) => sseEvent(e.id, e.type, render(e))).join(''),
+        (batch) => batch.map((e) => sseEvent(e.id, e.type, renderEvent(e))).join(''),
       );
     },
   });

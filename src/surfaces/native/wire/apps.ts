@@ -101,6 +101,23 @@ export const RunPost = Type.Object({
   size: Type.Optional(Type.String({ maxLength: 10, description: `${Object.keys(SIZES).join(', ')} (default M).` })),
 });
 
+export const CollaboratorBody = Type.Object({
+  id: Uuid,
+  app: Uuid,
+  email: Type.String(),
+  username: Nullable(Type.String({ description: 'The user who accepted; null while pending.' })),
+  status: Type.String({ description: 'pending, then accepted.' }),
+  invited_by: Nullable(Uuid),
+  url: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export const CollaboratorsBody = Type.Object({ collaborators: Type.Array(CollaboratorBody) });
+export const CollaboratorPost = Type.Object({ email: Type.String({ maxLength: 300, description: 'Who is invited: the user who accepts must have this email address.' }) });
+export const CollaboratorInvited = Type.Intersect([CollaboratorBody, Type.Object({ invitation_token: Type.String({ description: 'Shown only here: the invited person accepts with it (POST /api/apps/collaborations/accept/).' }) })]);
+export const CollaborationAccept = Type.Object({ token: Type.String({ maxLength: 200 }) });
+export const CollaborationAccepted = Type.Object({ collaborator: CollaboratorBody, app: Type.Object({ id: Uuid, name: Type.String(), url: Type.String() }) });
+
 export const DomainBody = Type.Object({
   id: Uuid,
   app: Uuid,

@@ -1,0 +1,27 @@
+/**
+ * Money, exactly: amounts are integers of the currency's minor unit (cents for USD, yen for
+ * JPY, fils for BHD), parsed from and written as decimal strings. Never a float.
+ */
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+/** Digits after the decimal point of an ISO 4217 currency Node.js knows; null for an unknown code. */
+export function minorDigits(currency: string): number | null {
+  if (!CURRENCY.test(currency) || !Intl.supportedValuesOf('currency').includes(currency)) return null;
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** `"12.5"` in a currency of 2 digits is 1250; null when it is not a non-negative decimal with at most `digits` decimals. */
+export function parseAmount(text: string, digits: number): number | null {
+  const match = /^(\d{1,12})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match) return null;
+  const fraction = match[2] ?? '';
+  if (fraction.length > digits) return null;
+  return Number(match[1]) * 10 ** digits + Number(fraction.padEnd(digits, '0') || '0');
+}
+
+/** 1250 in a currency of 2 digits is `"12.50"`. */
+export function formatAmount(minor: number, digits: number): string {
+  const text = String(minor).padStart(digits + 1, '0');
+  return digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp } from '../../support/app.ts';
+import { testDatabases } from '../../support/databases.ts';
+import { addUser } from '../../support/identity.ts';
+
+// Core names its fields its own way (`memory_bytes`, `firstName`); the native API's validation
+// errors still name what its clients sent.
+for (const database of testDatabases) {
+  describe(`native validation errors name the native fields [${database.name}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(database);
+    });
+    after(() => app.close());
+
+    it('servers: memory, root_volume_size, plan, image and environment', async () => {
+      const sized = await app.request({ method: 'POST', url: '/api/servers/servers/', payload: { name: 'x', memory: 1, root_volume_size: 1, plan: 'p', vcpus: 1 } });
+      assert.equal(sized.statusCode, 400, sized.body);
+      assert.deepEqual(Object.keys(sized.json()).sort(), ['memory', 'plan', 'root_volume_size']);
+      const missing = '00000000-0000-4000-8000-000000000001';
+      const image = await app.request({ method: 'POST', url: '/api/servers/servers/', payload: { name: 'x', image: missing } });
+      assert.deepEqual(Object.keys(image.json()), ['image'], image.body);
+      const environment = await app.request({ method: 'POST', url: '/api/servers/servers/', payload: { name: 'x', environment: missing } });
+      assert.deepEqual(Object.keys(environment.json()), ['environment'], environment.body);
+      assert.equal((await app.request({ method: 'GET', url: '/api/servers/servers/?name=x' })).json().count, 0);
+    });
+
+    it('volumes: size, snapshot and server', async () => {
+      const missing = '00000000-0000-4000-8000-000000000002';
+      const tiny = await app.request({ method: 'POST', url: '/api/storage/volumes/', payload: { name: 'v', size: 1 } });
+      assert.deepEqual(Object.keys(tiny.json()), ['size'], tiny.body);
+      const snapshot = await app.request({ method: 'POST', url: '/api/storage/volumes/', payload: { name: 'v', snapshot: missing } });
+      assert.deepEqual(Object.keys(snapshot.json()), ['snapshot'], snapshot.body);
+      const server = await app.request({ method: 'POST', url: '/api/storage/volumes/', payload: { name: 'v', size: 64 * 1024 * 1024, server: missing } });
+      assert.deepEqual(Object.keys(server.json()), ['server'], server.body);
+    });
+
+    it('users: organization, is_active and old_password', async () => {
+      const elsewhere = await app.request({ method: 'POST', url: '/api/iam/users/', payload: { username: 'placed', organization: 'nowhere' } });
+      assert.equal(elsewhere.statusCode, 400, elsewhere.body);
+      assert.deepEqual(Object.keys(elsewhere.json()), ['organization']);
+      const user = await addUser(app, 'renamed', { role: 'admin' });
+      const deactivated = await app.request({ method: 'PATCH', url: '/api/iam/users/-/', token: user.session, payload: { is_active: false } });
+      assert.deepEqual(Object.keys(deactivated.json()), ['is_active'], deactivated.body);
+      const password = await app.request({ method: 'POST', url: '/api/iam/users/-/password/', token: user.session, payload: { password: 'a-new-long-passphrase' } });
+      assert.deepEqual(Object.keys(password.json()), ['old_password'], password.body);
+      // A profile change with a session still works, and only what was sent changes.
+      const renamed = await app.request({ method: 'PATCH', url: '/api/iam/users/-/', token: user.session, payload: { first_name: 'Rena' } });
+      assert.equal(renamed.statusCode, 200, renamed.body);
+      assert.equal(renamed.json().first_name, 'Rena');
+      assert.equal(renamed.json().is_active, true);
+    });
+  });
+}
