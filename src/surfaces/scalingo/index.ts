@@ -7,7 +7,9 @@ import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-li
 import { useDialect } from '../../http/surface.ts';
 import { appRoutes } from './apps.ts';
 import { authRoutes } from './auth.ts';
+import { collaboratorRoutes } from './collaborators.ts';
 import { deploymentRoutes } from './deployments.ts';
+import { domainRoutes } from './domains.ts';
 import { renderScalingoError } from './errors.ts';
 import { eventRoutes } from './events.ts';
 import { formationRoutes } from './formation.ts';
@@ -71,5 +73,7 @@ export function scalingoSurface({ services, limits, region, sourceLimit, httpsOn
     deploymentRoutes(app, services);
     logRoutes(app, services, region);
     runRoutes(app, services, region);
+    domainRoutes(app, services);
+    collaboratorRoutes(app, services, region);
   };
 }
