@@ -6,15 +6,9 @@ import { testDatabases } from '../../support/databases.ts';
 import { eventually } from '../../support/eventually.ts';
 import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
 import { sampleArchive } from '../../support/sample-app.ts';
-import { exchange, invalid, ISO_WITH_MS, notFound, plainError, scalingo, scalingoToken } from './support.ts';
+import { exchange, invalid, ISO_WITH_MS, notFound, plainError, scalingo, scalingoToken, viaLink } from './support.ts';
 
 const skip = computeSkipReason();
-
-/** A request to an absolute URL the surface gave, with a raw body and no credential (as `scalingo deploy` uploads). */
-function follow(app: TestApp, url: string, method: 'GET' | 'PUT' | 'HEAD', payload?: Buffer) {
-  const { pathname, search } = new URL(url);
-  return app.nimbus.http.inject({ method, url: pathname + search, ...(payload ? { payload, headers: { 'content-type': 'application/x-gzip' } } : {}) });
-}
 
 for (const database of testDatabases) {
   describe(`Scalingo deployments from sources (as scalingo deploy makes them) and one-off runs [${database.name}]`, { skip: skip ?? false }, () => {
@@ -51,10 +45,10 @@ for (const database of testDatabases) {
       assert.deepEqual(Object.keys(source).sort(), ['download_url', 'upload_url']);
       for (const url of Object.values(source)) assert.match(url, /^http:\/\/localhost(:\d+)?\/compat\/scalingo\/v1\/sources\/[0-9a-f-]{36}\/(upload|download)\?token=/);
       // Nothing uploaded yet: nothing to read.
-      notFound(await follow(app, source.download_url, 'GET'), 'source');
-      const put = await follow(app, source.upload_url, 'PUT', archive);
+      notFound(await viaLink(app, source.download_url, 'GET'), 'source');
+      const put = await viaLink(app, source.upload_url, 'PUT', archive);
       assert.equal(put.statusCode, 200, put.body);
-      const read = await follow(app, source.download_url, 'GET');
+      const read = await viaLink(app, source.download_url, 'GET');
       assert.equal(read.statusCode, 200);
       assert.ok(read.rawPayload.equals(archive));
     });
@@ -63,25 +57,25 @@ for (const database of testDatabases) {
       const source = await newSource(alice);
       const other = await newSource(alice);
       const tampered = source.upload_url.replace(/token=(.)/, (_m, c: string) => `token=${c === 'A' ? 'B' : 'A'}`);
-      notFound(await follow(app, tampered, 'PUT', archive), 'source');
+      notFound(await viaLink(app, tampered, 'PUT', archive), 'source');
       // The download URL cannot upload, nor one source's token serve another.
-      notFound(await follow(app, source.download_url.replace('/download?', '/upload?'), 'PUT', archive), 'source');
-      notFound(await follow(app, source.upload_url.replace(/token=.*/, other.upload_url.split('token=')[1]!), 'PUT', archive), 'source');
-      notFound(await follow(app, source.upload_url.replace(/\?token=.*/, ''), 'PUT', archive), 'source');
+      notFound(await viaLink(app, source.download_url.replace('/download?', '/upload?'), 'PUT', archive), 'source');
+      notFound(await viaLink(app, source.upload_url.replace(/token=.*/, other.upload_url.split('token=')[1]!), 'PUT', archive), 'source');
+      notFound(await viaLink(app, source.upload_url.replace(/\?token=.*/, ''), 'PUT', archive), 'source');
       plainError(await scalingo(app, null, 'POST', '/v1/sources'), 401);
       plainError(await scalingo(app, viewer, 'POST', '/v1/sources'), 403);
     });
 
     it('refuses an archive over the size limit (413) and keeps what was uploaded before', async () => {
       const source = await newSource(alice);
-      assert.equal((await follow(app, source.upload_url, 'PUT', archive)).statusCode, 200);
-      plainError(await follow(app, source.upload_url, 'PUT', Buffer.alloc(5 * 1024 * 1024, 1)), 413);
-      assert.ok((await follow(app, source.download_url, 'GET')).rawPayload.equals(archive));
+      assert.equal((await viaLink(app, source.upload_url, 'PUT', archive)).statusCode, 200);
+      plainError(await viaLink(app, source.upload_url, 'PUT', Buffer.alloc(5 * 1024 * 1024, 1)), 413);
+      assert.ok((await viaLink(app, source.download_url, 'GET')).rawPayload.equals(archive));
     });
 
     it('deploys from the download URL with a git_ref: 201 with the queued deployment, built through to success', async () => {
       const source = await newSource(alice);
-      await follow(app, source.upload_url, 'PUT', archive);
+      await viaLink(app, source.upload_url, 'PUT', archive);
       const res = await scalingo(app, alice, 'POST', '/v1/apps/source-app/deployments', { deployment: { source_url: source.download_url, git_ref: 'v1.2.0' } });
       assert.equal(res.statusCode, 201, res.body);
       const { deployment } = res.json();
@@ -105,9 +99,9 @@ for (const database of testDatabases) {
 
     it("refuses what it must not fetch or may not use, in Scalingo's shapes, and makes no deployment", async () => {
       const mine = await newSource(alice);
-      await follow(app, mine.upload_url, 'PUT', archive);
+      await viaLink(app, mine.upload_url, 'PUT', archive);
       const theirs = await newSource(bob);
-      await follow(app, theirs.upload_url, 'PUT', archive);
+      await viaLink(app, theirs.upload_url, 'PUT', archive);
       const empty = await newSource(alice);
       const deploy = (credential: string, deployment: unknown, ref = 'source-app') => scalingo(app, credential, 'POST', `/v1/apps/${ref}/deployments`, { deployment });
       assert.deepEqual(invalid(await scalingo(app, alice, 'POST', '/v1/apps/source-app/deployments', {})), { deployment: ['missing field'] });

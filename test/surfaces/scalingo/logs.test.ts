@@ -3,13 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../../support/app.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
-import { exchange, invalid, notFound, plainError, scalingo, scalingoToken } from './support.ts';
-
-/** A GET of an absolute URL the surface gave, with no credential (as the clients read a logs URL). */
-function read(app: TestApp, url: string) {
-  const { pathname, search } = new URL(url);
-  return app.nimbus.http.inject({ method: 'GET', url: pathname + search });
-}
+import { exchange, invalid, notFound, plainError, scalingo, scalingoToken, viaLink } from './support.ts';
 
 const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC \[[\w-]+\] /;
 
@@ -59,32 +53,32 @@ for (const database of testDatabases) {
 
     it('reads the last 20 lines without a credential, or n of them, or those of one process type or process', async () => {
       const { logs_url: url } = await logsUrl(alice);
-      const all = await read(app, `${url}&stream=false`);
+      const all = await viaLink(app, `${url}&stream=false`);
       assert.equal(all.statusCode, 200, all.body);
       assert.match(all.headers['content-type'] as string, /^text\/plain/);
       const lines = all.body.trimEnd().split('\n');
       assert.equal(lines.length, 20);
       for (const line of lines) assert.match(line, LINE);
       assert.match(lines.at(-1)!, /\[router\] GET \/ 200$/);
-      assert.deepEqual((await read(app, `${url}&n=2`)).body.trimEnd().split('\n').map((l) => l.split(' ').slice(4).join(' ')), ['[worker-1] job done', '[router] GET / 200']);
-      const web = (await read(app, `${url}&n=100&filter=web`)).body.trimEnd().split('\n');
+      assert.deepEqual((await viaLink(app, `${url}&n=2`)).body.trimEnd().split('\n').map((l) => l.split(' ').slice(4).join(' ')), ['[worker-1] job done', '[router] GET / 200']);
+      const web = (await viaLink(app, `${url}&n=100&filter=web`)).body.trimEnd().split('\n');
       assert.equal(web.length, 25);
       assert.ok(web.every((l) => /\[web-[12]\]/.test(l)));
-      assert.equal((await read(app, `${url}&n=100&filter=web-1`)).body.trimEnd().split('\n').length, 12);
-      assert.equal((await read(app, `${url}&filter=worker`)).body.trimEnd(), (await read(app, `${url}&n=2`)).body.split('\n')[0]);
+      assert.equal((await viaLink(app, `${url}&n=100&filter=web-1`)).body.trimEnd().split('\n').length, 12);
+      assert.equal((await viaLink(app, `${url}&filter=worker`)).body.trimEnd(), (await viaLink(app, `${url}&n=2`)).body.split('\n')[0]);
       // An app that has logged nothing: no content.
-      assert.equal((await read(app, (await logsUrl(alice, 'silent-app')).logs_url)).statusCode, 204);
+      assert.equal((await viaLink(app, (await logsUrl(alice, 'silent-app')).logs_url)).statusCode, 204);
     });
 
     it("refuses a URL for another app, an altered token, and bad parameters, in Scalingo's shapes", async () => {
       const { logs_url: url } = await logsUrl(alice);
       const silent = (await logsUrl(alice, 'silent-app')).app.id;
-      plainError(await read(app, url.replace(appId, silent)), 401);
-      plainError(await read(app, url.replace(/token=(.)/, (_m, c: string) => `token=${c === 'A' ? 'B' : 'A'}`)), 401);
-      plainError(await read(app, url.replace(/token=[^&]*/, 'token=')), 401);
-      plainError(await read(app, `${url}&stream=true`), 400);
-      for (const n of ['0', 'abc', '100000', '-3']) assert.deepEqual(Object.keys(invalid(await read(app, `${url}&n=${n}`))), ['n'], n);
-      assert.deepEqual(Object.keys(invalid(await read(app, `${url}&filter=${encodeURIComponent('web%')}`))), ['filter']);
+      plainError(await viaLink(app, url.replace(appId, silent)), 401);
+      plainError(await viaLink(app, url.replace(/token=(.)/, (_m, c: string) => `token=${c === 'A' ? 'B' : 'A'}`)), 401);
+      plainError(await viaLink(app, url.replace(/token=[^&]*/, 'token=')), 401);
+      plainError(await viaLink(app, `${url}&stream=true`), 400);
+      for (const n of ['0', 'abc', '100000', '-3']) assert.deepEqual(Object.keys(invalid(await viaLink(app, `${url}&n=${n}`))), ['n'], n);
+      assert.deepEqual(Object.keys(invalid(await viaLink(app, `${url}&filter=${encodeURIComponent('web%')}`))), ['filter']);
     });
 
     it("answers 404 for another organization's app, and a URL stops working once its app leaves the organization", async () => {
@@ -93,8 +87,8 @@ for (const database of testDatabases) {
       plainError(await scalingo(app, null, 'GET', '/v1/apps/logging-app/logs'), 401);
       const { logs_url: url } = await logsUrl(alice);
       assert.equal((await scalingo(app, alice, 'PATCH', '/v1/apps/logging-app', { app: { owner: labs } })).statusCode, 200);
-      notFound(await read(app, url), 'app');
-      assert.equal((await read(app, (await logsUrl(alice)).logs_url)).statusCode, 200);
+      notFound(await viaLink(app, url), 'app');
+      assert.equal((await viaLink(app, (await logsUrl(alice)).logs_url)).statusCode, 200);
     });
   });
 }
