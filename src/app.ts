@@ -241,6 +241,7 @@ export async function createNimbus(
         services.tasks.close();
         services.events.close();
         services.commands.close();
+        services.websh.closeAll();
         services.apps.close();
         await listenersClosed;
         // App processes keep running without Nimbus: only watching and routing them stop.

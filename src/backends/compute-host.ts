@@ -72,6 +72,31 @@ export interface ExecResult {
   elapsedMs: number;
 }
 
+export interface TerminalRequest {
+  /** A user name from the server's /etc/passwd, or a uid; root by default. Their login shell runs. */
+  username?: string;
+  groupname?: string;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * An interactive shell in a server on a pseudo-terminal: job control, line editing and resize
+ * work as on a console. Bytes are passed as they are, both ways.
+ */
+export interface Terminal {
+  onOutput(listener: (chunk: Buffer) => void): void;
+  write(input: Buffer): void;
+  resize(rows: number, cols: number): void;
+  /** Stops reading the shell's output (it blocks once the terminal's buffer is full), until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Ends the shell (hang-up, then kill); safe to call again. */
+  close(): void;
+  /** Resolves with the shell's exit code once it has ended. */
+  readonly exited: Promise<number>;
+}
+
 export interface ServerFacts {
   hostname: string;
   os: { name: string; version: string; platform: string };
@@ -125,6 +150,8 @@ export interface ComputeHost {
     /** Stops if needed and removes the bundle (not the volumes: core removes those). */
     remove(serverId: string): Promise<void>;
     exec(serverId: string, request: ExecRequest): Promise<ExecResult>;
+    /** Opens a shell on a pseudo-terminal in a running server. */
+    terminal(serverId: string, request: TerminalRequest): Promise<Terminal>;
     facts(serverId: string): Promise<ServerFacts>;
   };
 

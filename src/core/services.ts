@@ -44,6 +44,7 @@ import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
+import { createWebshService } from './websh/websh-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
@@ -119,6 +120,7 @@ export function createCoreServices(
     compute: computeServices,
     dns: dnsServices,
     longRequests,
+    websh: createWebshService({ store, host: compute.host, servers: computeServices.servers }),
     commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { ComputeRejected, type ExecRequest, type ExecResult } from '../compute-host.ts';
 import { resolveInRoot } from '../rootfs-path.ts';
 import type { Runc } from './runtime.ts';
-import { resolveExecUser } from './users.ts';
+import { resolveExecUser, type ExecUser } from './users.ts';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** After the shell exits, how long output still held open by its background children is read. */
@@ -41,7 +41,7 @@ async function isDirectoryInRoot(rootfs: string, inside: string): Promise<boolea
  * Kills the command (and its process group, when it leads one) on the host, by the pid runc
  * wrote; an abort right after the start waits a moment for that file to appear.
  */
-async function killCommand(pidFile: string, isOver: () => boolean): Promise<void> {
+export async function killCommand(pidFile: string, isOver: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 40 && !isOver(); attempt++) {
     const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
     if (Number.isInteger(pid) && pid > 1) {
@@ -58,29 +58,51 @@ async function killCommand(pidFile: string, isOver: () => boolean): Promise<void
   }
 }
 
-/** Runs a shell line in a running server with `runc exec`, streaming its output in order. */
-export async function execInContainer(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
-  const env = Object.entries(request.env ?? {});
-  for (const [name, value] of env) {
+/** Refuses environment variables runc would mangle or the shell could not hold. */
+export function checkEnv(env: Record<string, string>): [string, string][] {
+  const entries = Object.entries(env);
+  for (const [name, value] of entries) {
     if (!ENV_NAME.test(name)) throw new ComputeRejected(`environment variable name ${JSON.stringify(name)} is not valid`, 'env');
     if (value.includes('\0')) throw new ComputeRejected(`environment variable ${name} contains a NUL byte`, 'env');
   }
-  const user = await resolveExecUser(target.rootfs, request.username, request.groupname);
-  const cwd = (await isDirectoryInRoot(target.rootfs, user.home)) ? user.home : '/';
-  request.signal?.throwIfAborted();
+  return entries;
+}
 
-  const pidFile = path.join(target.scratchDir, `exec-${randomBytes(6).toString('hex')}.pid`);
-  const args = [
+/**
+ * The `runc exec` arguments that run `command` in the server as `user` (from its own accounts),
+ * in the user's home when it is a directory there, with `env`; runc writes the process's pid
+ * (as the host sees it) to `pidFile`.
+ */
+export async function execArguments(
+  target: ExecTarget,
+  user: ExecUser,
+  options: { pidFile: string; env: [string, string][]; tty?: boolean; command: string[] },
+): Promise<string[]> {
+  const cwd = (await isDirectoryInRoot(target.rootfs, user.home)) ? user.home : '/';
+  return [
     '--root', target.runc.stateDir, 'exec',
+    ...(options.tty ? ['--tty'] : []),
     '--user', `${user.uid}:${user.gid}`,
     ...user.additionalGids.flatMap((gid) => ['--additional-gids', String(gid)]),
     '--cwd', cwd,
-    '--pid-file', pidFile,
+    '--pid-file', options.pidFile,
     '--env', `HOME=${user.home}`, '--env', `USER=${user.name}`, '--env', `LOGNAME=${user.name}`,
-    ...env.flatMap(([name, value]) => ['--env', `${name}=${value}`]),
+    ...options.env.flatMap(([name, value]) => ['--env', `${name}=${value}`]),
     target.containerId,
-    '/bin/sh', '-c', SHELL_WRAPPER, 'sh', request.line,
+    ...options.command,
   ];
+}
+
+/** A fresh pid file path in the server's scratch directory. */
+export const pidFileIn = (scratchDir: string, kind: string) => path.join(scratchDir, `${kind}-${randomBytes(6).toString('hex')}.pid`);
+
+/** Runs a shell line in a running server with `runc exec`, streaming its output in order. */
+export async function execInContainer(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
+  const env = checkEnv(request.env ?? {});
+  const user = await resolveExecUser(target.rootfs, request.username, request.groupname);
+  const pidFile = pidFileIn(target.scratchDir, 'exec');
+  const args = await execArguments(target, user, { pidFile, env, command: ['/bin/sh', '-c', SHELL_WRAPPER, 'sh', request.line] });
+  request.signal?.throwIfAborted();
 
   const started = performance.now();
   const child = spawn(target.runc.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });

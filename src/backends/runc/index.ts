@@ -105,6 +105,7 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
       state: guarded((serverId) => servers.state(serverId)),
       remove: guarded((serverId) => servers.remove(serverId)),
       exec: guarded((serverId, request) => servers.exec(serverId, request)),
+      terminal: guarded((serverId, request) => servers.terminal(serverId, request)),
       facts: guarded((serverId) => servers.facts(serverId)),
     },
     sweep: guarded((known) => sweepHost({ layout, runc, servers, network }, known)),

@@ -1,7 +1,7 @@
 import { chmod, lchown, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type ServerSpec } from '../compute-host.ts';
+import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type ServerSpec, type Terminal, type TerminalRequest } from '../compute-host.ts';
 import { run } from '../command.ts';
 import { exists, makeStagingDir, readJsonIfExists, readTail, writeFileAtomic } from '../files.ts';
 import { ownedByBlock, serverHostId, shiftOwnership, type ServerIdRange } from '../id-ranges.ts';
@@ -16,7 +16,8 @@ import type { NetworkWiring } from '../network/wiring.ts';
 import { readUntrusted } from '../untrusted-files.ts';
 import type { VolumeStore } from '../volumes/store.ts';
 import { hostsFileContent, runtimeConfig } from './bundle.ts';
-import { execInContainer } from './exec.ts';
+import { execInContainer, type ExecTarget } from './exec.ts';
+import { openTerminal } from './terminal.ts';
 import { collectFacts } from './facts.ts';
 import type { Runc } from './runtime.ts';
 import { checkServerSpec } from './spec.ts';
@@ -285,13 +286,18 @@ export class ServerManager {
   }
 
   async exec(serverId: string, request: ExecRequest): Promise<ExecResult> {
+    return execInContainer(await this.execTarget(serverId), request);
+  }
+
+  async terminal(serverId: string, request: TerminalRequest): Promise<Terminal> {
+    return openTerminal(await this.execTarget(serverId), request);
+  }
+
+  /** Where processes run in a running server. */
+  private async execTarget(serverId: string): Promise<ExecTarget> {
     assertId(serverId, 'server');
-    const id = containerName(serverId);
     if ((await this.runningInitPid(serverId)) === undefined) throw new ComputeRejected(`server ${serverId} is not running`, 'server');
-    return execInContainer(
-      { runc: this.runc, containerId: id, rootfs: this.layout.serverFile(serverId, 'rootfs'), scratchDir: this.layout.serverDir(serverId) },
-      request,
-    );
+    return { runc: this.runc, containerId: containerName(serverId), rootfs: this.layout.serverFile(serverId, 'rootfs'), scratchDir: this.layout.serverDir(serverId) };
   }
 
   async facts(serverId: string): Promise<ServerFacts> {

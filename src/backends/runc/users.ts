@@ -9,6 +9,8 @@ export interface ExecUser {
   /** Supplementary groups from /etc/group membership. */
   additionalGids: number[];
   home: string;
+  /** The login shell the server's /etc/passwd names (`/bin/sh` when it names none). */
+  shell: string;
 }
 
 interface PasswdEntry {
@@ -16,6 +18,7 @@ interface PasswdEntry {
   uid: number;
   gid: number;
   home: string;
+  shell: string;
 }
 
 interface GroupEntry {
@@ -25,12 +28,13 @@ interface GroupEntry {
 }
 
 const NUMERIC = /^[0-9]+$/;
+const DEFAULT_SHELL = '/bin/sh';
 
 function parsePasswd(text: string): PasswdEntry[] {
   return text.split('\n').flatMap((line) => {
     const fields = line.split(':');
     if (fields.length < 7 || !NUMERIC.test(fields[2]) || !NUMERIC.test(fields[3])) return [];
-    return [{ name: fields[0], uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] || '/' }];
+    return [{ name: fields[0], uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] || '/', shell: fields[6] || DEFAULT_SHELL }];
   });
 }
 
@@ -68,7 +72,7 @@ export async function resolveExecUser(rootfs: string, username?: string, groupna
   let user: PasswdEntry | undefined;
   if (NUMERIC.test(wanted)) {
     const uid = Number(wanted);
-    user = passwd.find((entry) => entry.uid === uid) ?? { name: wanted, uid, gid: 0, home: uid === 0 ? '/root' : '/' };
+    user = passwd.find((entry) => entry.uid === uid) ?? { name: wanted, uid, gid: 0, home: uid === 0 ? '/root' : '/', shell: DEFAULT_SHELL };
   } else {
     user = passwd.find((entry) => entry.name === wanted);
     if (!user) throw new ComputeRejected(`user ${JSON.stringify(wanted)} does not exist on the server`, 'username');
@@ -85,5 +89,5 @@ export async function resolveExecUser(rootfs: string, username?: string, groupna
     }
   }
   const additionalGids = groups.filter((group) => group.members.includes(user.name) && group.gid !== gid).map((group) => group.gid);
-  return { name: user.name, uid: user.uid, gid, additionalGids: [...new Set(additionalGids)], home: user.home };
+  return { name: user.name, uid: user.uid, gid, additionalGids: [...new Set(additionalGids)], home: user.home, shell: user.shell };
 }

@@ -25,8 +25,8 @@ export interface Environment {
 export interface EnvironmentInput {
   name?: string;
   description?: string;
-  organization?: string;
-  serviceConnection?: string;
+  organizationId?: string;
+  serviceConnectionId?: string;
 }
 
 export interface EnvironmentMember {
@@ -175,14 +175,14 @@ export function createEnvironmentService({ store, events, connections }: { store
   async function create(actor: Actor, input: EnvironmentInput): Promise<Environment> {
     assertAllowed(actor, 'environment:write');
     const errors = validateFields(input, false);
-    if (input.serviceConnection === undefined) errors.service_connection = ['This field is required.'];
+    if (input.serviceConnectionId === undefined) errors.serviceConnectionId = ['This field is required.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const connection = connections.resolve(input.serviceConnection, 'service_connection');
-    const organizationId = input.organization ?? actor.organizationId;
+    const connection = connections.resolve(input.serviceConnectionId, 'serviceConnectionId');
+    const organizationId = input.organizationId ?? actor.organizationId;
     const organization = isUuid(organizationId)
       ? await db.selectFrom('organizations').select(['id', 'name', 'slug', 'path']).where('path', 'like', `${actor.organizationPath}%`).where('id', '=', organizationId).executeTakeFirst()
       : undefined;
-    if (!organization) throw ValidationFailed.field('organization', `Invalid pk "${organizationId}" - object does not exist.`);
+    if (!organization) throw ValidationFailed.field('organizationId', `Invalid pk "${organizationId}" - object does not exist.`);
     const now = nowIso();
     const row: EnvironmentRow = {
       id: newId(),
@@ -212,8 +212,8 @@ export function createEnvironmentService({ store, events, connections }: { store
     const current = await find(actor, id);
     if (options.expectedRevision !== undefined && options.expectedRevision !== Number(current.revision)) throw new PreconditionFailed();
     const errors = validateFields(input, options.partial);
-    if (input.serviceConnection !== undefined && input.serviceConnection !== current.service_connection_id) errors.service_connection = ['An environment stays on the service connection it was made on.'];
-    if (input.organization !== undefined && input.organization !== current.organization_id) errors.organization = ['An environment cannot be moved to another organization.'];
+    if (input.serviceConnectionId !== undefined && input.serviceConnectionId !== current.service_connection_id) errors.serviceConnectionId = ['An environment stays on the service connection it was made on.'];
+    if (input.organizationId !== undefined && input.organizationId !== current.organization_id) errors.organizationId = ['An environment cannot be moved to another organization.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     const changes = {
       name: input.name ?? current.name,
@@ -260,18 +260,18 @@ export function createEnvironmentService({ store, events, connections }: { store
   }
 
   /** Adds a user of the acting subtree, or changes the role of one already in. */
-  async function addMember(actor: Actor, environmentId: string, input: { user?: string; role?: string }): Promise<EnvironmentMember> {
+  async function addMember(actor: Actor, environmentId: string, input: { userId?: string; role?: string }): Promise<EnvironmentMember> {
     assertAllowed(actor, 'environment:write');
     const environment = await find(actor, environmentId);
     const errors: FieldErrors = {};
-    if (input.user === undefined) errors.user = ['This field is required.'];
+    if (input.userId === undefined) errors.userId = ['This field is required.'];
     if (input.role === undefined) errors.role = ['This field is required.'];
     else if (!ENVIRONMENT_ROLE_NAMES.includes(input.role)) errors.role = [`"${input.role}" is not a valid choice. Choose from: ${ENVIRONMENT_ROLE_NAMES.join(', ')}.`];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const user = isUuid(input.user!)
-      ? await db.selectFrom('users').select(['id', 'username']).where('id', '=', input.user!).where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath)).executeTakeFirst()
+    const user = isUuid(input.userId!)
+      ? await db.selectFrom('users').select(['id', 'username']).where('id', '=', input.userId!).where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath)).executeTakeFirst()
       : undefined;
-    if (!user) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+    if (!user) throw ValidationFailed.field('userId', `Invalid pk "${input.userId}" - object does not exist.`);
     const now = nowIso();
     await db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('environment_members').select('id').where('environment_id', '=', environment.id).where('user_id', '=', user.id).executeTakeFirst();

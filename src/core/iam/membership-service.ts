@@ -26,8 +26,8 @@ export interface Membership {
 }
 
 export interface MembershipInput {
-  group?: string;
-  user?: string;
+  groupId?: string;
+  userId?: string;
   role?: string;
 }
 
@@ -113,21 +113,21 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
     assertAllowed(actor, 'membership:write');
     checkRole(input.role ?? 'member', true);
     const fields: Record<string, string[]> = {};
-    if (input.group === undefined) fields.group = ['This field is required.'];
-    if (input.user === undefined) fields.user = ['This field is required.'];
+    if (input.groupId === undefined) fields.groupId = ['This field is required.'];
+    if (input.userId === undefined) fields.userId = ['This field is required.'];
     if (Object.keys(fields).length) throw new ValidationFailed(fields);
-    const group = isUuid(input.group!) ? await groups.visible(actor).where('id', '=', input.group!).executeTakeFirst() : undefined;
-    if (!group) throw ValidationFailed.field('group', `Invalid pk "${input.group}" - object does not exist.`);
+    const group = isUuid(input.groupId!) ? await groups.visible(actor).where('id', '=', input.groupId!).executeTakeFirst() : undefined;
+    if (!group) throw ValidationFailed.field('groupId', `Invalid pk "${input.groupId}" - object does not exist.`);
     // A group's members come from the group's organization subtree.
-    const user = isUuid(input.user!)
+    const user = isUuid(input.userId!)
       ? await db
           .selectFrom('users')
           .select('id')
-          .where('id', '=', input.user!)
+          .where('id', '=', input.userId!)
           .where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath))
           .executeTakeFirst()
       : undefined;
-    if (!user) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+    if (!user) throw ValidationFailed.field('userId', `Invalid pk "${input.userId}" - object does not exist.`);
     const now = nowIso();
     const row: GroupMembershipRow = { id: newId(), group_id: group.id, user_id: user.id, role: input.role ?? 'member', created_at: now, updated_at: now };
     try {
@@ -143,7 +143,7 @@ export function createMembershipService({ store, groups }: { store: Pick<Store, 
     assertAllowed(actor, 'membership:write');
     const current = await find(actor, id);
     checkRole(input.role, false);
-    if ((input.group !== undefined && input.group !== current.group_id) || (input.user !== undefined && input.user !== current.user_id)) {
+    if ((input.groupId !== undefined && input.groupId !== current.group_id) || (input.userId !== undefined && input.userId !== current.user_id)) {
       throw new ValidationFailed({}, ['A membership cannot move to another group or user; delete it and create another.']);
     }
     const role = input.role ?? current.role;

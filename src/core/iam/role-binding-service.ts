@@ -19,8 +19,8 @@ export interface RoleBinding {
 }
 
 export interface RoleBindingInput {
-  user?: string;
-  organization?: string;
+  userId?: string;
+  organizationId?: string;
   role?: string;
 }
 
@@ -129,20 +129,20 @@ export function createRoleBindingService({ store, access, audit }: { store: Pick
   async function create(actor: Actor, input: RoleBindingInput): Promise<RoleBinding> {
     assertAllowed(actor, 'role:write');
     const role = checkRole(input.role);
-    const organizationId = input.organization ?? actor.organizationId;
+    const organizationId = input.organizationId ?? actor.organizationId;
     const organization = isUuid(organizationId) ? await subtree(actor).where('id', '=', organizationId).executeTakeFirst() : undefined;
-    if (!organization) throw ValidationFailed.field('organization', `Invalid pk "${organizationId}" - object does not exist.`);
-    if (input.user === undefined) throw ValidationFailed.field('user', 'This field is required.');
-    const user = isUuid(input.user)
+    if (!organization) throw ValidationFailed.field('organizationId', `Invalid pk "${organizationId}" - object does not exist.`);
+    if (input.userId === undefined) throw ValidationFailed.field('userId', 'This field is required.');
+    const user = isUuid(input.userId)
       ? await db
           .selectFrom('users')
           .innerJoin('organizations', 'organizations.id', 'users.organization_id')
           .select('users.id')
-          .where('users.id', '=', input.user)
+          .where('users.id', '=', input.userId)
           .where((eb) => eb.or([eb('organizations.path', 'like', `${actor.organizationPath}%`), eb('organizations.path', 'like', `${actor.principal.organizationPath}%`)]))
           .executeTakeFirst()
       : undefined;
-    if (!user) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+    if (!user) throw ValidationFailed.field('userId', `Invalid pk "${input.userId}" - object does not exist.`);
     return db.transaction().execute((trx) => bind(actor, trx, user.id, organization.id, role));
   }
 

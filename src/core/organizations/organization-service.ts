@@ -23,7 +23,7 @@ export interface Organization {
 export interface OrganizationInput {
   name?: string;
   slug?: string;
-  parent?: string | null;
+  parentId?: string | null;
 }
 
 /** `expectedRevision` comes from `If-Match`: the change applies only to that revision. */
@@ -134,12 +134,12 @@ export function createOrganizationService({
 
   /** The new parent must be visible, and must not be the organization itself or below it. */
   async function resolveParent(actor: Actor, parentId: string | null | undefined, moving?: OrganizationRow): Promise<OrganizationRow> {
-    if (parentId === null) throw ValidationFailed.field('parent', 'An organization must have a parent within your organization.');
+    if (parentId === null) throw ValidationFailed.field('parentId', 'An organization must have a parent within your organization.');
     const id = parentId ?? actor.organizationId;
     const parent = isUuid(id) ? await visible(actor).where('id', '=', id).executeTakeFirst() : undefined;
-    if (!parent) throw ValidationFailed.field('parent', `Invalid pk "${id}" - object does not exist.`);
+    if (!parent) throw ValidationFailed.field('parentId', `Invalid pk "${id}" - object does not exist.`);
     if (moving && parent.path.startsWith(moving.path)) {
-      throw ValidationFailed.field('parent', 'An organization cannot be moved under itself or one of its sub-organizations.');
+      throw ValidationFailed.field('parentId', 'An organization cannot be moved under itself or one of its sub-organizations.');
     }
     return parent;
   }
@@ -148,7 +148,7 @@ export function createOrganizationService({
     assertAllowed(actor, 'organization:write');
     const errors = validateFields(input, { partial: false });
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const parent = await resolveParent(actor, input.parent);
+    const parent = await resolveParent(actor, input.parentId);
     const id = newId();
     const now = nowIso();
     const row: OrganizationRow = {
@@ -180,11 +180,11 @@ export function createOrganizationService({
     const errors = validateFields(input, options);
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
 
-    const moving = input.parent !== undefined && input.parent !== current.parent_id;
+    const moving = input.parentId !== undefined && input.parentId !== current.parent_id;
     if (moving && current.id === actor.organizationId) {
-      throw ValidationFailed.field('parent', 'The organization you are acting in cannot be moved.');
+      throw ValidationFailed.field('parentId', 'The organization you are acting in cannot be moved.');
     }
-    const parent = moving ? await resolveParent(actor, input.parent, current) : null;
+    const parent = moving ? await resolveParent(actor, input.parentId, current) : null;
     const changes = {
       name: input.name?.trim() ?? current.name,
       slug: input.slug ?? current.slug,

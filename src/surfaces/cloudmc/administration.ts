@@ -79,7 +79,7 @@ export function administrationRoutes(app: FastifyTypeBox, { organizations, users
     );
   }
 
-  const organizationInput = (body: Static<typeof OrganizationPut>) => ({ name: body.name, slug: body.entryPoint, parent: body.parent?.id });
+  const organizationInput = (body: Static<typeof OrganizationPut>) => ({ name: body.name, slug: body.entryPoint, parentId: body.parent?.id });
 
   app.get('/api/v2/organizations', async (request) => many(await renderOrganizations(request.actor, await everything(organizations.list, request.actor))));
   app.get('/api/v2/organizations/:id', { schema: { params: IdParams } }, async (request) => single((await renderOrganizations(request.actor, [await organizations.get(request.actor, request.params.id)]))[0]));
@@ -156,7 +156,7 @@ export function administrationRoutes(app: FastifyTypeBox, { organizations, users
   app.get('/api/v2/environments/:id', { schema: { params: IdParams } }, async (request) => single(renderEnvironment(await environments.get(request.actor, request.params.id))));
   app.post('/api/v2/environments', { schema: { body: EnvironmentPost } }, async (request) => {
     const { name, description, organization, serviceConnection } = request.body;
-    return single(renderEnvironment(await environments.create(request.actor, { name, description, organization: organization?.id, serviceConnection: serviceConnection.id })));
+    return single(renderEnvironment(await environments.create(request.actor, { name, description, organizationId: organization?.id, serviceConnectionId: serviceConnection.id })));
   });
   app.put('/api/v2/environments/:id', { schema: { params: IdParams, body: EnvironmentPut } }, async (request) =>
     single(renderEnvironment(await environments.update(request.actor, request.params.id, request.body, { partial: true }))),
@@ -169,7 +169,7 @@ export function administrationRoutes(app: FastifyTypeBox, { organizations, users
     many((await everything((actor, list) => environments.listMembers(actor, request.params.id, list), request.actor)).map(renderMember)),
   );
   app.post('/api/v2/environments/:id/members', { schema: { params: IdParams, body: MemberPost } }, async (request) =>
-    single(renderMember(await environments.addMember(request.actor, request.params.id, { user: request.body.user.id, role: environmentRoleName(request.body.role.id) }))),
+    single(renderMember(await environments.addMember(request.actor, request.params.id, { userId: request.body.user.id, role: environmentRoleName(request.body.role.id) }))),
   );
   app.delete('/api/v2/environments/:id/members/:userId', { schema: { params: MemberParams } }, async (request, reply) => {
     await environments.removeMember(request.actor, request.params.id, request.params.userId);

@@ -6,14 +6,13 @@ import { surfaceFieldName, type FieldNames } from '../../http/field-names.ts';
  */
 const FIELDS: FieldNames = {
   slug: 'entryPoint',
-  parent: 'parent.id',
-  organization: 'organization.id',
+  parentId: 'parent.id',
   username: 'userName',
   isActive: 'status',
   organizationId: 'organization.id',
   role: 'role.id',
-  user: 'user.id',
-  service_connection: 'serviceConnection.id',
+  userId: 'user.id',
+  serviceConnectionId: 'serviceConnection.id',
   image_id: 'templateId',
   plan_id: 'computeOfferingId',
   vcpus: 'cpuCount',

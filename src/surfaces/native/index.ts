@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
@@ -42,6 +43,7 @@ import { oauthSettingsRoutes } from './oauth/settings.ts';
 import { addOpenApi } from './openapi.ts';
 import { statusRoutes } from './status.ts';
 import { taskRoutes } from './tasks/tasks.ts';
+import { webshRoutes } from './websh/sessions.ts';
 
 export interface NativeSurfaceOptions {
   services: CoreServices;
@@ -70,6 +72,8 @@ export function nativeSurface(options: NativeSurfaceOptions): FastifyPluginAsync
       if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
     });
     await addOpenApi(app);
+    // The web shell's terminals; a frame is at most one paste of input.
+    await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
     await app.register(oauthSurface, { oauth: options.services.oauth, limits: options.limits });
     await app.register(apiRoutes, options);
   };
@@ -103,6 +107,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   taskRoutes(app, services.tasks);
   eventRoutes(app, services.events);
   commandRoutes(app, services.commands);
+  webshRoutes(app, services.websh);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
   planRoutes(app);
   serverRoutes(app, services);

@@ -51,5 +51,26 @@ for (const database of testDatabases) {
       assert.equal(renamed.json().first_name, 'Rena');
       assert.equal(renamed.json().is_active, true);
     });
+
+    it('organizations, memberships, role bindings and environments: parent, group, user, organization and service_connection', async () => {
+      const missing = '00000000-0000-4000-8000-000000000003';
+      const fieldsOf = async (url: string, payload: object) => {
+        const res = await app.request({ method: 'POST', url, payload });
+        assert.equal(res.statusCode, 400, res.body);
+        return Object.keys(res.json()).sort();
+      };
+      assert.deepEqual(await fieldsOf('/api/iam/organizations/', { name: 'Orphan', parent: missing }), ['parent']);
+      const group = await app.request({ method: 'POST', url: '/api/iam/groups/', payload: { name: 'field-group' } });
+      assert.equal(group.statusCode, 201, group.body);
+      assert.deepEqual(await fieldsOf('/api/iam/memberships/', { group: missing, user: missing }), ['group']);
+      assert.deepEqual(await fieldsOf('/api/iam/memberships/', { group: group.json().id, user: missing }), ['user']);
+      assert.deepEqual(await fieldsOf('/api/iam/role-bindings/', { user: missing, role: 'member' }), ['user']);
+      assert.deepEqual(await fieldsOf('/api/iam/role-bindings/', { user: missing, organization: missing, role: 'member' }), ['organization']);
+      assert.deepEqual(await fieldsOf('/api/iam/environments/', { name: 'env', service_connection: missing }), ['service_connection']);
+      assert.deepEqual(await fieldsOf('/api/iam/environments/', { name: 'env', service_connection: '00000000-0000-4000-8000-00000000c0de', organization: missing }), ['organization']);
+      const environment = await app.request({ method: 'POST', url: '/api/iam/environments/', payload: { name: 'env', service_connection: '00000000-0000-4000-8000-00000000c0de' } });
+      assert.equal(environment.statusCode, 201, environment.body);
+      assert.deepEqual(await fieldsOf(`/api/iam/environments/${environment.json().id}/members/`, { user: missing, role: 'owner' }), ['user']);
+    });
   });
 }

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Environment, EnvironmentMember } from '../../../core/environments/environment-service.ts';
 import type { ServiceConnection } from '../../../core/environments/service-connections.ts';
 import type { CoreServices } from '../../../core/services.ts';
+import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { listQuerySchema, listResponseSchema, sendList, toListRequest, type ListQuery } from '../pagination.ts';
 import { collectionRoutes } from '../collection-routes.ts';
@@ -30,6 +31,9 @@ const renderConnection = (c: ServiceConnection) => ({ id: c.id, code: c.code, na
  * `/api/iam/environments/` (projects inside an organization, bound to a service connection, with
  * their members) and `/api/iam/service-connections/` (the services environments use).
  */
+
+/** The native API's names for core's environment fields (in its validation errors). */
+const ENVIRONMENT_FIELDS: FieldNames = { organizationId: 'organization', serviceConnectionId: 'service_connection', userId: 'user' };
 export function environmentRoutes(app: FastifyTypeBox, { environments, serviceConnections }: Pick<CoreServices, 'environments' | 'serviceConnections'>): void {
   const tags = ['iam'];
   const memberFilters = { role: Type.Optional(Type.String({ maxLength: 50 })) };
@@ -54,7 +58,10 @@ export function environmentRoutes(app: FastifyTypeBox, { environments, serviceCo
       summary: 'Create an environment; you become its owner member',
       body: EnvironmentsPost,
       location: true,
-      run: async (actor, body) => ({ row: await environments.create(actor, { ...body, serviceConnection: body.service_connection }) }),
+      run: async (actor, body) => {
+        const input = { name: body.name, description: body.description, organizationId: body.organization, serviceConnectionId: body.service_connection };
+        return { row: await withFieldNames(ENVIRONMENT_FIELDS, () => environments.create(actor, input)) };
+      },
     },
     retrieve: { summary: 'Retrieve an environment', run: environments.get },
     update: { summary: "Change an environment's name or description", body: EnvironmentPatch, replace: { summary: 'Replace an environment', body: EnvironmentPut }, run: environments.update },
@@ -70,7 +77,8 @@ export function environmentRoutes(app: FastifyTypeBox, { environments, serviceCo
     schema: { tags, summary: 'Add a user of your organization to an environment, or change its role there', params: IdParams, body: MembersPost, response: { 201: MemberBody, ...commonErrors } },
     handler: async (request, reply) => {
       reply.code(201);
-      return renderMember(await environments.addMember(request.actor, request.params.id, request.body));
+      const input = { userId: request.body.user, role: request.body.role };
+      return renderMember(await withFieldNames(ENVIRONMENT_FIELDS, () => environments.addMember(request.actor, request.params.id, input)));
     },
   });
 

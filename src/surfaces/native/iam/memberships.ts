@@ -1,6 +1,7 @@
-import { Type } from 'typebox';
-import { type Membership } from '../../../core/iam/membership-service.ts';
+import { Type, type Static } from 'typebox';
+import { type Membership, type MembershipInput } from '../../../core/iam/membership-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
+import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors } from '../wire/common.ts';
 import { renderUserSummary } from '../summaries.ts';
@@ -12,6 +13,11 @@ const render = (m: Membership) => ({ id: m.id, group: m.groupId, group_name: m.g
 const COLLECTION = '/api/iam/memberships/';
 
 /** `/api/iam/memberships/`: who is in which group; a group always keeps an owner. */
+
+/** The native API's names for core's membership fields (in its validation errors). */
+const MEMBERSHIP_FIELDS: FieldNames = { groupId: 'group', userId: 'user' };
+
+const membershipInput = (body: Static<typeof MembershipPatch>): MembershipInput => ({ groupId: body.group, userId: body.user, role: body.role });
 export function membershipRoutes(app: FastifyTypeBox, { memberships }: Pick<CoreServices, 'memberships'>): void {
   collectionRoutes(app, {
     path: COLLECTION,
@@ -28,9 +34,13 @@ export function membershipRoutes(app: FastifyTypeBox, { memberships }: Pick<Core
       },
       run: memberships.list,
     },
-    create: { summary: 'Add a user to a group', body: MembershipsPost, run: async (actor, body) => ({ row: await memberships.create(actor, body) }) },
+    create: {
+      summary: 'Add a user to a group',
+      body: MembershipsPost,
+      run: async (actor, body) => ({ row: await withFieldNames(MEMBERSHIP_FIELDS, () => memberships.create(actor, membershipInput(body))) }),
+    },
     retrieve: { summary: 'Retrieve a membership', run: memberships.get },
-    update: { summary: "Change a member's role", body: MembershipPatch, replace: { summary: "Change a member's role", body: MembershipPatch }, run: memberships.update },
+    update: { summary: "Change a member's role", body: MembershipPatch, replace: { summary: "Change a member's role", body: MembershipPatch }, run: (actor, id, body) => memberships.update(actor, id, membershipInput(body)) },
     remove: { summary: 'Remove a user from a group (never its last owner)', run: memberships.remove },
   });
 }

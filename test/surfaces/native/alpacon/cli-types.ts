@@ -153,3 +153,27 @@ export const AuditLogEntry: GoObject = {
   model: 'string',
   description: 'string',
 };
+
+// api/websh/types.go
+const WebshSessionFields: GoObject = {
+  id: 'string',
+  rows: 'int',
+  cols: 'int',
+  server: ServerSummary,
+  user: UserSummary,
+  username: 'string',
+  groupname: 'string',
+  user_agent: 'string',
+  remote_ip: 'string',
+};
+export const WebshSessionResponse: GoObject = { ...WebshSessionFields, websocket_url: 'string' };
+export const WebshSessionDetail: GoObject = {
+  ...WebshSessionFields,
+  is_tunnel: 'bool',
+  client_type: 'string',
+  added_at: 'string',
+  updated_at: 'string',
+  closed_at: nullable('string'),
+  success: 'bool',
+};
+export const WebshShareResponse: GoObject = { shared_url: 'string', password: 'string', read_only: 'bool', expiration: 'time' };
