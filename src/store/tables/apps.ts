@@ -97,6 +97,8 @@ export interface AppFormationTable {
   amount: number;
   /** A plan name (`S`, `M`...). */
   size: string;
+  /** While the app is powered off (amount 0), the amount powering it on brings back; null otherwise. */
+  paused_amount: number | null;
 }
 
 export type AppContainerState = 'starting' | 'up' | 'stopping' | 'crashed';
