@@ -22,6 +22,7 @@ import * as m0701 from './0701_orders.ts';
 import * as m0720 from './0720_app_power.ts';
 import * as m0740 from './0740_app_domains.ts';
 import * as m0750 from './0750_app_collaborators.ts';
+import * as m0760 from './0760_deployment_git_ref.ts';
 import * as m0780 from './0780_web_shell.ts';
 
 /**
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '0720_app_power': m0720,
   '0740_app_domains': m0740,
   '0750_app_collaborators': m0750,
+  '0760_deployment_git_ref': m0760,
   '0780_web_shell': m0780,
 };
 

@@ -69,6 +69,8 @@ export interface AppDeploymentsTable {
   error: string | null;
   task_id: string;
   requested_by: string | null;
+  /** The git reference the source was made from, when the client named one. */
+  git_ref: string | null;
   created_at: string;
   finished_at: string | null;
 }
