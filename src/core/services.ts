@@ -44,6 +44,7 @@ import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 import { createWebshService } from './websh/websh-service.ts';
+import { createTransferService } from './transfers/transfer-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
@@ -109,6 +110,7 @@ export function createCoreServices(
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
   const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests });
+  const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests });
   return {
     identity,
     notifier,
@@ -119,7 +121,8 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     websh: createWebshService({ store, host: compute.host, servers: computeServices.servers }),
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
+    commands,
+    transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, limit: limits.transferLimit }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),
     catalog: createCatalogService({ ...catalog, zones: [compute.settings.hostId] }),

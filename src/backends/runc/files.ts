@@ -95,6 +95,8 @@ export async function writeFileInContainer(target: ExecTarget, request: FileWrit
     await run.kill();
     await run.exited;
     await step(CLEANUP_SCRIPT);
+    // The shell refusing (permission denied...) ends its input early: its words say why.
+    if (!(error instanceof ComputeRejected) && run.stderr()) throw new ComputeRejected(run.stderr(), 'path');
     throw error;
   }
   const exitCode = await run.exited;
