@@ -1,11 +1,13 @@
 // Apps benchmark: the sample Node.js app deployed through the API of a real `nimbus serve`
 // (SQLite) and served by its router, against calling the app's container directly, in one run.
 //   npm run bench apps        (needs root and runc)
-// Env: BENCH_DEPLOYS (deploy-to-serving runs of each kind, default 3), BENCH_SECONDS (load, default 8).
+// Env: BENCH_DEPLOYS (deploy-to-serving runs of each kind, default 3), BENCH_SECONDS (load, default 8),
+// BENCH_ROUNDS (rounds of the load comparison, default 3).
 // Prints deploy-to-serving time with the build (POST of the archive until the router serves the
 // new version) and without it (a rollback: the same roll-out of an already built slug), then
 // requests/s and p50/p99 latency through the router and straight to the container, their
-// throughput ratio (target: 70% or more) and the latency the router adds at p50 (target: < 1 ms).
+// throughput ratio (target: 70% or more) and the latency the router adds at p50 (target: < 1 ms),
+// and the same through a bare TCP relay: the least any user-space proxy costs on this machine.
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -14,11 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { createRuncAppHost } from '../src/backends/apps/index.ts';
 import { createRuncHosts } from '../src/backends/runc/index.ts';
 import { sampleArchive } from '../test/support/sample-app.ts';
-import { load, percentile } from './support/load.ts';
-import { freePort, startNimbus } from './support/processes.ts';
+import { load, percentile, type LoadFigures } from './support/load.ts';
+import { freePort, startNimbus, startTcpRelay } from './support/processes.ts';
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET_RATIO = 0.7;
 const TARGET_ADDED_P50_MS = 1;
 
@@ -96,18 +99,42 @@ try {
   }
 
   const container = (await api('GET', '/api/apps/apps/bench-sample/containers/')).containers.find((c: { type: string; state: string }) => c.type === 'web' && c.state === 'up');
-  const direct = await load({ url: `http://${container.address}:5000/`, connections: 10, durationSeconds: SECONDS });
-  const routed = await load({ url: `http://127.0.0.1:${routerPort}/`, headers: { host: HOST }, connections: 10, durationSeconds: SECONDS });
-  if (direct.errors || routed.errors || direct.non2xx || routed.non2xx) throw new Error(`load errors: direct ${direct.errors}/${direct.non2xx}, router ${routed.errors}/${routed.non2xx}`);
-
+  const relay = await startTcpRelay(container.address, 5000);
+  const targets = {
+    direct: { url: `http://${container.address}:5000/`, headers: {} },
+    router: { url: `http://127.0.0.1:${routerPort}/`, headers: { host: HOST } },
+    relay: { url: `http://127.0.0.1:${relay.port}/`, headers: {} },
+  };
+  // Alternated, so that a change of the machine's load weighs on every target alike; the median round counts.
+  const runs: Record<keyof typeof targets, LoadFigures[]> = { direct: [], router: [], relay: [] };
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, target] of Object.entries(targets) as [keyof typeof targets, (typeof targets)['direct']][]) {
+        const figures = await load({ ...target, connections: 10, durationSeconds: SECONDS });
+        if (figures.errors || figures.non2xx) throw new Error(`load errors through ${name}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
+        runs[name].push(figures);
+      }
+    }
+  } finally {
+    relay.child.kill();
+  }
+  const median = (name: keyof typeof targets): LoadFigures => {
+    const rate = percentile(runs[name].map((f) => f.requestsPerSecond), 50);
+    return runs[name].find((f) => f.requestsPerSecond === rate)!;
+  };
+  const [direct, routed, relayed] = [median('direct'), median('router'), median('relay')];
   const ratio = routed.requestsPerSecond / direct.requestsPerSecond;
   const added = routed.p50Ms - direct.p50Ms;
-  console.log(`apps: deploy -> serving, the sample Node.js app (1 web process, size M), ${DEPLOYS} runs each (SQLite)`);
-  console.log(`  with the build (upload, npm ci + npm run build, release, roll-out)  p50 ${ms(percentile(withBuild, 50))}  max ${ms(Math.max(...withBuild))}`);
-  console.log(`  without it (rollback: release + roll-out of a built slug)          p50 ${ms(percentile(withoutBuild, 50))}  max ${ms(Math.max(...withoutBuild))}`);
-  console.log(`apps: router vs the container directly, 10 connections, ${SECONDS} s each`);
-  console.log(`  direct  ${direct.requestsPerSecond} req/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms`);
-  console.log(`  router  ${routed.requestsPerSecond} req/s  p50 ${routed.p50Ms} ms  p99 ${routed.p99Ms} ms`);
+  if (DEPLOYS > 0) {
+    console.log(`apps: deploy -> serving, the sample Node.js app (1 web process, size M), ${DEPLOYS} runs each (SQLite)`);
+    console.log(`  with the build (upload, npm ci + npm run build, release, roll-out)  p50 ${ms(percentile(withBuild, 50))}  max ${ms(Math.max(...withBuild))}`);
+    console.log(`  without it (rollback: release + roll-out of a built slug)          p50 ${ms(percentile(withoutBuild, 50))}  max ${ms(Math.max(...withoutBuild))}`);
+  }
+  console.log(`apps: router vs the container directly, 10 connections, ${SECONDS} s each, ${ROUNDS} alternated rounds (the median round of each)`);
+  console.log(`  direct     ${direct.requestsPerSecond} req/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms`);
+  console.log(`  router     ${routed.requestsPerSecond} req/s  p50 ${routed.p50Ms} ms  p99 ${routed.p99Ms} ms`);
+  console.log(`  TCP relay  ${relayed.requestsPerSecond} req/s  p50 ${relayed.p50Ms} ms  p99 ${relayed.p99Ms} ms  (${((relayed.requestsPerSecond / direct.requestsPerSecond) * 100).toFixed(0)}% of direct: the ceiling of any user-space proxy here)`);
+  console.log(`  rounds (req/s): direct ${runs.direct.map((f) => f.requestsPerSecond).join(', ')}; router ${runs.router.map((f) => f.requestsPerSecond).join(', ')}; relay ${runs.relay.map((f) => f.requestsPerSecond).join(', ')}`);
   console.log(`  throughput ratio ${(ratio * 100).toFixed(0)}% (target: ${TARGET_RATIO * 100}% or more) ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}; added p50 ${added.toFixed(2)} ms, p99 ${(routed.p99Ms - direct.p99Ms).toFixed(2)} ms (target: p50 under ${TARGET_ADDED_P50_MS} ms) ${added < TARGET_ADDED_P50_MS ? 'met' : 'MISSED'}`);
 } catch (error) {
   failed = true;

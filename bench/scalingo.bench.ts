@@ -6,6 +6,7 @@
 // (the exchanged JWT as Bearer) and of `GET /api/apps/apps/?page_size=<n>` and
 // `GET /api/apps/apps/<name>/` (API token), each measured twice, alternating, and what the
 // surface costs (target: under 15%).
+import { jsonCaller } from './support/api.ts';
 import { load, type LoadFigures } from './support/load.ts';
 import { startNimbus } from './support/processes.ts';
 
@@ -16,11 +17,7 @@ const nimbus = await startNimbus();
 let failed = false;
 try {
   const native = { authorization: `token="${nimbus.token}"` };
-  const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
-    const res = await fetch(`${nimbus.baseUrl}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const call = jsonCaller(nimbus.baseUrl);
   for (let i = 0; i < APPS; i++) await call('POST', '/api/apps/apps/', native, { name: `bench-app-${String(i).padStart(3, '0')}` });
   const exchange = { authorization: `Basic ${Buffer.from(`:${nimbus.token}`).toString('base64')}` };
   const scalingo = { authorization: `Bearer ${(await call('POST', '/compat/scalingo/v1/tokens/exchange', exchange)).token}` };

@@ -93,3 +93,11 @@ export async function startBareServer(): Promise<{ child: ChildProcess; url: str
   await waitForHttp(`${url}/bare/`);
   return { child, url };
 }
+
+/** A bare TCP relay (bench/support/tcp-relay.ts) to `host:port` in its own process; resolves once it accepts connections. */
+export async function startTcpRelay(host: string, port: number): Promise<{ child: ChildProcess; port: number }> {
+  const listenPort = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repositoryRoot, 'bench/support/tcp-relay.ts'), String(listenPort), host, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForHttp(`http://127.0.0.1:${listenPort}/`);
+  return { child, port: listenPort };
+}

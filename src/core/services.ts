@@ -14,6 +14,7 @@ import { parseRange } from './compute/addresses.ts';
 import { createComputeServices } from './compute/compute-services.ts';
 import type { ComputeSettings } from './compute/context.ts';
 import { unconfiguredAppHost, unconfiguredComputeHost } from './compute/unconfigured-host.ts';
+import { createCapabilities } from './capabilities/capabilities.ts';
 import { createCommandService } from './commands/command-service.ts';
 import { createCredentialService } from './credentials/credential-service.ts';
 import { createEnvironmentService } from './environments/environment-service.ts';
@@ -108,8 +109,9 @@ export function createCoreServices(
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
   const computeServices = createComputeServices({ store, events, tasks, quotas, taskHandlers, secrets, host: compute.host, settings: compute.settings, addresses: dnsServices.serverRecords });
   const bearers = createBearerService({ store, tokens, audit, settings: identity, secrets });
+  const capabilities = createCapabilities(secrets);
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
-  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests });
+  const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities });
   const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests });
   return {
     identity,

@@ -12,8 +12,9 @@ import { scalingoToken } from '../surfaces/scalingo/support.ts';
 
 /**
  * The npm client `scalingo` (a pinned dev dependency) against the Scalingo surface over real
- * HTTP and real containers: the token exchange, the user, an app, its environment in bulk,
- * scaling and restarting with the operations it follows, its events page by page, and its end.
+ * HTTP and real containers: the token exchange, the user, an app, its environment in bulk, a
+ * deployment from an uploaded source, scaling and restarting with the operations it follows,
+ * its logs, a one-off run, its events page by page, and its end.
  */
 const skip = computeSkipReason();
 
@@ -22,12 +23,13 @@ for (const database of testDatabases) {
     let app: TestApp;
     let client: Client;
     let appId: string;
+    let base: string;
 
     before(async () => {
       app = await startComputeTestApp(database);
       await addUser(app, 'jsdev', { role: 'admin' });
       await app.nimbus.http.listen({ port: 0, host: '127.0.0.1' });
-      const base = `http://127.0.0.1:${(app.nimbus.http.server.address() as AddressInfo).port}/compat/scalingo`;
+      base = `http://127.0.0.1:${(app.nimbus.http.server.address() as AddressInfo).port}/compat/scalingo`;
       client = await clientFromToken(await scalingoToken(app, 'jsdev', GOOD_PASSWORD), { apiUrl: base, authApiUrl: base });
     });
     after(async () => {
@@ -50,11 +52,18 @@ for (const database of testDatabases) {
     });
 
     it('scales the deployed sample app and restarts it, following each operation to done', async () => {
-      // Deployed through the native API: the Scalingo surface does not take sources yet.
-      const deploy = await app.request({ method: 'POST', url: `/api/apps/apps/${appId}/deployments/`, payload: await sampleArchive(), headers: { 'content-type': 'application/gzip' } });
-      assert.equal(deploy.statusCode, 202, deploy.body);
-      const wait = await app.request({ method: 'GET', url: `/api/tasks/tasks/${deploy.json().task}/wait/?timeout=180` });
-      assert.equal(wait.json().status, 'succeeded', JSON.stringify(wait.json().error));
+      // As `scalingo deploy <archive>` does: a source, the archive PUT to its upload URL, a deployment of its download URL.
+      const made = await fetch(`${base}/v1/sources`, { method: 'POST', headers: { authorization: `Bearer ${client._token}` } });
+      assert.equal(made.status, 201);
+      const { source } = (await made.json()) as { source: { upload_url: string; download_url: string } };
+      const upload = await fetch(source.upload_url, { method: 'PUT', body: new Uint8Array(await sampleArchive()), headers: { 'content-type': 'application/x-gzip' } });
+      assert.equal(upload.status, 200);
+      const queued = await client.Deployments.create(appId, { source_url: source.download_url, git_ref: 'main' });
+      assert.equal(queued.git_ref, 'main');
+      await eventually('the deployment to finish', async () => {
+        const { status } = await client.Deployments.find(appId, queued.id);
+        return ['queued', 'building', 'pushing', 'starting'].includes(status) ? undefined : status;
+      }, 180_000);
 
       const [deployment] = (await client.Deployments.for(appId, {})).deployments;
       assert.equal(deployment.status, 'success');
@@ -73,6 +82,15 @@ for (const database of testDatabases) {
       // Typed as one string, sent as given: Scalingo's scope is a list of process types.
       const restart = await client.Containers.restart(appId, ['web'] as unknown as string);
       assert.equal((await restart.wait()).status, 'done');
+
+      // The logs URL is read without a credential, as the client does.
+      const lines = await eventually('the app to have logged', async () => {
+        const text = await client.Logs.for(appId, { count: 50 });
+        return /\[web-\d\] listening on/.test(String(text)) ? String(text) : undefined;
+      });
+      assert.match(lines, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC \[/);
+      const oneOff = await client.Containers.run(appId, { command: 'echo one-off', detached: true });
+      assert.equal(oneOff.type, 'one-off');
     });
 
     it('reads the events page by page', async () => {

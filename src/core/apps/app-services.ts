@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
+import type { Capabilities } from '../capabilities/capabilities.ts';
 import type { ComputeSettings } from '../compute/context.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { EventService } from '../events/event-service.ts';
@@ -21,6 +22,7 @@ import { createLogService } from './log-service.ts';
 import { appProcesses } from './processes.ts';
 import { createRouteTable } from './route-table.ts';
 import { createRunService } from './run-service.ts';
+import { createSourceService } from './source-service.ts';
 import { createSupervisor } from './supervisor.ts';
 import { createVariableService } from './variable-service.ts';
 
@@ -51,6 +53,7 @@ export function createAppServices(deps: {
   host: AppHost;
   compute: ComputeSettings;
   longRequests: LongRequests;
+  capabilities: Capabilities;
   /** Seals custom domains' private keys. */
   secrets: SecretBox;
 }) {
@@ -62,11 +65,12 @@ export function createAppServices(deps: {
   const processes = appProcesses({ store, host, compute, settings: { healthTimeoutMs: runtime.healthTimeoutMs, drainMs: runtime.drainMs, stopTimeoutMs: compute.stopTimeoutMs } });
   const deployments = createDeploymentService({ ...deps, apps, settings: { uploadDir: compute.uploadDir, unpackedLimit: runtime.unpackedLimit }, closing: closing.signal });
   registerAppHandlers(deps.taskHandlers, { ...deps, processes, limits, sourceLimits: deployments.sourceLimits });
-  const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp }, closing: closing.signal, longRequests: deps.longRequests });
+  const logs = createLogService({ store, apps, settings: { linesPerApp: runtime.logLinesPerApp }, closing: closing.signal, longRequests: deps.longRequests, capabilities: deps.capabilities });
   return {
     host,
     apps,
     deployments,
+    sources: createSourceService({ host, capabilities: deps.capabilities, settings: { uploadDir: compute.uploadDir } }),
     formation: createFormationService({ ...deps, apps, limits }),
     variables: createVariableService({ store, events, apps }),
     collaborators: createCollaboratorService({ store, events, apps }),

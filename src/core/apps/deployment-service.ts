@@ -26,6 +26,8 @@ export interface DeploymentSettings {
 }
 
 export const SOURCE_ENTRIES_LIMIT = 100_000;
+/** A git reference as a deployment records it (it names images and directories: no leading hyphen, no spaces). */
+const GIT_REF = /^[A-Za-z0-9._/][A-Za-z0-9._/-]{0,199}$/;
 const FINISHED = new Set(['success', 'build-error', 'crashed-error', 'timeout-error', 'aborted']);
 
 const deploymentList: ListSpec = { filters: {}, searchColumns: [], orderings: { created_at: 'created_at' }, defaultOrdering: '-created_at', idColumn: 'id' };
@@ -51,8 +53,9 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
    * size cap). The archive is read before anything is recorded: one that is not a tar, holds a
    * path leaving the app, or has no web process is a 400 and changes nothing.
    */
-  async function create(actor: Actor, appRef: string, receive: (file: string) => Promise<void>): Promise<{ deployment: AppDeploymentRow; task: Task }> {
+  async function create(actor: Actor, appRef: string, receive: (file: string) => Promise<void>, options: { gitRef?: string } = {}): Promise<{ deployment: AppDeploymentRow; task: Task }> {
     const app = await apps.reach(actor, appRef, 'write');
+    if (options.gitRef !== undefined && !GIT_REF.test(options.gitRef)) throw ValidationFailed.field('git_ref', 'must be 1 to 200 letters, digits, dots, slashes, underscores or hyphens, not starting with a hyphen');
     if (app.status === 'deleting') throw new InvalidState(app.status, ['new', 'running'], 'The app is being deleted.');
     await host.ensureAvailable().catch((error: unknown) => {
       throw asDomainError(error);
@@ -70,7 +73,7 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
       });
       const processTypes = processTypesOf(facts, app.stack);
       return await db.transaction().execute(async (trx) => {
-        const row: AppDeploymentRow = { id, app_id: app.id, status: 'queued', stack: app.stack, archive_bytes: size, release_id: null, error: null, task_id: '', requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
+        const row: AppDeploymentRow = { id, app_id: app.id, status: 'queued', stack: app.stack, archive_bytes: size, release_id: null, error: null, task_id: '', requested_by: actor.principal.userId, git_ref: options.gitRef ?? null, created_at: nowIso(), finished_at: null };
         const task = await tasks.enqueue(trx, actor, { type: 'app.deploy', input: { app_id: app.id, deployment_id: id, archive, process_types: processTypes } });
         row.task_id = task.id;
         await trx.insertInto('app_deployments').values(row).execute();

@@ -1,8 +1,9 @@
 import type { Store } from '../../store/database.ts';
-import type { AppContainerRow, AppFormationRow } from '../../store/schema.ts';
+import type { AppContainerRow, AppFormationRow, AppRow } from '../../store/schema.ts';
 import type { Actor } from '../actor.ts';
 import type { Executor } from '../compute/context.ts';
-import { InvalidState, ValidationFailed, type FieldErrors } from '../errors.ts';
+import { isUuid } from '../clock.ts';
+import { InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import type { Task, TaskService } from '../tasks/task-service.ts';
 import type { AppQuotas } from './app-quotas.ts';
@@ -60,7 +61,8 @@ export function createFormationService(deps: { store: Store; events: EventServic
       const memory = (rows: AppFormationRow[]) => rows.reduce((total, row) => total + row.amount * SIZES[row.size]!.memoryBytes, 0);
       const growth = memory(next) - memory(current);
       if (growth > 0) await limits.forMemory(trx, app.organization_id, growth);
-      for (const row of next) await trx.updateTable('app_formation').set({ amount: row.amount, size: row.size }).where('app_id', '=', app.id).where('process_type', '=', row.process_type).execute();
+      // A scale says what should run from now on: an amount set while powered off is not brought back later.
+      for (const row of next) await trx.updateTable('app_formation').set({ amount: row.amount, size: row.size, paused_amount: null }).where('app_id', '=', app.id).where('process_type', '=', row.process_type).execute();
       await events.record(trx, appEvent(app, 'scale', actor, { containers: next.map((r) => ({ name: r.process_type, amount: r.amount, size: r.size })) }));
       const task = await tasks.enqueue(trx, actor, { type: 'app.scale', input: { app_id: app.id, process_types: changes.map((c) => c.process_type) } });
       return { formation: next, task };
@@ -80,5 +82,36 @@ export function createFormationService(deps: { store: Store; events: EventServic
     });
   }
 
-  return { get, containers, scale, restart };
+  /**
+   * Powers the app off (every process type to 0, its amount kept) or on again (the kept
+   * amounts back, counted against the memory quota). The scale task rolls it out; powering an
+   * app that is already so changes nothing and enqueues nothing.
+   */
+  async function power(actor: Actor, appRef: string, action: 'stop' | 'start'): Promise<{ formation: AppFormationRow[]; task: Task | null }> {
+    const app = await apps.reach(actor, appRef, 'write');
+    if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
+    return db.transaction().execute(async (trx) => {
+      const current = await formationOf(trx, app.id);
+      const next = current.map((row) => {
+        if (action === 'stop') return row.amount > 0 ? { ...row, amount: 0, paused_amount: row.amount } : row;
+        return row.paused_amount !== null ? { ...row, amount: row.paused_amount, paused_amount: null } : row;
+      });
+      const changed = next.filter((row, i) => row.amount !== current[i]!.amount);
+      if (!changed.length) return { formation: current, task: null };
+      if (action === 'start') await limits.forMemory(trx, app.organization_id, changed.reduce((total, row) => total + row.amount * SIZES[row.size]!.memoryBytes, 0));
+      for (const row of changed) await trx.updateTable('app_formation').set({ amount: row.amount, paused_amount: row.paused_amount }).where('app_id', '=', app.id).where('process_type', '=', row.process_type).execute();
+      await events.record(trx, appEvent(app, action === 'stop' ? 'power_off' : 'power_on', actor, { containers: changed.map((r) => ({ name: r.process_type, amount: r.amount })) }));
+      const task = await tasks.enqueue(trx, actor, { type: 'app.scale', input: { app_id: app.id, process_types: changed.map((r) => r.process_type) } });
+      return { formation: next, task };
+    });
+  }
+
+  /** One running container, by its id, of an app the actor may read; anything else is a 404. */
+  async function container(actor: Actor, id: string): Promise<{ app: AppRow; container: AppContainerRow }> {
+    const row = isUuid(id) ? await db.selectFrom('app_containers').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw new NotFound('container', 'No container matches the given query.');
+    return { app: await apps.reach(actor, row.app_id, 'read'), container: row };
+  }
+
+  return { get, containers, scale, restart, power, container };
 }

@@ -4,7 +4,8 @@ import { isUniqueViolation } from '../../store/errors.ts';
 import type { AppLogLineRow } from '../../store/schema.ts';
 import type { Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
-import { ValidationFailed } from '../errors.ts';
+import type { Capabilities } from '../capabilities/capabilities.ts';
+import { NotFound, Unauthenticated, ValidationFailed } from '../errors.ts';
 import type { LongRequests } from '../long-requests.ts';
 import type { AppService } from './app-service.ts';
 import { heldBy } from './output.ts';
@@ -16,6 +17,11 @@ export interface LogSettings {
 
 export const LOG_LINE_MAX = 8192;
 const READ_MAX = 10_000;
+/** How long a link to an app's logs works. */
+export const LOGS_LINK_TTL_MS = 15 * 60 * 1000;
+const LOGS_LINK = 'app-logs';
+/** A process type (`web`) or one process (`web-1`), as a link's reader filters lines by source. */
+const SOURCE_FILTER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const FOLLOW_POLL_MS = 300;
 /** Lines of an app are gathered this long before they are written together. */
 const BATCH_MS = 200;
@@ -27,7 +33,7 @@ export type LogService = ReturnType<typeof createLogService>;
  * with their source (`web-1`, `router`...), in a bounded store. Lines of an app are numbered in
  * the order they are stored (`seq`), which is where a reader resumes.
  */
-export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings; closing: AbortSignal; longRequests: LongRequests }) {
+export function createLogService(deps: { store: Store; apps: AppService; settings: LogSettings; closing: AbortSignal; longRequests: LongRequests; capabilities: Capabilities }) {
   const { store, apps, settings } = deps;
   const { db } = store;
   /** One writer per app in this process: numbers are taken one after the other. */
@@ -79,12 +85,44 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     return batch.written;
   }
 
+  function assertCount(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > READ_MAX) throw ValidationFailed.field('n', `Ensure this value is a whole number from 1 to ${READ_MAX}.`);
+  }
+
+  /** The app's last `n` lines (oldest first), of one source or process type when given. */
+  async function lastLines(appId: string, n: number, source?: string): Promise<AppLogLineRow[]> {
+    let query = db.selectFrom('app_log_lines').selectAll().where('app_id', '=', appId);
+    // `web` is every `web-<n>`: a prefix compared as text (in a LIKE pattern, `_` would match anything).
+    if (source !== undefined) query = query.where((eb) => eb.or([eb('source', '=', source), eb(eb.fn('substr', ['source', eb.lit(1), eb.lit(source.length + 1)]), '=', `${source}-`)]));
+    return (await query.orderBy('seq', 'desc').limit(n).execute()).reverse();
+  }
+
   /** The last `n` lines (oldest first). */
   async function tail(actor: Actor, appRef: string, n: number): Promise<AppLogLineRow[]> {
     const app = await apps.reach(actor, appRef, 'read');
-    if (!Number.isInteger(n) || n < 1 || n > READ_MAX) throw ValidationFailed.field('n', `Ensure this value is a whole number from 1 to ${READ_MAX}.`);
-    const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).orderBy('seq', 'desc').limit(n).execute();
-    return rows.reverse();
+    assertCount(n);
+    return lastLines(app.id, n);
+  }
+
+  /**
+   * A link to the app's logs for a reader without a credential (Scalingo's logs URL): a
+   * capability to read this app's lines while it stays in its organization, for 15 minutes.
+   */
+  async function link(actor: Actor, appRef: string) {
+    const app = await apps.reach(actor, appRef, 'read');
+    return { app, ...deps.capabilities.issue(LOGS_LINK, { app: app.id, org: app.organization_id }, LOGS_LINK_TTL_MS) };
+  }
+
+  /** The last `n` lines of the app a link names (of one source or process type when given). */
+  async function tailByLink(appId: string, token: string, options: { n: number; source?: string }): Promise<AppLogLineRow[]> {
+    const grant = deps.capabilities.read(LOGS_LINK, token);
+    if (!grant || grant.app !== appId) throw new Unauthenticated('This logs URL is not valid, or has expired: ask for a new one.', 'authentication_failed');
+    assertCount(options.n);
+    if (options.source !== undefined && !SOURCE_FILTER.test(options.source)) throw ValidationFailed.field('filter', 'Name a process type (web) or a process (web-1).');
+    // An app moved to another organization, or deleted, is no longer the link's.
+    const app = await db.selectFrom('apps').select('id').where('id', '=', appId).where('organization_id', '=', grant.org!).where('status', '!=', 'deleting').executeTakeFirst();
+    if (!app) throw new NotFound('app', 'No app matches the given query.');
+    return lastLines(app.id, options.n, options.source);
   }
 
   /** Lines after `afterSeq` as they come (first the last `n` when no position is given). */
@@ -109,5 +147,5 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     })());
   }
 
-  return { append, tail, follow };
+  return { append, tail, follow, link, tailByLink };
 }

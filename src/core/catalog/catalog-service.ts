@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { assertAllowed, type Actor } from '../actor.ts';
+import { assertScope, type Actor } from '../actor.ts';
 import { SIZES } from '../apps/plans.ts';
 import { PLANS, VOLUME_PLANS } from '../compute/plans.ts';
 import { NotFound, ValidationFailed } from '../errors.ts';
@@ -104,30 +104,33 @@ const KINDS: readonly PackageKind[] = ['container', 'server', 'volume'];
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
 
-/** Locations and packages: the same for every organization, readable with any scope that reads (`public`). */
+/**
+ * Locations and packages: the same for every organization, readable by any credential carrying
+ * `public:read`, whatever its role (an OAuth client acting for itself has none).
+ */
 export function createCatalogService(settings: CatalogSettings) {
   const packages = pricedPackages(settings);
   const location: Location = { id: idOf('location', settings.region), name: settings.region, zones: settings.zones.map((name) => ({ id: idOf('zone', name), name })) };
 
   function listLocations(actor: Actor): Location[] {
-    assertAllowed(actor, 'public:read');
+    assertScope(actor, 'public:read');
     return [location];
   }
 
   function getLocation(actor: Actor, id: string): Location {
-    assertAllowed(actor, 'public:read');
+    assertScope(actor, 'public:read');
     if (id !== location.id) throw new NotFound('location', 'No location matches the given query.');
     return location;
   }
 
   function listPackages(actor: Actor, filters: { kind?: string } = {}): Package[] {
-    assertAllowed(actor, 'public:read');
+    assertScope(actor, 'public:read');
     if (filters.kind !== undefined && !(KINDS as readonly string[]).includes(filters.kind)) throw ValidationFailed.field('kind', `"${filters.kind}" is not a valid choice. Choose from: ${KINDS.join(', ')}.`);
     return packages.filter((p) => filters.kind === undefined || p.kind === filters.kind);
   }
 
   function getPackage(actor: Actor, id: string): Package {
-    assertAllowed(actor, 'public:read');
+    assertScope(actor, 'public:read');
     const found = packages.find((p) => p.id === id);
     if (!found) throw new NotFound('package', 'No package matches the given query.');
     return found;

@@ -95,6 +95,8 @@ const listSpec: ListSpec = {
     type: (query, value) => applyFilters(query, { type: value }),
     resource: (query, value) => applyFilters(query, { resource: value }),
     resource_type: (query, value) => query.where('resource_type', '=', value),
+    // One event by its id (a resource's event, shown alone); anything but a number matches none.
+    id: (query, value) => query.where('id', '=', /^\d{1,15}$/.test(value) ? Number(value) : -1),
     // Scalingo's `from` (the last hours): events recorded after this time.
     created_after: (query, value) => {
       const after = parseTimestamp(value);

@@ -27,8 +27,8 @@ export interface OauthApplication {
 
 export interface OauthApplicationInput {
   name?: string;
-  client_type?: string;
-  redirect_uris?: string[];
+  clientType?: string;
+  redirectUris?: string[];
   scopes?: string[];
 }
 
@@ -95,20 +95,20 @@ export function createOauthApplicationService({ store }: { store: Pick<Store, 'd
       if (input[field] === undefined && !partial) errors[field] = ['This field is required.'];
     };
     required('name');
-    required('redirect_uris');
+    required('redirectUris');
     required('scopes');
     if (input.name !== undefined) {
       if (input.name.trim() === '') errors.name = ['This field may not be blank.'];
       else if (input.name.length > NAME_MAX) errors.name = [`Ensure this field has no more than ${NAME_MAX} characters.`];
     }
-    if (input.client_type !== undefined && input.client_type !== 'confidential' && input.client_type !== 'public') {
-      errors.client_type = [`"${input.client_type}" is not a valid choice (confidential or public).`];
+    if (input.clientType !== undefined && input.clientType !== 'confidential' && input.clientType !== 'public') {
+      errors.clientType = [`"${input.clientType}" is not a valid choice (confidential or public).`];
     }
-    if (input.redirect_uris !== undefined) {
-      const problems = input.redirect_uris.map((uri) => (uri.length > REDIRECT_URI_MAX_LENGTH ? `A redirect URI is longer than ${REDIRECT_URI_MAX_LENGTH} characters.` : redirectUriProblem(uri)));
-      if (input.redirect_uris.length === 0) errors.redirect_uris = ['Register at least one redirect URI.'];
-      else if (input.redirect_uris.length > REDIRECT_URIS_MAX) errors.redirect_uris = [`Register at most ${REDIRECT_URIS_MAX} redirect URIs.`];
-      else if (problems.some(Boolean)) errors.redirect_uris = problems.filter((p): p is string => p !== null);
+    if (input.redirectUris !== undefined) {
+      const problems = input.redirectUris.map((uri) => (uri.length > REDIRECT_URI_MAX_LENGTH ? `A redirect URI is longer than ${REDIRECT_URI_MAX_LENGTH} characters.` : redirectUriProblem(uri)));
+      if (input.redirectUris.length === 0) errors.redirectUris = ['Register at least one redirect URI.'];
+      else if (input.redirectUris.length > REDIRECT_URIS_MAX) errors.redirectUris = [`Register at most ${REDIRECT_URIS_MAX} redirect URIs.`];
+      else if (problems.some(Boolean)) errors.redirectUris = problems.filter((p): p is string => p !== null);
     }
     if (input.scopes !== undefined) {
       const unknown = input.scopes.filter((s) => !isOauthScope(s));
@@ -137,7 +137,7 @@ export function createOauthApplicationService({ store }: { store: Pick<Store, 'd
     assertAllowed(actor, 'oauth_application:write');
     const errors = validate(input, { partial: false });
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
-    const clientType = (input.client_type ?? 'confidential') as ClientType;
+    const clientType = (input.clientType ?? 'confidential') as ClientType;
     const clientSecret = clientType === 'confidential' ? generateToken('oauth_client_secret') : null;
     const now = nowIso();
     const row: OauthApplicationRow = {
@@ -147,7 +147,7 @@ export function createOauthApplicationService({ store }: { store: Pick<Store, 'd
       client_id: generateClientId(),
       client_type: clientType,
       client_secret_hash: clientSecret ? hashToken(clientSecret) : null,
-      redirect_uris: JSON.stringify(uniqueUris(input.redirect_uris!)),
+      redirect_uris: JSON.stringify(uniqueUris(input.redirectUris!)),
       scopes: JSON.stringify(canonicalScopes(input.scopes!)),
       created_by: actor.principal.userId,
       revision: 1,
@@ -164,13 +164,13 @@ export function createOauthApplicationService({ store }: { store: Pick<Store, 'd
     const current = await findVisible(actor, id);
     if (options.expectedRevision !== undefined && options.expectedRevision !== current.revision) throw new PreconditionFailed();
     const errors = validate(input, options);
-    if (input.client_type !== undefined && input.client_type !== current.client_type && !errors.client_type) {
-      errors.client_type = ['The client type cannot change; register a new application instead.'];
+    if (input.clientType !== undefined && input.clientType !== current.client_type && !errors.clientType) {
+      errors.clientType = ['The client type cannot change; register a new application instead.'];
     }
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     const changes = {
       name: input.name?.trim() ?? current.name,
-      redirect_uris: input.redirect_uris ? JSON.stringify(uniqueUris(input.redirect_uris)) : current.redirect_uris,
+      redirect_uris: input.redirectUris ? JSON.stringify(uniqueUris(input.redirectUris)) : current.redirect_uris,
       scopes: input.scopes ? JSON.stringify(canonicalScopes(input.scopes)) : current.scopes,
       revision: current.revision + 1,
       updated_at: nowIso(),

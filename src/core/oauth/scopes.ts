@@ -18,11 +18,11 @@ export const OAUTH_SCOPES = {
   profile_write: { permissions: ['profile:read', 'profile:write'], description: 'Change your profile (name, email, password).' },
   register: { permissions: ['server:register'], description: 'Register new machines with your account.' },
   project_read: {
-    permissions: ['project:read', 'app:read', 'server:read', 'volume:read', 'task:read'],
-    description: 'See your projects, apps, servers, volumes and their tasks.',
+    permissions: ['project:read', 'app:read', 'server:read', 'volume:read', 'task:read', 'event:read'],
+    description: 'See your projects, apps, servers, volumes, their tasks and events.',
   },
   project_write: {
-    permissions: ['project:read', 'project:write', 'app:read', 'app:write', 'server:read', 'server:write', 'volume:read', 'volume:write', 'task:read', 'task:write'],
+    permissions: ['project:read', 'project:write', 'app:read', 'app:write', 'server:read', 'server:write', 'volume:read', 'volume:write', 'task:read', 'task:write', 'event:read'],
     description: 'Create, change, start, stop and delete your projects, apps, servers and volumes.',
   },
 } as const satisfies Record<string, { permissions: readonly string[]; description: string }>;

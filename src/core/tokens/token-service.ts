@@ -54,7 +54,7 @@ export interface ApiToken {
 export interface TokenInput {
   name?: string;
   scopes?: string[];
-  expires_at?: string | null;
+  expiresAt?: string | null;
 }
 
 const listSpec: ListSpec = {
@@ -264,9 +264,9 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
     const scopes = input.scopes?.length ? [...new Set(input.scopes)] : ['*'];
     const invalid = scopes.filter((s) => !isValidScope(s));
     if (invalid.length) errors.scopes = invalid.map((s) => `"${s}" is not a valid scope. Use resource:action (see /api/auth/tokens/scopes/).`);
-    const expiresAt = input.expires_at ? parseTimestamp(input.expires_at) : null;
-    if (input.expires_at && !expiresAt) errors.expires_at = ['Enter a valid date and time (second 60 is not accepted).'];
-    else if (expiresAt && Date.parse(expiresAt) <= Date.now()) errors.expires_at = ['The expiry must be in the future.'];
+    const expiresAt = input.expiresAt ? parseTimestamp(input.expiresAt) : null;
+    if (input.expiresAt && !expiresAt) errors.expiresAt = ['Enter a valid date and time (second 60 is not accepted).'];
+    else if (expiresAt && Date.parse(expiresAt) <= Date.now()) errors.expiresAt = ['The expiry must be in the future.'];
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     return { name, scopes, expiresAt };
   }
@@ -305,7 +305,7 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
     const original = await findOwn(actor, id);
     const suffix = ' (copy)';
     const name = input.name?.trim() || `${original.name.slice(0, NAME_MAX - suffix.length)}${suffix}`;
-    return createFor(actor, { name, scopes: JSON.parse(original.scopes) as string[], expires_at: original.expires_at }, personalPrefixOf(original.display_prefix));
+    return createFor(actor, { name, scopes: JSON.parse(original.scopes) as string[], expiresAt: original.expires_at }, personalPrefixOf(original.display_prefix));
   }
 
   /** Creates a personal token for a user whose password was just checked (no credential acts). */

@@ -18,8 +18,10 @@ import * as m0640 from './0640_account_tokens_and_user_data.ts';
 import * as m0650 from './0650_app_health_check.ts';
 import * as m0660 from './0660_destroyed_servers.ts';
 import * as m0700 from './0700_projects.ts';
+import * as m0720 from './0720_app_power.ts';
 import * as m0740 from './0740_app_domains.ts';
 import * as m0750 from './0750_app_collaborators.ts';
+import * as m0760 from './0760_deployment_git_ref.ts';
 import * as m0780 from './0780_web_shell.ts';
 import * as m0790 from './0790_file_transfers.ts';
 
@@ -47,8 +49,10 @@ const migrations: Record<string, Migration> = {
   '0650_app_health_check': m0650,
   '0660_destroyed_servers': m0660,
   '0700_projects': m0700,
+  '0720_app_power': m0720,
   '0740_app_domains': m0740,
   '0750_app_collaborators': m0750,
+  '0760_deployment_git_ref': m0760,
   '0780_web_shell': m0780,
   '0790_file_transfers': m0790,
 };

@@ -67,6 +67,8 @@ export interface AppDeploymentsTable {
   error: string | null;
   task_id: string;
   requested_by: string | null;
+  /** The git reference the source was made from, when the client named one. */
+  git_ref: string | null;
   created_at: string;
   finished_at: string | null;
 }
@@ -95,6 +97,8 @@ export interface AppFormationTable {
   amount: number;
   /** A plan name (`S`, `M`...). */
   size: string;
+  /** While the app is powered off (amount 0), the amount powering it on brings back; null otherwise. */
+  paused_amount: number | null;
 }
 
 export type AppContainerState = 'starting' | 'up' | 'stopping' | 'crashed';

@@ -8,7 +8,10 @@ import { useDialect } from '../../http/surface.ts';
 import { oauthSurface } from '../oauth/index.ts';
 import { limitBodyArrival } from './body-timeout.ts';
 import { renderComputeStacksError } from './errors.ts';
+import { catalogRoutes } from './catalog.ts';
 import { profileRoutes } from './profile.ts';
+import { projectRoutes } from './projects.ts';
+import { serviceRoutes } from './services.ts';
 import { assertScope, requireDeclaredScopes } from './scopes.ts';
 import { versionRoutes } from './version.ts';
 import { negotiateVersion } from './versions.ts';
@@ -56,4 +59,7 @@ async function apiRoutes(app: FastifyInstance, { services, limits }: Pick<Comput
   versionRoutes(app);
   profileRoutes(app, services);
   zoneRoutes(app, services);
+  projectRoutes(app, services);
+  serviceRoutes(app, services);
+  catalogRoutes(app, services);
 }

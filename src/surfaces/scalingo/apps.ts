@@ -22,7 +22,7 @@ const STATUSES: Record<string, string> = { building: 'booting', deleting: 'stopp
  * Apps as Scalingo shows them. The owner is the app's organization (Nimbus apps belong to
  * organizations, not to people): its id, and its slug as the user name.
  */
-function appRenderer(services: AppsServices, region: string) {
+export function appRenderer(services: AppsServices, region: string) {
   return async (actor: Actor, apps: App[]) => {
     const owners = new Map<string, Promise<{ id: string; username: string; email: null }>>();
     const ownerOf = (id: string) => {

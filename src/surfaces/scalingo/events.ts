@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
-import { ValidationFailed } from '../../core/errors.ts';
+import { NotFound, ValidationFailed } from '../../core/errors.ts';
 import type { Event } from '../../core/events/event-service.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { pageRequest, paginated } from './pagination.ts';
+import { userLookup } from './users.ts';
 
 type EventServices = Pick<CoreServices, 'apps' | 'events' | 'users'>;
 
@@ -24,12 +25,7 @@ function fromFilter(query: Record<string, unknown>): Record<string, string> {
  */
 function eventRenderer(users: EventServices['users']) {
   return async (actor: Actor, events: Event[]) => {
-    const known = new Map<string, Promise<{ id: string; username: string; email: string } | null>>();
-    const userOf = (id: string | null) => {
-      if (id === null) return Promise.resolve(null);
-      if (!known.has(id)) known.set(id, users.get(actor, id).then((u) => ({ id: u.id, username: u.username, email: u.email }), () => ({ id, username: '', email: '' })));
-      return known.get(id)!;
-    };
+    const userOf = userLookup(users, actor);
     return Promise.all(
       events.map(async (event) => {
         const { app_name: appName, ...typeData } = (event.data ?? {}) as Record<string, unknown>;
@@ -56,6 +52,13 @@ export function eventRoutes(app: FastifyInstance, services: EventServices) {
     const found = await services.apps.apps.get(request.actor, request.params.app);
     const result = await events.list(request.actor, pageRequest(request.query, { resource: `app:${found.id}`, type: 'app.*', ...fromFilter(request.query) }));
     return paginated('events', result, await render(request.actor, result.items));
+  });
+
+  app.get<{ Params: { app: string; id: string } }>('/v1/apps/:app/events/:id', async (request) => {
+    const found = await services.apps.apps.get(request.actor, request.params.app);
+    const { items } = await events.list(request.actor, { filters: { resource: `app:${found.id}`, type: 'app.*', id: request.params.id }, pagination: { style: 'page', page: 1, pageSize: 1 } });
+    if (!items.length) throw new NotFound('event');
+    return { event: (await render(request.actor, items))[0] };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/events', async (request) => {

@@ -7,10 +7,15 @@ import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-li
 import { useDialect } from '../../http/surface.ts';
 import { appRoutes } from './apps.ts';
 import { authRoutes } from './auth.ts';
+import { collaboratorRoutes } from './collaborators.ts';
 import { deploymentRoutes } from './deployments.ts';
+import { domainRoutes } from './domains.ts';
 import { renderScalingoError } from './errors.ts';
 import { eventRoutes } from './events.ts';
 import { formationRoutes } from './formation.ts';
+import { logRoutes } from './logs.ts';
+import { runRoutes } from './runs.ts';
+import { sourceRoutes } from './sources.ts';
 import { variableRoutes } from './variables.ts';
 
 export interface ScalingoSurfaceOptions {
@@ -18,15 +23,20 @@ export interface ScalingoSurfaceOptions {
   limits: RequestLimits;
   /** The region `GET /v1/regions` names. */
   region: string;
+  /** Largest source archive an upload takes (`NIMBUS_APP_SOURCE_LIMIT`). */
+  sourceLimit: number;
   /** Nimbus has a certificate: credentials travel over HTTPS only (or from this machine). */
   httpsOnly: boolean;
 }
 
-/** "It's TLS, or nothing": a credential sent in clear, from elsewhere than this machine, is refused (and should be replaced). */
+/**
+ * "It's TLS, or nothing": a credential sent in clear, from elsewhere than this machine, is refused
+ * (and should be replaced); so is a URL's capability (`?token=`, a source's or a logs URL's).
+ */
 function assertSecureTransport(request: FastifyRequest): void {
   // The protocol the client used: a trusted proxy's X-Forwarded-Proto, or this connection's.
   if (request.protocol === 'https' || isLoopback(request.socket.remoteAddress)) return;
-  if (request.headers.authorization) throw new HttpError(403, 'https_required', "The API is only available through HTTPS: it's TLS, or nothing.");
+  if (request.headers.authorization || (request.query as Record<string, unknown> | undefined)?.token !== undefined) throw new HttpError(403, 'https_required', "The API is only available through HTTPS: it's TLS, or nothing.");
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -43,7 +53,7 @@ const SCALINGO_CARRIERS: CredentialCarriers = { authorization: ['bearer', 'basic
  * Scalingo's API v1 and its authentication API (`/v1/...`), one surface: rooted JSON,
  * Scalingo's error bodies and statuses, over core's services.
  */
-export function scalingoSurface({ services, limits, region, httpsOnly }: ScalingoSurfaceOptions): FastifyPluginAsync {
+export function scalingoSurface({ services, limits, region, sourceLimit, httpsOnly }: ScalingoSurfaceOptions): FastifyPluginAsync {
   return async (app) => {
     useDialect(app, { renderError: renderScalingoError });
     acceptJsonBodiesOnly(app);
@@ -59,6 +69,11 @@ export function scalingoSurface({ services, limits, region, httpsOnly }: Scaling
     formationRoutes(app, services);
     variableRoutes(app, services);
     eventRoutes(app, services);
+    sourceRoutes(app, services, { sourceLimit });
     deploymentRoutes(app, services);
+    logRoutes(app, services, region);
+    runRoutes(app, services, region);
+    domainRoutes(app, services);
+    collaboratorRoutes(app, services, region);
   };
 }

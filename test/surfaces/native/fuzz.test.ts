@@ -40,6 +40,7 @@ function assertErrorShape(url: string, response: { headers: Record<string, unkno
 function saysComputeUnavailable(url: string, body: Record<string, any>): boolean {
   if (url.startsWith('/compat/scaleway/')) return body.type === 'api_error';
   if (url.startsWith('/compat/cloudmc/')) return body.errors?.[0]?.code === 1050;
+  if (url.startsWith('/compat/scalingo/')) return typeof body.error === 'string' && body.error.startsWith('Compute is not configured');
   return body.code === 'compute_unavailable';
 }
 

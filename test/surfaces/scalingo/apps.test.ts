@@ -145,11 +145,22 @@ for (const database of testDatabases) {
       assert.deepEqual(Object.keys(invalid(await scalingo(app, alice, 'GET', '/v1/apps/renamed-app/events?page=x'))), ['page']);
     });
 
+    it('shows one event of the app by its id, and no event of another app or of no app', async () => {
+      const [latest] = (await scalingo(app, alice, 'GET', '/v1/apps/renamed-app/events?per_page=1')).json().events;
+      assert.deepEqual((await scalingo(app, alice, 'GET', `/v1/apps/renamed-app/events/${latest.id}`)).json(), { event: latest });
+      const other = (await scalingo(app, alice, 'POST', '/v1/apps', { app: { name: 'other-events-app' } })).json().app;
+      const [theirs] = (await scalingo(app, alice, 'GET', `/v1/apps/${other.id}/events`)).json().events;
+      notFound(await scalingo(app, alice, 'GET', `/v1/apps/renamed-app/events/${theirs.id}`), 'event');
+      for (const id of ['999999999', 'abc', '1.5', '-1']) notFound(await scalingo(app, alice, 'GET', `/v1/apps/renamed-app/events/${id}`), 'event');
+      assert.equal((await scalingo(app, alice, 'DELETE', `/v1/apps/${other.id}?current_name=other-events-app`)).statusCode, 204);
+    });
+
     it('refuses to scale or restart an app never deployed, and lists stacks and container sizes', async () => {
       assert.deepEqual((await scalingo(app, alice, 'GET', '/v1/apps/renamed-app/containers')).json(), { containers: [] });
       assert.deepEqual((await scalingo(app, alice, 'GET', '/v1/apps/renamed-app/ps')).json(), { containers: [] });
       plainError(await scalingo(app, alice, 'POST', '/v1/apps/renamed-app/scale', { containers: [{ name: 'web', amount: 2 }] }), 409);
       plainError(await scalingo(app, alice, 'POST', '/v1/apps/renamed-app/restart', { scope: ['web'] }), 409);
+      plainError(await scalingo(app, alice, 'POST', '/v1/apps/renamed-app/run', { command: 'ls', detached: true }), 409);
       assert.deepEqual(Object.keys(invalid(await scalingo(app, alice, 'POST', '/v1/apps/renamed-app/scale', { containers: 'web:2' }))), ['containers']);
       const stacks = (await scalingo(app, alice, 'GET', '/v1/features/stacks')).json().stacks;
       assert.deepEqual(stacks.map((s: { id: string; default: boolean }) => [s.id, s.default]), [['nodejs', true], ['procfile', false]]);
@@ -179,6 +190,12 @@ for (const database of testDatabases) {
           ['PUT', '/variables', { variables: [{ name: 'X', value: '1' }] }],
           ['GET', '/events', undefined],
           ['GET', `/operations/${id}`, undefined],
+          ['GET', '/deployments', undefined],
+          ['GET', `/deployments/${id}`, undefined],
+          ['POST', '/deployments', { deployment: { source_url: 'http://127.0.0.1/' } }],
+          ['GET', '/logs', undefined],
+          ['GET', '/events/1', undefined],
+          ['POST', '/run', { command: 'ls', detached: true }],
         ] as const) {
           const res = await scalingo(app, bob, method, `/v1/apps/${ref}${path}`, body);
           if (method === 'HEAD') assert.equal(res.statusCode, 404, `${method} ${path}`);

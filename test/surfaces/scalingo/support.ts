@@ -25,6 +25,12 @@ export function scalingo(app: TestApp, credential: Credential, method: Method, p
   });
 }
 
+/** A request without a credential to an absolute URL the surface gave (a source's upload or download URL, a logs URL), as the clients make it. */
+export function viaLink(app: TestApp, url: string, method: 'GET' | 'PUT' = 'GET', payload?: Buffer) {
+  const { pathname, search } = new URL(url);
+  return app.nimbus.http.inject({ method, url: pathname + search, ...(payload ? { payload, headers: { 'content-type': 'application/x-gzip' } } : {}) });
+}
+
 /** A Scalingo token (`tk-us-…`) for a user, made with the user's password as `scalingo login` does. */
 export async function scalingoToken(app: TestApp, username: string, password: string, name = 'cli'): Promise<string> {
   const res = await scalingo(app, { username, password }, 'POST', '/v1/tokens', { token: { name } });

@@ -57,6 +57,8 @@ for (const database of testDatabases) {
       const tokens = await app.nimbus.store.db.selectFrom('api_tokens').select('id').execute();
       plainError(await from('203.0.113.9', password, 'POST', '/v1/tokens', { token: { name: 'leaked' } }), 403);
       assert.equal((await app.nimbus.store.db.selectFrom('api_tokens').select('id').execute()).length, tokens.length);
+      // A capability in a URL (a source's, a logs URL's) is a credential too.
+      assert.match(plainError(await from('203.0.113.9', {}, 'GET', '/v1/sources/00000000-0000-4000-8000-000000000000/download?token=v1.a.b.c'), 403), /HTTPS/);
       // Nothing secret travels in a public request.
       assert.equal((await from('203.0.113.9', {}, 'GET', '/v1/regions')).statusCode, 200);
     });

@@ -6,6 +6,7 @@ import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { CreatedTokenBody, ExchangeBody, ScopesBody, TokenBody, TokenDuplicatePost, TokensPost } from '../wire/tokens.ts';
+import { withFieldNames } from '../../../http/field-names.ts';
 
 function render(token: ApiToken) {
   const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
@@ -40,7 +41,11 @@ export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreS
       summary: 'Create an API token; its key is shown once',
       body: TokensPost,
       response: CreatedTokenBody,
-      run: async (actor, body) => { const { token, secret } = await tokens.createFor(actor, body); return { row: token, extra: { key: secret } }; },
+      run: async (actor, body) => {
+        const input = { name: body.name, scopes: body.scopes, expiresAt: body.expires_at };
+        const { token, secret } = await withFieldNames({ expiresAt: 'expires_at' }, () => tokens.createFor(actor, input));
+        return { row: token, extra: { key: secret } };
+      },
     },
     retrieve: { summary: 'Retrieve one of your API tokens', run: tokens.get },
     remove: { summary: 'Revoke one of your API tokens (and the bearers exchanged from it)', run: tokens.revokeFor },

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import type { OauthApplication, OauthApplicationService } from '../../../core/oauth/application-service.ts';
+import { Type, type Static } from 'typebox';
+import type { OauthApplication, OauthApplicationInput, OauthApplicationService } from '../../../core/oauth/application-service.ts';
 import { revisionEtag } from '../../../http/conventions/etag.ts';
+import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
@@ -11,6 +12,11 @@ import { ApplicationBody, ApplicationPatch, ApplicationsPost, WithSecret } from 
 const COLLECTION = '/api/oauth/applications/';
 
 /** `/api/oauth/applications/`: OAuth clients registered by the acting organization and its sub-organizations. */
+
+/** The native API's names for core's OAuth application fields (in its validation errors). */
+const APPLICATION_FIELDS: FieldNames = { clientType: 'client_type', redirectUris: 'redirect_uris' };
+
+const applicationInput = (body: Static<typeof ApplicationPatch>): OauthApplicationInput => ({ name: body.name, clientType: body.client_type, redirectUris: body.redirect_uris, scopes: body.scopes });
 export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthApplicationService): void {
   const tags = ['oauth'];
   const render = (request: FastifyRequest) => (a: OauthApplication) => ({
@@ -43,10 +49,18 @@ export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthA
       body: ApplicationsPost,
       response: WithSecret,
       location: true,
-      run: async (actor, body) => { const { application, clientSecret } = await applications.create(actor, body); return { row: application, extra: { client_secret: clientSecret } }; },
+      run: async (actor, body) => {
+        const { application, clientSecret } = await withFieldNames(APPLICATION_FIELDS, () => applications.create(actor, applicationInput(body)));
+        return { row: application, extra: { client_secret: clientSecret } };
+      },
     },
     retrieve: { summary: 'Retrieve an OAuth application', run: applications.get },
-    update: { summary: 'Update some fields of an OAuth application', body: ApplicationPatch, replace: { summary: 'Replace an OAuth application', body: ApplicationsPost }, run: applications.update },
+    update: {
+      summary: 'Update some fields of an OAuth application',
+      body: ApplicationPatch,
+      replace: { summary: 'Replace an OAuth application', body: ApplicationsPost },
+      run: (actor, id, body, options) => withFieldNames(APPLICATION_FIELDS, () => applications.update(actor, id, applicationInput(body), options)),
+    },
     remove: { summary: 'Delete an OAuth application and every token issued to it', ifMatch: true, run: applications.remove },
   });
 
