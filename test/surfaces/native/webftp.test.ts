@@ -113,7 +113,7 @@ for (const database of testDatabases) {
       assert.equal(check.status, 'failed');
       assert.match(check.result, /\/nope is not a readable file/);
       const got = await fetch(missing.body.download_url);
-      assert.equal(got.status, 409);
+      assert.equal(got.status, 400);
       assert.equal((await call('POST', UPLOADS, { server, name: '../x', path: '/tmp/' })).status, 400);
       assert.equal((await call('POST', UPLOADS, { server, name: 'x', path: 'relative' })).status, 400);
       assert.equal((await call('POST', DOWNLOADS, { server, path: '/tmp', resource_type: 'folder' })).status, 400);

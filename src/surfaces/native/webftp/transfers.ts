@@ -125,7 +125,7 @@ export function webftpRoutes(app: FastifyTypeBox, transfers: TransferService): v
 
   app.get(`${DOWNLOADS}:id/content/`, {
     config: { auth: false },
-    schema: { tags, summary: "A download's content, streamed from the server (the URL's token opens it once; 401 when it is not valid, 409 when the file cannot be read, 413 over NIMBUS_TRANSFER_LIMIT)", security: [], params: IdParams, querystring: TokenQuery },
+    schema: { tags, summary: "A download's content, streamed from the server (the URL's token opens it once; 401 when it is not valid, 400 when the file cannot be read, 413 over NIMBUS_TRANSFER_LIMIT)", security: [], params: IdParams, querystring: TokenQuery },
     handler: async (request, reply) => {
       const { transfer, stream, done } = await transfers.send(request.params.id, request.query.token);
       let bytes = 0;
@@ -143,7 +143,7 @@ export function webftpRoutes(app: FastifyTypeBox, transfers: TransferService): v
     child.put(`${UPLOADS}:id/content/`, {
       config: { auth: false },
       bodyLimit: transfers.limit,
-      schema: { tags, summary: "An upload's content, the raw request body, streamed into the server (the URL's token opens it once)", security: [], params: IdParams, querystring: TokenQuery, response: { 200: StatusBody, 401: ErrorBody, 409: ErrorBody, 413: ErrorBody } },
+      schema: { tags, summary: "An upload's content, the raw request body, streamed into the server (the URL's token opens it once)", security: [], params: IdParams, querystring: TokenQuery, response: { 200: StatusBody, 400: ErrorBody, 401: ErrorBody, 413: ErrorBody } },
       handler: async (request) => {
         const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
         const transfer = await transfers.receive(request.params.id, request.query.token, request.raw, declared);
