@@ -231,13 +231,13 @@ export function createAppService(deps: { store: Store; events: EventService; tas
    * target's quotas (and its ancestors'); the actor needs `app:write` where it acts, which
    * covers both ends.
    */
-  async function transfer(actor: Actor, idOrName: string, input: { organization?: string }): Promise<App> {
+  async function transfer(actor: Actor, idOrName: string, input: { organization_id?: string }): Promise<App> {
     const current = await findOwned(actor, idOrName);
     assertNotDeleting(current);
-    const target = typeof input.organization === 'string' && isUuid(input.organization)
-      ? await db.selectFrom('organizations').select(['id', 'path']).where('id', '=', input.organization).where('path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
+    const target = typeof input.organization_id === 'string' && isUuid(input.organization_id)
+      ? await db.selectFrom('organizations').select(['id', 'path']).where('id', '=', input.organization_id).where('path', 'like', `${actor.organizationPath}%`).executeTakeFirst()
       : undefined;
-    if (!target) throw ValidationFailed.field('organization', 'No organization of yours matches this id.');
+    if (!target) throw ValidationFailed.field('organization_id', 'No organization of yours matches this id.');
     if (target.id === current.organization_id) return toApp(current);
     return change(
       actor,

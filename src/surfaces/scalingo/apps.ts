@@ -13,7 +13,7 @@ type AppsServices = Pick<CoreServices, 'apps' | 'organizations'>;
 type AppParams = { Params: { app: string } };
 
 /** Core's app fields under Scalingo's names. */
-const FIELDS = { stack: 'stack_id', organization: 'owner' };
+const FIELDS = { stack: 'stack_id', organization_id: 'owner' };
 
 /** Core's statuses Scalingo has no word for. */
 const STATUSES: Record<string, string> = { building: 'booting', deleting: 'stopped' };
@@ -77,7 +77,7 @@ export function appRoutes(app: FastifyInstance, services: AppsServices, region: 
     const stack = optionalString(body, 'stack_id');
     const forceHttps = optionalBoolean(body, 'force_https');
     return withFieldNames(FIELDS, async () => {
-      let changed = owner === undefined ? await apps.get(request.actor, request.params.app) : await apps.transfer(request.actor, request.params.app, { organization: owner });
+      let changed = owner === undefined ? await apps.get(request.actor, request.params.app) : await apps.transfer(request.actor, request.params.app, { organization_id: owner });
       if (stack !== undefined || forceHttps !== undefined) changed = await apps.update(request.actor, changed.id, { stack, force_https: forceHttps });
       return one(request.actor, changed);
     });

@@ -6,6 +6,7 @@ import { resourceUrl } from '../compute/shared.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
 import { AppBody, AppPatch, AppPost, RenamePost, TransferPost } from '../wire/apps.ts';
 import type { FastifyTypeBox } from '../types.ts';
+import { withFieldNames } from '../../../http/field-names.ts';
 
 export const APPS_COLLECTION = '/api/apps/apps/';
 
@@ -50,6 +51,9 @@ export function appRoutes(app: FastifyTypeBox, { apps }: Pick<CoreServices['apps
 
   app.post(`${APPS_COLLECTION}:id/transfer/`, {
     schema: { tags, summary: 'Move an app to another organization of the acting subtree', params: IdParams, body: TransferPost, response: { 200: AppBody, ...commonErrors } },
-    handler: async (request) => render(request)(await apps.transfer(request.actor, request.params.id, request.body)),
+    handler: async (request) => {
+      const input = { organization_id: request.body.organization };
+      return render(request)(await withFieldNames({ organization_id: 'organization' }, () => apps.transfer(request.actor, request.params.id, input)));
+    },
   });
 }
