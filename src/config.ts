@@ -73,6 +73,8 @@ export interface Config {
   commandTimeoutMaxSeconds: number;
   /** The most output characters stored per command; past it the oldest are cut. */
   commandOutputLimit: number;
+  /** The largest file moved into or out of a server (Alpacon's webftp), in bytes. */
+  transferLimit: number;
   /** Event streams, output streams and long polls open at once, per credential and in all, in this process. */
   streamsPerCredential: number;
   streamsPerProcess: number;
@@ -137,6 +139,7 @@ export const LIMIT_DEFAULTS = {
   commandTimeoutSeconds: 3600,
   commandTimeoutMaxSeconds: 24 * 3600,
   commandOutputLimit: 8 * 1024 * 1024,
+  transferLimit: 2 * 1024 ** 3,
   streamsPerCredential: 20,
   streamsPerProcess: 1000,
 } as const;
@@ -227,6 +230,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     commandTimeoutSeconds: pick('commandTimeoutSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT', env.NIMBUS_COMMAND_TIMEOUT), LIMIT_DEFAULTS.commandTimeoutSeconds),
     commandTimeoutMaxSeconds: pick('commandTimeoutMaxSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT_MAX', env.NIMBUS_COMMAND_TIMEOUT_MAX), LIMIT_DEFAULTS.commandTimeoutMaxSeconds),
     commandOutputLimit: pick('commandOutputLimit', () => parseInteger('NIMBUS_COMMAND_OUTPUT_LIMIT', env.NIMBUS_COMMAND_OUTPUT_LIMIT), LIMIT_DEFAULTS.commandOutputLimit),
+    transferLimit: pick('transferLimit', () => parseInteger('NIMBUS_TRANSFER_LIMIT', env.NIMBUS_TRANSFER_LIMIT), LIMIT_DEFAULTS.transferLimit),
     streamsPerCredential: pick('streamsPerCredential', () => parseInteger('NIMBUS_STREAMS_PER_CREDENTIAL', env.NIMBUS_STREAMS_PER_CREDENTIAL), LIMIT_DEFAULTS.streamsPerCredential),
     streamsPerProcess: pick('streamsPerProcess', () => parseInteger('NIMBUS_STREAMS_PER_PROCESS', env.NIMBUS_STREAMS_PER_PROCESS), LIMIT_DEFAULTS.streamsPerProcess),
     secretKey: pick('secretKey', () => env.NIMBUS_SECRET_KEY || undefined, undefined),

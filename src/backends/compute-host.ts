@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * The contract between core compute services and the machine that runs servers. Core decides
  * (states, quotas, addresses, which volume goes where) and records; the host only does, and
@@ -97,6 +99,30 @@ export interface Terminal {
   readonly exited: Promise<number>;
 }
 
+/** A file written into a server, as one of its users (root by default). */
+export interface FileWriteRequest {
+  /** Where: a file, or a directory (ending with `/`, or one that exists) to put `name` in. */
+  path: string;
+  name: string;
+  username?: string;
+  groupname?: string;
+  /** Replace an existing file (refused otherwise). */
+  overwrite: boolean;
+  /** The content; past `maxBytes` the write is refused and nothing of it stays. */
+  source: Readable;
+  maxBytes: number;
+  /** Names the temporary file the content goes to until it is complete. */
+  transferId: string;
+}
+
+/** A regular file read out of a server, as one of its users. */
+export interface FileReadRequest {
+  path: string;
+  username?: string;
+  groupname?: string;
+  maxBytes: number;
+}
+
 export interface ServerFacts {
   hostname: string;
   os: { name: string; version: string; platform: string };
@@ -150,6 +176,10 @@ export interface ComputeHost {
     /** Stops if needed and removes the bundle (not the volumes: core removes those). */
     remove(serverId: string): Promise<void>;
     exec(serverId: string, request: ExecRequest): Promise<ExecResult>;
+    /** Streams a file into a running server (see `FileWriteRequest`); where it went and its size. */
+    writeFile(serverId: string, request: FileWriteRequest): Promise<{ path: string; bytes: number }>;
+    /** A file of a running server as a stream; refused with why before streaming when it cannot be read. */
+    readFile(serverId: string, request: FileReadRequest): Promise<Readable>;
     /** Opens a shell on a pseudo-terminal in a running server. */
     terminal(serverId: string, request: TerminalRequest): Promise<Terminal>;
     facts(serverId: string): Promise<ServerFacts>;

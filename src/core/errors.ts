@@ -38,6 +38,13 @@ export class PermissionDenied extends DomainError {
   }
 }
 
+/** Content larger than a documented limit. */
+export class TooLarge extends DomainError {
+  constructor(message: string, readonly code = 'request_too_large') {
+    super(message);
+  }
+}
+
 export class Unauthenticated extends DomainError {
   constructor(message = 'Authentication credentials were not provided.', readonly code = 'not_authenticated') {
     super(message);

@@ -46,6 +46,7 @@ import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 import { createWebshService } from './websh/websh-service.ts';
+import { createTransferService } from './transfers/transfer-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
@@ -113,6 +114,7 @@ export function createCoreServices(
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
   const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities, images: { ensureReady: computeServices.ensureImageReady } });
   const catalogService = createCatalogService({ ...catalog, zones: [compute.settings.hostId] });
+  const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests });
   return {
     identity,
     notifier,
@@ -123,7 +125,8 @@ export function createCoreServices(
     dns: dnsServices,
     longRequests,
     websh: createWebshService({ store, host: compute.host, servers: computeServices.servers }),
-    commands: createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests }),
+    commands,
+    transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, limit: limits.transferLimit }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),
     catalog: catalogService,

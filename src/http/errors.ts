@@ -7,7 +7,7 @@ import {
   NotFound,
   PaymentRequired,
   PermissionDenied,
-  PreconditionFailed,
+  PreconditionFailed, TooLarge,
   QuotaExceeded,
   RateLimited,
   Unauthenticated,
@@ -36,6 +36,7 @@ export const STATUS_BY_DOMAIN_ERROR = new Map<Function, number>([
   [RateLimited, 429],
   [UnsupportedVersion, 422],
   [PreconditionFailed, 412],
+  [TooLarge, 413],
   [ComputeUnavailable, 503],
 ]);
 

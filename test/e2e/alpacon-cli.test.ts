@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { spawn as spawnPty } from '@lydell/node-pty';
 import type { TestApp } from '../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../support/compute.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -109,6 +110,26 @@ for (const database of testDatabases) {
       const users = await alpacon(ci, 'user', 'ls');
       assert.notEqual(users.code, 0);
       assert.match(users.output, /user:read/);
+    });
+
+    it('opens a web shell on a server, driven through a pseudo-terminal: types a command, reads its output, exits', async () => {
+      const home = admin;
+      const terminal = spawnPty((found as { binary: string }).binary, ['websh', 'alpaca'], { rows: 30, cols: 100, env: { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', TERM: 'xterm' } });
+      let screen = '';
+      terminal.onData((text) => void (screen += text));
+      const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
+      try {
+        await eventually(`a prompt (the screen shows ${JSON.stringify(screen.slice(-200))})`, async () => (/# /.test(screen) ? true : undefined), 60_000);
+        terminal.write('echo "websh-$((40 + 2))"; stty size\r');
+        await eventually(`the command's output (the screen shows ${JSON.stringify(screen.slice(-300))})`, async () => (/websh-42[\s\S]*30 100/.test(screen) ? true : undefined), 30_000);
+        terminal.write('exit\r');
+        assert.equal(await exited, 0, screen);
+      } finally {
+        terminal.kill();
+      }
+      const sessions = await app.request({ method: 'GET', url: '/api/websh/sessions/' });
+      assert.equal(sessions.json().results[0].server.name, 'alpaca');
+      assert.ok(sessions.json().results[0].closed_at);
     });
 
     it('lists users and the audit log', async () => {

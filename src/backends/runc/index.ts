@@ -107,6 +107,8 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
       state: guarded((serverId) => servers.state(serverId)),
       remove: guarded((serverId) => servers.remove(serverId)),
       exec: guarded((serverId, request) => servers.exec(serverId, request)),
+      writeFile: guarded((serverId, request) => servers.writeFile(serverId, request)),
+      readFile: guarded((serverId, request) => servers.readFile(serverId, request)),
       terminal: guarded((serverId, request) => servers.terminal(serverId, request)),
       facts: guarded((serverId) => servers.facts(serverId)),
     },

@@ -45,6 +45,7 @@ import { addOpenApi } from './openapi.ts';
 import { statusRoutes } from './status.ts';
 import { taskRoutes } from './tasks/tasks.ts';
 import { webshRoutes } from './websh/sessions.ts';
+import { webftpRoutes } from './webftp/transfers.ts';
 
 export interface NativeSurfaceOptions {
   services: CoreServices;
@@ -109,6 +110,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   eventRoutes(app, services.events);
   commandRoutes(app, services.commands);
   webshRoutes(app, services.websh);
+  webftpRoutes(app, services.transfers);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
   planRoutes(app);
   serverRoutes(app, services);
