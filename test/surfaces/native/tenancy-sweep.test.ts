@@ -75,14 +75,32 @@ function operationsOf(document: { paths: Record<string, Record<string, { securit
   return operations;
 }
 
-/** B's servers, volumes, snapshots, images and commands: a running server, a volume, its snapshot, an image from it, a command. */
-async function addComputeResources(app: TestApp, token: string): Promise<void> {
+/**
+ * B's servers, volumes, snapshots, images and commands: a running server, a volume, its snapshot,
+ * an image from it, a command; and on the server a web shell session, shared, and a file upload
+ * and download. Answers the ids of what collections without a list route hold.
+ */
+async function addComputeResources(app: TestApp, token: string): Promise<Map<string, string>> {
   const server = await accepted(app, { method: 'POST', url: '/api/servers/servers/', token, payload: { name: 'sweep-server', memory: 32 * 1024 * 1024, start: true } });
   const volume = await accepted(app, { method: 'POST', url: '/api/storage/volumes/', token, payload: { name: 'sweep-volume', size: 16 * 1024 * 1024 } });
   const snapshot = await accepted(app, { method: 'POST', url: '/api/storage/snapshots/', token, payload: { name: 'sweep-snapshot', volume: server.root_volume } });
   await accepted(app, { method: 'POST', url: '/api/images/images/', token, payload: { name: 'sweep-image', snapshot: snapshot.id } });
   await app.request({ method: 'POST', url: '/api/events/commands/', token, payload: { shell: 'system', line: 'true', server: server.id } });
   assert.ok(volume.id);
+  const created = async (url: string, payload: object) => {
+    const res = await app.request({ method: 'POST', url, token, payload });
+    assert.equal(res.statusCode, 201, `${url}: ${res.body}`);
+    return res.json();
+  };
+  const session = await created('/api/websh/sessions/', { server: server.id, rows: 24, cols: 80 });
+  const share = await created(`/api/websh/sessions/${session.id}/share/`, {});
+  const upload = await created('/api/webftp/uploads/', { name: 'sweep.txt', path: '/tmp/', server: server.id });
+  const download = await created('/api/webftp/downloads/', { path: '/etc/hostname', server: server.id });
+  return new Map([
+    ['/api/websh/user-channels/', new URL(share.shared_url).searchParams.get('channel')!],
+    ['/api/webftp/uploads/', upload.id],
+    ['/api/webftp/downloads/', download.id],
+  ]);
 }
 
 for (const database of testDatabases) {
@@ -90,6 +108,8 @@ for (const database of testDatabases) {
     let app: TestApp;
     let operations: Operation[];
     let orgB: string;
+    /** B's items in collections that have no list route to find them by. */
+    let unlisted = new Map<string, string>();
     let alice: TestUser; // admin of organization A
     let bob: TestUser; // admin of organization B, A's sibling
     before(async () => {
@@ -121,7 +141,7 @@ for (const database of testDatabases) {
       const { verifier, challenge } = pkcePair();
       const code = await obtainCode(app, { client_id: client.client_id, scope: 'profile_read', username: 'sweep-bob', password: GOOD_PASSWORD, code_challenge: challenge, code_challenge_method: 'S256' });
       await tokenRequest(app, client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
-      if (computeSkipReason() === null) await addComputeResources(app, bob.session);
+      if (computeSkipReason() === null) unlisted = await addComputeResources(app, bob.session);
       operations = operationsOf((await app.request({ method: 'GET', url: '/api/schema/', token: null })).json());
     });
     after(() => app.close());
@@ -145,7 +165,7 @@ for (const database of testDatabases) {
     });
 
     it("answers 404 to every action on another organization's resources", async () => {
-      const foreignIds = new Map<string, string>();
+      const foreignIds = new Map(unlisted);
       const failures: string[] = [];
       for (const operation of operations.filter((o) => !o.public && o.path.includes('{id}'))) {
         const collection = operation.path.slice(0, operation.path.indexOf('{id}'));
