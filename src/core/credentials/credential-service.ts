@@ -76,20 +76,20 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
    * whom the caller may manage. The pair carries the caller's own scopes: what a credential
    * creates is never worth more than that credential.
    */
-  async function generate(actor: Actor, input: { user?: string }): Promise<{ credential: ApiCredential; password: string }> {
+  async function generate(actor: Actor, input: { userId?: string }): Promise<{ credential: ApiCredential; password: string }> {
     assertScope(actor, 'credential:write');
     let user = { id: actor.principal.userId, organization_id: actor.principal.organizationId };
-    if (input.user !== undefined && input.user !== actor.principal.userId) {
+    if (input.userId !== undefined && input.userId !== actor.principal.userId) {
       assertAllowed(actor, 'credential:write');
-      const found = isUuid(input.user)
+      const found = isUuid(input.userId)
         ? await db
             .selectFrom('users')
             .select(['id', 'organization_id'])
-            .where('id', '=', input.user)
+            .where('id', '=', input.userId)
             .where('organization_id', 'in', organizationIdsUnder(db, actor.organizationPath))
             .executeTakeFirst()
         : undefined;
-      if (!found) throw ValidationFailed.field('user', `Invalid pk "${input.user}" - object does not exist.`);
+      if (!found) throw ValidationFailed.field('userId', `Invalid pk "${input.userId}" - object does not exist.`);
       await roleBindings.assertMayManage(actor, found.id);
       user = found;
     }

@@ -73,13 +73,16 @@ for (const database of testDatabases) {
       assert.deepEqual(await fieldsOf(`/api/iam/environments/${environment.json().id}/members/`, { user: missing, role: 'owner' }), ['user']);
     });
 
-    it('tokens: expires_at', async () => {
+    it('tokens and API credentials: expires_at and user', async () => {
       const past = await app.request({ method: 'POST', url: '/api/auth/tokens/', payload: { name: 'late', expires_at: '2020-01-01T00:00:00Z' } });
       assert.equal(past.statusCode, 400, past.body);
       assert.deepEqual(Object.keys(past.json()), ['expires_at']);
       const later = await app.request({ method: 'POST', url: '/api/auth/tokens/', payload: { name: 'later', expires_at: '2099-01-01T00:00:00Z' } });
       assert.equal(later.statusCode, 201, later.body);
       assert.equal(later.json().expires_at, '2099-01-01T00:00:00.000Z');
+      const credentials = await app.request({ method: 'POST', url: '/api/auth/credentials/', payload: { user: '00000000-0000-4000-8000-000000000004' } });
+      assert.equal(credentials.statusCode, 400, credentials.body);
+      assert.deepEqual(Object.keys(credentials.json()), ['user']);
     });
   });
 }

@@ -4,6 +4,7 @@ import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { CreatedCredentialBody, CredentialBody, CredentialsPost } from '../wire/credentials.ts';
+import { withFieldNames } from '../../../http/field-names.ts';
 
 const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, scopes: c.scopes, created_at: c.createdAt, revoked_at: c.revokedAt });
 
@@ -22,7 +23,10 @@ export function credentialRoutes(app: FastifyTypeBox, { credentials }: Pick<Core
       summary: 'Generate an API credential pair; the previous pair and every token issued with it stop working',
       body: CredentialsPost,
       response: CreatedCredentialBody,
-      run: async (actor, body) => { const { credential, password } = await credentials.generate(actor, body ?? {}); return { row: credential, extra: { password } }; },
+      run: async (actor, body) => {
+        const { credential, password } = await withFieldNames({ userId: 'user' }, () => credentials.generate(actor, { userId: body?.user }));
+        return { row: credential, extra: { password } };
+      },
     },
     retrieve: { summary: 'Retrieve one of your API credentials', run: credentials.get },
     remove: { summary: 'Revoke an API credential and the tokens issued with it', run: credentials.revoke },
