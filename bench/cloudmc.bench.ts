@@ -6,10 +6,9 @@
 // (MC-Api-Key) and of `GET /api/servers/servers/?environment=<id>&page_size=<n>` (API token),
 // each measured twice, alternating, and what the surface costs (target: under 15%).
 import { startComputeNimbus } from './support/compute.ts';
-import { load, type LoadFigures } from './support/load.ts';
+import { compareWithNative } from './support/surface-cost.ts';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 20);
-const TARGET_COST = 0.15;
 
 const compute = await startComputeNimbus('cloudmc', { NIMBUS_NETWORK_RANGE: '10.197.0.0/16' });
 const { api, nimbus } = compute;
@@ -30,19 +29,9 @@ try {
   const [nativePage, cloudmcList] = [await (await fetch(native.url, { headers: native.headers })).json(), await (await fetch(cloudmc.url, { headers: cloudmc.headers })).json()];
   if (nativePage.results?.length !== INSTANCES || cloudmcList.data?.length !== INSTANCES) throw new Error(`expected ${INSTANCES} servers both ways, got ${nativePage.results?.length} and ${cloudmcList.data?.length}`);
 
-  const rounds: { native: LoadFigures; cloudmc: LoadFigures }[] = [];
-  for (let round = 0; round < 2; round++) rounds.push({ native: await load(native), cloudmc: await load(cloudmc) });
-  const total = (side: 'native' | 'cloudmc') => rounds.reduce((sum, r) => sum + r[side].requestsPerSecond, 0);
-  const cost = 1 - total('cloudmc') / total('native');
-
-  const row = (name: string, f: LoadFigures) => `  ${name.padEnd(44)} ${String(f.requestsPerSecond).padStart(7)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   errors ${f.errors + f.non2xx}`;
   console.log(`cloudmc: a list of ${INSTANCES} instances (SQLite), alternating, two rounds`);
-  rounds.forEach((r, i) => {
-    console.log(row(`native GET /api/servers/servers/ (round ${i + 1})`, r.native));
-    console.log(row(`CloudMC GET .../compute/bench/instances (round ${i + 1})`, r.cloudmc));
-  });
-  console.log(`  CloudMC surface cost: ${(cost * 100).toFixed(1)}% of the native rate (target: under ${TARGET_COST * 100}%) ${cost < TARGET_COST ? 'met' : 'MISSED'}`);
-  if (rounds.some((r) => r.native.errors + r.native.non2xx + r.cloudmc.errors + r.cloudmc.non2xx > 0)) failed = true;
+  const labels = { native: 'native GET /api/servers/servers/', surface: 'CloudMC GET .../compute/bench/instances', cost: 'CloudMC surface cost' };
+  if (await compareWithNative(labels, native, cloudmc)) failed = true;
   for (const server of created) await api('DELETE', `/api/servers/servers/${server.id}/`);
 } catch (error) {
   failed = true;

@@ -7,11 +7,10 @@
 // `GET /api/apps/apps/<name>/` (API token), each measured twice, alternating, and what the
 // surface costs (target: under 15%).
 import { jsonCaller } from './support/api.ts';
-import { load, type LoadFigures } from './support/load.ts';
 import { startNimbus } from './support/processes.ts';
+import { compareWithNative } from './support/surface-cost.ts';
 
 const APPS = Number(process.env.BENCH_APPS ?? 20);
-const TARGET_COST = 0.15;
 
 const nimbus = await startNimbus();
 let failed = false;
@@ -28,19 +27,10 @@ try {
     list: { native: { url: `${nimbus.baseUrl}/api/apps/apps/?page_size=${APPS}`, headers: native }, scalingo: { url: `${nimbus.baseUrl}/compat/scalingo/v1/apps`, headers: scalingo } },
     show: { native: { url: `${nimbus.baseUrl}/api/apps/apps/bench-app-000/`, headers: native }, scalingo: { url: `${nimbus.baseUrl}/compat/scalingo/v1/apps/bench-app-000`, headers: scalingo } },
   };
-  const row = (name: string, f: LoadFigures) => `  ${name.padEnd(44)} ${String(f.requestsPerSecond).padStart(7)} req/s   p99 ${String(f.p99Ms).padStart(4)} ms   errors ${f.errors + f.non2xx}`;
   console.log(`scalingo: ${APPS} apps (SQLite), alternating, two rounds`);
   for (const [what, pair] of Object.entries(pairs)) {
-    const rounds: { native: LoadFigures; scalingo: LoadFigures }[] = [];
-    for (let round = 0; round < 2; round++) rounds.push({ native: await load(pair.native), scalingo: await load(pair.scalingo) });
-    const total = (side: 'native' | 'scalingo') => rounds.reduce((sum, r) => sum + r[side].requestsPerSecond, 0);
-    const cost = 1 - total('scalingo') / total('native');
-    rounds.forEach((r, i) => {
-      console.log(row(`native ${what} (round ${i + 1})`, r.native));
-      console.log(row(`Scalingo ${what} (round ${i + 1})`, r.scalingo));
-    });
-    console.log(`  Scalingo surface cost (${what}): ${(cost * 100).toFixed(1)}% of the native rate (target: under ${TARGET_COST * 100}%) ${cost < TARGET_COST ? 'met' : 'MISSED'}`);
-    if (rounds.some((r) => r.native.errors + r.native.non2xx + r.scalingo.errors + r.scalingo.non2xx > 0)) failed = true;
+    const labels = { native: `native ${what}`, surface: `Scalingo ${what}`, cost: `Scalingo surface cost (${what})` };
+    if (await compareWithNative(labels, pair.native, pair.scalingo)) failed = true;
   }
 } catch (error) {
   failed = true;
