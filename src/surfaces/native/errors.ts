@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidState, QuotaExceeded, Unauthenticated, UnsupportedVersion, ValidationFailed } from '../../core/errors.ts';
 import { interpretError, sendErrorBody } from '../../http/errors.ts';
+import { surfaceFieldErrors } from '../../http/field-names.ts';
+import { NATIVE_FIELD_NAMES } from './field-names.ts';
 
 export const WWW_AUTHENTICATE = 'Token realm="api", Bearer realm="api"';
 
@@ -18,7 +20,7 @@ function nativeErrorBody(error: unknown, request: FastifyRequest, reply: Fastify
   if (meaning.kind === 'http') return { detail: meaning.message, code: meaning.code, request_id: request.id };
   const domain = meaning.error;
   if (domain instanceof ValidationFailed) {
-    return { ...domain.fields, ...(domain.nonField.length ? { non_field_errors: domain.nonField } : {}) };
+    return { ...surfaceFieldErrors(domain, NATIVE_FIELD_NAMES), ...(domain.nonField.length ? { non_field_errors: domain.nonField } : {}) };
   }
   if (domain instanceof Unauthenticated) reply.header('www-authenticate', WWW_AUTHENTICATE);
   const body: Record<string, unknown> = { detail: domain.message, code: domain.code, request_id: request.id };

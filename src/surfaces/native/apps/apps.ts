@@ -6,7 +6,6 @@ import { resourceUrl } from '../compute/shared.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
 import { AppBody, AppPatch, AppPost, RenamePost, TransferPost } from '../wire/apps.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { withFieldNames } from '../../../http/field-names.ts';
 
 export const APPS_COLLECTION = '/api/apps/apps/';
 
@@ -53,7 +52,7 @@ export function appRoutes(app: FastifyTypeBox, { apps }: Pick<CoreServices['apps
     schema: { tags, summary: 'Move an app to another organization of the acting subtree', params: IdParams, body: TransferPost, response: { 200: AppBody, ...commonErrors } },
     handler: async (request) => {
       const input = { organization_id: request.body.organization };
-      return render(request)(await withFieldNames({ organization_id: 'organization' }, () => apps.transfer(request.actor, request.params.id, input)));
+      return render(request)(await apps.transfer(request.actor, request.params.id, input));
     },
   });
 }

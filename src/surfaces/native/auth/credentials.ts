@@ -4,7 +4,6 @@ import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { CreatedCredentialBody, CredentialBody, CredentialsPost } from '../wire/credentials.ts';
-import { withFieldNames } from '../../../http/field-names.ts';
 
 const render = (c: ApiCredential) => ({ id: c.id, user: c.userId, username: c.username, enabled: c.revokedAt === null, scopes: c.scopes, created_at: c.createdAt, revoked_at: c.revokedAt });
 
@@ -24,7 +23,7 @@ export function credentialRoutes(app: FastifyTypeBox, { credentials }: Pick<Core
       body: CredentialsPost,
       response: CreatedCredentialBody,
       run: async (actor, body) => {
-        const { credential, password } = await withFieldNames({ userId: 'user' }, () => credentials.generate(actor, { userId: body?.user }));
+        const { credential, password } = await credentials.generate(actor, { userId: body?.user });
         return { row: credential, extra: { password } };
       },
     },

@@ -6,7 +6,6 @@ import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { CreatedTokenBody, ExchangeBody, ScopesBody, TokenBody, TokenDuplicatePost, TokensPost } from '../wire/tokens.ts';
-import { withFieldNames } from '../../../http/field-names.ts';
 
 function render(token: ApiToken) {
   const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
@@ -43,7 +42,7 @@ export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreS
       response: CreatedTokenBody,
       run: async (actor, body) => {
         const input = { name: body.name, scopes: body.scopes, expiresAt: body.expires_at };
-        const { token, secret } = await withFieldNames({ expiresAt: 'expires_at' }, () => tokens.createFor(actor, input));
+        const { token, secret } = await tokens.createFor(actor, input);
         return { row: token, extra: { key: secret } };
       },
     },

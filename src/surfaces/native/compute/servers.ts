@@ -2,7 +2,6 @@ import { Type, type Static } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { Server } from '../../../core/compute/records.ts';
 import type { ResizeInput, ServerInput } from '../../../core/compute/server-service.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, IdParams } from '../wire/common.ts';
 import { sendAccepted } from '../tasks/task-body.ts';
@@ -13,9 +12,6 @@ import { resourceUrl } from './shared.ts';
 import { ActionPost, ActionsBody, ResizePost, ServerBody, ServerCreated, ServerPatch, ServerPost } from '../wire/servers.ts';
 
 const COLLECTION = '/api/servers/servers/';
-
-/** The native API's names for core's server fields (in its validation errors). */
-const SERVER_FIELDS: FieldNames = { image_id: 'image', memory_bytes: 'memory', root_volume_bytes: 'root_volume_size', plan_id: 'plan', environment_id: 'environment' };
 
 const serverInput = (body: Static<typeof ServerPost>): ServerInput => ({
   name: body.name,
@@ -96,7 +92,7 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
       response: ServerCreated,
       location: true,
       run: async (actor, body) => {
-        const { server, task } = await withFieldNames(SERVER_FIELDS, () => servers.create(actor, serverInput(body)));
+        const { server, task } = await servers.create(actor, serverInput(body));
         return { row: server, extra: { task: task.id } };
       },
     },
@@ -117,6 +113,6 @@ export function serverRoutes(app: FastifyTypeBox, { compute }: CoreServices): vo
 
   app.post(`${COLLECTION}:id/resize/`, {
     schema: { tags, summary: 'Give a stopped server a new size, a plan or vcpus and memory (202 with the task; the next start applies it)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => sendAccepted(request, reply, await withFieldNames(SERVER_FIELDS, () => servers.resize(request.actor, request.params.id, resizeInput(request.body)))),
+    handler: async (request, reply) => sendAccepted(request, reply, await servers.resize(request.actor, request.params.id, resizeInput(request.body))),
   });
 }

@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import type { Snapshot, Volume } from '../../../core/compute/records.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { computeErrors, IdParams } from '../wire/common.ts';
 import { sendAccepted } from '../tasks/task-body.ts';
@@ -13,9 +12,6 @@ import { AttachPost, Reference, ResizePost, SnapshotBody, SnapshotCreated, Snaps
 const VOLUMES = '/api/storage/volumes/';
 
 const SNAPSHOTS = '/api/storage/snapshots/';
-
-/** The native API's names for core's volume fields (in its validation errors). */
-const VOLUME_FIELDS: FieldNames = { size_bytes: 'size', snapshot_id: 'snapshot', environment_id: 'environment', server_id: 'server' };
 
 type Request = Parameters<typeof resourceUrl>[0];
 
@@ -68,7 +64,7 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
       location: true,
       run: async (actor, body) => {
         const input = { name: body.name, size_bytes: body.size, snapshot_id: body.snapshot, environment_id: body.environment, server_id: body.server, mount_path: body.mount_path };
-        const { volume, task } = await withFieldNames(VOLUME_FIELDS, () => volumes.create(actor, input));
+        const { volume, task } = await volumes.create(actor, input);
         return { row: volume, extra: { task: task.id } };
       },
     },
@@ -79,7 +75,7 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
 
   app.post(`${VOLUMES}:id/resize/`, {
     schema: { tags, summary: 'Grow a volume (online when attached)', params: IdParams, body: ResizePost, response: { 202: TaskBody, ...computeErrors } },
-    handler: async (request, reply) => sendAccepted(request, reply, await withFieldNames(VOLUME_FIELDS, () => volumes.resize(request.actor, request.params.id, { size_bytes: request.body.size }))),
+    handler: async (request, reply) => sendAccepted(request, reply, await volumes.resize(request.actor, request.params.id, { size_bytes: request.body.size })),
   });
 
   app.post(`${VOLUMES}:id/attach/`, {
@@ -92,7 +88,7 @@ export function storageRoutes(app: FastifyTypeBox, { compute }: CoreServices): v
     },
     handler: async (request, reply) => {
       const input = { server_id: request.body.server, mount_path: request.body.mount_path };
-      return sendAccepted(request, reply, await withFieldNames(VOLUME_FIELDS, () => volumes.attach(request.actor, request.params.id, input)));
+      return sendAccepted(request, reply, await volumes.attach(request.actor, request.params.id, input));
     },
   });
 

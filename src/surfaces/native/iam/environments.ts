@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import type { Environment, EnvironmentMember } from '../../../core/environments/environment-service.ts';
 import type { ServiceConnection } from '../../../core/environments/service-connections.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { listQuerySchema, listResponseSchema, sendList, toListRequest, type ListQuery } from '../pagination.ts';
 import { collectionRoutes } from '../collection-routes.ts';
@@ -32,8 +31,6 @@ const renderConnection = (c: ServiceConnection) => ({ id: c.id, code: c.code, na
  * their members) and `/api/iam/service-connections/` (the services environments use).
  */
 
-/** The native API's names for core's environment fields (in its validation errors). */
-const ENVIRONMENT_FIELDS: FieldNames = { organizationId: 'organization', serviceConnectionId: 'service_connection', userId: 'user' };
 export function environmentRoutes(app: FastifyTypeBox, { environments, serviceConnections }: Pick<CoreServices, 'environments' | 'serviceConnections'>): void {
   const tags = ['iam'];
   const memberFilters = { role: Type.Optional(Type.String({ maxLength: 50 })) };
@@ -60,7 +57,7 @@ export function environmentRoutes(app: FastifyTypeBox, { environments, serviceCo
       location: true,
       run: async (actor, body) => {
         const input = { name: body.name, description: body.description, organizationId: body.organization, serviceConnectionId: body.service_connection };
-        return { row: await withFieldNames(ENVIRONMENT_FIELDS, () => environments.create(actor, input)) };
+        return { row: await environments.create(actor, input) };
       },
     },
     retrieve: { summary: 'Retrieve an environment', run: environments.get },
@@ -78,7 +75,7 @@ export function environmentRoutes(app: FastifyTypeBox, { environments, serviceCo
     handler: async (request, reply) => {
       reply.code(201);
       const input = { userId: request.body.user, role: request.body.role };
-      return renderMember(await withFieldNames(ENVIRONMENT_FIELDS, () => environments.addMember(request.actor, request.params.id, input)));
+      return renderMember(await environments.addMember(request.actor, request.params.id, input));
     },
   });
 

@@ -1,7 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { type Membership, type MembershipInput } from '../../../core/iam/membership-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors } from '../wire/common.ts';
 import { renderUserSummary } from '../summaries.ts';
@@ -13,9 +12,6 @@ const render = (m: Membership) => ({ id: m.id, group: m.groupId, group_name: m.g
 const COLLECTION = '/api/iam/memberships/';
 
 /** `/api/iam/memberships/`: who is in which group; a group always keeps an owner. */
-
-/** The native API's names for core's membership fields (in its validation errors). */
-const MEMBERSHIP_FIELDS: FieldNames = { groupId: 'group', userId: 'user' };
 
 const membershipInput = (body: Static<typeof MembershipPatch>): MembershipInput => ({ groupId: body.group, userId: body.user, role: body.role });
 export function membershipRoutes(app: FastifyTypeBox, { memberships }: Pick<CoreServices, 'memberships'>): void {
@@ -37,7 +33,7 @@ export function membershipRoutes(app: FastifyTypeBox, { memberships }: Pick<Core
     create: {
       summary: 'Add a user to a group',
       body: MembershipsPost,
-      run: async (actor, body) => ({ row: await withFieldNames(MEMBERSHIP_FIELDS, () => memberships.create(actor, membershipInput(body))) }),
+      run: async (actor, body) => ({ row: await memberships.create(actor, membershipInput(body)) }),
     },
     retrieve: { summary: 'Retrieve a membership', run: memberships.get },
     update: { summary: "Change a member's role", body: MembershipPatch, replace: { summary: "Change a member's role", body: MembershipPatch }, run: (actor, id, body) => memberships.update(actor, id, membershipInput(body)) },

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Organization, OrganizationInput, OrganizationService } from '../../../core/organizations/organization-service.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors } from '../wire/common.ts';
@@ -21,9 +20,6 @@ const render = (request: FastifyRequest) => (o: Organization) => ({
 });
 
 /** `/api/iam/organizations/`: the tenancy tree, scoped to the acting organization's subtree. */
-
-/** The native API's names for core's organization fields (in its validation errors). */
-const ORGANIZATION_FIELDS: FieldNames = { parentId: 'parent' };
 
 const organizationInput = (body: Static<typeof OrganizationPatch>): OrganizationInput => ({ name: body.name, slug: body.slug, parentId: body.parent });
 export function organizationRoutes(app: FastifyTypeBox, organizations: OrganizationService): void {
@@ -47,14 +43,14 @@ export function organizationRoutes(app: FastifyTypeBox, organizations: Organizat
       summary: 'Create a sub-organization',
       body: OrganizationsPost,
       location: true,
-      run: async (actor, body) => ({ row: await withFieldNames(ORGANIZATION_FIELDS, () => organizations.create(actor, organizationInput(body))) }),
+      run: async (actor, body) => ({ row: await organizations.create(actor, organizationInput(body)) }),
     },
     retrieve: { summary: 'Retrieve an organization', run: organizations.get },
     update: {
       summary: 'Update some fields of an organization',
       body: OrganizationPatch,
       replace: { summary: 'Replace an organization', body: OrganizationPut },
-      run: (actor, id, body, options) => withFieldNames(ORGANIZATION_FIELDS, () => organizations.update(actor, id, organizationInput(body), options)),
+      run: (actor, id, body, options) => organizations.update(actor, id, organizationInput(body), options),
     },
     remove: { summary: 'Delete an organization (refused while it has sub-organizations or users)', ifMatch: true, run: organizations.remove },
   });

@@ -3,7 +3,6 @@ import { NotFound } from '../../../core/errors.ts';
 import type { RoleBinding } from '../../../core/iam/role-binding-service.ts';
 import { ROLES, type RoleDefinition } from '../../../core/iam/roles.ts';
 import type { CoreServices } from '../../../core/services.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams, onePage, OnePage } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
@@ -17,8 +16,6 @@ const BINDINGS = '/api/iam/role-bindings/';
 
 /** `/api/iam/roles/` (the built-in roles) and `/api/iam/role-bindings/` (who holds which, where). */
 
-/** The native API's names for core's role-binding fields (in its validation errors). */
-const BINDING_FIELDS: FieldNames = { userId: 'user', organizationId: 'organization' };
 export function roleRoutes(app: FastifyTypeBox, { roleBindings }: Pick<CoreServices, 'roleBindings'>): void {
   const tags = ['iam'];
   const roles = Object.values(ROLES);
@@ -52,7 +49,7 @@ export function roleRoutes(app: FastifyTypeBox, { roleBindings }: Pick<CoreServi
       },
       run: roleBindings.list,
     },
-    create: { summary: 'Give a user a role in an organization (replacing the one it had there)', body: BindingsPost, run: async (actor, body) => ({ row: await withFieldNames(BINDING_FIELDS, () => roleBindings.create(actor, { userId: body.user, organizationId: body.organization, role: body.role })) }) },
+    create: { summary: 'Give a user a role in an organization (replacing the one it had there)', body: BindingsPost, run: async (actor, body) => ({ row: await roleBindings.create(actor, { userId: body.user, organizationId: body.organization, role: body.role }) }) },
     retrieve: { summary: 'Retrieve a role binding', run: roleBindings.get },
     update: { summary: 'Change the role', body: BindingPatch, replace: { summary: 'Change the role', body: BindingPatch }, run: roleBindings.update },
     remove: { summary: 'Take the role away', run: roleBindings.remove },

@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
 import type { User, UserInput } from '../../../core/users/user-service.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
@@ -10,17 +9,6 @@ import type { FastifyTypeBox } from '../types.ts';
 import { PasswordPost, UserBody, UserPatch, UserPut, UsersPost } from '../wire/users.ts';
 
 const COLLECTION = '/api/iam/users/';
-
-/** The native API's names for core's user fields (in its validation errors). */
-const USER_FIELDS: FieldNames = {
-  firstName: 'first_name',
-  lastName: 'last_name',
-  isActive: 'is_active',
-  isStaff: 'is_staff',
-  isSuperuser: 'is_superuser',
-  organizationId: 'organization',
-  oldPassword: 'old_password',
-};
 
 const userInput = (body: Static<typeof UserPatch> & { password?: string }): UserInput => ({
   username: body.username,
@@ -73,13 +61,13 @@ export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'u
       },
       run: users.list,
     },
-    create: { summary: 'Create a user', body: UsersPost, location: true, run: async (actor, body) => ({ row: await withFieldNames(USER_FIELDS, () => users.create(actor, userInput(body))) }) },
+    create: { summary: 'Create a user', body: UsersPost, location: true, run: async (actor, body) => ({ row: await users.create(actor, userInput(body)) }) },
     retrieve: { summary: 'Retrieve a user (`-` for yourself)', run: users.get },
     update: {
       summary: 'Update some fields of a user',
       body: UserPatch,
       replace: { summary: 'Replace a user', body: UserPut },
-      run: (actor, id, body, options) => withFieldNames(USER_FIELDS, () => users.update(actor, id, userInput(body), options)),
+      run: (actor, id, body, options) => users.update(actor, id, userInput(body), options),
     },
     remove: { summary: 'Delete a user', run: users.remove },
   });
@@ -94,7 +82,7 @@ export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'u
     },
     handler: async (request, reply) => {
       const { old_password: oldPassword, password } = request.body;
-      await withFieldNames(USER_FIELDS, () => users.changePassword(request.actor, request.params.id, { oldPassword, password }));
+      await users.changePassword(request.actor, request.params.id, { oldPassword, password });
       return reply.code(204).send(null);
     },
   });

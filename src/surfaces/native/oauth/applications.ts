@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { OauthApplication, OauthApplicationInput, OauthApplicationService } from '../../../core/oauth/application-service.ts';
 import { revisionEtag } from '../../../http/conventions/etag.ts';
-import { withFieldNames, type FieldNames } from '../../../http/field-names.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
@@ -12,9 +11,6 @@ import { ApplicationBody, ApplicationPatch, ApplicationsPost, WithSecret } from 
 const COLLECTION = '/api/oauth/applications/';
 
 /** `/api/oauth/applications/`: OAuth clients registered by the acting organization and its sub-organizations. */
-
-/** The native API's names for core's OAuth application fields (in its validation errors). */
-const APPLICATION_FIELDS: FieldNames = { clientType: 'client_type', redirectUris: 'redirect_uris' };
 
 const applicationInput = (body: Static<typeof ApplicationPatch>): OauthApplicationInput => ({ name: body.name, clientType: body.client_type, redirectUris: body.redirect_uris, scopes: body.scopes });
 export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthApplicationService): void {
@@ -50,7 +46,7 @@ export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthA
       response: WithSecret,
       location: true,
       run: async (actor, body) => {
-        const { application, clientSecret } = await withFieldNames(APPLICATION_FIELDS, () => applications.create(actor, applicationInput(body)));
+        const { application, clientSecret } = await applications.create(actor, applicationInput(body));
         return { row: application, extra: { client_secret: clientSecret } };
       },
     },
@@ -59,7 +55,7 @@ export function oauthApplicationRoutes(app: FastifyTypeBox, applications: OauthA
       summary: 'Update some fields of an OAuth application',
       body: ApplicationPatch,
       replace: { summary: 'Replace an OAuth application', body: ApplicationsPost },
-      run: (actor, id, body, options) => withFieldNames(APPLICATION_FIELDS, () => applications.update(actor, id, applicationInput(body), options)),
+      run: (actor, id, body, options) => applications.update(actor, id, applicationInput(body), options),
     },
     remove: { summary: 'Delete an OAuth application and every token issued to it', ifMatch: true, run: applications.remove },
   });
