@@ -9,6 +9,7 @@ import { oauthSurface } from '../oauth/index.ts';
 import { limitBodyArrival } from './body-timeout.ts';
 import { renderComputeStacksError } from './errors.ts';
 import { catalogRoutes } from './catalog.ts';
+import { orderRoutes } from './orders.ts';
 import { profileRoutes } from './profile.ts';
 import { projectRoutes } from './projects.ts';
 import { serviceRoutes } from './services.ts';
@@ -62,4 +63,5 @@ async function apiRoutes(app: FastifyInstance, { services, limits }: Pick<Comput
   projectRoutes(app, services);
   serviceRoutes(app, services);
   catalogRoutes(app, services);
+  orderRoutes(app, services);
 }
