@@ -123,6 +123,15 @@ export interface FileReadRequest {
   maxBytes: number;
 }
 
+/** A file or directory read out of a server, as one of its users, as a tar stream. */
+export interface TreeReadRequest {
+  path: string;
+  username?: string;
+  groupname?: string;
+  /** The most bytes of tar the stream may carry: past them it fails. */
+  maxBytes: number;
+}
+
 export interface ServerFacts {
   hostname: string;
   os: { name: string; version: string; platform: string };
@@ -180,6 +189,12 @@ export interface ComputeHost {
     writeFile(serverId: string, request: FileWriteRequest): Promise<{ path: string; bytes: number }>;
     /** A file of a running server as a stream; refused with why before streaming when it cannot be read. */
     readFile(serverId: string, request: FileReadRequest): Promise<Readable>;
+    /**
+     * A file or directory of a running server as a tar stream whose entries start with its base
+     * name, read as the user inside the server (paths resolve there; links are not followed);
+     * refused with why before streaming when it cannot be read.
+     */
+    readTree(serverId: string, request: TreeReadRequest): Promise<Readable>;
     /** Opens a shell on a pseudo-terminal in a running server. */
     terminal(serverId: string, request: TerminalRequest): Promise<Terminal>;
     facts(serverId: string): Promise<ServerFacts>;

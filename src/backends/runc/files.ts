@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ComputeRejected, type FileReadRequest, type FileWriteRequest } from '../compute-host.ts';
+import { ComputeRejected, type FileReadRequest, type FileWriteRequest, type TreeReadRequest } from '../compute-host.ts';
 import { execArguments, killCommand, pidFileIn, type ExecTarget } from './exec.ts';
 import { resolveExecUser } from './users.ts';
 
@@ -36,6 +36,17 @@ const READ_SCRIPT = [
   'if [ -d "$1" ]; then echo "$1 is a directory" >&2; exit 21; fi',
   'if [ ! -f "$1" ]; then echo "$1 is not a file" >&2; exit 2; fi',
   'exec cat -- "$1"',
+].join('\n');
+
+/**
+ * Archives a file or a directory (with everything under it) as the user, inside the server, as
+ * a tar stream whose entries start with its base name. tar runs in the server, so every path
+ * resolves there; symbolic links are archived as links, never followed.
+ */
+const TREE_SCRIPT = [
+  'if [ ! -e "$1" ]; then echo "$1 does not exist" >&2; exit 2; fi',
+  'cd "$(dirname "$1")" || exit 1',
+  'exec tar -c -f - "./$(basename "$1")"',
 ].join('\n');
 
 interface Run {
@@ -111,11 +122,23 @@ export async function writeFileInContainer(target: ExecTarget, request: FileWrit
  * Resolves once the file's first bytes came (or it was empty); a file that cannot be read is
  * refused with why, before anything is streamed.
  */
-export async function readFileInContainer(target: ExecTarget, request: FileReadRequest): Promise<Readable> {
-  const run = await runScript(target, request, READ_SCRIPT, [request.path], 'ignore');
-  const counted = { bytes: 0 };
+export function readFileInContainer(target: ExecTarget, request: FileReadRequest): Promise<Readable> {
+  return streamScript(target, request, READ_SCRIPT, [request.path], request.maxBytes, 'the file could not be read');
+}
+
+/** A file or directory of the server as a tar stream (see TREE_SCRIPT), refused with why before anything is streamed. */
+export function readTreeInContainer(target: ExecTarget, request: TreeReadRequest): Promise<Readable> {
+  return streamScript(target, request, TREE_SCRIPT, [request.path], request.maxBytes, 'the path could not be archived');
+}
+
+/**
+ * What a script prints, as a stream that fails past `maxBytes`, or at its end when the script
+ * failed (tar reports a file it could not read only when it exits); resolves with its first bytes.
+ */
+async function streamScript(target: ExecTarget, request: { username?: string; groupname?: string }, script: string, args: string[], maxBytes: number, failure: string): Promise<Readable> {
+  const run = await runScript(target, request, script, args, 'ignore');
   const out = new PassThrough();
-  const refused = (code: number) => new ComputeRejected(run.stderr() || `the file could not be read (exit code ${code})`, 'path');
+  const refused = (code: number) => new ComputeRejected(run.stderr() || `${failure} (exit code ${code})`, 'path');
   const ended = () => run.exited.then((code) => {
     if (code !== 0) throw refused(code);
   });
@@ -125,10 +148,15 @@ export async function readFileInContainer(target: ExecTarget, request: FileReadR
     run.exited.catch(reject);
   });
   await started;
-  void pipeline(run.stdout, capped(request.maxBytes, counted), out).catch((error: unknown) => {
+  const cap = capped(maxBytes, { bytes: 0 });
+  run.stdout.pipe(cap).pipe(out, { end: false });
+  cap.once('error', (error) => {
     void run.kill();
-    out.destroy(error as Error);
+    out.destroy(error);
   });
-  ended().catch((error: Error) => out.destroy(error));
+  // The reader went away: the script stops too.
+  out.once('close', () => void (out.writableFinished || run.kill()));
+  const drained = new Promise<void>((resolve) => cap.once('end', resolve));
+  Promise.all([drained, ended()]).then(() => out.end(), (error: Error) => out.destroy(error));
   return out;
 }

@@ -109,6 +109,7 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
       exec: guarded((serverId, request) => servers.exec(serverId, request)),
       writeFile: guarded((serverId, request) => servers.writeFile(serverId, request)),
       readFile: guarded((serverId, request) => servers.readFile(serverId, request)),
+      readTree: guarded((serverId, request) => servers.readTree(serverId, request)),
       terminal: guarded((serverId, request) => servers.terminal(serverId, request)),
       facts: guarded((serverId) => servers.facts(serverId)),
     },

@@ -1,7 +1,7 @@
 import { chmod, lchown, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type FileReadRequest, type FileWriteRequest, type ServerSpec, type Terminal, type TerminalRequest } from '../compute-host.ts';
+import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type FileReadRequest, type FileWriteRequest, type TreeReadRequest, type ServerSpec, type Terminal, type TerminalRequest } from '../compute-host.ts';
 import { run } from '../command.ts';
 import { exists, makeStagingDir, readJsonIfExists, readTail, writeFileAtomic } from '../files.ts';
 import { ownedByBlock, serverHostId, shiftOwnership, type ServerIdRange } from '../id-ranges.ts';
@@ -18,7 +18,7 @@ import type { VolumeStore } from '../volumes/store.ts';
 import { hostsFileContent, runtimeConfig } from './bundle.ts';
 import { execInContainer, type ExecTarget } from './exec.ts';
 import { openTerminal } from './terminal.ts';
-import { readFileInContainer, writeFileInContainer } from './files.ts';
+import { readFileInContainer, readTreeInContainer, writeFileInContainer } from './files.ts';
 import type { Readable } from 'node:stream';
 import { collectFacts } from './facts.ts';
 import type { Runc } from './runtime.ts';
@@ -297,6 +297,10 @@ export class ServerManager {
 
   async readFile(serverId: string, request: FileReadRequest): Promise<Readable> {
     return readFileInContainer(await this.execTarget(serverId), request);
+  }
+
+  async readTree(serverId: string, request: TreeReadRequest): Promise<Readable> {
+    return readTreeInContainer(await this.execTarget(serverId), request);
   }
 
   async terminal(serverId: string, request: TerminalRequest): Promise<Terminal> {

@@ -14,7 +14,7 @@ export function unconfiguredComputeHost(): ComputeHost {
     ensureAvailable: refuse,
     images: { ensureBuiltin: refuse, importArchive: refuse, fromSnapshot: refuse, remove: refuse },
     volumes: { create: refuse, resize: refuse, remove: refuse, snapshot: refuse, removeSnapshot: refuse },
-    servers: { create: refuse, start: refuse, stop: refuse, state: refuse, remove: refuse, exec: refuse, terminal: refuse, writeFile: refuse, readFile: refuse, facts: refuse },
+    servers: { create: refuse, start: refuse, stop: refuse, state: refuse, remove: refuse, exec: refuse, terminal: refuse, writeFile: refuse, readFile: refuse, readTree: refuse, facts: refuse },
     sweep: refuse,
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { FileTransferRow } from '../../store/schema.ts';
@@ -9,24 +9,38 @@ import type { CommandService } from '../commands/command-service.ts';
 import { asDomainError, assertComputeAvailable, onHost, tenantMessage } from '../compute/context.ts';
 import type { ServerService } from '../compute/server-service.ts';
 import { InvalidState, NotFound, TooLarge, Unauthenticated, ValidationFailed } from '../errors.ts';
-import { goneServer, serverSummaries, type ServerSummary } from '../summaries.ts';
+import { choiceFilter, runList, uuidFilter, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { goneServer, goneUser, serverSummaries, userSummaries, type ServerSummary, type UserSummary } from '../summaries.ts';
 import { hashToken } from '../tokens/token-format.ts';
+import { tarToZipEntries } from './archive.ts';
+import { zipStream } from './zip.ts';
 
 /** How long a transfer's content URL may wait to be used (once). */
 export const TRANSFER_URL_TTL_MS = 10 * 60 * 1000;
 const PATH_MAX = 4096;
 const NAME_MAX = 255;
+/** The most files one bulk upload, or paths one bulk download, may name. */
+export const BULK_MAX = 50;
 
 /** A transfer refused because the file is larger than the cap. */
 const tooLarge = (limit: number) => new TooLarge(`The file is larger than the limit of ${limit} bytes (NIMBUS_TRANSFER_LIMIT).`, 'webftp_file_too_large');
 
+export type TransferKind = 'file' | 'folder' | 'bulk';
+
 export interface FileTransfer {
   id: string;
   direction: 'upload' | 'download';
+  /** `file`; `folder` and `bulk` downloads come as one zip. */
+  kind: TransferKind;
   name: string;
   path: string;
+  /** A bulk download's paths; otherwise `[path]`. */
+  paths: string[];
   server: ServerSummary;
   userId: string | null;
+  /** The user who asked for it, as they are now. */
+  user: UserSummary | null;
+  remoteIp: string;
   username: string;
   groupname: string;
   bytes: number | null;
@@ -52,6 +66,46 @@ export interface DownloadRequest {
   path: string;
   username?: string;
   groupname?: string;
+  /** A directory, downloaded with everything under it as a zip. */
+  folder?: boolean;
+}
+
+export interface BulkUploadRequest extends Omit<UploadRequest, 'name'> {
+  names: string[];
+}
+
+export interface BulkDownloadRequest extends Omit<DownloadRequest, 'path' | 'folder'> {
+  paths: string[];
+}
+
+const listSpec: ListSpec = {
+  filters: {
+    server: uuidFilter('server_id', 'server'),
+    user: uuidFilter('user_id', 'user'),
+    action: choiceFilter('direction', 'action', ['upload', 'download']),
+  },
+  searchColumns: ['name', 'path'],
+  orderings: { added_at: 'created_at', created_at: 'created_at' },
+  defaultOrdering: '-created_at',
+  idColumn: 'id',
+};
+
+/** The check a download's command runs as the user: each path in `$TRANSFER_PATH_<n>` is there and readable. */
+function checkLine(kind: TransferKind, count: number): string {
+  const test = kind === 'folder' ? '[ -d "$p" ] && [ -r "$p" ] && [ -x "$p" ]' : kind === 'file' ? '[ -f "$p" ] && [ -r "$p" ]' : '[ -e "$p" ] && [ -r "$p" ]';
+  const what = kind === 'folder' ? 'a readable directory' : kind === 'file' ? 'a readable file' : 'readable';
+  const names = Array.from({ length: count }, (_, i) => `TRANSFER_PATH_${i}`).join(' ');
+  return `for v in ${names}; do eval "p=\\$$v"; if ! { ${test}; }; then echo "$p is not ${what}" >&2; exit 1; fi; done; echo ready`;
+}
+
+/** A zip's bytes, failing once more than `limit` have passed. */
+async function* capped(source: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += chunk.length;
+    if (bytes > limit) throw tooLarge(limit);
+    yield chunk;
+  }
 }
 
 export type TransferService = ReturnType<typeof createTransferService>;
@@ -68,15 +122,19 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
 
   const visible = (actor: Actor) => db.selectFrom('file_transfers').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
 
-  async function shown(rows: FileTransferRow[]): Promise<FileTransfer[]> {
-    const summaries = await serverSummaries(db, rows.map((r) => r.server_id));
+  async function shown(readerPath: string, rows: FileTransferRow[]): Promise<FileTransfer[]> {
+    const [summaries, users] = await Promise.all([serverSummaries(db, rows.map((r) => r.server_id)), userSummaries(db, readerPath, rows.map((r) => r.user_id))]);
     return rows.map((r) => ({
       id: r.id,
       direction: r.direction,
+      kind: r.kind,
       name: r.name,
       path: r.path,
+      paths: r.paths === null ? [r.path] : (JSON.parse(r.paths) as string[]),
       server: summaries.get(r.server_id) ?? goneServer(r.server_id),
       userId: r.user_id,
+      user: r.user_id === null ? null : (users.get(r.user_id) ?? goneUser(r.user_id)),
+      remoteIp: r.remote_ip,
       username: r.username,
       groupname: r.groupname,
       bytes: r.bytes === null ? null : Number(r.bytes),
@@ -100,11 +158,18 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
   }
 
-  async function open(actor: Actor, direction: 'upload' | 'download', fields: { server: string; name: string; path: string; username?: string; groupname?: string; overwrite: boolean }, commandId?: (serverId: string) => Promise<string>) {
+  /** The running server of the actor's subtree files move to or from, for an actor who may run commands. */
+  async function serverFor(actor: Actor, id: string) {
     assertAllowed(actor, 'command:write');
-    const server = await servers.findVisible(actor, fields.server);
+    const server = await servers.findVisible(actor, id);
     if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; files move only to and from a running server.`);
     await assertComputeAvailable(host);
+    return server;
+  }
+
+  type OpenFields = { name: string; path: string; paths?: string[]; kind: TransferKind; username?: string; groupname?: string; overwrite: boolean };
+
+  async function open(actor: Actor, server: Awaited<ReturnType<typeof serverFor>>, direction: 'upload' | 'download', fields: OpenFields, commandId?: () => Promise<string>) {
     const token = randomBytes(24).toString('base64url');
     const row: FileTransferRow = {
       id: newId(),
@@ -113,15 +178,18 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
       server_id: server.id,
       user_id: actor.principal.userId,
       direction,
+      kind: fields.kind,
       name: fields.name,
       path: fields.path,
+      paths: fields.paths ? JSON.stringify(fields.paths) : null,
+      remote_ip: actor.clientAddress,
       username: fields.username || 'root',
       groupname: fields.groupname ?? '',
       overwrite: fields.overwrite ? 1 : 0,
       token_hash: hashToken(token),
       token_expires_at: isoAfter(TRANSFER_URL_TTL_MS),
       used_at: null,
-      command_id: commandId ? await commandId(server.id) : null,
+      command_id: commandId ? await commandId() : null,
       bytes: null,
       success: null,
       message: '',
@@ -129,34 +197,81 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
       finished_at: null,
     };
     await db.insertInto('file_transfers').values(row).execute();
-    return { transfer: (await shown([row]))[0]!, token };
+    return { transfer: (await shown(actor.organizationPath, [row]))[0]!, token };
   }
+
+  const uploadNames = (request: Omit<UploadRequest, 'name'>, name: string) =>
+    checkNames({ name, path: request.path, username: request.username, groupname: request.groupname }, { name: NAME_MAX, path: PATH_MAX, username: 32, groupname: 32 });
 
   /** An upload waiting for its content at the URL its token opens. */
   async function createUpload(actor: Actor, request: UploadRequest) {
-    checkNames({ name: request.name, path: request.path, username: request.username, groupname: request.groupname }, { name: NAME_MAX, path: PATH_MAX, username: 32, groupname: 32 });
-    return open(actor, 'upload', request.path.length ? request : { ...request, path: '/' });
+    uploadNames(request, request.name);
+    const server = await serverFor(actor, request.server);
+    return open(actor, server, 'upload', { ...request, kind: 'file' });
   }
 
-  /**
-   * A download: its check runs first as a command on the server, as the user (Alpacon's CLI
-   * waits for that command), then the content URL streams the file.
-   */
-  async function createDownload(actor: Actor, request: DownloadRequest) {
-    checkNames({ path: request.path, username: request.username, groupname: request.groupname }, { path: PATH_MAX, username: 32, groupname: 32 });
-    const name = request.path.replace(/\/+$/, '').split('/').pop() || 'download';
-    return open(actor, 'download', { ...request, name, overwrite: false }, async (serverId) => {
+  /** Several uploads into one directory, each with its own content URL; a bad name refuses them all. */
+  async function createUploads(actor: Actor, request: BulkUploadRequest) {
+    if (request.names.length === 0 || request.names.length > BULK_MAX) throw ValidationFailed.field('names', `Name from 1 to ${BULK_MAX} files.`);
+    for (const name of request.names) uploadNames(request, name);
+    const server = await serverFor(actor, request.server);
+    const opened = [];
+    for (const name of request.names) opened.push(await open(actor, server, 'upload', { ...request, name, kind: 'file' }));
+    return opened;
+  }
+
+  /** The uploads named (all of the actor's subtree), as they are: each was written as its content arrived. */
+  async function getUploads(actor: Actor, ids: string[]): Promise<FileTransfer[]> {
+    if (ids.length === 0 || ids.length > BULK_MAX) throw ValidationFailed.field('ids', `Name from 1 to ${BULK_MAX} uploads.`);
+    const found = [];
+    for (const id of ids) found.push(await get(actor, 'upload', id));
+    return found;
+  }
+
+  const downloadNames = (request: Omit<DownloadRequest, 'path'>, path: string, field = 'path') => {
+    try {
+      checkNames({ path, username: request.username, groupname: request.groupname }, { path: PATH_MAX, username: 32, groupname: 32 });
+    } catch (error) {
+      if (field === 'path' || !(error instanceof ValidationFailed) || !error.fields.path) throw error;
+      throw ValidationFailed.field(field, `"${path.slice(0, 100)}": ${error.fields.path[0]}`);
+    }
+  };
+
+  /** A download opened after its check, run first as a command on the server as the user (Alpacon's CLI waits for it). */
+  async function openDownload(actor: Actor, request: Omit<DownloadRequest, 'path'>, fields: { name: string; kind: TransferKind; paths: string[] }) {
+    const server = await serverFor(actor, request.server);
+    return open(actor, server, 'download', { ...request, ...fields, path: fields.paths[0]!, paths: fields.kind === 'bulk' ? fields.paths : undefined, overwrite: false }, async () => {
       const [command] = [
         await commands.create(actor, {
-          server: serverId,
-          line: 'if [ -f "$TRANSFER_PATH" ] && [ -r "$TRANSFER_PATH" ]; then echo ready; else echo "$TRANSFER_PATH is not a readable file" >&2; exit 1; fi',
-          env: { TRANSFER_PATH: request.path },
+          server: server.id,
+          line: checkLine(fields.kind, fields.paths.length),
+          env: Object.fromEntries(fields.paths.map((path, i) => [`TRANSFER_PATH_${i}`, path])),
           username: request.username,
           groupname: request.groupname,
         }),
       ];
       return command!.id;
     });
+  }
+
+  const baseName = (path: string) => path.replace(/\/+$/, '').split('/').pop() ?? '';
+
+  /** A file, or a folder (`folder`) with everything under it as one zip, streamed by the content URL. */
+  async function createDownload(actor: Actor, request: DownloadRequest) {
+    downloadNames(request, request.path);
+    const name = baseName(request.path);
+    if (request.folder && name === '') throw ValidationFailed.field('path', 'A directory below /: the root cannot be downloaded whole.');
+    return openDownload(actor, request, { name: request.folder ? `${name}.zip` : name || 'download', kind: request.folder ? 'folder' : 'file', paths: [request.path] });
+  }
+
+  /** Several files or folders of one server, as one zip. */
+  async function createBulkDownload(actor: Actor, request: BulkDownloadRequest) {
+    if (request.paths.length === 0 || request.paths.length > BULK_MAX) throw ValidationFailed.field('path', `Name from 1 to ${BULK_MAX} paths.`);
+    for (const path of request.paths) {
+      downloadNames(request, path);
+      if (baseName(path) === '') throw ValidationFailed.field('path', 'A path below /: the root cannot be downloaded whole.');
+    }
+    return openDownload(actor, request, { name: 'download.zip', kind: 'bulk', paths: request.paths });
   }
 
   /** Spends a content URL's token (once, while fresh) and answers its transfer. */
@@ -205,7 +320,23 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
     } catch (error) {
       await failed(row.id, /larger than the limit/.test((error as Error).message) ? tooLarge(limit) : error);
     }
-    return (await shown([await db.selectFrom('file_transfers').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()]))[0]!;
+    return (await shown(row.organization_path, [await db.selectFrom('file_transfers').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()]))[0]!;
+  }
+
+  /**
+   * A folder's or several paths' content as one zip: each path is archived by tar inside the
+   * server, as the user (so paths resolve there), and the archives become the zip as they stream.
+   * The first is opened before anything is sent, so a path that cannot be read is refused whole.
+   */
+  async function zipOf(row: FileTransferRow): Promise<Readable> {
+    const paths: string[] = row.paths === null ? [row.path] : JSON.parse(row.paths);
+    // The zip is capped at `limit`; each tar (a little larger, with its headers) at twice that.
+    const archive = (path: string) => onHost(() => host.servers.readTree(row.server_id, { path, username: row.username, groupname: row.groupname || undefined, maxBytes: 2 * limit }));
+    const first = await archive(paths[0]!);
+    async function* entries() {
+      for (const [i, path] of paths.entries()) yield* tarToZipEntries(i === 0 ? first : await archive(path));
+    }
+    return Readable.from(capped(zipStream(entries()), limit), { objectMode: false });
   }
 
   /** A download's content (the URL's token opens it once); `done` records how it ended. */
@@ -213,23 +344,31 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
     const row = await spend(id, token, 'download');
     let stream: Readable;
     try {
-      stream = await onHost(() => host.servers.readFile(row.server_id, { path: row.path, username: row.username, groupname: row.groupname || undefined, maxBytes: limit }));
+      stream = row.kind === 'file' ? await onHost(() => host.servers.readFile(row.server_id, { path: row.path, username: row.username, groupname: row.groupname || undefined, maxBytes: limit })) : await zipOf(row);
     } catch (error) {
       return failed(row.id, /larger than the limit/.test((error as Error).message) ? tooLarge(limit) : error);
     }
     const done = async ({ bytes, error }: { bytes: number; error?: unknown }) => {
-      if (error === undefined) await finish(row.id, { success: true, message: `Downloaded ${bytes} bytes from ${row.path}.`, bytes });
+      const from = row.kind === 'bulk' ? `${(JSON.parse(row.paths!) as string[]).length} paths, as a zip` : row.kind === 'folder' ? `${row.path}, as a zip` : row.path;
+      if (error === undefined) await finish(row.id, { success: true, message: `Downloaded ${bytes} bytes from ${from}.`, bytes });
       else await finish(row.id, { success: false, message: tenantMessage(asDomainError(error)) });
     };
-    return { transfer: (await shown([row]))[0]!, stream, done };
+    return { transfer: (await shown(row.organization_path, [row]))[0]!, stream, done };
   }
 
   async function get(actor: Actor, direction: 'upload' | 'download', id: string): Promise<FileTransfer> {
     assertAllowed(actor, 'command:read');
     const row = isUuid(id) ? await visible(actor).where('id', '=', id.toLowerCase()).where('direction', '=', direction).executeTakeFirst() : undefined;
     if (!row) throw new NotFound('webftp_transfer', 'No transfer matches the given query.');
-    return (await shown([row]))[0]!;
+    return (await shown(actor.organizationPath, [row]))[0]!;
   }
 
-  return { createUpload, createDownload, receive, send, get, limit };
+  /** Every transfer of the actor's subtree, newest first: the log of what moved in and out of its servers. */
+  async function list(actor: Actor, request: ListRequest): Promise<ListResult<FileTransfer>> {
+    assertAllowed(actor, 'command:read');
+    const result = await runList<FileTransferRow>(db, visible(actor), listSpec, request);
+    return { ...result, items: await shown(actor.organizationPath, result.items) } as ListResult<FileTransfer>;
+  }
+
+  return { createUpload, createUploads, getUploads, createDownload, createBulkDownload, receive, send, get, list, limit };
 }

@@ -29,6 +29,12 @@ export interface FileTransfersTable {
   message: string;
   created_at: string;
   finished_at: string | null;
+  /** `file`; `folder` (a download of a directory, as a zip); `bulk` (several paths downloaded as one zip). */
+  kind: 'file' | 'folder' | 'bulk';
+  /** A bulk download's paths, as a JSON array; null otherwise. */
+  paths: string | null;
+  /** The address the transfer was asked from. */
+  remote_ip: string;
 }
 
 export interface TransferTables {

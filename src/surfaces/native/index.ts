@@ -45,6 +45,7 @@ import { addOpenApi } from './openapi.ts';
 import { statusRoutes } from './status.ts';
 import { taskRoutes } from './tasks/tasks.ts';
 import { webshRoutes } from './websh/sessions.ts';
+import { webftpLogRoutes } from './webftp/logs.ts';
 import { webftpRoutes } from './webftp/transfers.ts';
 
 export interface NativeSurfaceOptions {
@@ -111,6 +112,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   commandRoutes(app, services.commands);
   webshRoutes(app, services.websh);
   webftpRoutes(app, services.transfers);
+  webftpLogRoutes(app, services.transfers);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
   planRoutes(app);
   serverRoutes(app, services);
