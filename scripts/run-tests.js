@@ -20,5 +20,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.NIMBUS_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
+// A file that hangs must fail alone, not hold the whole run: each file's process is bounded
+// (Node 20 applies --test-timeout to the file as a whole), and exits once its tests are done
+// even if something it started (a browser, a socket) is still holding its event loop.
+const fileTimeoutMs = process.env.NIMBUS_TEST_FILE_TIMEOUT_MS ?? '1200000';
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, '--test-force-exit', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

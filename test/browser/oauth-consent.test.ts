@@ -16,6 +16,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const NO_BROWSER = fs.existsSync(CHROMIUM) ? false : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`;
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const STEP_TIMEOUT_MS = 10_000;
+// A browser's first start on a fresh, busy machine (font and profile caches) can take well over 30 s.
+const LAUNCH_TIMEOUT_MS = 120_000;
 
 /** A minimal third-party web app on loopback: it records the redirects it receives, and can try to frame the consent page. */
 async function startClientApp(frameTarget: () => string) {
@@ -69,7 +71,7 @@ for (const database of testDatabases) {
           ...extra,
         })}`;
       profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-chromium-'));
-      context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+      context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: LAUNCH_TIMEOUT_MS });
       context.setDefaultTimeout(STEP_TIMEOUT_MS);
     });
     after(async () => {
