@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { createRuncAppHost } from '../src/backends/apps/index.ts';
 import { createRuncHosts } from '../src/backends/runc/index.ts';
 import { sampleArchive } from '../test/support/sample-app.ts';
+import { percent, reportGoal } from './support/goals.ts';
 import { load, percentile, type LoadFigures } from './support/load.ts';
 import { freePort, startNimbus, startTcpRelay } from './support/processes.ts';
 
@@ -135,7 +136,8 @@ try {
   console.log(`  router     ${routed.requestsPerSecond} req/s  p50 ${routed.p50Ms} ms  p99 ${routed.p99Ms} ms`);
   console.log(`  TCP relay  ${relayed.requestsPerSecond} req/s  p50 ${relayed.p50Ms} ms  p99 ${relayed.p99Ms} ms  (${((relayed.requestsPerSecond / direct.requestsPerSecond) * 100).toFixed(0)}% of direct: the ceiling of any user-space proxy here)`);
   console.log(`  rounds (req/s): direct ${runs.direct.map((f) => f.requestsPerSecond).join(', ')}; router ${runs.router.map((f) => f.requestsPerSecond).join(', ')}; relay ${runs.relay.map((f) => f.requestsPerSecond).join(', ')}`);
-  console.log(`  throughput ratio ${(ratio * 100).toFixed(0)}% (target: ${TARGET_RATIO * 100}% or more) ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}; added p50 ${added.toFixed(2)} ms, p99 ${(routed.p99Ms - direct.p99Ms).toFixed(2)} ms (target: p50 under ${TARGET_ADDED_P50_MS} ms) ${added < TARGET_ADDED_P50_MS ? 'met' : 'MISSED'}`);
+  reportGoal({ bench: 'apps', figure: 'router throughput vs the container directly', measured: `${routed.requestsPerSecond} vs ${direct.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
+  reportGoal({ bench: 'apps', figure: 'latency the router adds at p50', measured: `${added.toFixed(2)} ms (p99 ${(routed.p99Ms - direct.p99Ms).toFixed(2)} ms)`, goal: `< ${TARGET_ADDED_P50_MS} ms`, met: added < TARGET_ADDED_P50_MS });
 } catch (error) {
   failed = true;
   console.error(error);

@@ -30,7 +30,7 @@ try {
   if (nativePage.results?.length !== INSTANCES || cloudmcList.data?.length !== INSTANCES) throw new Error(`expected ${INSTANCES} servers both ways, got ${nativePage.results?.length} and ${cloudmcList.data?.length}`);
 
   console.log(`cloudmc: a list of ${INSTANCES} instances (SQLite), alternating, two rounds`);
-  const labels = { native: 'native GET /api/servers/servers/', surface: 'CloudMC GET .../compute/bench/instances', cost: 'CloudMC surface cost' };
+  const labels = { bench: 'cloudmc', native: 'native GET /api/servers/servers/', surface: 'CloudMC GET .../compute/bench/instances', cost: 'CloudMC surface cost' };
   if (await compareWithNative(labels, native, cloudmc)) failed = true;
   for (const server of created) await api('DELETE', `/api/servers/servers/${server.id}/`);
 } catch (error) {

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startComputeNimbus } from './support/compute.ts';
+import { reportGoal } from './support/goals.ts';
 import { percentile } from './support/load.ts';
 
 const SINGLE_RUNS = Number(process.env.BENCH_SERVERS ?? 15);
@@ -100,7 +101,7 @@ try {
   console.log(`compute: create -> running, ${SINGLE_RUNS} servers one at a time beside a running one (SQLite, built-in image, 1 vCPU, 256 MiB)`);
   console.log(`  nimbus (API + task + volume + network + runc)  p50 ${ms(percentile(nimbusTimes, 50))}  p95 ${ms(percentile(nimbusTimes, 95))}`);
   console.log(`  bare runc run -d (same config.json)            p50 ${ms(percentile(bareTimes, 50))}  p95 ${ms(percentile(bareTimes, 95))}`);
-  console.log(`  ratio at p50: ${ratio.toFixed(2)}x (target: within ${TARGET_RATIO}x) ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}`);
+  reportGoal({ bench: 'compute', figure: 'server create -> running vs bare runc run (p50)', measured: `${ms(percentile(nimbusTimes, 50))} vs ${ms(percentile(bareTimes, 50))}: ${ratio.toFixed(2)}x`, goal: `≤ ${TARGET_RATIO}x`, met: ratio <= TARGET_RATIO });
   console.log(`compute: ${BATCH} servers up (created at once, until every task succeeded): ${(up / 1000).toFixed(1)} s; terminated: ${(down / 1000).toFixed(1)} s`);
 } catch (error) {
   failed = true;

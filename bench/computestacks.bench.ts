@@ -24,7 +24,7 @@ try {
   if (listed.some((n) => n !== PROJECTS)) throw new Error(`expected ${PROJECTS} projects both ways, got ${listed.join(' and ')}`);
 
   console.log(`computestacks: ${PROJECTS} projects (SQLite), alternating, two rounds`);
-  const labels = { native: 'native project list', surface: 'ComputeStacks project list', cost: 'ComputeStacks surface cost' };
+  const labels = { bench: 'computestacks', native: 'native project list', surface: 'ComputeStacks project list', cost: 'ComputeStacks surface cost' };
   if (await compareWithNative(labels, { url: urls.native, headers: native }, { url: urls.computestacks, headers: computestacks })) failed = true;
 } catch (error) {
   failed = true;

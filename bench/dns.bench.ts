@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freeDnsPort } from '../test/support/dns.ts';
+import { percent, reportGoal } from './support/goals.ts';
 import { percentile } from './support/load.ts';
 import { startNimbus, stop } from './support/processes.ts';
 
@@ -110,7 +111,7 @@ try {
   console.log(`dns: ${DURATION_SECONDS} s of dnsperf (4 clients, 64 outstanding, UDP) over ${names.length} names (answers, wildcard, NXDOMAIN, NODATA)`);
   console.log(`  nimbus  ${Math.round(ours.qps)} queries/s, p99 ${ours.p99Ms.toFixed(2)} ms, lost ${ours.lost}`);
   console.log(`  nsd     ${Math.round(reference.qps)} queries/s, p99 ${reference.p99Ms.toFixed(2)} ms, lost ${reference.lost}`);
-  console.log(`  ratio   ${(ratio * 100).toFixed(1)}% of NSD (target ${TARGET_RATIO * 100}% or more: ${ratio >= TARGET_RATIO ? 'met' : 'missed'})`);
+  reportGoal({ bench: 'dns', figure: 'authoritative DNS vs NSD', measured: `${Math.round(ours.qps)} vs ${Math.round(reference.qps)} queries/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
   if (!ours.qps || !reference.qps) process.exitCode = 1;
 } finally {
   if (nsd) await stop(nsd);

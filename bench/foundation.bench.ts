@@ -1,11 +1,13 @@
 // Foundation benchmark: the organizations list (a page of 20, token-authenticated, through
 // every convention and the SQLite store) against a bare Fastify route on the same machine.
 // Target: Nimbus answers at least half the bare route's requests per second.
+import { percent, reportGoal } from './support/goals.ts';
 import { load } from './support/load.ts';
 import { rssMiB, startBareServer, startNimbus, stop } from './support/processes.ts';
 
 const ORGANIZATIONS = 40;
 const TARGET_RATIO = 0.5;
+const TARGET_IDLE_RSS_MIB = 80;
 
 const nimbus = await startNimbus();
 const bare = await startBareServer();
@@ -36,8 +38,8 @@ try {
   console.log('foundation (SQLite)');
   console.log(row('GET /api/iam/organizations/?page_size=20', nimbusFigures));
   console.log(row('bare Fastify route (same-size JSON)', bareFigures));
-  console.log(`  ratio nimbus/bare: ${(ratio * 100).toFixed(1)}% (target >= ${TARGET_RATIO * 100}%) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
-  console.log(`  nimbus idle RSS: ${idleRss} MiB`);
+  reportGoal({ bench: 'foundation', figure: 'organizations list vs a bare Fastify route', measured: `${nimbusFigures.requestsPerSecond} vs ${bareFigures.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
+  reportGoal({ bench: 'foundation', figure: 'idle RSS of nimbus serve', measured: `${idleRss} MiB`, goal: `≤ ${TARGET_IDLE_RSS_MIB} MiB`, met: idleRss <= TARGET_IDLE_RSS_MIB });
   if (nimbusFigures.errors + nimbusFigures.non2xx > 0) process.exitCode = 1;
 } finally {
   await nimbus.stop();

@@ -4,6 +4,7 @@
 // route's rate (the auth path is cached and writes nothing per request).
 import os from 'node:os';
 import autocannon from 'autocannon';
+import { percent, reportGoal } from './support/goals.ts';
 import { load, type LoadFigures } from './support/load.ts';
 import { startBareServer, startNimbus, stop } from './support/processes.ts';
 
@@ -46,7 +47,7 @@ try {
   console.log(row('GET /api/status/ with an API token', tokenFigures));
   console.log(row('GET /api/status/ with a bearer JWT', bearerFigures));
   console.log(row('POST /api/auth/login/ (Argon2id)', loginFigures));
-  console.log(`  ratio token/bare: ${(ratio * 100).toFixed(1)}% (target >= ${TARGET_RATIO * 100}%) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
+  reportGoal({ bench: 'identity', figure: 'GET /api/status/ with an API token vs a bare route', measured: `${tokenFigures.requestsPerSecond} vs ${bareFigures.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
   if ([tokenFigures, bearerFigures, loginFigures].some((f) => f.errors + f.non2xx > 0)) process.exitCode = 1;
 } finally {
   await nimbus.stop();

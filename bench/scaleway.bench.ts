@@ -7,11 +7,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { load, type LoadFigures } from './support/load.ts';
 import { startNimbus } from './support/processes.ts';
+import { compareWithNative } from './support/surface-cost.ts';
 
 const SERVERS = Number(process.env.BENCH_SCALEWAY_SERVERS ?? 20);
-const TARGET_COST = 0.15;
 const ADMIN_PASSWORD = 'bench-admin-password-scaleway';
 
 if (process.getuid?.() !== 0 || spawnSync('runc', ['--version']).status !== 0) {
@@ -44,22 +43,9 @@ try {
   const scalewayUrl = `${nimbus.baseUrl}/compat/scaleway/servers?per_page=${SERVERS}`;
   if ((await call('GET', `/compat/scaleway/servers?per_page=${SERVERS}`, scaleway)).servers.length !== SERVERS) throw new Error('the Scaleway list is short');
 
-  // Alternated twice, so that neither side has the machine to itself at a better moment.
-  const runs: { native: LoadFigures[]; scaleway: LoadFigures[] } = { native: [], scaleway: [] };
-  for (let round = 0; round < 2; round++) {
-    runs.native.push(await load({ url: nativeUrl, headers: native }));
-    runs.scaleway.push(await load({ url: scalewayUrl, headers: scaleway }));
-  }
-  const mean = (figures: LoadFigures[], pick: (f: LoadFigures) => number) => figures.reduce((sum, f) => sum + pick(f), 0) / figures.length;
-  const nativeRate = mean(runs.native, (f) => f.requestsPerSecond);
-  const scalewayRate = mean(runs.scaleway, (f) => f.requestsPerSecond);
-  const cost = 1 - scalewayRate / nativeRate;
-  console.log(`scaleway: a page of ${SERVERS} servers (SQLite, 10 connections, 2 x 8 s each, alternated)`);
-  console.log(`  native   GET /api/servers/servers/?page_size=${SERVERS}        ${nativeRate.toFixed(0)} req/s  p99 ${mean(runs.native, (f) => f.p99Ms).toFixed(1)} ms`);
-  console.log(`  scaleway GET /compat/scaleway/servers?per_page=${SERVERS}   ${scalewayRate.toFixed(0)} req/s  p99 ${mean(runs.scaleway, (f) => f.p99Ms).toFixed(1)} ms`);
-  console.log(`  translation cost: ${(cost * 100).toFixed(1)}% (target: under ${TARGET_COST * 100}%) ${cost < TARGET_COST ? 'met' : 'MISSED'}`);
-  failed = [...runs.native, ...runs.scaleway].some((f) => f.errors > 0 || f.non2xx > 0);
-  if (failed) console.error('scaleway bench: some requests failed', runs);
+  console.log(`scaleway: a page of ${SERVERS} servers (SQLite, 10 connections, alternated)`);
+  const labels = { bench: 'scaleway', native: `native GET /api/servers/servers/?page_size=${SERVERS}`, surface: `Scaleway GET /compat/scaleway/servers?per_page=${SERVERS}`, cost: 'Scaleway surface cost' };
+  failed = await compareWithNative(labels, { url: nativeUrl, headers: native }, { url: scalewayUrl, headers: scaleway });
 } finally {
   // The servers leave the host (their root volumes, bundles) before the process stops.
   for (const id of ids) {

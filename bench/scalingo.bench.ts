@@ -29,7 +29,7 @@ try {
   };
   console.log(`scalingo: ${APPS} apps (SQLite), alternating, two rounds`);
   for (const [what, pair] of Object.entries(pairs)) {
-    const labels = { native: `native ${what}`, surface: `Scalingo ${what}`, cost: `Scalingo surface cost (${what})` };
+    const labels = { bench: 'scalingo', native: `native ${what}`, surface: `Scalingo ${what}`, cost: `Scalingo surface cost (${what})` };
     if (await compareWithNative(labels, pair.native, pair.scalingo)) failed = true;
   }
 } catch (error) {

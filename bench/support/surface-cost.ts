@@ -1,3 +1,4 @@
+import { percent, reportGoal } from './goals.ts';
 import { load, type LoadFigures } from './load.ts';
 
 export interface Target {
@@ -13,7 +14,7 @@ const TARGET_COST = 0.15;
  * each, alternating; prints each round and the surface's cost (1 - surface rate / native rate)
  * against its target. Answers whether any request failed.
  */
-export async function compareWithNative(labels: { native: string; surface: string; cost: string }, native: Target, surface: Target): Promise<boolean> {
+export async function compareWithNative(labels: { bench: string; native: string; surface: string; cost: string }, native: Target, surface: Target): Promise<boolean> {
   const rounds: { native: LoadFigures; surface: LoadFigures }[] = [];
   for (let round = 0; round < 2; round++) rounds.push({ native: await load(native), surface: await load(surface) });
   const total = (side: 'native' | 'surface') => rounds.reduce((sum, r) => sum + r[side].requestsPerSecond, 0);
@@ -24,6 +25,6 @@ export async function compareWithNative(labels: { native: string; surface: strin
     console.log(row(`${labels.native} (round ${i + 1})`, r.native));
     console.log(row(`${labels.surface} (round ${i + 1})`, r.surface));
   });
-  console.log(`  ${labels.cost}: ${(cost * 100).toFixed(1)}% of the native rate (target: under ${TARGET_COST * 100}%) ${cost < TARGET_COST ? 'met' : 'MISSED'}`);
+  reportGoal({ bench: labels.bench, figure: labels.cost, measured: `${percent(cost)} of the native rate`, goal: `< ${percent(TARGET_COST)}`, met: cost < TARGET_COST });
   return rounds.some((r) => r.native.errors + r.native.non2xx + r.surface.errors + r.surface.non2xx > 0);
 }

@@ -1,5 +1,5 @@
 // Task pipeline benchmark: real `nimbus serve` processes, no-op tasks enqueued through the API.
-//   npm run bench:tasks                  SQLite (one process), and PostgreSQL (two processes)
+//   npm run bench tasks                   SQLite (one process), and PostgreSQL (two processes)
 //                                        when NIMBUS_BENCH_DATABASE_URL or NIMBUS_TEST_DATABASE_URL is set
 // Env: BENCH_TASKS (default 5000), BENCH_SKIP_SQLITE=1, BENCH_CONCURRENCY (in-flight requests, default 64),
 //      BENCH_IDLE_TASKS (default 200), NIMBUS_WORKER_CONCURRENCY (passed to the servers, default 64).
@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { openStore, type Store } from '../src/store/database.ts';
+import { reportGoal } from './support/goals.ts';
 import { percentile } from './support/load.ts';
 import { BENCH_RATE_LIMIT_ENV, freePort, repositoryRoot, stop } from './support/processes.ts';
 
@@ -112,7 +113,7 @@ async function waitUntilDone(store: Store): Promise<void> {
   }
 }
 
-async function run(label: string, servers: Server[], token: string, store: Store): Promise<void> {
+async function run(label: string, goalTasksPerSecond: number, servers: Server[], token: string, store: Store): Promise<void> {
   // Warm-up: JIT, connection pools, token cache.
   await Promise.all(Array.from({ length: 200 }, (_, i) => enqueue(servers[i % servers.length]!.url, token)));
   await waitUntilDone(store);
@@ -151,10 +152,11 @@ async function run(label: string, servers: Server[], token: string, store: Store
   console.log(`\n${label}`);
   console.log(`  ${TASKS} no-op tasks, ${CONCURRENCY} requests in flight${failed ? `, ${failed} NOT succeeded` : ''}`);
   console.log(`  enqueue rate:            ${Math.round(TASKS / ((enqueued - started) / 1000))} tasks/s`);
-  console.log(`  end-to-end throughput:   ${Math.round(TASKS / seconds)} tasks/s (enqueue through the API -> succeeded)`);
   console.log(`  server CPU per task:     ${cpuPerTaskMs.toFixed(2)} ms (all ${label.includes('two') ? 'Nimbus processes' : 'of it'}; ${Math.round(1000 / cpuPerTaskMs)} tasks/s per fully used core)`);
   console.log(`  pickup under load:       p50 ${percentile(load.pickup, 50)} ms, p99 ${percentile(load.pickup, 99)} ms`);
   console.log(`  pickup when idle:        p50 ${percentile(idle.pickup, 50)} ms, p99 ${percentile(idle.pickup, 99)} ms (${IDLE_TASKS} tasks one at a time)`);
+  const throughput = Math.round(TASKS / seconds);
+  reportGoal({ bench: 'tasks', figure: `no-op tasks, enqueue through the API -> succeeded (${label})`, measured: `${throughput} tasks/s`, goal: `≥ ${goalTasksPerSecond} tasks/s`, met: throughput >= goalTasksPerSecond && failed === 0 });
 }
 
 async function sqlite(): Promise<void> {
@@ -162,7 +164,7 @@ async function sqlite(): Promise<void> {
   const server = await startServer({ NIMBUS_DATA_DIR: dir });
   const store = openStore({ sqliteFile: path.join(dir, 'nimbus.db') });
   try {
-    await run('SQLite, one process', [server], await tokenFrom(server), store);
+    await run('SQLite, one process', 1000, [server], await tokenFrom(server), store);
   } finally {
     await store.close();
     await stop(server.child);
@@ -185,7 +187,7 @@ async function postgres(databaseUrl: string): Promise<void> {
   try {
     servers.push(await startServer(env));
     servers.push(await startServer(env));
-    await run('PostgreSQL, two processes', servers, await tokenFrom(servers[0]!), store);
+    await run('PostgreSQL, two processes', 2000, servers, await tokenFrom(servers[0]!), store);
   } finally {
     await store.close();
     await Promise.all(servers.map((server) => stop(server.child)));
