@@ -15,8 +15,16 @@ export const RECHECK_MS = 1_000;
 /** A refused request is told to retry after this long: slots free up as streams close. */
 const RETRY_AFTER_SECONDS = 5;
 
+/** A slot held by something that stays open, and the check that ends it once access is gone. */
+export interface HeldSlot {
+  /** Throws (a domain error) once what was opened may no longer be delivered; cheap between re-checks. */
+  recheck(): Promise<unknown>;
+  /** Gives the slot back; safe to call more than once. */
+  release(): void;
+}
+
 /** One open request: its slot, and its caller as it is now. */
-export interface LongRequest {
+export interface LongRequest extends HeldSlot {
   /**
    * The caller, resolved again from the credential it presented at most every `RECHECK_MS`;
    * throws (a domain error) once the credential is revoked, the user deactivated or the
@@ -35,7 +43,8 @@ export type LongRequests = ReturnType<typeof createLongRequests>;
  * that their caller may still see what they deliver.
  */
 export function createLongRequests(limits: LongRequestLimits) {
-  const byCredential = new Map<string, number>();
+  /** Slots held per credential, or per what a link reaches. */
+  const byHolder = new Map<string, number>();
   let total = 0;
 
   /**
@@ -45,39 +54,57 @@ export function createLongRequests(limits: LongRequestLimits) {
    */
   function open(actor: Actor, access: string | ((current: Actor) => Promise<unknown>)): LongRequest {
     if (typeof access === 'string') assertAllowed(actor, access);
-    const credential = actor.principal.credentialId;
-    const held = byCredential.get(credential) ?? 0;
-    if (held >= limits.perCredential) {
-      throw new RateLimited(RETRY_AFTER_SECONDS, `This credential already holds ${held} open streams and long polls, the most allowed; close one or retry later.`);
-    }
-    if (total >= limits.perProcess) throw new RateLimited(RETRY_AFTER_SECONDS, 'This server holds as many open streams and long polls as it allows; retry later.');
-    byCredential.set(credential, held + 1);
-    total += 1;
-
-    let released = false;
+    const slot = take(actor.principal.credentialId, `This credential already holds ${byHolder.get(actor.principal.credentialId) ?? 0} open streams and long polls, the most allowed; close one or retry later.`);
     let current = actor;
     let checkedAt = Date.now();
+    const resolve = async () => {
+      if (!actor.reauthenticate || Date.now() - checkedAt < RECHECK_MS) return current;
+      checkedAt = Date.now();
+      current = await actor.reauthenticate();
+      if (typeof access === 'string') assertAllowed(current, access);
+      else await access(current);
+      return current;
+    };
+    return { actor: resolve, recheck: resolve, release: slot };
+  }
+
+  /**
+   * A slot for a stream opened through a link (a capability in its URL, no credential): counted
+   * per `holder` (what the link reaches, such as an app) with the same bound, and `check` (which
+   * throws once the link no longer grants what it did) run at most every `RECHECK_MS`.
+   */
+  function openFor(holder: string, check: () => Promise<unknown>): HeldSlot {
+    const release = take(holder, 'This resource already has as many open streams as allowed; close one or retry later.');
+    let checkedAt = Date.now();
     return {
-      async actor() {
-        if (!actor.reauthenticate || Date.now() - checkedAt < RECHECK_MS) return current;
+      async recheck() {
+        if (Date.now() - checkedAt < RECHECK_MS) return;
         checkedAt = Date.now();
-        current = await actor.reauthenticate();
-        if (typeof access === 'string') assertAllowed(current, access);
-        else await access(current);
-        return current;
+        await check();
       },
-      release() {
-        if (released) return;
-        released = true;
-        total -= 1;
-        const left = (byCredential.get(credential) ?? 1) - 1;
-        if (left > 0) byCredential.set(credential, left);
-        else byCredential.delete(credential);
-      },
+      release,
     };
   }
 
-  return { open, openCount: () => total };
+  /** Takes a slot for `holder` (a credential, or what a link reaches), or refuses with a 429; gives back its release. */
+  function take(holder: string, busy: string): () => void {
+    const held = byHolder.get(holder) ?? 0;
+    if (held >= limits.perCredential) throw new RateLimited(RETRY_AFTER_SECONDS, busy);
+    if (total >= limits.perProcess) throw new RateLimited(RETRY_AFTER_SECONDS, 'This server holds as many open streams and long polls as it allows; retry later.');
+    byHolder.set(holder, held + 1);
+    total += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      total -= 1;
+      const left = (byHolder.get(holder) ?? 1) - 1;
+      if (left > 0) byHolder.set(holder, left);
+      else byHolder.delete(holder);
+    };
+  }
+
+  return { open, openFor, openCount: () => total };
 }
 
 /** Whether an error ends an open request because its caller may no longer see it (rather than a failure). */

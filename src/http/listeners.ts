@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { TrustProxy } from '../config.ts';
@@ -46,11 +47,13 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
     }
   });
   metrics.serve(main);
+  await acceptWebSockets(main);
   for (const surface of options.surfaces) await main.register(surface.plugin, { prefix: surface.prefix });
 
   const own: Listeners['own'] = [];
   for (const surface of options.surfaces.filter((s) => s.port !== undefined)) {
     const app = createListener(options, metrics, surface.tls);
+    await acceptWebSockets(app);
     await app.register(surface.plugin);
     own.push({ surface, app });
   }
@@ -71,6 +74,15 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
     },
     close,
   };
+}
+
+/**
+ * WebSocket routes (a route's `wsHandler`) for every surface of a listener: the upgrade is
+ * taken once per server, so it is installed here rather than by each surface. A frame is at
+ * most one paste of terminal input.
+ */
+async function acceptWebSockets(app: FastifyInstance): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 }
 
 function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): FastifyInstance {

@@ -115,6 +115,12 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     return row;
   }
 
+  /** A task on the app (a scale, a restart, a run...), for whoever reaches the app: its organization or a collaborator. */
+  async function task(actor: Actor, idOrName: string, id: string): Promise<Task> {
+    const app = await reach(actor, idOrName, 'read');
+    return tasks.onResource({ type: 'app', id: app.id }, id);
+  }
+
   /** The apps of the actor's subtree (when its role reads them) and the apps its user collaborates on. */
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<App>> {
     const ownApps = actor.permissions.has('app:read');
@@ -276,5 +282,5 @@ export function createAppService(deps: { store: Store; events: EventService; tas
     return tasks.enqueue(trx, actor, { type: 'app.delete', input: { app_id: current.id } });
   }
 
-  return { list, get, newRow, record, create, update, rename, transfer, remove, beginDelete, findVisible, reach, findOwned, toApp };
+  return { list, get, task, newRow, record, create, update, rename, transfer, remove, beginDelete, findVisible, reach, findOwned, toApp };
 }

@@ -89,13 +89,20 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     if (!Number.isInteger(n) || n < 1 || n > READ_MAX) throw ValidationFailed.field('n', `Ensure this value is a whole number from 1 to ${READ_MAX}.`);
   }
 
+  /** Lines of one source (`web-1`) or process type (`web`, every `web-<n>`), when given. */
+  function ofSource<Q extends ReturnType<typeof linesOf>>(query: Q, source: string | undefined): Q {
+    // A prefix compared as text (in a LIKE pattern, `_` would match anything).
+    return source === undefined ? query : (query.where((eb) => eb.or([eb('source', '=', source), eb(eb.fn('substr', ['source', eb.lit(1), eb.lit(source.length + 1)]), '=', `${source}-`)])) as Q);
+  }
+
+  const linesOf = (appId: string) => db.selectFrom('app_log_lines').selectAll().where('app_id', '=', appId);
+
   /** The app's last `n` lines (oldest first), of one source or process type when given. */
   async function lastLines(appId: string, n: number, source?: string): Promise<AppLogLineRow[]> {
-    let query = db.selectFrom('app_log_lines').selectAll().where('app_id', '=', appId);
-    // `web` is every `web-<n>`: a prefix compared as text (in a LIKE pattern, `_` would match anything).
-    if (source !== undefined) query = query.where((eb) => eb.or([eb('source', '=', source), eb(eb.fn('substr', ['source', eb.lit(1), eb.lit(source.length + 1)]), '=', `${source}-`)]));
-    return (await query.orderBy('seq', 'desc').limit(n).execute()).reverse();
+    return (await ofSource(linesOf(appId), source).orderBy('seq', 'desc').limit(n).execute()).reverse();
   }
+
+  const lastSeq = async (appId: string) => Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', appId).executeTakeFirst())?.seq ?? 0);
 
   /** The last `n` lines (oldest first). */
   async function tail(actor: Actor, appRef: string, n: number): Promise<AppLogLineRow[]> {
@@ -106,23 +113,71 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
 
   /**
    * A link to the app's logs for a reader without a credential (Scalingo's logs URL): a
-   * capability to read this app's lines while it stays in its organization, for 15 minutes.
+   * capability to read this app's lines for 15 minutes while it stays in its organization and,
+   * when the caller reaches it as a collaborator, while the caller still collaborates on it.
    */
   async function link(actor: Actor, appRef: string) {
     const app = await apps.reach(actor, appRef, 'read');
-    return { app, ...deps.capabilities.issue(LOGS_LINK, { app: app.id, org: app.organization_id }, LOGS_LINK_TTL_MS) };
+    const collaborator = !app.organization_path.startsWith(actor.organizationPath);
+    const grant = { app: app.id, org: app.organization_id, ...(collaborator ? { collaborator: actor.principal.userId } : {}) };
+    return { app, ...deps.capabilities.issue(LOGS_LINK, grant, LOGS_LINK_TTL_MS) };
+  }
+
+  /** What a link grants, read again: its app while the link still reaches it, or the error that ends it. */
+  async function linkedApp(appId: string, grant: Record<string, string> | null): Promise<{ id: string }> {
+    if (!grant || grant.app !== appId) throw new Unauthenticated('This logs URL is not valid, or has expired: ask for a new one.', 'authentication_failed');
+    // An app moved to another organization, or deleted, is no longer the link's; nor one its collaborator was removed from.
+    let query = db.selectFrom('apps').select('id').where('id', '=', appId).where('organization_id', '=', grant.org!).where('status', '!=', 'deleting');
+    if (grant.collaborator !== undefined) {
+      query = query.where('id', 'in', db.selectFrom('app_collaborators').select('app_id').where('user_id', '=', grant.collaborator).where('status', '=', 'accepted'));
+    }
+    const app = await query.executeTakeFirst();
+    if (!app) throw new NotFound('app', 'No app matches the given query.');
+    return app;
+  }
+
+  function assertSource(source: string | undefined): void {
+    if (source !== undefined && !SOURCE_FILTER.test(source)) throw ValidationFailed.field('filter', 'Name a process type (web) or a process (web-1).');
   }
 
   /** The last `n` lines of the app a link names (of one source or process type when given). */
   async function tailByLink(appId: string, token: string, options: { n: number; source?: string }): Promise<AppLogLineRow[]> {
     const grant = deps.capabilities.read(LOGS_LINK, token);
-    if (!grant || grant.app !== appId) throw new Unauthenticated('This logs URL is not valid, or has expired: ask for a new one.', 'authentication_failed');
+    const app = await linkedApp(appId, grant);
     assertCount(options.n);
-    if (options.source !== undefined && !SOURCE_FILTER.test(options.source)) throw ValidationFailed.field('filter', 'Name a process type (web) or a process (web-1).');
-    // An app moved to another organization, or deleted, is no longer the link's.
-    const app = await db.selectFrom('apps').select('id').where('id', '=', appId).where('organization_id', '=', grant.org!).where('status', '!=', 'deleting').executeTakeFirst();
-    if (!app) throw new NotFound('app', 'No app matches the given query.');
+    assertSource(options.source);
     return lastLines(app.id, options.n, options.source);
+  }
+
+  /**
+   * The lines the app writes from now on, for the holder of a link (of one source or process
+   * type when given), in batches; an empty batch every `idleMs` of silence. The app's link
+   * streams are bounded as a credential's are, and end once the link no longer reaches the app
+   * (within a second of the collaborator's removal), or when it expires.
+   */
+  async function followByLink(appId: string, token: string, options: { source?: string; signal: AbortSignal; idleMs: number }) {
+    const grant = deps.capabilities.read(LOGS_LINK, token);
+    const app = await linkedApp(appId, grant);
+    assertSource(options.source);
+    const held = deps.longRequests.openFor(`app:${app.id}`, async () => {
+      // Read again each time: an expired link ends the stream as a removed collaborator does.
+      await linkedApp(appId, deps.capabilities.read(LOGS_LINK, token));
+    });
+    const signal = AbortSignal.any([options.signal, deps.closing]);
+    return heldBy(held, options.signal, (async function* () {
+      let position = await lastSeq(app.id);
+      let idleSince = Date.now();
+      while (!signal.aborted) {
+        const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
+        if (rows.length) position = Number(rows.at(-1)!.seq);
+        const wanted = options.source === undefined ? rows : rows.filter((row) => row.source === options.source || row.source.startsWith(`${options.source}-`));
+        if (wanted.length || Date.now() - idleSince >= options.idleMs) {
+          idleSince = Date.now();
+          yield wanted;
+        }
+        if (rows.length < 500) await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
+      }
+    })());
   }
 
   /** Lines after `afterSeq` as they come (first the last `n` when no position is given). */
@@ -132,7 +187,7 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     const signal = AbortSignal.any([options.signal, deps.closing]);
     const held = deps.longRequests.open(actor, (current) => apps.reach(current, app.id, 'read'));
     return heldBy(held, options.signal, (async function* () {
-      let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', app.id).executeTakeFirst())?.seq ?? 0));
+      let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : await lastSeq(app.id));
       if (initial.length) yield initial;
       let idleSince = Date.now();
       while (!signal.aborted) {
@@ -147,5 +202,5 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     })());
   }
 
-  return { append, tail, follow, link, tailByLink };
+  return { append, tail, follow, link, tailByLink, followByLink };
 }

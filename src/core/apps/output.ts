@@ -1,5 +1,5 @@
 import type { Store } from '../../store/database.ts';
-import { endsAccess, type LongRequest } from '../long-requests.ts';
+import { endsAccess, type HeldSlot } from '../long-requests.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 
 const FOLLOW_POLL_MS = 500;
@@ -36,13 +36,13 @@ export async function* streamOutput(
 
 /**
  * An app's live stream holding a long-request slot (`request`, opened before the stream is)
- * until it ends or `signal` aborts; it ends once its caller may no longer read the app.
+ * until it ends or `signal` aborts; it ends once its caller (or its link) may no longer read the app.
  */
-export async function* heldBy<T>(request: LongRequest, signal: AbortSignal, batches: AsyncIterable<T>): AsyncGenerator<T> {
+export async function* heldBy<T>(request: HeldSlot, signal: AbortSignal, batches: AsyncIterable<T>): AsyncGenerator<T> {
   signal.addEventListener('abort', request.release, { once: true });
   try {
     for await (const batch of batches) {
-      await request.actor();
+      await request.recheck();
       yield batch;
     }
   } catch (error) {

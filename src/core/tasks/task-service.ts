@@ -207,6 +207,20 @@ export function createTaskService({
     return readable(await findVisible(actor, id));
   }
 
+  /**
+   * A task on `resource`, for a caller its own service has already let reach that resource
+   * (a collaborator reads an app's tasks, made under any organization); any other is not found.
+   */
+  async function onResource(resource: ResourceRef, id: string): Promise<Task> {
+    const row = isUuid(id)
+      ? await db.selectFrom('tasks').selectAll().where('id', '=', id)
+        .where('id', 'in', db.selectFrom('task_resources').select('task_id').where('resource_type', '=', resource.type).where('resource_id', '=', resource.id))
+        .executeTakeFirst()
+      : undefined;
+    if (!row) throw new NotFound('task', 'No task matches the given query.');
+    return readable(row);
+  }
+
   async function list(actor: Actor, request: ListRequest): Promise<ListResult<Task>> {
     assertAllowed(actor, 'task:read');
     const result = await runList<TaskRow>(db, visible(actor), listSpec, request);
@@ -297,7 +311,7 @@ export function createTaskService({
     closing.abort();
   }
 
-  return { enqueue, create, get, list, wait, cancel, cancelPending, close };
+  return { enqueue, create, get, onResource, list, wait, cancel, cancelPending, close };
 }
 
 function uniqueResources(resources: ResourceRef[]): ResourceRef[] {

@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CoreServices } from '../../core/services.ts';
@@ -75,8 +74,6 @@ export function nativeSurface(options: NativeSurfaceOptions): FastifyPluginAsync
       if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
     });
     await addOpenApi(app);
-    // The web shell's terminals; a frame is at most one paste of input.
-    await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
     await app.register(oauthSurface, { oauth: options.services.oauth, limits: options.limits });
     await app.register(apiRoutes, options);
   };

@@ -7,7 +7,7 @@ import { surfaceUrl } from '../../http/surface.ts';
 import type { AppContainerRow, AppFormationRow, TaskStatus } from '../../store/schema.ts';
 import { objectList, optionalString } from './input.ts';
 
-type FormationServices = Pick<CoreServices, 'apps' | 'tasks'>;
+type FormationServices = Pick<CoreServices, 'apps'>;
 type AppParams = { Params: { app: string } };
 
 const OPERATION_STATUSES: Record<TaskStatus, 'pending' | 'running' | 'done' | 'error'> = {
@@ -61,7 +61,6 @@ const renderProcess = (c: AppContainerRow) => ({
  */
 export function formationRoutes(app: FastifyInstance, services: FormationServices) {
   const { formation, apps } = services.apps;
-  const { tasks } = services;
 
   // The task names its app by id: the link holds whatever the app is renamed to.
   const accepted = (request: FastifyRequest<AppParams>, reply: FastifyReply, task: Task) =>
@@ -89,13 +88,11 @@ export function formationRoutes(app: FastifyInstance, services: FormationService
   });
 
   app.get<{ Params: { app: string; id: string } }>('/v1/apps/:app/operations/:id', async (request) => {
-    const found = await apps.findVisible(request.actor, request.params.app);
     // Only the app's own tasks are its operations; any other (or none) is not found here.
-    const task = await tasks.get(request.actor, request.params.id).catch((error) => {
-      if (error instanceof NotFound) throw new NotFound('operation');
+    const task = await apps.task(request.actor, request.params.app, request.params.id).catch((error) => {
+      if (error instanceof NotFound && error.resource === 'task') throw new NotFound('operation');
       throw error;
     });
-    if (task.input.app_id !== found.id) throw new NotFound('operation');
     return { operation: renderOperation(task) };
   });
 

@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CoreServices } from '../../core/services.ts';
 import { HttpError } from '../../http/errors.ts';
 import { surfaceUrl } from '../../http/surface.ts';
 import type { AppLogLineRow } from '../../store/schema.ts';
 import { appRenderer } from './apps.ts';
+import { IDLE_MS, isUpgrade, sendBatches } from './sockets.ts';
 
 type LogsQuery = { Params: { app: string }; Querystring: Record<string, string | undefined> };
 
@@ -20,7 +21,8 @@ export function logLine(line: Pick<AppLogLineRow, 'created_at' | 'source' | 'lin
  * Logs: `GET /v1/apps/:app/logs` gives `logs_url`, a URL to the app's lines that needs no
  * credential (its token is a capability for this app only, for 15 minutes), as Scalingo's log
  * endpoint: `n` lines (20 unless given), `filter` to one process type or process, as text; 204
- * when the app has logged nothing.
+ * when the app has logged nothing. Over a WebSocket (`stream=true`, as `scalingo logs -f`
+ * connects) it follows the lines as they are written.
  */
 export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'apps' | 'organizations'>, region: string) {
   const { logs, apps } = services.apps;
@@ -36,12 +38,39 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
     };
   });
 
-  app.get<LogsQuery>('/v1/apps/:app/logs/lines', { config: { auth: false } }, async (request, reply) => {
-    const { token, n, filter, stream } = request.query;
-    if (stream === 'true') throw new HttpError(400, 'stream_unsupported', 'Following logs (stream=true, a WebSocket) is not offered here: read the last lines (stream=false), or follow them on the native API (GET /api/apps/apps/<app>/logs/?stream=true).');
-    const count = n === undefined || n === '' ? DEFAULT_LINES : Number(n);
-    const lines = await logs.tailByLink(request.params.app, token ?? '', { n: count, source: filter || undefined });
-    if (!lines.length) return reply.code(204).send();
-    return reply.type('text/plain; charset=utf-8').send(lines.map(logLine).join(''));
+  const lineQuery = (request: FastifyRequest<LogsQuery>) => {
+    const { token, filter } = request.query;
+    return { token: token ?? '', source: filter || undefined };
+  };
+
+  app.route<LogsQuery>({
+    method: 'GET',
+    url: '/v1/apps/:app/logs/lines',
+    config: { auth: false },
+    // A socket is checked before its upgrade: a link that does not reach the app is the HTTP error it is on the plain route.
+    preValidation: async (request) => {
+      if (!isUpgrade(request)) return;
+      const { token, source } = lineQuery(request);
+      await logs.tailByLink(request.params.app, token, { n: 1, source });
+    },
+    handler: async (request, reply) => {
+      const { n, stream } = request.query;
+      if (stream === 'true') throw new HttpError(426, 'upgrade_required', 'Following logs (stream=true) is a WebSocket: connect with an Upgrade (ws:// or wss://).');
+      const { token, source } = lineQuery(request);
+      const count = n === undefined || n === '' ? DEFAULT_LINES : Number(n);
+      const lines = await logs.tailByLink(request.params.app, token, { n: count, source });
+      if (!lines.length) return reply.code(204).send();
+      return reply.type('text/plain; charset=utf-8').send(lines.map(logLine).join(''));
+    },
+    // Each line as Scalingo's log socket sends it, `{"event": "log", "log", "timestamp"}`, as it is written.
+    wsHandler: (socket, request) => {
+      const { token, source } = lineQuery(request as FastifyRequest<LogsQuery>);
+      const appId = (request.params as LogsQuery['Params']).app;
+      void sendBatches(socket, (signal) => logs.followByLink(appId, token, { source, signal, idleMs: IDLE_MS }), {
+        render: (line: AppLogLineRow) => ({ event: 'log', log: logLine(line), timestamp: line.created_at }),
+        ping: { event: 'ping' },
+        endedReason: 'This logs URL no longer gives access to the app: ask for a new one.',
+      });
+    },
   });
 }
