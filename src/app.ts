@@ -241,6 +241,7 @@ export async function createNimbus(
         services.tasks.close();
         services.events.close();
         services.commands.close();
+        services.outputChannels.close();
         services.websh.closeAll();
         services.apps.close();
         await listenersClosed;

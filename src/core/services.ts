@@ -46,6 +46,7 @@ import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
 import { createWebshService } from './websh/websh-service.ts';
+import { createOutputChannels } from './commands/output-channels.ts';
 import { createTransferService } from './transfers/transfer-service.ts';
 
 /**
@@ -115,6 +116,7 @@ export function createCoreServices(
   const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities, images: { ensureReady: computeServices.ensureImageReady } });
   const catalogService = createCatalogService({ ...catalog, zones: [compute.settings.hostId] });
   const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests });
+  const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers });
   return {
     identity,
     notifier,
@@ -124,8 +126,9 @@ export function createCoreServices(
     compute: computeServices,
     dns: dnsServices,
     longRequests,
-    websh: createWebshService({ store, host: compute.host, servers: computeServices.servers }),
+    websh,
     commands,
+    outputChannels: createOutputChannels({ store, notifier, commands, servers: computeServices.servers, websh }),
     transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, limit: limits.transferLimit }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),

@@ -3,6 +3,7 @@ import type { CommandTables } from './tables/commands.ts';
 import type { ComputeTables } from './tables/compute.ts';
 import type { EnvironmentTables } from './tables/environments.ts';
 import type { DnsTables } from './tables/dns.ts';
+import type { EventChannelTables } from './tables/event-channels.ts';
 import type { EventTables } from './tables/events.ts';
 import type { FoundationTables } from './tables/foundation.ts';
 import type { IdentityTables } from './tables/identity.ts';
@@ -19,6 +20,7 @@ export type * from './tables/commands.ts';
 export type * from './tables/compute.ts';
 export type * from './tables/environments.ts';
 export type * from './tables/dns.ts';
+export type * from './tables/event-channels.ts';
 export type * from './tables/events.ts';
 export type * from './tables/foundation.ts';
 export type * from './tables/identity.ts';
@@ -36,4 +38,4 @@ export type * from './tables/websh.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables, ProjectTables, OrderTables, WebshTables, TransferTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables, ProjectTables, OrderTables, WebshTables, TransferTables, EventChannelTables {}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -95,9 +96,35 @@ for (const database of testDatabases) {
       assert.match(described.stdout, /"code": "connected"/);
     });
 
-    it('runs a command on a server and prints its output', async () => {
+    it('runs a command on a server and prints its output, live over an event channel', async () => {
       const run = await ok(admin, 'exec', 'alpaca', '--', 'echo', 'hello-from-nimbus');
       assert.match(run.stdout, /^hello-from-nimbus$/m);
+      // The CLI followed the output over the channel rather than falling back to polling.
+      const subscriptions = await app.nimbus.store.db.selectFrom('event_subscriptions').select(['event_type']).execute();
+      assert.deepEqual([...new Set(subscriptions.map((s) => s.event_type))].sort(), ['command_fin', 'command_output']);
+    });
+
+    it('copies a 50 MB file up and back with the same checksum, folders and several files at once, and lists the transfers', async () => {
+      const work = newHome();
+      const big = path.join(work, 'big.bin');
+      fs.writeFileSync(big, randomBytes(50 * 1024 * 1024));
+      await ok(admin, 'cp', big, 'alpaca:/tmp/');
+      await ok(admin, 'cp', 'alpaca:/tmp/big.bin', path.join(work, 'back.bin'));
+      const sum = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+      assert.equal(sum(path.join(work, 'back.bin')), sum(big));
+
+      fs.writeFileSync(path.join(work, 'one.txt'), 'one');
+      fs.writeFileSync(path.join(work, 'two.txt'), 'two');
+      await ok(admin, 'exec', 'alpaca', '--', 'mkdir', '-p', '/tmp/tree/sub');
+      await ok(admin, 'cp', path.join(work, 'one.txt'), path.join(work, 'two.txt'), 'alpaca:/tmp/tree/sub/');
+      await ok(admin, 'cp', '-r', 'alpaca:/tmp/tree', path.join(work, 'out'));
+      assert.equal(fs.readFileSync(path.join(work, 'out', 'tree', 'sub', 'two.txt'), 'utf8'), 'two');
+      await ok(admin, 'cp', 'alpaca:/tmp/tree/sub/one.txt', 'alpaca:/tmp/tree/sub/two.txt', path.join(work, 'many'));
+      assert.equal(fs.readFileSync(path.join(work, 'many', 'one.txt'), 'utf8'), 'one');
+
+      const log = await ok(admin, 'webftp-log', '--tail', '50');
+      assert.match(log.stdout, /big\.bin\s+upload\s+52428800\s+true\s+admin\s+127\.0\.0\.1/);
+      assert.match(log.stdout, /tree\.zip\s+download\s+\d+\s+true/);
     });
 
     it('creates a scoped token, logs in with it (-t), and is held to its scopes', async () => {

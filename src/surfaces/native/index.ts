@@ -28,6 +28,7 @@ import { serverRoutes } from './compute/servers.ts';
 import { storageRoutes } from './compute/volumes.ts';
 import { renderNativeError } from './errors.ts';
 import { dnsRoutes } from './dns/zones.ts';
+import { eventChannelRoutes } from './events/channels.ts';
 import { commandRoutes } from './events/commands.ts';
 import { eventRoutes } from './events/events.ts';
 import { environmentRoutes } from './iam/environments.ts';
@@ -107,6 +108,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   taskRoutes(app, services.tasks);
   eventRoutes(app, services.events);
   commandRoutes(app, services.commands);
+  eventChannelRoutes(app, services.outputChannels);
   webshRoutes(app, services.websh);
   webftpRoutes(app, services.transfers);
   webftpLogRoutes(app, services.transfers);
