@@ -34,6 +34,7 @@ import { createOauthServices } from './oauth/oauth-services.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
 import { createOrganizationService } from './organizations/organization-service.ts';
 import { createProjectService } from './projects/project-service.ts';
+import { createImageTemplateService } from './image-templates/image-template-service.ts';
 import { createOrderService } from './orders/order-service.ts';
 import { createQuotaService } from './quotas/quota-service.ts';
 import { createRateLimiter } from './ratelimit/rate-limiter.ts';
@@ -114,6 +115,7 @@ export function createCoreServices(
   const capabilities = createCapabilities(secrets);
   const oauth = createOauthServices({ store, tokens, credentials, audit, auth, credentialCache });
   const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities, images: { ensureReady: computeServices.ensureImageReady } });
+  const imageTemplates = createImageTemplateService({ store, events, images: computeServices.images });
   const catalogService = createCatalogService({ ...catalog, zones: [compute.settings.hostId] });
   const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests });
   const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers });
@@ -133,7 +135,8 @@ export function createCoreServices(
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),
     catalog: catalogService,
-    orders: createOrderService({ store, events, tasks, catalog: catalogService, images: computeServices.images, apps: appServices.apps, deployments: appServices.deployments }),
+    imageTemplates,
+    orders: createOrderService({ store, events, tasks, catalog: catalogService, images: computeServices.images, templates: imageTemplates, apps: appServices.apps, deployments: appServices.deployments }),
     idempotency: createIdempotencyService({ store }),
     audit,
     access,

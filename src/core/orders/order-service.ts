@@ -10,6 +10,7 @@ import type { CatalogService } from '../catalog/catalog-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import type { Executor } from '../compute/context.ts';
 import type { ImageService } from '../compute/image-service.ts';
+import type { ImageTemplate, ImageTemplateService } from '../image-templates/image-template-service.ts';
 import { InvalidState, NotFound, ValidationFailed, type FieldErrors } from '../errors.ts';
 import type { EventService, NewEvent } from '../events/event-service.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
@@ -104,10 +105,11 @@ export function createOrderService(deps: {
   tasks: Pick<TaskService, 'cancelPending'>;
   catalog: CatalogService;
   images: Pick<ImageService, 'get'>;
+  templates: Pick<ImageTemplateService, 'find'>;
   apps: Pick<AppService, 'newRow' | 'record' | 'beginDelete'>;
   deployments: Pick<DeploymentService, 'fromImage'>;
 }) {
-  const { store, events, tasks, catalog, images, apps, deployments } = deps;
+  const { store, events, tasks, catalog, images, templates, apps, deployments } = deps;
   const { db } = store;
 
   const visible = (actor: Actor, executor: Executor = db) => executor.selectFrom('orders').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
@@ -185,8 +187,22 @@ export function createOrderService(deps: {
     }
   }
 
-  /** Every rule of an order's input, all errors at once. */
-  async function validate(actor: Actor, input: OrderInput): Promise<{ containers: (Required<Omit<ContainerInput, 'params'>> & { params: { key: string; value: string }[]; size: string })[] }> {
+  /** The image a container names: an image, or an image template (whose image it runs); a field error on `field` otherwise. */
+  async function orderedImage(actor: Actor, id: unknown, field: string): Promise<{ imageId: string; template: ImageTemplate | null }> {
+    const template = typeof id === 'string' ? await templates.find(actor, id) : null;
+    if (template && !template.active) throw ValidationFailed.field(field, 'This image template is not active: it is not offered for new orders.');
+    const imageId = template?.image_id ?? id;
+    const image = typeof imageId === 'string' ? await images.get(actor, imageId).catch((error: unknown) => {
+      if (error instanceof NotFound) return null;
+      throw error;
+    }) : null;
+    if (!image) throw ValidationFailed.field(field, template ? "The image template's image is gone; change the template." : `No image or image template of yours matches "${String(id ?? '')}" (GET /api/images/images/, /api/images/templates/).`);
+    if (image.status === 'error') throw ValidationFailed.field(field, 'The image failed to be made; choose another.');
+    return { imageId: image.id, template };
+  }
+
+  /** Every rule of an order's input, all errors at once. A template gives its command and variables unless the container gives its own, and its minimums bound the package. */
+  async function validate(actor: Actor, input: OrderInput): Promise<{ containers: (Required<Omit<ContainerInput, 'params'>> & { params: { key: string; value: string }[]; size: string; root_image_id: string })[] }> {
     const errors: FieldErrors = {};
     checkProjectName(errors, 'project_name', input.project_name);
     await collect(errors, () => catalog.resolveLocation(input.location_id, 'location_id'));
@@ -200,23 +216,25 @@ export function createOrderService(deps: {
         errors[`containers[${i}]`] = ['Expected an object.'];
         continue;
       }
-      await collect(errors, async () => {
-        const image = typeof container.image_id === 'string' ? await images.get(actor, container.image_id).catch((error: unknown) => {
-          if (error instanceof NotFound) return null;
-          throw error;
-        }) : null;
-        if (!image) throw ValidationFailed.field(`${at}image_id`, `No image of yours matches "${String(container.image_id ?? '')}" (GET /api/images/images/).`);
-        if (image.status === 'error') throw ValidationFailed.field(`${at}image_id`, 'The image failed to be made; choose another.');
-      });
+      let ordered: { imageId: string; template: ImageTemplate | null } = { imageId: '', template: null };
+      await collect(errors, async () => (ordered = await orderedImage(actor, container.image_id, `${at}image_id`)));
+      const { template } = ordered;
       let size = '';
-      await collect(errors, () => (size = catalog.resolveContainerPackage(container.package_id, `${at}package_id`).name));
-      if (typeof container.command !== 'string' || container.command.trim() === '') errors[`${at}command`] = ['This field is required: the shell line the container runs (its web process listens on $PORT).'];
-      else if (container.command.length > ORDER_LIMITS.command || container.command.includes('\0')) errors[`${at}command`] = [`Ensure this field has no more than ${ORDER_LIMITS.command} characters and no NUL.`];
-      const params = container.params ?? [];
-      if (!Array.isArray(params) || params.length > ORDER_LIMITS.params) errors[`${at}params`] = [`Give at most ${ORDER_LIMITS.params} params, as a list of {key, value}.`];
+      await collect(errors, () => {
+        const pkg = catalog.resolveContainerPackage(container.package_id, `${at}package_id`);
+        size = pkg.name;
+        if (template && ((pkg.cpu ?? 0) * 1000 < template.min_cpu_millis || (pkg.memory_bytes ?? 0) < template.min_memory_bytes)) {
+          throw ValidationFailed.field(`${at}package_id`, `The image needs at least ${template.min_cpu_millis / 1000} CPU and ${Math.ceil(template.min_memory_bytes / 1024 / 1024)} MiB: choose a larger package.`);
+        }
+      });
+      const command = container.command ?? (template?.command || undefined);
+      if (typeof command !== 'string' || command.trim() === '') errors[`${at}command`] = ['This field is required: the shell line the container runs (its web process listens on $PORT).'];
+      else if (command.length > ORDER_LIMITS.command || command.includes('\0')) errors[`${at}command`] = [`Ensure this field has no more than ${ORDER_LIMITS.command} characters and no NUL.`];
+      const given = container.params ?? [];
+      if (!Array.isArray(given) || given.length > ORDER_LIMITS.params) errors[`${at}params`] = [`Give at most ${ORDER_LIMITS.params} params, as a list of {key, value}.`];
       else {
         const keys = new Set<string>();
-        for (const [j, param] of params.entries()) {
+        for (const [j, param] of given.entries()) {
           const found = checkVariable({ name: param?.key, value: param?.value }, `${at}params[${j}].`);
           for (const [field, messages] of Object.entries(found)) errors[field.replace(/name$/, 'key')] = messages;
           if (typeof param?.key === 'string' && keys.has(param.key)) errors[`${at}params[${j}].key`] = [`"${param.key}" is given twice.`];
@@ -228,7 +246,9 @@ export function createOrderService(deps: {
         if (names.has(container.name)) errors[`${at}name`] = ['Another container of this order has this name.'];
         names.add(container.name);
       }
-      checked.push({ image_id: container.image_id!, package_id: container.package_id!, command: container.command!, params: (Array.isArray(params) ? params : []) as { key: string; value: string }[], name: container.name ?? generatedAppName(String(input.project_name ?? ''), i), size });
+      const own = (Array.isArray(given) ? given : []) as { key: string; value: string }[];
+      const defaults = (template?.variables ?? []).filter((v) => !own.some((p) => p.key === v.name)).map((v) => ({ key: v.name, value: v.value }));
+      checked.push({ image_id: container.image_id!, root_image_id: ordered.imageId, package_id: container.package_id!, command: command!, params: [...defaults, ...own], name: container.name ?? generatedAppName(String(input.project_name ?? ''), i), size });
     }
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     return { containers: checked };
@@ -258,7 +278,7 @@ export function createOrderService(deps: {
           await apps.record(trx, actor, app, { order: order.id });
           await recordVariables(trx, app.id, container.params.map((p) => ({ name: p.key, value: p.value })));
           await trx.insertInto('project_members').values({ resource_type: 'app', resource_id: app.id, project_id: project.id, created_at: now }).execute();
-          const { deployment } = await deployments.fromImage(trx, actor, app, { imageId: container.image_id, command: container.command, size: container.size });
+          const { deployment } = await deployments.fromImage(trx, actor, app, { imageId: container.root_image_id, command: container.command, size: container.size });
           const row: OrderContainerRow = { order_id: order.id, position, image_id: container.image_id, package_id: container.package_id, command: container.command, params: JSON.stringify(container.params), app_id: app.id, app_name: app.name, deployment_id: deployment.id };
           await trx.insertInto('order_containers').values(row).execute();
         }

@@ -27,6 +27,7 @@ import * as m0780 from './0780_web_shell.ts';
 import * as m0790 from './0790_file_transfers.ts';
 import * as m0800 from './0800_transfer_kinds.ts';
 import * as m0810 from './0810_event_channels.ts';
+import * as m0820 from './0820_image_templates.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -61,6 +62,7 @@ const migrations: Record<string, Migration> = {
   '0790_file_transfers': m0790,
   '0800_transfer_kinds': m0800,
   '0810_event_channels': m0810,
+  '0820_image_templates': m0820,
 };
 
 export const migrationProvider: MigrationProvider = {

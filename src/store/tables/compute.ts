@@ -35,6 +35,33 @@ export interface ImagesTable {
   updated_at: string;
 }
 
+/** What a container runs from an image: its command, the least it needs, its default variables. */
+export interface ImageTemplatesTable {
+  id: string;
+  organization_id: string;
+  organization_path: string;
+  name: string;
+  description: string;
+  role: string;
+  role_class: string;
+  /** The image (root filesystem) the container runs on. */
+  image_id: string;
+  command: string;
+  min_cpu_millis: number;
+  min_memory_bytes: number;
+  /** Where the image's filesystem comes from, as its publisher names it (a registry path and tag); kept as given. */
+  registry_path: string;
+  registry_tag: string;
+  /** JSON array of `{name, value}`: the variables a container of it gets unless its order says otherwise. */
+  variables: string;
+  /** Offered for new orders (0/1). */
+  active: number;
+  can_scale: number;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface ServersTable {
   id: string;
   organization_id: string;
@@ -114,6 +141,7 @@ export interface ServerUserDataTable {
 export interface ComputeTables {
   networks: NetworksTable;
   images: ImagesTable;
+  image_templates: ImageTemplatesTable;
   servers: ServersTable;
   volumes: VolumesTable;
   snapshots: SnapshotsTable;
@@ -122,6 +150,7 @@ export interface ComputeTables {
 
 export type NetworkRow = Selectable<NetworksTable>;
 export type ImageRow = Selectable<ImagesTable>;
+export type ImageTemplateRow = Selectable<ImageTemplatesTable>;
 export type ServerRow = Selectable<ServersTable>;
 export type VolumeRow = Selectable<VolumesTable>;
 export type SnapshotRow = Selectable<SnapshotsTable>;

@@ -9,6 +9,7 @@ import { oauthSurface } from '../oauth/index.ts';
 import { limitBodyArrival } from './body-timeout.ts';
 import { renderComputeStacksError } from './errors.ts';
 import { catalogRoutes } from './catalog.ts';
+import { containerImageRoutes } from './container-images.ts';
 import { orderRoutes } from './orders.ts';
 import { profileRoutes } from './profile.ts';
 import { projectRoutes } from './projects.ts';
@@ -64,4 +65,5 @@ async function apiRoutes(app: FastifyInstance, { services, limits }: Pick<Comput
   serviceRoutes(app, services);
   catalogRoutes(app, services);
   orderRoutes(app, services);
+  containerImageRoutes(app, services);
 }

@@ -14,6 +14,8 @@ export const NATIVE_FIELD_NAMES: FieldNames = {
   size_bytes: 'size',
   snapshot_id: 'snapshot',
   server_id: 'server',
+  // image templates
+  min_memory_bytes: 'min_memory',
   // apps
   organization_id: 'organization',
   // users, organizations, groups, role bindings, environments, credentials

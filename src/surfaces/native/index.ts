@@ -23,6 +23,7 @@ import { credentialRoutes } from './auth/credentials.ts';
 import { sessionRoutes } from './auth/session.ts';
 import { tokenRoutes } from './auth/tokens.ts';
 import { imageRoutes } from './compute/images.ts';
+import { imageTemplateRoutes } from './compute/image-templates.ts';
 import { planRoutes } from './compute/plans.ts';
 import { serverRoutes } from './compute/servers.ts';
 import { storageRoutes } from './compute/volumes.ts';
@@ -113,6 +114,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   webftpRoutes(app, services.transfers);
   webftpLogRoutes(app, services.transfers);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
+  imageTemplateRoutes(app, services.imageTemplates);
   planRoutes(app);
   serverRoutes(app, services);
   storageRoutes(app, services);

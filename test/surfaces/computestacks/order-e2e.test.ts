@@ -44,11 +44,14 @@ for (const database of testDatabases) {
       return got.status === 200 ? got.body.trim() : undefined;
     }, 60_000);
 
-    it('provisions the ordered project: the order completes and its container service answers HTTP through the apps router', async () => {
+    it('provisions the ordered project from a container image: the order completes and its container service answers HTTP through the apps router', async () => {
       const location = (await cs('GET', '/api/locations')).json().locations[0].id;
       const product = (await cs('GET', '/api/products')).json().products.find((p: { kind: string; name: string }) => p.kind === 'container' && p.name === 'S').id;
+      // A container image: the built-in image with the command its containers run and a default variable.
+      const image = await cs('POST', '/api/container_images', { container_image: { label: 'Greeter', image_id: BUILTIN_IMAGE, command: WEB, min_memory: 64, env_params_attributes: [{ name: 'GREETING', param_type: 'static', static_value: 'hello from the image' }] } });
+      assert.equal(image.statusCode, 201, image.body);
       const placed = await cs('POST', '/api/orders', {
-        order: { project_name: 'Ordered shop', location_id: location, containers: [{ image_id: BUILTIN_IMAGE, name: SERVICE, resources: { package_id: product }, command: WEB, params: [{ key: 'GREETING', value: 'hello from a ComputeStacks order' }] }] },
+        order: { project_name: 'Ordered shop', location_id: location, containers: [{ image_id: image.json().container_image.id, name: SERVICE, resources: { package_id: product }, params: [{ key: 'GREETING', value: 'hello from a ComputeStacks order' }] }] },
       });
       assert.equal(placed.statusCode, 201, placed.body);
       const completed = await eventually('the order to complete', async () => {

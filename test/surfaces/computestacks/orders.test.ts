@@ -88,6 +88,34 @@ for (const database of testDatabases) {
       }
     });
 
+    it("orders a container image: its image, command and variables unless the order gives its own, and its minimums bound the package", async () => {
+      const image = async (fields: Record<string, unknown>) => {
+        const res = await computestacks(app, pair, 'POST', '/api/container_images', { container_image: { label: 'Greeter', image_id: BUILTIN_IMAGE, command: WEB, env_params_attributes: [{ name: 'GREETING', param_type: 'static', static_value: 'from the image' }, { name: 'COLOUR', param_type: 'static', static_value: 'blue' }], ...fields } });
+        assert.equal(res.statusCode, 201, res.body);
+        return res.json().container_image.id as string;
+      };
+      const greeter = await image({ min_cpu: '0.5', min_memory: 256 });
+      const res = await computestacks(app, pair, 'POST', '/api/orders', { order: { project_name: 'From an image', location_id: location, containers: [{ image_id: greeter, resources: { package_id: product }, params: [{ key: 'GREETING', value: 'from the order' }] }] } });
+      assert.equal(res.statusCode, 201, res.body);
+      const [container] = res.json().order.order_data.containers;
+      assert.equal(container.image_id, greeter);
+      assert.equal(container.command, WEB);
+      const variables = (await app.request({ method: 'GET', url: `/api/apps/apps/${container.container_service_id}/variables/`, token: fay.session })).json().variables;
+      assert.deepEqual(variables.map((v: { name: string; value: string }) => [v.name, v.value]).sort(), [['COLOUR', 'blue'], ['GREETING', 'from the order']]);
+
+      const before = await counts(pair);
+      const big = await image({ min_memory: 1024 });
+      const tooSmall = errorsOf(await computestacks(app, pair, 'POST', '/api/orders', order({}, { image_id: big })), 422);
+      assert.ok(tooSmall.some((m) => /^containers\[0\]\.resources\.package_id: The image needs at least/.test(m)), JSON.stringify(tooSmall));
+      const inactive = await image({ active: false });
+      assert.ok(errorsOf(await computestacks(app, pair, 'POST', '/api/orders', order({}, { image_id: inactive })), 422).some((m) => /^containers\[0\]\.image_id: .*not active/.test(m)));
+      const commandless = await image({ command: '' });
+      assert.ok(errorsOf(await computestacks(app, pair, 'POST', '/api/orders', order({}, { image_id: commandless, command: undefined })), 422).some((m) => /^containers\[0\]\.command: /.test(m)));
+      const theirs = (await computestacks(app, otherPair, 'POST', '/api/container_images', { container_image: { label: 'Theirs', image_id: BUILTIN_IMAGE, command: WEB } })).json().container_image.id;
+      assert.ok(errorsOf(await computestacks(app, pair, 'POST', '/api/orders', order({}, { image_id: theirs })), 422).some((m) => /^containers\[0\]\.image_id: /.test(m)));
+      assert.deepEqual(await counts(pair), before);
+    });
+
     it("refuses bad input with a 422 {errors} naming ComputeStacks' fields, and makes nothing", async () => {
       const before = await counts(pair);
       const cases: [unknown, RegExp][] = [

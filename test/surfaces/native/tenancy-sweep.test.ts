@@ -136,6 +136,7 @@ for (const database of testDatabases) {
       const size = (await app.request({ method: 'GET', url: '/api/catalog/packages/?kind=container', token: bob.session })).json().results[0].id;
       const order = { project_name: 'sweep-order', location_id: location, containers: [{ image_id: '00000000-0000-4000-8000-0000000b0500', package_id: size, command: 'exec httpd -f -p "$PORT"' }] };
       assert.equal((await app.request({ method: 'POST', url: '/api/orders/orders/', token: bob.session, payload: order })).statusCode, 201);
+      assert.equal((await app.request({ method: 'POST', url: '/api/images/templates/', token: bob.session, payload: { name: 'sweep-template', image: '00000000-0000-4000-8000-0000000b0500' } })).statusCode, 201);
       // An OAuth application of B's, which B's admin has also approved for themself.
       const client = (await app.request({ method: 'POST', url: '/api/oauth/applications/', token: bob.session, payload: { name: 'sweep-app', redirect_uris: [REDIRECT_URI], scopes: ['profile_read'] } })).json();
       const { verifier, challenge } = pkcePair();
