@@ -228,14 +228,8 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
     return found;
   }
 
-  const downloadNames = (request: Omit<DownloadRequest, 'path'>, path: string, field = 'path') => {
-    try {
-      checkNames({ path, username: request.username, groupname: request.groupname }, { path: PATH_MAX, username: 32, groupname: 32 });
-    } catch (error) {
-      if (field === 'path' || !(error instanceof ValidationFailed) || !error.fields.path) throw error;
-      throw ValidationFailed.field(field, `"${path.slice(0, 100)}": ${error.fields.path[0]}`);
-    }
-  };
+  const downloadNames = (request: Omit<DownloadRequest, 'path'>, path: string) =>
+    checkNames({ path, username: request.username, groupname: request.groupname }, { path: PATH_MAX, username: 32, groupname: 32 });
 
   /** A download opened after its check, run first as a command on the server as the user (Alpacon's CLI waits for it). */
   async function openDownload(actor: Actor, request: Omit<DownloadRequest, 'path'>, fields: { name: string; kind: TransferKind; paths: string[] }) {
