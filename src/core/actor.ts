@@ -19,6 +19,11 @@ export interface Principal {
   credentialKind: CredentialKind;
   /** `resource:action` scopes the credential carries; `*` is everything the user has. */
   scopes: readonly string[];
+  /**
+   * The personal token whose ACL rules bind this credential (the token itself, or the token a
+   * bearer was exchanged from): its commands, servers and paths are deny-by-default.
+   */
+  aclTokenId?: string;
 }
 
 /**
@@ -69,4 +74,12 @@ export function assertScope(actor: Actor, permission: string): void {
   if (!scopesAllow(actor.principal.scopes, permission)) {
     throw new PermissionDenied(`This token's scopes do not include "${permission}".`, 'api_token_acl_not_allowed');
   }
+}
+
+/**
+ * A credential bound by a token ACL may not mint a credential no ACL binds (an API credential, an
+ * API key): that would leave its ACL behind. Tokens it creates inherit its ACL instead.
+ */
+export function assertNotAclBound(actor: Actor, what: string): void {
+  if (actor.principal.aclTokenId) throw new PermissionDenied(`A token bound by ACL rules cannot ${what}: sign in with a password to do so.`, 'api_token_acl_not_allowed');
 }

@@ -49,6 +49,7 @@ import { createUserService } from './users/user-service.ts';
 import { createWebshService } from './websh/websh-service.ts';
 import { createOutputChannels } from './commands/output-channels.ts';
 import { createTransferService } from './transfers/transfer-service.ts';
+import { createTokenAclService } from './token-acl/token-acl-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
@@ -117,8 +118,9 @@ export function createCoreServices(
   const appServices = createAppServices({ store, events, tasks, quotas, notifier, taskHandlers, secrets, settings: apps, runtime: appRuntime, host: compute.appHost, compute: compute.settings, longRequests, capabilities, images: { ensureReady: computeServices.ensureImageReady } });
   const imageTemplates = createImageTemplateService({ store, events, images: computeServices.images });
   const catalogService = createCatalogService({ ...catalog, zones: [compute.settings.hostId] });
-  const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, settings: commandSettings, longRequests });
-  const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers });
+  const tokenAcls = createTokenAclService({ store, audit, tokens, servers: computeServices.servers, credentialCache });
+  const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, acl: tokenAcls, settings: commandSettings, longRequests });
+  const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers, acl: tokenAcls });
   return {
     identity,
     notifier,
@@ -131,7 +133,7 @@ export function createCoreServices(
     websh,
     commands,
     outputChannels: createOutputChannels({ store, notifier, commands, servers: computeServices.servers, websh }),
-    transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, limit: limits.transferLimit }),
+    transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, acl: tokenAcls, limit: limits.transferLimit }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),
     catalog: catalogService,
@@ -142,6 +144,7 @@ export function createCoreServices(
     access,
     limiter,
     tokens,
+    tokenAcls,
     quotas,
     roleBindings,
     groups,

@@ -67,6 +67,7 @@ for (const database of testDatabases) {
       return run;
     };
     let admin: string;
+    let ciHome: string; // logged in with the scoped token `ci`
 
     before(async () => {
       app = await startComputeTestApp(database);
@@ -131,12 +132,26 @@ for (const database of testDatabases) {
       const created = await ok(admin, 'token', 'create', '--name', 'ci', '--scopes', 'server:read,command:create');
       const key = /(nbpat_[A-Za-z0-9]+)/.exec(created.output)?.[1];
       assert.ok(key, created.output);
-      const ci = newHome();
+      const ci = (ciHome = newHome());
       assert.match((await ok(ci, 'login', workspace, '-t', key)).output, /Login succeeded/);
       assert.match((await ok(ci, 'exec', 'alpaca', '--', 'echo', 'with-a-token')).stdout, /^with-a-token$/m);
       const users = await alpacon(ci, 'user', 'ls');
       assert.notEqual(users.code, 0);
       assert.match(users.output, /user:read/);
+    });
+
+    it("holds the token to the ACL rules the CLI gives it: refused commands never reach the server", async () => {
+      await ok(admin, 'token', 'acl', 'server', 'add', 'ci', '--server', 'alpaca');
+      await ok(admin, 'token', 'acl', 'command', 'add', 'ci', '--command', 'echo *', '--username', '*');
+      assert.match((await ok(admin, 'token', 'acl', 'command', 'ls', 'ci')).stdout, /echo \*/);
+      assert.match((await ok(admin, 'token', 'acl', 'server', 'ls', 'ci')).stdout, /alpaca/);
+      const ci = ciHome;
+      assert.match((await ok(ci, 'exec', 'alpaca', '--', 'echo', 'still-allowed')).stdout, /^still-allowed$/m);
+      const before = (await app.request({ method: 'GET', url: '/api/events/commands/' })).json().count;
+      const refused = await alpacon(ci, 'exec', 'alpaca', '--', 'cat', '/etc/shadow');
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.output, /ACL does not allow this command/);
+      assert.equal((await app.request({ method: 'GET', url: '/api/events/commands/' })).json().count, before);
     });
 
     it('opens a web shell on a server, driven through a pseudo-terminal: types a command, reads its output, exits', async () => {

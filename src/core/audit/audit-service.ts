@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'token_revoked',
   'token_renewed',
   'token_exchanged',
+  'token_acl_created',
+  'token_acl_deleted',
   'password_changed',
   'role_changed',
   'credential_created',

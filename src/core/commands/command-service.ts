@@ -4,6 +4,7 @@ import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 import type { CommandRow, Database } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
+import type { TokenAclService } from '../token-acl/token-acl-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { assertComputeAvailable } from '../compute/context.ts';
 import type { ServerService } from '../compute/server-service.ts';
@@ -73,6 +74,8 @@ export function createCommandService(deps: {
   host: ComputeHost;
   /** Finds the server a new command runs on. */
   servers: Pick<ServerService, 'findVisible'>;
+  /** Token ACLs: a command outside them is refused before it reaches the server. */
+  acl: Pick<TokenAclService, 'assertCommand'>;
   settings: CommandSettings;
   longRequests: LongRequests;
   /** How output is batched (tests make it smaller); the limit comes from `settings`. */
@@ -126,12 +129,14 @@ export function createCommandService(deps: {
    * Queues a command on a running server of the actor's subtree. The command and the task that
    * runs it are written in one transaction; a bad request writes nothing.
    */
-  async function create(actor: Actor, request: CommandRequest): Promise<Command> {
+  async function create(actor: Actor, request: CommandRequest, options: { transferCheck?: boolean } = {}): Promise<Command> {
     assertAllowed(actor, 'command:write');
     const parsed = parseCommandRequest(request, settings.timeouts);
     if ('errors' in parsed) throw new ValidationFailed(parsed.errors);
     const { spec } = parsed;
     const server = await servers.findVisible(actor, spec.serverId);
+    // A file transfer's own check line is no caller's command: its file ACL was checked instead.
+    if (!options.transferCheck) await deps.acl.assertCommand(actor, { serverId: server.id, line: spec.line, username: spec.username, groupname: spec.groupname });
     if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; a command runs only on a running server.`, 'server');
     if (spec.runAfter.length) {
       const found = new Set((await visible(actor).clearSelect().select('id').where('id', 'in', spec.runAfter).execute()).map((r) => r.id));

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../store/database.ts';
 import type { ApiCredentialRow } from '../../store/schema.ts';
-import { assertAllowed, assertScope, type Actor, type Principal } from '../actor.ts';
+import { assertAllowed, assertNotAclBound, assertScope, type Actor, type Principal } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { NotFound, Unauthenticated, ValidationFailed } from '../errors.ts';
@@ -78,6 +78,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
    */
   async function generate(actor: Actor, input: { userId?: string }): Promise<{ credential: ApiCredential; password: string }> {
     assertScope(actor, 'credential:write');
+    assertNotAclBound(actor, 'create API credentials');
     let user = { id: actor.principal.userId, organization_id: actor.principal.organizationId };
     if (input.userId !== undefined && input.userId !== actor.principal.userId) {
       assertAllowed(actor, 'credential:write');

@@ -1,6 +1,6 @@
 import type { Store } from '../../store/database.ts';
 import type { ApiTokenRow } from '../../store/schema.ts';
-import { assertScope, type Actor } from '../actor.ts';
+import { assertNotAclBound, assertScope, type Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { NotFound } from '../errors.ts';
 import type { TokenService } from './token-service.ts';
@@ -42,6 +42,7 @@ export function createApiKeyService({ store, tokens, audit }: { store: Pick<Stor
 
   async function regenerate(actor: Actor): Promise<{ apiKey: ApiKey; secret: string }> {
     assertScope(actor, 'token:write');
+    assertNotAclBound(actor, 'make an API key');
     const { userId, organizationId } = actor.principal;
     await tokens.revokeFound(liveKeys(userId).select('id'));
     const { row, secret } = await tokens.create({ userId, organizationId, kind: 'api_key', name: 'API key', scopes: ['*'], expiresAt: null });

@@ -8,6 +8,7 @@ import { isUuid, newId, nowIso, parseTimestamp } from '../clock.ts';
 import { NotFound, PermissionDenied, Unauthenticated, ValidationFailed, type FieldErrors } from '../errors.ts';
 import { expandScopes, isValidScope, permissionsBeyond } from '../iam/permissions.ts';
 import { runList, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
+import { inheritTokenAcl } from '../token-acl/acl-inheritance.ts';
 import { CredentialCache, type VerifiedCredential } from '../auth/credential-cache.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import { generateAccountToken, generatePersonalToken, generateToken, hashToken, looksLikeAccountToken, parseToken, personalPrefixOf, renewedExpiry, tokenDisplayParts, type PersonalTokenPrefix, type StoredTokenKind } from './token-format.ts';
@@ -106,6 +107,7 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
       created_at: nowIso(),
       issued_from_credential_id: input.issuedFromCredentialId ?? null,
       idle_timeout_seconds: input.idleTimeoutSeconds ?? null,
+      acl_bound: 0,
     };
     await within.insertInto('api_tokens').values(row).execute();
     return { row, secret };
@@ -126,6 +128,7 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
         'api_tokens.revoked_at',
         'api_tokens.last_used_at',
         'api_tokens.idle_timeout_seconds',
+        'api_tokens.acl_bound',
         'users.id as user_id',
         'users.username',
         'users.is_active',
@@ -154,6 +157,7 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
         credentialId: row.id,
         credentialKind: row.kind as CredentialKind,
         scopes: JSON.parse(row.scopes) as string[],
+        ...(row.acl_bound === 1 ? { aclTokenId: row.id } : {}),
       },
     };
   }
@@ -281,15 +285,20 @@ export function createTokenService({ store, audit, credentialCache }: { store: P
     if (permissionsBeyond(actor.principal.scopes, expandScopes(scopes)).length) {
       throw new PermissionDenied('A token cannot be given scopes beyond those of the credential creating it.', 'api_token_acl_not_allowed');
     }
-    const { row, secret } = await create({
-      userId: actor.principal.userId,
-      organizationId: actor.principal.organizationId,
-      kind: 'personal',
-      name,
-      scopes,
-      expiresAt,
-      issuedFromCredentialId: actor.principal.credentialKind === 'api_credential' ? actor.principal.credentialId : null,
-      prefix,
+    const { aclTokenId } = actor.principal;
+    const { row, secret } = await db.transaction().execute(async (trx) => {
+      const made = await create({
+        userId: actor.principal.userId,
+        organizationId: actor.principal.organizationId,
+        kind: 'personal',
+        name,
+        scopes,
+        expiresAt,
+        issuedFromCredentialId: actor.principal.credentialKind === 'api_credential' ? actor.principal.credentialId : null,
+        prefix,
+      }, trx);
+      if (aclTokenId) await inheritTokenAcl(trx, aclTokenId, made.row.id);
+      return made;
     });
     await audit.recordFor(actor, { action: 'token_created', targetType: 'token', targetId: row.id, detail: { name, scopes } });
     return { token: toApiToken(row), secret };

@@ -4,6 +4,7 @@ import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { FileTransferRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
+import type { TokenAclService } from '../token-acl/token-acl-service.ts';
 import { isoAfter, isUuid, newId, nowIso } from '../clock.ts';
 import type { CommandService } from '../commands/command-service.ts';
 import { asDomainError, assertComputeAvailable, onHost, tenantMessage } from '../compute/context.ts';
@@ -116,8 +117,8 @@ export type TransferService = ReturnType<typeof createTransferService>;
  * request body into the server; downloads stream the server's file into the response; neither
  * is held in memory or on the host's disk, and both stop at `limit` bytes.
  */
-export function createTransferService(deps: { store: Store; host: ComputeHost; servers: Pick<ServerService, 'findVisible'>; commands: Pick<CommandService, 'create'>; limit: number }) {
-  const { store, host, servers, commands, limit } = deps;
+export function createTransferService(deps: { store: Store; host: ComputeHost; servers: Pick<ServerService, 'findVisible'>; commands: Pick<CommandService, 'create'>; acl: Pick<TokenAclService, 'assertFile'>; limit: number }) {
+  const { store, host, servers, commands, acl, limit } = deps;
   const { db } = store;
 
   const visible = (actor: Actor) => db.selectFrom('file_transfers').selectAll().where('organization_path', 'like', `${actor.organizationPath}%`);
@@ -167,6 +168,11 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
     return server;
   }
 
+  /** Token ACLs: a bound token moves files only where its file rules allow, as the account they allow. */
+  async function assertPaths(actor: Actor, serverId: string, action: 'upload' | 'download', paths: string[], account: { username?: string; groupname?: string }) {
+    for (const path of paths) await acl.assertFile(actor, { serverId, path, action, username: account.username || 'root', groupname: account.groupname ?? '' });
+  }
+
   type OpenFields = { name: string; path: string; paths?: string[]; kind: TransferKind; username?: string; groupname?: string; overwrite: boolean };
 
   async function open(actor: Actor, server: Awaited<ReturnType<typeof serverFor>>, direction: 'upload' | 'download', fields: OpenFields, commandId?: () => Promise<string>) {
@@ -207,6 +213,7 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
   async function createUpload(actor: Actor, request: UploadRequest) {
     uploadNames(request, request.name);
     const server = await serverFor(actor, request.server);
+    await assertPaths(actor, server.id, 'upload', [request.path], request);
     return open(actor, server, 'upload', { ...request, kind: 'file' });
   }
 
@@ -215,6 +222,7 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
     if (request.names.length === 0 || request.names.length > BULK_MAX) throw ValidationFailed.field('names', `Name from 1 to ${BULK_MAX} files.`);
     for (const name of request.names) uploadNames(request, name);
     const server = await serverFor(actor, request.server);
+    await assertPaths(actor, server.id, 'upload', [request.path], request);
     const opened = [];
     for (const name of request.names) opened.push(await open(actor, server, 'upload', { ...request, name, kind: 'file' }));
     return opened;
@@ -234,6 +242,7 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
   /** A download opened after its check, run first as a command on the server as the user (Alpacon's CLI waits for it). */
   async function openDownload(actor: Actor, request: Omit<DownloadRequest, 'path'>, fields: { name: string; kind: TransferKind; paths: string[] }) {
     const server = await serverFor(actor, request.server);
+    await assertPaths(actor, server.id, 'download', fields.paths, request);
     return open(actor, server, 'download', { ...request, ...fields, path: fields.paths[0]!, paths: fields.kind === 'bulk' ? fields.paths : undefined, overwrite: false }, async () => {
       const [command] = [
         await commands.create(actor, {
@@ -242,7 +251,7 @@ export function createTransferService(deps: { store: Store; host: ComputeHost; s
           env: Object.fromEntries(fields.paths.map((path, i) => [`TRANSFER_PATH_${i}`, path])),
           username: request.username,
           groupname: request.groupname,
-        }),
+        }, { transferCheck: true }),
       ];
       return command!.id;
     });

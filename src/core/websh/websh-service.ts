@@ -4,6 +4,7 @@ import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Database, WebshChannelRow, WebshSessionRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
+import type { TokenAclService } from '../token-acl/token-acl-service.ts';
 import { isoAfter, isUuid, newId, nowIso } from '../clock.ts';
 import { asDomainError, assertComputeAvailable, tenantMessage } from '../compute/context.ts';
 import type { ServerService } from '../compute/server-service.ts';
@@ -91,8 +92,8 @@ export type WebshService = ReturnType<typeof createWebshService>;
  * a session can be shared (by link and generated password, read-only or not, until it expires).
  * Terminals run in this process, next to the compute host that runs the servers.
  */
-export function createWebshService(deps: { store: Store; host: ComputeHost; servers: Pick<ServerService, 'findVisible'> }) {
-  const { store, host, servers } = deps;
+export function createWebshService(deps: { store: Store; host: ComputeHost; servers: Pick<ServerService, 'findVisible'>; acl: Pick<TokenAclService, 'assertShell'> }) {
+  const { store, host, servers, acl } = deps;
   const { db } = store;
   const live = createLiveTerminals();
 
@@ -158,6 +159,7 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
     assertAllowed(actor, 'command:write');
     checkOpenRequest(request);
     const server = await servers.findVisible(actor, request.server);
+    await acl.assertShell(actor, { serverId: server.id, username: request.username || 'root', groupname: request.groupname ?? '' });
     if (server.state !== 'running') throw new InvalidState(server.state, ['running'], `The server is ${server.state}; a web shell opens only on a running server.`);
     await assertComputeAvailable(host);
     return db.transaction().execute(async (trx) => {
@@ -247,6 +249,7 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
     if (found.expires_at <= nowIso()) throw new PermissionDenied('The shared session\'s link has expired.', 'websh_share_expired');
     const session = await findVisible(actor, found.session_id);
     if (session.closed_at !== null) throw new InvalidState('closed', ['open'], 'The session is closed.');
+    await acl.assertShell(actor, { serverId: session.server_id, username: session.username, groupname: session.groupname, readOnly: found.read_only === 1 });
     const channel = await issueChannel(db, session, { shareId: found.id, userId: actor.principal.userId, readOnly: found.read_only === 1 });
     return { session: (await shown(actor.organizationPath, [session]))[0]!, ...channel, readOnly: found.read_only === 1 };
   }

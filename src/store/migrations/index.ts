@@ -28,6 +28,7 @@ import * as m0790 from './0790_file_transfers.ts';
 import * as m0800 from './0800_transfer_kinds.ts';
 import * as m0810 from './0810_event_channels.ts';
 import * as m0820 from './0820_image_templates.ts';
+import * as m0830 from './0830_token_acls.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -63,6 +64,7 @@ const migrations: Record<string, Migration> = {
   '0800_transfer_kinds': m0800,
   '0810_event_channels': m0810,
   '0820_image_templates': m0820,
+  '0830_token_acls': m0830,
 };
 
 export const migrationProvider: MigrationProvider = {

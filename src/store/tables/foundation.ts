@@ -50,6 +50,8 @@ export interface ApiTokensTable {
   issued_from_credential_id: string | null;
   /** Set for a token whose expiry slides: each use moves `expires_at` this many seconds ahead. */
   idle_timeout_seconds: number | null;
+  /** 0/1: set at a personal token's first ACL rule; from then its commands, servers and paths are deny-by-default. */
+  acl_bound: Generated<number>;
 }
 
 /** The foundation's tables. */

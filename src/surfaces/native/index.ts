@@ -48,6 +48,7 @@ import { taskRoutes } from './tasks/tasks.ts';
 import { webshRoutes } from './websh/sessions.ts';
 import { webftpLogRoutes } from './webftp/logs.ts';
 import { webftpRoutes } from './webftp/transfers.ts';
+import { tokenAclRoutes } from './security/token-acls.ts';
 
 export interface NativeSurfaceOptions {
   services: CoreServices;
@@ -113,6 +114,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   webshRoutes(app, services.websh);
   webftpRoutes(app, services.transfers);
   webftpLogRoutes(app, services.transfers);
+  tokenAclRoutes(app, services);
   imageRoutes(app, services, { uploadLimit: imageUploadLimit });
   imageTemplateRoutes(app, services.imageTemplates);
   planRoutes(app);

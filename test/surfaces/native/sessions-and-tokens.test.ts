@@ -123,7 +123,7 @@ for (const database of testDatabases) {
       const res = await app.request({ method: 'GET', url: '/api/auth/tokens/scopes/' });
       assert.equal(res.statusCode, 200);
       const server = res.json().resources.find((r: { name: string }) => r.name === 'server');
-      assert.deepEqual(server, { name: 'server', actions: ['read', 'write', 'register', 'list', 'retrieve', 'create', 'update', 'delete', 'execute'], acl: [] });
+      assert.deepEqual(server, { name: 'server', actions: ['read', 'write', 'register', 'list', 'retrieve', 'create', 'update', 'delete', 'execute'], acl: ['server'] });
       assert.deepEqual(res.json().resources.find((r: { name: string }) => r.name === 'websh').actions, res.json().resources.find((r: { name: string }) => r.name === 'command').actions);
       assert.ok(res.json().wildcards.includes('*'));
     });

@@ -96,6 +96,7 @@ async function addComputeResources(app: TestApp, token: string): Promise<Map<str
   const share = await created(`/api/websh/sessions/${session.id}/share/`, {});
   const upload = await created('/api/webftp/uploads/', { name: 'sweep.txt', path: '/tmp/', server: server.id });
   const download = await created('/api/webftp/downloads/', { path: '/etc/hostname', server: server.id });
+  await created('/api/security/server-acl/', { token: (await addToken(app, token, ['*'])).id, server: server.id });
   return new Map([
     ['/api/websh/user-channels/', new URL(share.shared_url).searchParams.get('channel')!],
     ['/api/webftp/uploads/', upload.id],
@@ -122,7 +123,10 @@ for (const database of testDatabases) {
       await addOrganization(app, 'Sweep B child', { token: bob.session });
       await addUser(app, 'sweep-bob-colleague', { token: bob.session });
       await app.request({ method: 'POST', url: '/api/iam/groups/', token: bob.session, payload: { name: 'sweep-group' } });
-      await addToken(app, bob.session, ['*']);
+      const bobToken = await addToken(app, bob.session, ['*']);
+      for (const [kind, rule] of [['command', { command: 'true' }], ['file', { path: '/tmp/*', action: '*' }]] as const) {
+        assert.equal((await app.request({ method: 'POST', url: `/api/security/${kind}-acl/`, token: bob.session, payload: { token: bobToken.id, ...rule } })).statusCode, 201);
+      }
       await app.request({ method: 'POST', url: '/api/auth/credentials/', token: bob.session, payload: {} });
       await app.request({ method: 'POST', url: '/api/auth/api-key/', token: bob.session });
       await app.request({ method: 'POST', url: '/api/iam/environments/', token: bob.session, payload: { name: 'sweep-environment', service_connection: '00000000-0000-4000-8000-00000000c0de' } });

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { ApiToken } from '../../../core/tokens/token-service.ts';
 import type { CoreServices } from '../../../core/services.ts';
 import { SCOPE_WILDCARDS, scopeResources } from '../../../core/iam/permissions.ts';
+import { aclKindsOf } from '../../../core/token-acl/acl-rules.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
@@ -26,7 +27,7 @@ function render(token: ApiToken) {
 const COLLECTION = '/api/auth/tokens/';
 
 /** `/api/auth/tokens/`: the caller's personal API tokens, their scopes, and the bearer exchange. */
-export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreServices, 'tokens' | 'bearers'>): void {
+export function tokenRoutes(app: FastifyTypeBox, { tokens, tokenAcls, bearers }: Pick<CoreServices, 'tokens' | 'tokenAcls' | 'bearers'>): void {
   const tags = ['auth'];
 
   collectionRoutes(app, {
@@ -53,20 +54,20 @@ export function tokenRoutes(app: FastifyTypeBox, { tokens, bearers }: Pick<CoreS
   app.post(`${COLLECTION}:id/duplicate/`, {
     schema: {
       tags,
-      summary: 'Create a token with the scopes and expiry of one of yours; its key is shown once',
+      summary: 'Create a token with the scopes, expiry and ACL rules of one of yours; its key is shown once',
       params: IdParams,
       body: TokenDuplicatePost,
       response: { 201: CreatedTokenBody, ...commonErrors },
     },
     handler: async (request, reply) => {
-      const { token, secret } = await tokens.duplicateFor(request.actor, request.params.id, request.body);
+      const { token, secret } = await tokenAcls.duplicateToken(request.actor, request.params.id, request.body);
       return reply.code(201).send({ ...render(token), key: secret });
     },
   });
 
   app.get(`${COLLECTION}scopes/`, {
     schema: { tags, summary: 'The scopes a token can carry', response: { 200: ScopesBody, ...commonErrors } },
-    handler: async () => ({ resources: scopeResources().map((r) => ({ ...r, acl: [] })), wildcards: SCOPE_WILDCARDS }),
+    handler: async () => ({ resources: scopeResources().map((r) => ({ ...r, acl: aclKindsOf(r.name) })), wildcards: SCOPE_WILDCARDS }),
   });
 
   app.post(`${COLLECTION}exchange/`, {

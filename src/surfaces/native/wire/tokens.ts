@@ -28,7 +28,7 @@ export const TokenDuplicatePost = Type.Object({ name: Type.Optional(Type.String(
 
 export const ScopesBody = Type.Object({
   resources: Type.Array(
-    Type.Object({ name: Type.String(), actions: Type.Array(Type.String()), acl: Type.Array(Type.String({ description: 'ACL kinds that narrow the resource further (none yet).' })) }),
+    Type.Object({ name: Type.String(), actions: Type.Array(Type.String()), acl: Type.Array(Type.String({ description: 'The token ACL kinds (`command`, `server`, `file`: /api/security/<kind>-acl/) that narrow what the resource does.' })) }),
     { description: "Nimbus's resources and Alpacon's names for them (`websh`, `webftp`: `command`; `member`: `membership`; `history`: `audit`), with Nimbus's actions and Alpacon's (`create`, `update`, `delete`, `execute` mean `write`; `list`, `retrieve` mean `read`)." },
   ),
   wildcards: Type.Array(Type.String()),

@@ -177,3 +177,8 @@ export const WebshSessionDetail: GoObject = {
   success: 'bool',
 };
 export const WebshShareResponse: GoObject = { shared_url: 'string', password: 'string', read_only: 'bool', expiration: 'time' };
+
+// api/security/types.go
+export const CommandAclResponse: GoObject = { id: 'string', token_name: 'string', command: 'string', username: 'string', groupname: 'string' };
+export const ServerAclResponse: GoObject = { id: 'string', token: 'string', token_name: 'string', server: { id: 'string', name: 'string' } };
+export const FileAclResponse: GoObject = { id: 'string', token_name: 'string', path: 'string', action: 'string', username: 'string', groupname: 'string' };
