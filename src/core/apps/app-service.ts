@@ -118,7 +118,8 @@ export function createAppService(deps: { store: Store; events: EventService; tas
   /** A task on the app (a scale, a restart, a run...), for whoever reaches the app: its organization or a collaborator. */
   async function task(actor: Actor, idOrName: string, id: string): Promise<Task> {
     const app = await reach(actor, idOrName, 'read');
-    return tasks.onResource({ type: 'app', id: app.id }, id);
+    // Every app task names its app in its input (a run locks no resource, so the input is what says it).
+    return tasks.readIf(id, (found) => found.type.startsWith('app.') && found.input.app_id === app.id);
   }
 
   /** The apps of the actor's subtree (when its role reads them) and the apps its user collaborates on. */

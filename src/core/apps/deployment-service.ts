@@ -16,6 +16,7 @@ import { runList, type ListRequest, type ListResult, type ListSpec } from '../li
 import type { Task, TaskService } from '../tasks/task-service.ts';
 import type { AppService } from './app-service.ts';
 import { appEvent } from './context.ts';
+import { deploymentChanges } from './deployment-feed.ts';
 import { heldBy, streamOutput } from './output.ts';
 import type { AppQuotas } from './app-quotas.ts';
 import { processTypesOf, SIZES } from './plans.ts';
@@ -128,6 +129,16 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
     return heldBy(held, options.signal, streamOutput(deps, deployment.id, finished, { ...options, signal: AbortSignal.any([options.signal, deps.closing]) }));
   }
 
+  /**
+   * The app's deployments as they happen (see `deploymentChanges`), for as long as the caller
+   * may read the app; the stream holds one of the caller's long-request slots.
+   */
+  async function follow(actor: Actor, appRef: string, options: { signal: AbortSignal; idleMs: number }) {
+    const app = await apps.reach(actor, appRef, 'read');
+    const held = deps.longRequests.open(actor, (current) => apps.reach(current, app.id, 'read'));
+    return heldBy(held, options.signal, deploymentChanges(deps, app.id, FINISHED, { ...options, signal: AbortSignal.any([options.signal, deps.closing]) }));
+  }
+
   async function releases(actor: Actor, appRef: string, request: ListRequest): Promise<ListResult<AppReleaseRow>> {
     const app = await apps.reach(actor, appRef, 'read');
     return runList<AppReleaseRow>(db, db.selectFrom('app_releases').selectAll().where('app_id', '=', app.id), releaseList, request);
@@ -149,5 +160,5 @@ export function createDeploymentService(deps: { store: Store; events: EventServi
     });
   }
 
-  return { create, fromImage, list, get, followOutput, releases, rollback, sourceLimits };
+  return { create, fromImage, list, get, followOutput, follow, releases, rollback, sourceLimits };
 }

@@ -208,16 +208,13 @@ export function createTaskService({
   }
 
   /**
-   * A task on `resource`, for a caller its own service has already let reach that resource
-   * (a collaborator reads an app's tasks, made under any organization); any other is not found.
+   * A task that `belongs` to something its own service has already let the caller reach (an
+   * app's tasks are read by its collaborators, whatever organization made them); any other is
+   * not found.
    */
-  async function onResource(resource: ResourceRef, id: string): Promise<Task> {
-    const row = isUuid(id)
-      ? await db.selectFrom('tasks').selectAll().where('id', '=', id)
-        .where('id', 'in', db.selectFrom('task_resources').select('task_id').where('resource_type', '=', resource.type).where('resource_id', '=', resource.id))
-        .executeTakeFirst()
-      : undefined;
-    if (!row) throw new NotFound('task', 'No task matches the given query.');
+  async function readIf(id: string, belongs: (task: Task) => boolean): Promise<Task> {
+    const row = isUuid(id) ? await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+    if (!row || !belongs(toTask(row))) throw new NotFound('task', 'No task matches the given query.');
     return readable(row);
   }
 
@@ -311,7 +308,7 @@ export function createTaskService({
     closing.abort();
   }
 
-  return { enqueue, create, get, onResource, list, wait, cancel, cancelPending, close };
+  return { enqueue, create, get, readIf, list, wait, cancel, cancelPending, close };
 }
 
 function uniqueResources(resources: ResourceRef[]): ResourceRef[] {

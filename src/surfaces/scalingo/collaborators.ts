@@ -47,6 +47,6 @@ export function collaboratorRoutes(app: FastifyInstance, services: Pick<CoreServ
 
   app.get<{ Querystring: { token?: string } }>('/v1/apps/collaboration', async (request) => {
     const { app: joined } = await collaborators.accept(request.actor, { token: request.query.token });
-    return { app: (await renderApp(request.actor, [await services.apps.apps.get(request.actor, joined.id)]))[0] };
+    return { app: (await renderApp(request, [await services.apps.apps.get(request.actor, joined.id)]))[0] };
   });
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
 import { ValidationFailed } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { surfaceUrl } from '../../http/surface.ts';
@@ -14,6 +13,25 @@ type DeploymentServices = Pick<CoreServices, 'apps' | 'users'>;
 type AppParams = { Params: { app: string } };
 type DeploymentParams = { Params: { app: string; id: string } };
 
+/** A deployment as Scalingo shows it, with its pusher and the link to its output. */
+export function deploymentRenderer(services: Pick<CoreServices, 'users'>, request: FastifyRequest) {
+  const pusherOf = userLookup(services.users, request.actor);
+  return async (d: AppDeploymentRow) => ({
+    id: d.id,
+    app_id: d.app_id,
+    created_at: d.created_at,
+    finished_at: d.finished_at,
+    status: d.status,
+    error: d.error,
+    git_ref: d.git_ref,
+    pusher: await pusherOf(d.requested_by),
+    image_size: Number(d.archive_bytes),
+    stack_base_image: d.stack,
+    duration: d.finished_at ? Date.parse(d.finished_at) - Date.parse(d.created_at) : null,
+    links: { output: surfaceUrl(request.server, request, `/v1/apps/${d.app_id}/deployments/${d.id}/output`) },
+  });
+}
+
 /**
  * An app's deployments: made from a `source_url` (a source's download URL, as `scalingo deploy`
  * sends it; 201 with the queued deployment), listed newest first, shown, and a deployment's build
@@ -22,23 +40,7 @@ type DeploymentParams = { Params: { app: string; id: string } };
 export function deploymentRoutes(app: FastifyInstance, services: DeploymentServices) {
   const { deployments, sources } = services.apps;
 
-  const renderer = (request: FastifyRequest & { actor: Actor }) => {
-    const pusherOf = userLookup(services.users, request.actor);
-    return async (d: AppDeploymentRow) => ({
-      id: d.id,
-      app_id: d.app_id,
-      created_at: d.created_at,
-      finished_at: d.finished_at,
-      status: d.status,
-      error: d.error,
-      git_ref: d.git_ref,
-      pusher: await pusherOf(d.requested_by),
-      image_size: Number(d.archive_bytes),
-      stack_base_image: d.stack,
-      duration: d.finished_at ? Date.parse(d.finished_at) - Date.parse(d.created_at) : null,
-      links: { output: surfaceUrl(app, request, `/v1/apps/${d.app_id}/deployments/${d.id}/output`) },
-    });
-  };
+  const renderer = (request: FastifyRequest) => deploymentRenderer(services, request);
 
   app.post<AppParams>('/v1/apps/:app/deployments', async (request, reply) => {
     const body = rooted(request.body, 'deployment');

@@ -2,15 +2,16 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CoreServices } from '../../core/services.ts';
 import { authenticateActor, type CredentialCarriers } from '../../http/auth.ts';
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
-import { HttpError } from '../../http/errors.ts';
 import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
 import { appRoutes } from './apps.ts';
 import { authRoutes } from './auth.ts';
 import { collaboratorRoutes } from './collaborators.ts';
+import { deploymentStreamRoutes } from './deployment-stream.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { domainRoutes } from './domains.ts';
 import { renderScalingoError } from './errors.ts';
+import { assertSecureTransport } from './transport.ts';
 import { eventRoutes } from './events.ts';
 import { formationRoutes } from './formation.ts';
 import { logRoutes } from './logs.ts';
@@ -27,20 +28,6 @@ export interface ScalingoSurfaceOptions {
   sourceLimit: number;
   /** Nimbus has a certificate: credentials travel over HTTPS only (or from this machine). */
   httpsOnly: boolean;
-}
-
-/**
- * "It's TLS, or nothing": a credential sent in clear, from elsewhere than this machine, is refused
- * (and should be replaced); so is a URL's capability (`?token=`, a source's or a logs URL's).
- */
-function assertSecureTransport(request: FastifyRequest): void {
-  // The protocol the client used: a trusted proxy's X-Forwarded-Proto, or this connection's.
-  if (request.protocol === 'https' || isLoopback(request.socket.remoteAddress)) return;
-  if (request.headers.authorization || (request.query as Record<string, unknown> | undefined)?.token !== undefined) throw new HttpError(403, 'https_required', "The API is only available through HTTPS: it's TLS, or nothing.");
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 }
 
 /**
@@ -71,6 +58,7 @@ export function scalingoSurface({ services, limits, region, sourceLimit, httpsOn
     eventRoutes(app, services);
     sourceRoutes(app, services, { sourceLimit });
     deploymentRoutes(app, services);
+    deploymentStreamRoutes(app, services, { authenticate, httpsOnly });
     logRoutes(app, services, region);
     runRoutes(app, services, region);
     domainRoutes(app, services);

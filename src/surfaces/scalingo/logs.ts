@@ -33,7 +33,7 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
     const { token, expiresAt } = await logs.link(request.actor, found.id);
     const timestamp = Math.floor(expiresAt.getTime() / 1000);
     return {
-      app: (await render(request.actor, [found]))[0],
+      app: (await render(request, [found]))[0],
       logs_url: surfaceUrl(app, request, `/v1/apps/${found.id}/logs/lines?token=${encodeURIComponent(token)}&timestamp=${timestamp}`),
     };
   });

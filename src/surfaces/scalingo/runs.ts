@@ -46,7 +46,7 @@ export function runRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
         state: STATES[run.status],
         size: run.size,
         container_size: { id: run.size, name: run.size },
-        app: (await renderApp(request.actor, [found]))[0],
+        app: (await renderApp(request, [found]))[0],
       },
       operation_url: surfaceUrl(app, request, `/v1/apps/${run.app_id}/operations/${task.id}`),
     };

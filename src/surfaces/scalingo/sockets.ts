@@ -25,7 +25,7 @@ export const isUpgrade = (request: FastifyRequest) => (request as FastifyRequest
  * `PING_MS` of silence. The stream stops when the socket closes; when the stream ends first
  * (its access is gone), the socket is closed with `endedReason`.
  */
-export async function sendBatches<T>(socket: WebSocket, open: (signal: AbortSignal) => Promise<AsyncIterable<T[]>>, options: { render: (item: T) => object; ping: object; endedReason: string }): Promise<void> {
+export async function sendBatches<T>(socket: WebSocket, open: (signal: AbortSignal) => Promise<AsyncIterable<T[]>>, options: { render: (item: T) => object | Promise<object>; ping: object; endedReason: string }): Promise<void> {
   const reading = new AbortController();
   socket.on('close', () => reading.abort());
   let sentAt = Date.now();
@@ -44,7 +44,7 @@ export async function sendBatches<T>(socket: WebSocket, open: (signal: AbortSign
   try {
     for await (const batch of batches) {
       if (socket.readyState !== socket.OPEN) break;
-      for (const item of batch) send(options.render(item));
+      for (const item of batch) send(await options.render(item));
       if (!batch.length && Date.now() - sentAt >= PING_MS) send(options.ping);
       if (socket.bufferedAmount > BUFFERED_MAX) return socket.close(CLOSE_ENDED, 'This reader is too far behind the stream.');
     }
