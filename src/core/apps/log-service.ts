@@ -150,12 +150,12 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
   }
 
   /**
-   * The lines the app writes from now on, for the holder of a link (of one source or process
-   * type when given), in batches; an empty batch every `idleMs` of silence. The app's link
+   * The lines the app writes from now on (after `afterSeq` when given), for the holder of a link
+   * (of one source or process type when given), in batches; an empty batch every `idleMs` of silence. The app's link
    * streams are bounded as a credential's are, and end once the link no longer reaches the app
    * (within a second of the collaborator's removal), or when it expires.
    */
-  async function followByLink(appId: string, token: string, options: { source?: string; signal: AbortSignal; idleMs: number }) {
+  async function followByLink(appId: string, token: string, options: { source?: string; afterSeq?: number; signal: AbortSignal; idleMs: number }) {
     const grant = deps.capabilities.read(LOGS_LINK, token);
     const app = await linkedApp(appId, grant);
     assertSource(options.source);
@@ -165,7 +165,7 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     });
     const signal = AbortSignal.any([options.signal, deps.closing]);
     return heldBy(held, options.signal, (async function* () {
-      let position = await lastSeq(app.id);
+      let position = options.afterSeq ?? (await lastSeq(app.id));
       let idleSince = Date.now();
       while (!signal.aborted) {
         const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).where('seq', '>', position).orderBy('seq').limit(500).execute();

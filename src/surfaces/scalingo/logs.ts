@@ -38,6 +38,8 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
     };
   });
 
+  /** Where each socket's stream starts, read before its upgrade. */
+  const openedAfter = new WeakMap<FastifyRequest, number>();
   const lineQuery = (request: FastifyRequest<LogsQuery>) => {
     const { token, filter } = request.query;
     return { token: token ?? '', source: filter || undefined };
@@ -51,7 +53,9 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
     preValidation: async (request) => {
       if (!isUpgrade(request)) return;
       const { token, source } = lineQuery(request);
-      await logs.tailByLink(request.params.app, token, { n: 1, source });
+      // The last line there is as the socket opens: the stream starts after it, whenever its reading starts.
+      const [last] = await logs.tailByLink(request.params.app, token, { n: 1, source });
+      openedAfter.set(request, last ? Number(last.seq) : 0);
     },
     handler: async (request, reply) => {
       const { n, stream } = request.query;
@@ -66,7 +70,8 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
     wsHandler: (socket, request) => {
       const { token, source } = lineQuery(request as FastifyRequest<LogsQuery>);
       const appId = (request.params as LogsQuery['Params']).app;
-      void sendBatches(socket, (signal) => logs.followByLink(appId, token, { source, signal, idleMs: IDLE_MS }), {
+      const afterSeq = openedAfter.get(request);
+      void sendBatches(socket, (signal) => logs.followByLink(appId, token, { source, afterSeq, signal, idleMs: IDLE_MS }), {
         render: (line: AppLogLineRow) => ({ event: 'log', log: logLine(line), timestamp: line.created_at }),
         ping: { event: 'ping' },
         endedReason: 'This logs URL no longer gives access to the app: ask for a new one.',
