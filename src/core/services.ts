@@ -46,6 +46,7 @@ import { createApiKeyService } from './tokens/api-key-service.ts';
 import { createBearerService } from './tokens/bearer-service.ts';
 import { createTokenService } from './tokens/token-service.ts';
 import { createUserService } from './users/user-service.ts';
+import { createRegistration } from './users/registration.ts';
 import { createWebshService } from './websh/websh-service.ts';
 import { createOutputChannels } from './commands/output-channels.ts';
 import { createTransferService } from './transfers/transfer-service.ts';
@@ -108,6 +109,7 @@ export function createCoreServices(
   const groups = createGroupService({ store });
   const tasks = createTaskService({ store, events, notifier, handlers: taskHandlers, longRequests, secrets });
   const credentials = createCredentialService({ store, tokens, audit, roleBindings, credentialCache });
+  const users = createUserService({ store, audit, roleBindings, quotas, tokens });
   const auth = createAuthService({ store, tokens, audit, throttle: createLoginThrottle({ limiter, settings: identity }), settings: identity });
   const serviceConnections = createServiceConnectionService({ computeCode: computeServiceCode });
   const dnsServices = createDnsServices({ store, events, audit, quotas, notifier, ...dns });
@@ -149,7 +151,8 @@ export function createCoreServices(
     roleBindings,
     groups,
     memberships: createMembershipService({ store, groups }),
-    users: createUserService({ store, audit, roleBindings, quotas, tokens }),
+    users,
+    registration: createRegistration({ users, credentials }),
     auth,
     accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers,

@@ -16,7 +16,9 @@ export const OAUTH_SCOPES = {
   order_write: { permissions: ['order:read', 'order:write'], description: 'Place and cancel orders (this can create billable resources).' },
   profile_read: { permissions: ['profile:read', 'token:read'], description: 'See your profile (name, email) and the list of your API tokens.' },
   profile_write: { permissions: ['profile:read', 'profile:write'], description: 'Change your profile (name, email, password).' },
-  register: { permissions: ['server:register'], description: 'Register new machines with your account.' },
+  // ComputeStacks' `register` creates users (POST /api/users) and hands them API credentials; it
+  // also keeps enrolling machines (`server:register`), which is what core's `register` means.
+  register: { permissions: ['server:register', 'user:write', 'role:write', 'credential:write'], description: 'Register new machines and new users (with their API credentials) with your account.' },
   project_read: {
     permissions: ['project:read', 'app:read', 'server:read', 'volume:read', 'task:read', 'event:read'],
     description: 'See your projects, apps, servers, volumes, their tasks and events.',

@@ -18,8 +18,15 @@ declare module 'fastify' {
 export function carriesScope(actor: Actor, scope: OauthScope): boolean {
   const { principal } = actor;
   if (scope === 'public' && principal.userId !== '') return true;
-  return OAUTH_SCOPES[scope].permissions.every((permission) => scopesAllow(principal.scopes, permission));
+  return (ROUTE_PERMISSIONS[scope] ?? OAUTH_SCOPES[scope].permissions).every((permission) => scopesAllow(principal.scopes, permission));
 }
+
+/**
+ * What a route of this surface requires where ComputeStacks' scope means something other than
+ * core's name: its `register` creates users (core's `user:write`, and the credentials it hands
+ * them), not core's `server:register` (enrolling a machine).
+ */
+const ROUTE_PERMISSIONS: Partial<Record<OauthScope, readonly string[]>> = { register: ['user:write', 'role:write', 'credential:write'] };
 
 export function assertScope(actor: Actor, scope: OauthScope): void {
   if (!carriesScope(actor, scope)) throw new PermissionDenied(`This token does not carry the ${scope} scope.`, 'insufficient_scope');
