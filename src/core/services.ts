@@ -134,7 +134,7 @@ export function createCoreServices(
     longRequests,
     websh,
     commands,
-    outputChannels: createOutputChannels({ store, notifier, commands, servers: computeServices.servers, websh }),
+    outputChannels: createOutputChannels({ store, notifier, longRequests, commands, servers: computeServices.servers, websh }),
     transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, acl: tokenAcls, limit: limits.transferLimit }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),

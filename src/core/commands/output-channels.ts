@@ -7,6 +7,7 @@ import { isoAfter, isUuid, newId, nowIso } from '../clock.ts';
 import type { ServerService } from '../compute/server-service.ts';
 import { InvalidState, NotFound, Unauthenticated, ValidationFailed } from '../errors.ts';
 import { hashToken } from '../tokens/token-format.ts';
+import type { LongRequests } from '../long-requests.ts';
 import type { WebshService } from '../websh/websh-service.ts';
 import type { CommandService } from './command-service.ts';
 
@@ -42,8 +43,8 @@ export type OutputChannels = ReturnType<typeof createOutputChannels>;
  * (woken by the recorder's notifications, on every replica), so nothing depends on which process
  * holds the socket.
  */
-export function createOutputChannels(deps: { store: Store; notifier: Notifier; commands: Pick<CommandService, 'get'>; servers: Pick<ServerService, 'findVisible'>; websh: Pick<WebshService, 'get'> }) {
-  const { store, notifier, commands, servers, websh } = deps;
+export function createOutputChannels(deps: { store: Store; notifier: Notifier; longRequests: LongRequests; commands: Pick<CommandService, 'get'>; servers: Pick<ServerService, 'findVisible'>; websh: Pick<WebshService, 'get'> }) {
+  const { store, notifier, longRequests, commands, servers, websh } = deps;
   const { db } = store;
   const closing = new AbortController();
 
@@ -118,14 +119,21 @@ export function createOutputChannels(deps: { store: Store; notifier: Notifier; c
   /**
    * What a connected channel sends, in batches, until `signal` aborts (its socket closed) or the
    * process closes: each command_output subscription's chunks after the last one sent, and each
-   * command of a command_fin subscription's server that finished after it was taken.
+   * command of a command_fin subscription's server that finished after it was taken. The socket
+   * holds one of its credential's long-request slots (a 429 when none is left), and ends with a
+   * domain error once its user is deactivated.
    */
   async function* follow(channel: EventChannelRow, signal: AbortSignal): AsyncGenerator<ChannelMessage[]> {
+    const slot = longRequests.openFor(channel.credential_id, async () => {
+      const user = await db.selectFrom('users').select('is_active').where('id', '=', channel.user_id).executeTakeFirst();
+      if (user?.is_active !== 1) throw new Unauthenticated('The channel\'s user is no longer active.', 'event_channel_ended');
+    });
     const stop = AbortSignal.any([signal, closing.signal]);
     const positions = new Map<string, number>();
     const finishedCursors = new Map<string, { at: string; ids: Set<string> }>();
     try {
       while (!stop.aborted) {
+        await slot.recheck();
         const wake = nextWakeUp(notifier, ['command_output'], POLL_MS, stop);
         const subscriptions = await db.selectFrom('event_subscriptions').selectAll().where('channel_id', '=', channel.id).orderBy('created_at').execute();
         const messages: ChannelMessage[] = [];
@@ -137,6 +145,7 @@ export function createOutputChannels(deps: { store: Store; notifier: Notifier; c
         await wake;
       }
     } finally {
+      slot.release();
       // Best effort: at shutdown the store may already be closed.
       await db.updateTable('event_channels').set({ closed_at: nowIso() }).where('id', '=', channel.id).where('closed_at', 'is', null).execute().catch(() => undefined);
     }

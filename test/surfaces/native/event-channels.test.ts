@@ -143,6 +143,14 @@ for (const database of testDatabases) {
       assert.equal((await call('POST', SESSIONS, {}, bob.session)).status, 201);
     });
 
+    it("ends a channel once its user is deactivated", async () => {
+      const dave = await addUser(app, 'events-dave', { role: 'admin' });
+      const { client } = await connectedChannel(dave.session);
+      assert.equal((await call('PATCH', `/api/iam/users/${dave.id}/`, { is_active: false })).status, 200);
+      const closed = await bounded(client.closed, 'the channel to end');
+      assert.equal(closed.code, 1008);
+    });
+
     it('needs command:read: a token without it opens no channel; with it alone it follows output but runs nothing', async () => {
       const serversOnly = await addToken(app, app.token, ['server:read']);
       assert.equal((await call('POST', SESSIONS, {}, serversOnly.key)).status, 403);

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ChannelMessage, OutputChannels } from '../../../core/commands/output-channels.ts';
 import { CHANNEL_EVENT_TYPES } from '../../../core/commands/output-channels.ts';
 import type { EventChannelRow } from '../../../store/schema.ts';
+import { DomainError } from '../../../core/errors.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { commonErrors, IdParams, Timestamp, Uuid } from '../wire/common.ts';
@@ -13,6 +14,7 @@ const SOCKETS = '/ws/events/';
 /** A reader this far behind is dropped (1008) rather than buffered for without end. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const CLOSE_OVERLOADED = 1008;
+const CLOSE_POLICY = 1008;
 const CLOSE_SHUTDOWN = 1001;
 
 const SessionBody = Type.Object({
@@ -89,6 +91,8 @@ export function eventChannelRoutes(app: FastifyTypeBox, channels: OutputChannels
         }
         if (!ended.signal.aborted) socket.close(CLOSE_SHUTDOWN, 'Nimbus is stopping.');
       })().catch((error: unknown) => {
+        // Refused (no slot left) or ended (its user deactivated): the reason, in words.
+        if (error instanceof DomainError) return socket.close(CLOSE_POLICY, error.message.slice(0, 120));
         request.log.error({ err: error }, 'event channel failed');
         socket.close(1011, 'The channel failed.');
       });
