@@ -51,6 +51,8 @@ import { createWebshService } from './websh/websh-service.ts';
 import { createOutputChannels } from './commands/output-channels.ts';
 import { createTransferService } from './transfers/transfer-service.ts';
 import { createTokenAclService } from './token-acl/token-acl-service.ts';
+import { createRegistrationTokenService } from './registration/registration-token-service.ts';
+import { createNoteService } from './notes/note-service.ts';
 
 /**
  * Every core service, built once per process over one store. Surfaces receive this.
@@ -147,6 +149,8 @@ export function createCoreServices(
     limiter,
     tokens,
     tokenAcls,
+    registrationTokens: createRegistrationTokenService({ store }),
+    notes: createNoteService({ store, servers: computeServices.servers }),
     quotas,
     roleBindings,
     groups,

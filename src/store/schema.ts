@@ -13,6 +13,7 @@ import type { OrderTables } from './tables/orders.ts';
 import type { ProjectTables } from './tables/projects.ts';
 import type { TaskTables } from './tables/tasks.ts';
 import type { TokenAclTables } from './tables/token-acls.ts';
+import type { ServerExtraTables } from './tables/server-extras.ts';
 import type { TransferTables } from './tables/transfers.ts';
 import type { WebshTables } from './tables/websh.ts';
 
@@ -31,6 +32,7 @@ export type * from './tables/orders.ts';
 export type * from './tables/projects.ts';
 export type * from './tables/tasks.ts';
 export type * from './tables/token-acls.ts';
+export type * from './tables/server-extras.ts';
 export type * from './tables/transfers.ts';
 export type * from './tables/websh.ts';
 
@@ -40,4 +42,4 @@ export type * from './tables/websh.ts';
  * ISO 8601 text with milliseconds and `Z` (they sort as text); flags are 0/1 integers;
  * structured values are JSON text.
  */
-export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables, ProjectTables, OrderTables, WebshTables, TransferTables, EventChannelTables, TokenAclTables {}
+export interface Database extends FoundationTables, IdentityTables, OauthTables, TaskTables, EventTables, IdempotencyTables, ComputeTables, CommandTables, EnvironmentTables, DnsTables, AppTables, ProjectTables, OrderTables, WebshTables, TransferTables, EventChannelTables, TokenAclTables, ServerExtraTables {}

@@ -17,6 +17,8 @@ export const TOKEN_KINDS = {
   api_key: 'nbkey',
   // The password half of an API credential (HTTP Basic); its user name is random too.
   credential: 'nbcrd',
+  // A server registration token's key: enrols machines (no API credential: it opens no route).
+  registration: 'nbreg',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;

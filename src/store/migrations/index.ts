@@ -29,6 +29,7 @@ import * as m0800 from './0800_transfer_kinds.ts';
 import * as m0810 from './0810_event_channels.ts';
 import * as m0820 from './0820_image_templates.ts';
 import * as m0830 from './0830_token_acls.ts';
+import * as m0840 from './0840_registration_tokens_and_notes.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -65,6 +66,7 @@ const migrations: Record<string, Migration> = {
   '0810_event_channels': m0810,
   '0820_image_templates': m0820,
   '0830_token_acls': m0830,
+  '0840_registration_tokens_and_notes': m0840,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -26,6 +26,7 @@ import { imageRoutes } from './compute/images.ts';
 import { imageTemplateRoutes } from './compute/image-templates.ts';
 import { planRoutes } from './compute/plans.ts';
 import { serverRoutes } from './compute/servers.ts';
+import { serverExtraRoutes } from './compute/server-extras.ts';
 import { storageRoutes } from './compute/volumes.ts';
 import { renderNativeError } from './errors.ts';
 import { dnsRoutes } from './dns/zones.ts';
@@ -119,6 +120,7 @@ async function apiRoutes(instance: FastifyInstance, { services, limits, imageUpl
   imageTemplateRoutes(app, services.imageTemplates);
   planRoutes(app);
   serverRoutes(app, services);
+  serverExtraRoutes(app, services);
   storageRoutes(app, services);
   dnsRoutes(app, services);
   appRoutes(app, services.apps);

@@ -96,6 +96,7 @@ async function addComputeResources(app: TestApp, token: string): Promise<Map<str
   const share = await created(`/api/websh/sessions/${session.id}/share/`, {});
   const upload = await created('/api/webftp/uploads/', { name: 'sweep.txt', path: '/tmp/', server: server.id });
   const download = await created('/api/webftp/downloads/', { path: '/etc/hostname', server: server.id });
+  await created('/api/servers/notes/', { server: server.id, content: 'sweep note' });
   await created('/api/security/server-acl/', { token: (await addToken(app, token, ['*'])).id, server: server.id });
   return new Map([
     ['/api/websh/user-channels/', new URL(share.shared_url).searchParams.get('channel')!],
@@ -124,6 +125,7 @@ for (const database of testDatabases) {
       await addUser(app, 'sweep-bob-colleague', { token: bob.session });
       await app.request({ method: 'POST', url: '/api/iam/groups/', token: bob.session, payload: { name: 'sweep-group' } });
       const bobToken = await addToken(app, bob.session, ['*']);
+      assert.equal((await app.request({ method: 'POST', url: '/api/servers/registration-tokens/', token: bob.session, payload: { name: 'sweep-registration' } })).statusCode, 201);
       for (const [kind, rule] of [['command', { command: 'true' }], ['file', { path: '/tmp/*', action: '*' }]] as const) {
         assert.equal((await app.request({ method: 'POST', url: `/api/security/${kind}-acl/`, token: bob.session, payload: { token: bobToken.id, ...rule } })).statusCode, 201);
       }

@@ -182,3 +182,8 @@ export const WebshShareResponse: GoObject = { shared_url: 'string', password: 's
 export const CommandAclResponse: GoObject = { id: 'string', token_name: 'string', command: 'string', username: 'string', groupname: 'string' };
 export const ServerAclResponse: GoObject = { id: 'string', token: 'string', token_name: 'string', server: { id: 'string', name: 'string' } };
 export const FileAclResponse: GoObject = { id: 'string', token_name: 'string', path: 'string', action: 'string', username: 'string', groupname: 'string' };
+
+// api/server/types.go (registration tokens) and api/note/types.go
+export const RegistrationTokenDetails: GoObject = { id: 'string', name: 'string', allowed_groups: ['string'], enabled: 'bool', expires_at: nullable('string'), added_at: 'string' };
+export const RegistrationTokenCreatedResponse: GoObject = { id: 'string', name: 'string', allowed_groups: ['string'], key: 'string', expires_at: nullable('string'), added_at: 'string' };
+export const NoteResponse: GoObject = { id: 'string', server: ServerSummary, author: UserSummary, content: 'string', private: 'bool', pinned: 'bool', added_at: 'time' };

@@ -17,6 +17,9 @@ import {
   LoginResponse,
   MemberDetailResponse,
   mismatches,
+  NoteResponse,
+  RegistrationTokenCreatedResponse,
+  RegistrationTokenDetails,
   ServerDetails,
   TokenScopesResponse,
   UserResponse,
@@ -135,6 +138,23 @@ for (const database of testDatabases) {
       assert.deepEqual(visit.user, { id: visit.user.id, name: 'admin', email: '' });
       const seenByAdmin = (await call('GET', '/api/audit/activity/?page_size=100&action=token_created')).json().results;
       assert.equal(seenByAdmin.find((e: { target_id: string }) => e.target_id === token.json().id).user.email, 'root@example.com');
+    });
+
+    it('registration tokens (the key once) and notes, as `alpacon server token` and `alpacon note` decode them', async () => {
+      const group = (await call('POST', '/api/iam/groups/', { name: 'enrolled', display_name: 'Enrolled' })).json();
+      const expires = new Date(Date.now() + 86_400_000).toISOString();
+      const created = await decoded(RegistrationTokenCreatedResponse, 'POST', '/api/servers/registration-tokens/', { name: 'fleet', allowed_groups: [group.id], expires_at: expires });
+      assert.match(created.key, /^nbreg_/);
+      const found = await decoded(ListResponse(RegistrationTokenDetails), 'GET', '/api/servers/registration-tokens/?search=fleet&page=1&page_size=100');
+      assert.deepEqual(found.results.map((t: { name: string; enabled: boolean; key?: string }) => [t.name, t.enabled, t.key]), [['fleet', true, undefined]]);
+      const note = await decoded(NoteResponse, 'POST', '/api/servers/notes/', { server, content: 'rack 4', private: false, pinned: false });
+      assert.deepEqual([note.server.name, note.author.name], ['alpaca', 'admin']);
+      await decoded(ListResponse(NoteResponse), 'GET', `/api/servers/notes/?ordering=-added_at&server=${server}&page=1&page_size=100`);
+      // `alpacon note update` sends the edited detail back whole.
+      const edited = await app.request({ method: 'PATCH', url: `/api/servers/notes/${note.id}/`, payload: { ...note, content: 'rack 5', pinned: true } });
+      assert.equal(edited.statusCode, 200, edited.body);
+      assert.deepEqual(mismatches(edited.json(), NoteResponse), []);
+      assert.deepEqual([edited.json().content, edited.json().pinned, edited.json().server.id], ['rack 5', true, server]);
     });
 
     it("another organization's server and commands are a 404", async () => {
