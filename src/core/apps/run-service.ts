@@ -15,6 +15,8 @@ import type { AppService } from './app-service.ts';
 import { appEvent } from './context.ts';
 import { heldBy, streamOutput } from './output.ts';
 import { DEFAULT_SIZE, SIZES } from './plans.ts';
+import { checkVariable } from './variable-service.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 
 export const RUN_COMMAND_MAX = 4096;
 /** A run is killed past this: a forgotten shell must not hold a task slot for ever. */
@@ -26,6 +28,19 @@ const runListing: ListSpec = { filters: {}, searchColumns: [], orderings: { crea
 export interface RunInput {
   command?: string;
   size?: string;
+  /** Variables of this run alone, over the release's (as the app's variables are checked). */
+  env?: Record<string, string>;
+}
+
+/** Most variables one run may be given. */
+const RUN_ENV_MAX = 100;
+const envContext = (runId: string) => `app-run-env:${runId}`;
+
+/** A run's own variables, as field errors under `env` ("NAME: message"). */
+function checkRunEnv(env: Record<string, unknown>): string[] {
+  const entries = Object.entries(env);
+  if (entries.length > RUN_ENV_MAX) return [`Ensure there are no more than ${RUN_ENV_MAX} variables.`];
+  return entries.flatMap(([name, value]) => Object.values(checkVariable({ name, value: value as string })).flat().map((message) => `${name}: ${message}`));
 }
 
 export type RunService = ReturnType<typeof createRunService>;
@@ -35,7 +50,7 @@ export type RunService = ReturnType<typeof createRunService>;
  * and environment), no address and no route, its output stored and streamed, its exit code
  * recorded. A run runs once: one interrupted by a stop of Nimbus ends `failed`, never again.
  */
-export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests }) {
+export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests; secrets: SecretBox }) {
   const { store, events, tasks, notifier, host, apps } = deps;
   const { db } = store;
 
@@ -47,13 +62,17 @@ export function createRunService(deps: { store: Store; events: EventService; tas
     else if (input.command.includes('\u0000')) errors.command = ['The command cannot hold a NUL character.'];
     const size = input.size ?? DEFAULT_SIZE;
     if (!SIZES[size]) errors.size = [`"${size}" is not a valid choice. Choose from: ${Object.keys(SIZES).join(', ')}.`];
+    const env = input.env ?? {};
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) errors.env = ['Give an object of variable names and values.'];
+    else if (checkRunEnv(env).length) errors.env = checkRunEnv(env);
     if (Object.keys(errors).length) throw new ValidationFailed(errors);
     if (app.status === 'deleting') throw new InvalidState(app.status, ['running'], 'The app is being deleted.');
     if (!app.current_release_id) throw new InvalidState(app.status, ['running'], 'The app has no release yet: deploy it first.');
     const id = newId();
     return db.transaction().execute(async (trx) => {
       const task = await tasks.enqueue(trx, actor, { type: 'app.run', input: { app_id: app.id, run_id: id } });
-      const row: AppRunRow = { id, app_id: app.id, release_id: app.current_release_id!, command: input.command!, size, status: 'queued', exit_code: null, task_id: task.id, requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
+      const sealedEnv = Object.keys(env).length ? deps.secrets.seal(Buffer.from(JSON.stringify(env)), envContext(id)) : null;
+      const row: AppRunRow = { id, app_id: app.id, release_id: app.current_release_id!, command: input.command!, size, env_sealed: sealedEnv, status: 'queued', exit_code: null, task_id: task.id, requested_by: actor.principal.userId, created_at: nowIso(), finished_at: null };
       await trx.insertInto('app_runs').values(row).execute();
       await events.record(trx, appEvent(app, 'run', actor, { run: id, command: row.command }));
       return { run: row, task };
@@ -101,7 +120,8 @@ export function createRunService(deps: { store: Store; events: EventService; tas
       await db.updateTable('app_runs').set({ status: 'running' }).where('id', '=', runId).execute();
       const release = await db.selectFrom('app_releases').selectAll().where('id', '=', run.release_id).executeTakeFirstOrThrow();
       const recorder = createOutputRecorder(db, notifier, { appId: app.id, ownerId: runId }, RUN_OUTPUT);
-      const env = { ...(JSON.parse(release.env) as Record<string, string>), APP: app.name, CONTAINER: 'one-off', CONTAINER_VERSION: `v${release.version}` };
+      const own = run.env_sealed === null ? {} : (JSON.parse(deps.secrets.open(run.env_sealed, envContext(run.id)).toString()) as Record<string, string>);
+      const env = { ...(JSON.parse(release.env) as Record<string, string>), ...own, APP: app.name, CONTAINER: 'one-off', CONTAINER_VERSION: `v${release.version}` };
       let exitCode: number | null = null;
       try {
         ({ exitCode } = await host.run({ id: runId, slugId: release.slug_id, command: run.command, env, limits: SIZES[run.size]!, onOutput: (text) => recorder.write(text), signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(RUN_TIMEOUT_MS)]) }));

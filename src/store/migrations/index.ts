@@ -30,6 +30,7 @@ import * as m0810 from './0810_event_channels.ts';
 import * as m0820 from './0820_image_templates.ts';
 import * as m0830 from './0830_token_acls.ts';
 import * as m0840 from './0840_registration_tokens_and_notes.ts';
+import * as m0850 from './0850_app_run_env.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   '0820_image_templates': m0820,
   '0830_token_acls': m0830,
   '0840_registration_tokens_and_notes': m0840,
+  '0850_app_run_env': m0850,
 };
 
 export const migrationProvider: MigrationProvider = {

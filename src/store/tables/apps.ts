@@ -145,6 +145,8 @@ export interface AppRunsTable {
   release_id: string;
   command: string;
   size: string;
+  /** The run's own variables (JSON object), sealed with the installation's key; null when it has none. */
+  env_sealed: string | null;
   status: AppRunStatus;
   exit_code: number | null;
   task_id: string;

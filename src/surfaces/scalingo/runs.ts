@@ -12,9 +12,10 @@ type RunParams = { Params: { app: string } };
 const STATES: Record<AppRunRow['status'], string> = { queued: 'booting', running: 'running', succeeded: 'stopped', failed: 'crashed' };
 
 /**
- * One-off runs: `POST /v1/apps/:app/run` `{command, size, detached: true}` runs the command once
- * in a container of its own with the app's current release, and answers with that container and
- * the operation (`operation_url`) that ends with it. Runs are detached only: Nimbus keeps a run's
+ * One-off runs: `POST /v1/apps/:app/run` `{command, size, env, detached: true}` runs the command
+ * once in a container of its own with the app's current release (and `env`, variables of this run
+ * alone, over the app's), and answers with that container and the operation (`operation_url`)
+ * that ends with it. Runs are detached only: Nimbus keeps a run's
  * output and exit code, but does not attach a terminal to it, so there is no `attach_url`.
  */
 export function runRoutes(app: FastifyInstance, services: Pick<CoreServices, 'apps' | 'organizations'>, region: string) {
@@ -26,13 +27,10 @@ export function runRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
     const command = optionalString(body, 'command');
     const size = optionalString(body, 'size');
     const detached = optionalBoolean(body, 'detached');
-    const env = body.env;
+    const env = body.env === null ? undefined : (body.env as Record<string, string> | undefined);
     const found = await apps.get(request.actor, request.params.app);
     if (detached !== true) throw ValidationFailed.field('detached', 'must be true: one-off runs are detached here (their output is kept with the run), no terminal is attached');
-    if (env !== undefined && env !== null && (typeof env !== 'object' || Array.isArray(env) || Object.keys(env).length)) {
-      throw ValidationFailed.field('env', 'is not taken for one run: set the variables of the app');
-    }
-    const { run, task } = await runs.create(request.actor, found.id, { command, size });
+    const { run, task } = await runs.create(request.actor, found.id, { command, size, env });
     return {
       container: {
         id: run.id,

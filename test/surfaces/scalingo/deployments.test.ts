@@ -142,18 +142,31 @@ for (const database of testDatabases) {
       assert.equal(output.json().exit_code, 0, output.body);
     });
 
+    it("runs a one-off command with env, variables of that run alone over the app's, sealed at rest", async () => {
+      const res = await scalingo(app, alice, 'POST', '/v1/apps/source-app/run', { command: 'test "$RUN_GREETING" = "hello env" && test "$CLIENT_OS" = linux', detached: true, env: { RUN_GREETING: 'hello env', CLIENT_OS: 'linux', TERM: '' } });
+      assert.equal(res.statusCode, 200, res.body);
+      const { container } = res.json();
+      const stored = await app.nimbus.store.db.selectFrom('app_runs').select('env_sealed').where('id', '=', container.id).executeTakeFirstOrThrow();
+      assert.ok(stored.env_sealed && !stored.env_sealed.includes('hello'), 'the run\'s variables are sealed at rest');
+      const done = await eventually('the run to end', async () => {
+        const shown = await app.request({ method: 'GET', url: `/api/apps/apps/source-app/runs/${container.id}/`, token: null, headers: { authorization: `Bearer ${alice}` } });
+        return ['queued', 'running'].includes(shown.json().status) ? undefined : (shown.json() as { exit_code: number });
+      }, 120_000);
+      assert.equal(done.exit_code, 0, JSON.stringify(done));
+    });
+
     it("refuses runs it cannot make, in Scalingo's shapes, and starts none", async () => {
       const run = (credential: string, body: unknown, ref = 'source-app') => scalingo(app, credential, 'POST', `/v1/apps/${ref}/run`, body);
       assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls' }))), ['detached']);
       assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', detached: false }))), ['detached']);
-      assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', detached: true, env: { A: '1' } }))), ['env']);
+      for (const env of [{ '1BAD': 'x' }, 'A=1', { A: 5 }, { PORT: '80' }, ['A']]) assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', detached: true, env }))), ['env'], JSON.stringify(env));
       assert.deepEqual(Object.keys(invalid(await run(alice, { detached: true }))), ['command']);
       assert.deepEqual(Object.keys(invalid(await run(alice, { command: 42, detached: true }))), ['command']);
       assert.deepEqual(Object.keys(invalid(await run(alice, { command: 'ls', size: 'HUGE', detached: true }))), ['size']);
       plainError(await run(viewer, { command: 'ls', detached: true }), 403);
       notFound(await run(bob, { command: 'ls', detached: true }), 'app');
       const runs = await app.request({ method: 'GET', url: '/api/apps/apps/source-app/runs/', token: null, headers: { authorization: `Bearer ${alice}` } });
-      assert.equal(runs.json().count, 1, runs.body);
+      assert.equal(runs.json().count, 2, runs.body);
     });
 
     it('deletes the deployed app: its task stops its processes, then it is not found', async () => {
