@@ -1,12 +1,10 @@
 import { Type } from 'typebox';
-import type { FastifyRequest } from 'fastify';
 import type { ChannelMessage, OutputChannels } from '../../../core/commands/output-channels.ts';
 import { CHANNEL_EVENT_TYPES } from '../../../core/commands/output-channels.ts';
-import type { EventChannelRow } from '../../../store/schema.ts';
 import { DomainError } from '../../../core/errors.ts';
-import { baseUrl } from '../../../http/surface.ts';
+import { ticketSocketRoute, ticketSocketUrl } from '../ticket-sockets.ts';
 import type { FastifyTypeBox } from '../types.ts';
-import { commonErrors, IdParams, Timestamp, Uuid } from '../wire/common.ts';
+import { commonErrors, Timestamp, Uuid } from '../wire/common.ts';
 
 const SESSIONS = '/api/events/sessions/';
 const SUBSCRIPTIONS = '/api/events/subscriptions/';
@@ -37,7 +35,6 @@ function renderMessage(m: ChannelMessage) {
  */
 export function eventChannelRoutes(app: FastifyTypeBox, channels: OutputChannels): void {
   const tags = ['events'];
-  const connected = new WeakMap<FastifyRequest, EventChannelRow>();
 
   app.post(SESSIONS, {
     schema: {
@@ -49,8 +46,7 @@ export function eventChannelRoutes(app: FastifyTypeBox, channels: OutputChannels
     handler: async (request, reply) => {
       const ticket = await channels.open(request.actor);
       reply.code(201);
-      const socketBase = baseUrl(request).replace(/^http/, 'ws');
-      return { id: ticket.id, channel_id: ticket.id, websocket_url: `${socketBase}${SOCKETS}${ticket.id}/?token=${encodeURIComponent(ticket.token)}` };
+      return { id: ticket.id, channel_id: ticket.id, websocket_url: ticketSocketUrl(request, SOCKETS, ticket.id, ticket.token) };
     },
   });
 
@@ -70,33 +66,20 @@ export function eventChannelRoutes(app: FastifyTypeBox, channels: OutputChannels
     },
   });
 
-  app.route({
-    method: 'GET',
-    url: `${SOCKETS}:id/`,
-    config: { auth: false },
-    schema: { hide: true, params: IdParams, querystring: Type.Object({ token: Type.String({ maxLength: 100 }) }) },
-    // The token is spent before the upgrade: a refused one is an HTTP error the client sees.
-    preValidation: async (request) => {
-      const { id } = request.params as { id: string };
-      const { token } = (request.query ?? {}) as { token?: string };
-      connected.set(request, await channels.connect(id, token ?? ''));
-    },
-    wsHandler: (socket, request) => {
-      const ended = new AbortController();
-      socket.on('close', () => ended.abort());
-      void (async () => {
-        for await (const batch of channels.follow(connected.get(request)!, ended.signal)) {
-          if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return socket.close(CLOSE_OVERLOADED, 'This channel is too far behind; open another.');
-          for (const message of batch) socket.send(JSON.stringify(renderMessage(message)));
-        }
-        if (!ended.signal.aborted) socket.close(CLOSE_SHUTDOWN, 'Nimbus is stopping.');
-      })().catch((error: unknown) => {
-        // Refused (no slot left) or ended (its user deactivated): the reason, in words.
-        if (error instanceof DomainError) return socket.close(CLOSE_POLICY, error.message.slice(0, 120));
-        request.log.error({ err: error }, 'event channel failed');
-        socket.close(1011, 'The channel failed.');
-      });
-    },
-    handler: async (_request, reply) => reply.code(426).send({ detail: 'This is a WebSocket: connect with an Upgrade.', code: 'upgrade_required' }),
+  ticketSocketRoute(app, SOCKETS, (id, token) => channels.connect(id, token), (socket, channel, request) => {
+    const ended = new AbortController();
+    socket.on('close', () => ended.abort());
+    void (async () => {
+      for await (const batch of channels.follow(channel, ended.signal)) {
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return socket.close(CLOSE_OVERLOADED, 'This channel is too far behind; open another.');
+        for (const message of batch) socket.send(JSON.stringify(renderMessage(message)));
+      }
+      if (!ended.signal.aborted) socket.close(CLOSE_SHUTDOWN, 'Nimbus is stopping.');
+    })().catch((error: unknown) => {
+      // Refused (no slot left) or ended (its user deactivated): the reason, in words.
+      if (error instanceof DomainError) return socket.close(CLOSE_POLICY, error.message.slice(0, 120));
+      request.log.error({ err: error }, 'event channel failed');
+      socket.close(1011, 'The channel failed.');
+    });
   });
 }

@@ -6,6 +6,7 @@ import { TERMINAL_SIZE, type WebshService, type WebshSession, type WebshTicket }
 import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
 import { renderServerSummary, renderUserSummary } from '../summaries.ts';
+import { ticketSocketRoute, ticketSocketUrl } from '../ticket-sockets.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { commonErrors, computeErrors, IdParams } from '../wire/common.ts';
 import { WebshJoinPost, WebshSessionBody, WebshSessionsPost, WebshShareBody, WebshSharePost, WebshTicketBody } from '../wire/websh.ts';
@@ -44,12 +45,9 @@ const renderSession = (s: WebshSession) => ({
   success: s.exitCode === 0,
 });
 
-/** `ws://` or `wss://`, as the request came in over HTTP or HTTPS. */
-const socketBase = (request: FastifyRequest) => baseUrl(request).replace(/^http/, 'ws');
-
 const renderTicket = (request: FastifyRequest, t: WebshTicket) => ({
   ...renderSession(t.session),
-  websocket_url: `${socketBase(request)}${SOCKETS}${t.channelId}/?token=${encodeURIComponent(t.token)}`,
+  websocket_url: ticketSocketUrl(request, SOCKETS, t.channelId, t.token),
   read_only: t.readOnly,
 });
 
@@ -86,8 +84,6 @@ function socketViewer(socket: WebSocket): Viewer {
  */
 export function webshRoutes(app: FastifyTypeBox, websh: WebshService): void {
   const tags = ['websh'];
-  /** The channel each upgrading request's token opened. */
-  const connected = new WeakMap<FastifyRequest, Awaited<ReturnType<WebshService['connect']>>>();
 
   collectionRoutes(app, {
     path: SESSIONS,
@@ -142,36 +138,23 @@ export function webshRoutes(app: FastifyTypeBox, websh: WebshService): void {
     },
   });
 
-  app.route({
-    method: 'GET',
-    url: `${SOCKETS}:id/`,
-    config: { auth: false },
-    schema: { hide: true, params: IdParams, querystring: Type.Object({ token: Type.String({ maxLength: 100 }) }) },
-    // The token is spent before the upgrade: a refused one is an HTTP error the client sees.
-    preValidation: async (request) => {
-      const { id } = request.params as { id: string };
-      const { token } = (request.query ?? {}) as { token?: string };
-      connected.set(request, await websh.connect(id, token ?? ''));
-    },
-    wsHandler: (socket, request) => {
-      const held: { data: Buffer; binary: boolean }[] = [];
-      let attachment: Attachment | undefined;
-      const onMessage = (data: Buffer, binary: boolean) => {
-        if (!attachment) return void held.push({ data, binary });
-        if (binary) return attachment.input(data);
-        const resize = parseResize(data.toString('utf8'));
-        if (resize) attachment.resize(resize.rows, resize.cols);
-        else socket.close(CLOSE_BAD_MESSAGE, 'Text frames carry {"type": "resize", "rows", "cols"}; input is sent as binary frames.');
-      };
-      socket.on('message', (data, binary) => onMessage(data as Buffer, binary));
-      socket.on('close', () => attachment?.leave());
-      void websh.attach(connected.get(request)!, socketViewer(socket)).then((attached) => {
-        if (!attached) return;
-        if (socket.readyState !== socket.OPEN) return attached.leave();
-        attachment = attached;
-        for (const message of held.splice(0)) onMessage(message.data, message.binary);
-      });
-    },
-    handler: async (_request, reply) => reply.code(426).send({ detail: 'This is a WebSocket: connect with an Upgrade.', code: 'upgrade_required' }),
+  ticketSocketRoute(app, SOCKETS, (id, token) => websh.connect(id, token), (socket, channel) => {
+    const held: { data: Buffer; binary: boolean }[] = [];
+    let attachment: Attachment | undefined;
+    const onMessage = (data: Buffer, binary: boolean) => {
+      if (!attachment) return void held.push({ data, binary });
+      if (binary) return attachment.input(data);
+      const resize = parseResize(data.toString('utf8'));
+      if (resize) attachment.resize(resize.rows, resize.cols);
+      else socket.close(CLOSE_BAD_MESSAGE, 'Text frames carry {"type": "resize", "rows", "cols"}; input is sent as binary frames.');
+    };
+    socket.on('message', (data, binary) => onMessage(data as Buffer, binary));
+    socket.on('close', () => attachment?.leave());
+    void websh.attach(channel, socketViewer(socket)).then((attached) => {
+      if (!attached) return;
+      if (socket.readyState !== socket.OPEN) return attached.leave();
+      attachment = attached;
+      for (const message of held.splice(0)) onMessage(message.data, message.binary);
+    });
   });
 }
