@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+// Before the client: it takes the global WebSocket as it loads.
+import '../support/websocket-global.ts';
 import { clientFromToken, type Client } from 'scalingo';
 import type { TestApp } from '../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../support/compute.ts';
@@ -14,7 +16,8 @@ import { scalingoToken } from '../surfaces/scalingo/support.ts';
  * The npm client `scalingo` (a pinned dev dependency) against the Scalingo surface over real
  * HTTP and real containers: the token exchange, the user, an app, its environment in bulk, a
  * deployment from an uploaded source, scaling and restarting with the operations it follows,
- * its logs, a one-off run, its events page by page, and its end.
+ * its deployment and its logs followed with the client's listeners (WebSockets), its logs, a
+ * one-off run, its events page by page, and its end.
  */
 const skip = computeSkipReason();
 
@@ -24,6 +27,7 @@ for (const database of testDatabases) {
     let client: Client;
     let appId: string;
     let base: string;
+    const listeners: { close(): void }[] = [];
 
     before(async () => {
       app = await startComputeTestApp(database);
@@ -33,6 +37,7 @@ for (const database of testDatabases) {
       client = await clientFromToken(await scalingoToken(app, 'jsdev', GOOD_PASSWORD), { apiUrl: base, authApiUrl: base });
     });
     after(async () => {
+      for (const listener of listeners) listener.close();
       await app?.close();
     });
 
@@ -58,6 +63,15 @@ for (const database of testDatabases) {
       const { source } = (await made.json()) as { source: { upload_url: string; download_url: string } };
       const upload = await fetch(source.upload_url, { method: 'PUT', body: new Uint8Array(await sampleArchive()), headers: { 'content-type': 'application/x-gzip' } });
       assert.equal(upload.status, 200);
+      // The client's deployments listener: links.deployments_stream, authenticated by its first message.
+      const deploying = await client.Apps.deploymentListener(appId);
+      listeners.push(deploying);
+      const heard: { kind: string; id?: string; status?: string; content?: string }[] = [];
+      // Each handler gets the event's data with the deployment's id added.
+      const fields = (event: unknown) => event as { id: string; content?: string; status?: string };
+      deploying.onNew((event) => void heard.push({ kind: 'new', id: fields(event).id }));
+      deploying.onLog((event) => void heard.push({ kind: 'log', id: fields(event).id, content: fields(event).content }));
+      deploying.onStatus((event) => void heard.push({ kind: 'status', id: fields(event).id, status: fields(event).status }));
       const queued = await client.Deployments.create(appId, { source_url: source.download_url, git_ref: 'main' });
       assert.equal(queued.git_ref, 'main');
       await eventually('the deployment to finish', async () => {
@@ -67,6 +81,16 @@ for (const database of testDatabases) {
 
       const [deployment] = (await client.Deployments.for(appId, {})).deployments;
       assert.equal(deployment.status, 'success');
+      await eventually('the listener to hear the deployment succeed', async () => (heard.some((e) => e.kind === 'status' && e.status === 'success') ? true : undefined), 10_000);
+      assert.ok(heard.some((e) => e.kind === 'new' && e.id === queued.id), JSON.stringify(heard.filter((e) => e.kind !== 'log')));
+      assert.match(heard.filter((e) => e.kind === 'log' && e.id === queued.id).map((e) => e.content).join(''), /npm/);
+      deploying.close();
+
+      // The client's logs listener: the logs URL over a WebSocket, each new line as it is written.
+      const following = await client.Logs.listenerFor(appId);
+      listeners.push(following);
+      const followed: string[] = [];
+      following.onLog((line: string) => followed.push(line));
       assert.equal((await client.Deployments.find(appId, deployment.id)).id, deployment.id);
       assert.match(await client.Deployments.logs(appId, deployment.id), /npm/);
 
@@ -82,6 +106,9 @@ for (const database of testDatabases) {
       // Typed as one string, sent as given: Scalingo's scope is a list of process types.
       const restart = await client.Containers.restart(appId, ['web'] as unknown as string);
       assert.equal((await restart.wait()).status, 'done');
+      // The restarted processes' first lines reach the listener as they are written.
+      await eventually('the logs listener to hear the restarted app', async () => (followed.some((line) => /\[web-\d\] listening on/.test(line)) ? true : undefined), 60_000);
+      following.close();
 
       // The logs URL is read without a credential, as the client does.
       const lines = await eventually('the app to have logged', async () => {
