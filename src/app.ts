@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { CATALOG_DEFAULTS } from './core/catalog/catalog-service.ts';
 import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -140,7 +141,7 @@ export async function createNimbus(
   config: Pick<Config, 'bodyLimit' | 'databaseUrl' | 'dataDir'> &
     Partial<TaskSettings> &
     Partial<LimitSettings> &
-    Partial<Pick<Config, 'identity' | 'trustProxy' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'computestacksBodyTimeoutSeconds' | 'host' | 'tlsCert' | 'tlsKey' | 'catalog'>> &
+    Partial<Pick<Config, 'identity' | 'trustProxy' | 'baseDomain' | 'secretKey' | 'computeServiceCode' | 'surfacePorts' | 'scalingoRegion' | 'computestacksBodyTimeoutSeconds' | 'host' | 'tlsCert' | 'tlsKey' | 'catalog'>> &
     Partial<ComputeConfig> &
     Partial<DnsConfig> &
     Partial<AppsConfig>,
@@ -196,6 +197,7 @@ export async function createNimbus(
       logger,
       bodyLimit: config.bodyLimit,
       trustProxy: config.trustProxy,
+      workspaces: config.baseDomain ? { baseDomain: config.baseDomain, region: config.catalog?.region ?? CATALOG_DEFAULTS.region } : undefined,
       checkReady: () => store.ping(),
     });
     // Rate-limit counts reach the shared table in the background; the last ones on close.

@@ -85,6 +85,8 @@ export interface Config {
   tlsKey: string | undefined;
   /** The code of the compute service connection, as environments' services name it (`compute`). */
   computeServiceCode: string;
+  /** `NIMBUS_BASE_DOMAIN`: workspace endpoints at `<organization slug>.<NIMBUS_REGION>.<base domain>`; unset: none. */
+  baseDomain: string | undefined;
   /** The region the Scalingo surface names in `GET /v1/regions` (clients select it with `--region`). */
   scalingoRegion: string;
   /** Seconds a request body to the ComputeStacks surface may take to arrive before it is answered 408. */
@@ -237,6 +239,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     computeServiceCode: pick('computeServiceCode', () => env.NIMBUS_COMPUTE_SERVICE_CODE || undefined, DEFAULT_COMPUTE_SERVICE_CODE),
     tlsCert: pick('tlsCert', () => env.NIMBUS_TLS_CERT || undefined, undefined),
     tlsKey: pick('tlsKey', () => env.NIMBUS_TLS_KEY || undefined, undefined),
+    baseDomain: pick('baseDomain', () => env.NIMBUS_BASE_DOMAIN?.trim().toLowerCase().replace(/\.$/, '') || undefined, undefined),
     scalingoRegion: pick('scalingoRegion', () => env.NIMBUS_SCALINGO_REGION || undefined, SURFACE_DEFAULTS.scalingoRegion),
     computestacksBodyTimeoutSeconds: pick(
       'computestacksBodyTimeoutSeconds',
@@ -287,6 +290,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   if (!isServiceCode(config.computeServiceCode)) throw new ConfigError(`NIMBUS_COMPUTE_SERVICE_CODE: "${config.computeServiceCode}" is not a service code (lowercase letters, digits and inner hyphens, at most 50)`);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) throw new ConfigError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: give both, or neither');
+  if (config.baseDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.baseDomain)) throw new ConfigError(`NIMBUS_BASE_DOMAIN must be a domain name with at least two labels (example.com), got "${config.baseDomain}"`);
   if (!isServiceCode(config.scalingoRegion)) throw new ConfigError(`NIMBUS_SCALINGO_REGION: "${config.scalingoRegion}" is not a region name (lowercase letters, digits and inner hyphens, at most 50)`);
   if (config.computestacksBodyTimeoutSeconds < 1) throw new ConfigError('NIMBUS_COMPUTESTACKS_BODY_TIMEOUT must be at least 1 second');
   catalogField(() => pricedPackages(config.catalog));

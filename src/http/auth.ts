@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Actor, Principal } from '../core/actor.ts';
 import type { PresentedCredential, PrincipalResolver } from '../core/auth/principals.ts';
 import type { AccessService } from '../core/iam/access-service.ts';
-import { Unauthenticated } from '../core/errors.ts';
+import { NotFound, Unauthenticated } from '../core/errors.ts';
+import './workspace.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -87,16 +88,28 @@ export function requestedOrganization(request: FastifyRequest): string | undefin
   return typeof requested === 'string' && requested !== '' ? requested : undefined;
 }
 
-type ActorServices = { principals: PrincipalResolver; access: Pick<AccessService, 'actingContext'> };
+type ActorServices = { principals: PrincipalResolver; access: Pick<AccessService, 'actingContext' | 'organizationIdBySlug'> };
+
+/**
+ * The organization a request's host names as a workspace (`<slug>.<region>.<base domain>`),
+ * when it names one; an unknown slug is a 404, as an unknown `org_id` is.
+ */
+async function workspaceOrganization(request: FastifyRequest, services: ActorServices): Promise<string | undefined> {
+  if (!request.workspace) return undefined;
+  const id = await services.access.organizationIdBySlug(request.workspace);
+  if (!id) throw new NotFound('organization', 'No organization matches the given query.');
+  return id;
+}
 
 /**
  * Sets the request's actor: the principal its credential resolves to, the organization it acts
- * in (its own, or the sub-organization `organizationId` names) and its effective permissions
- * there. The actor can resolve itself again the same way, for requests that stay open.
+ * in (the one `organizationId` names, else the workspace the host names, else its own) and its
+ * effective permissions there. The actor can resolve itself again the same way, for requests
+ * that stay open.
  */
 export async function authenticateActor(request: FastifyRequest, carriers: CredentialCarriers, services: ActorServices, organizationId?: string): Promise<void> {
   const principal = await authenticatePrincipal(request, carriers, services.principals);
-  request.actor = await actorFor(request, principal, carriers, services, organizationId);
+  request.actor = await actorFor(request, principal, carriers, services, organizationId ?? (await workspaceOrganization(request, services)));
 }
 
 /**

@@ -6,6 +6,7 @@ import { HttpError, renderPlainError } from './errors.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
 import { dialectFor, type Surface } from './surface.ts';
 import { validatorCompiler } from './validation.ts';
+import { workspaceOf, type WorkspaceSettings } from './workspace.ts';
 
 export interface ListenerOptions {
   /** The mount table: every surface at its prefix on the main listener, and at the root of its own port when it has one. */
@@ -14,6 +15,8 @@ export interface ListenerOptions {
   bodyLimit: number;
   /** Proxies whose X-Forwarded-* headers are believed; none by default. */
   trustProxy?: TrustProxy;
+  /** Workspace endpoints: hosts `<slug>.<region>.<base domain>` act in the organization of that slug. */
+  workspaces?: WorkspaceSettings;
   /** Throws when this process cannot serve (its database does not answer): `/readyz` is then a 503. */
   checkReady: () => Promise<void>;
 }
@@ -85,7 +88,7 @@ async function acceptWebSockets(app: FastifyInstance): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 }
 
-function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): FastifyInstance {
+function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): FastifyInstance {
   // An HTTPS listener is the same instance over another server: the surfaces never see the difference.
   const app = Fastify({
     ...(tls ? { https: tls } : {}),
@@ -110,6 +113,7 @@ function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptio
     },
   }) as unknown as FastifyInstance;
   app.decorate('dialects', []);
+  app.decorate('workspaces', workspaces ?? null);
   app.setErrorHandler(renderPlainError);
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onRequest', async (request, reply) => {
@@ -117,6 +121,7 @@ function createListener({ logger, bodyLimit, trustProxy = false }: ListenerOptio
     // The Host header, or a trusted proxy's X-Forwarded-Host: links are built from it.
     const host = request.host;
     if (host && !HOST.test(host)) throw new HttpError(400, 'invalid_host', `Invalid Host header: "${host.slice(0, 100)}".`);
+    request.workspace = workspaceOf(host, workspaces ?? null);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');

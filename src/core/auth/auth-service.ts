@@ -24,6 +24,8 @@ export interface LoginInput {
 export interface Session {
   token: string;
   expiresAt: string;
+  /** The organization the session's user belongs to. */
+  organizationId: string;
 }
 
 const INVALID_LOGIN = 'Unable to log in with provided credentials.';
@@ -97,7 +99,7 @@ export function createAuthService(deps: { store: Pick<Store, 'db'>; tokens: Toke
       targetId: row.id,
       detail: input.workspace_url ? { workspace_url: input.workspace_url.slice(0, 200) } : {},
     });
-    return { token: secret, expiresAt };
+    return { token: secret, expiresAt, organizationId: user.organizationId };
   }
 
   /** A password exchanged for a personal API token that does not expire unless asked to (Scalingo's `POST /v1/tokens`). */

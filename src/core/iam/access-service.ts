@@ -117,5 +117,15 @@ export function createAccessService({ store }: { store: Pick<Store, 'db'> }) {
     effective.clear();
   }
 
-  return { actingContext, permissionsAt, forgetUser, forgetOrganizationPaths };
+  /** The id of the organization with this slug (a workspace's name), if there is one. */
+  async function organizationIdBySlug(slug: string): Promise<string | undefined> {
+    return (await db.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirst())?.id;
+  }
+
+  /** The slug of an organization: its workspace's name. */
+  async function slugOf(organizationId: string): Promise<string | undefined> {
+    return (await db.selectFrom('organizations').select('slug').where('id', '=', organizationId).executeTakeFirst())?.slug;
+  }
+
+  return { actingContext, permissionsAt, forgetUser, forgetOrganizationPaths, organizationIdBySlug, slugOf };
 }

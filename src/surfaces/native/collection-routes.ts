@@ -41,7 +41,8 @@ export interface Collection<Row extends { id: string; revision?: number }, Filte
   list?: { summary: string; filters: Filters; run: (actor: Actor, request: ListRequest) => Promise<ListResult<Row>> };
   /** 201 with the item and `extra`; `Location` at the item with `location`. `response` when it is not the item. */
   create?: { summary: string; body: CreateBody; response?: TSchema; location?: boolean; run: (actor: Actor, body: Static<CreateBody>) => Promise<Created<Row>> };
-  retrieve?: { summary: string; run: (actor: Actor, id: string) => Promise<Row> };
+  /** `extra`: fields one item shows beside its rendering when retrieved alone (they may need a lookup). */
+  retrieve?: { summary: string; run: (actor: Actor, id: string) => Promise<Row>; extra?: (request: FastifyRequest, row: Row) => Promise<object> };
   /** PATCH, and PUT when `replace` is given (its body must be one `run` accepts too; `partial` tells them apart). */
   update?: {
     summary: string;
@@ -91,7 +92,7 @@ export function collectionRoutes<Row extends { id: string; revision?: number }, 
       handler: async (request, reply) => {
         const found = await retrieve.run(request.actor, request.params.id);
         if (revisions) reply.header('etag', tag(found));
-        return render(request)(found);
+        return { ...render(request)(found), ...(retrieve.extra ? await retrieve.extra(request, found) : {}) };
       },
     });
   }

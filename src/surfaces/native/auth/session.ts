@@ -1,11 +1,12 @@
 import { Type } from 'typebox';
 import type { CoreServices } from '../../../core/services.ts';
+import { workspaceUrlOf } from '../workspace-url.ts';
 import { commonErrors, ErrorBody, ValidationErrorBody } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { EnvBody, LoginBody, SessionBody, WhoamiBody } from '../wire/session.ts';
 
 /** `/api/auth/`: password login into a session token, logout, whoami and the login environment. */
-export function sessionRoutes(app: FastifyTypeBox, { auth, users }: Pick<CoreServices, 'auth' | 'users'>): void {
+export function sessionRoutes(app: FastifyTypeBox, { auth, users, access }: Pick<CoreServices, 'auth' | 'users' | 'access'>): void {
   const tags = ['auth'];
 
   app.get('/api/auth/env/', {
@@ -19,7 +20,7 @@ export function sessionRoutes(app: FastifyTypeBox, { auth, users }: Pick<CoreSer
     schema: { tags, summary: 'Log in with a username and password', security: [], body: LoginBody, response: { 200: SessionBody, 400: ValidationErrorBody, 401: ErrorBody, 429: ErrorBody } },
     handler: async (request) => {
       const session = await auth.login({ requestId: request.id, clientAddress: request.ip }, request.body);
-      return { token: session.token, expires_at: session.expiresAt };
+      return { token: session.token, expires_at: session.expiresAt, workspace_url: await workspaceUrlOf(request, access, session.organizationId, { preferHost: true }) };
     },
   });
 
@@ -50,6 +51,7 @@ export function sessionRoutes(app: FastifyTypeBox, { auth, users }: Pick<CoreSer
         permissions: [...actor.permissions].sort(),
         principal_type: 'user',
         auth: { scopes: [...actor.principal.scopes] },
+        workspace_url: await workspaceUrlOf(request, access, actor.organizationId),
       };
     },
   });

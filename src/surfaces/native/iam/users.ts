@@ -4,6 +4,7 @@ import type { CoreServices } from '../../../core/services.ts';
 import type { User, UserInput } from '../../../core/users/user-service.ts';
 import { baseUrl } from '../../../http/surface.ts';
 import { collectionRoutes } from '../collection-routes.ts';
+import { workspaceUrlOf } from '../workspace-url.ts';
 import { commonErrors, IdParams } from '../wire/common.ts';
 import type { FastifyTypeBox } from '../types.ts';
 import { PasswordPost, UserBody, UserPatch, UserPut, UsersPost } from '../wire/users.ts';
@@ -24,7 +25,7 @@ const userInput = (body: Static<typeof UserPatch> & { password?: string }): User
 });
 
 /** `/api/iam/users/` (`-` is you): people of the acting organization's subtree. */
-export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'users'>): void {
+export function userRoutes(app: FastifyTypeBox, { users, access }: Pick<CoreServices, 'users' | 'access'>): void {
   const tags = ['iam'];
   const render = (request: FastifyRequest) => (u: User) => ({
     id: u.id,
@@ -62,7 +63,11 @@ export function userRoutes(app: FastifyTypeBox, { users }: Pick<CoreServices, 'u
       run: users.list,
     },
     create: { summary: 'Create a user', body: UsersPost, location: true, run: async (actor, body) => ({ row: await users.create(actor, userInput(body)) }) },
-    retrieve: { summary: 'Retrieve a user (`-` for yourself)', run: users.get },
+    retrieve: {
+      summary: "Retrieve a user (`-` for yourself), with the workspace URL of the user's organization",
+      run: users.get,
+      extra: async (request, u) => ({ workspace_url: await workspaceUrlOf(request, access, u.organizationId) }),
+    },
     update: {
       summary: 'Update some fields of a user',
       body: UserPatch,

@@ -9,7 +9,7 @@ export const LoginBody = Type.Object({
   workspace_url: Type.Optional(Type.String({ maxLength: 500, description: 'Accepted for Alpacon clients; recorded in the audit trail.' })),
 });
 
-export const SessionBody = Type.Object({ token: Type.String({ description: 'Session token: send it as `Authorization: token="<token>"`.' }), expires_at: Timestamp });
+export const SessionBody = Type.Object({ token: Type.String({ description: 'Session token: send it as `Authorization: token="<token>"`.' }), expires_at: Timestamp, workspace_url: Type.String({ description: 'Where this organization is reached: its workspace endpoint `<scheme>://<slug>.<region>.<base domain>` when NIMBUS_BASE_DOMAIN is set, else this address.' }) });
 
 export const EnvBody = Type.Object({
   auth0: Type.Object({ method: Type.String() }, { description: 'Alpacon clients read this: "none" means no external identity provider.' }),
@@ -30,4 +30,5 @@ export const WhoamiBody = Type.Object({
   permissions: Type.Array(Type.String(), { description: 'Effective permissions of this request: role in the acting organization ∩ scopes.' }),
   principal_type: Type.String({ description: 'Alpacon: `user` (every Nimbus credential acts for a user).' }),
   auth: Type.Object({ scopes: Type.Array(Type.String()) }, { description: "Alpacon: the credential's scopes." }),
+  workspace_url: Type.String({ description: 'Where this organization is reached: its workspace endpoint `<scheme>://<slug>.<region>.<base domain>` when NIMBUS_BASE_DOMAIN is set, else this address.' }),
 });

@@ -18,6 +18,7 @@ export const UserBody = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   last_login: Type.Union([Timestamp, Type.Null()]),
+  workspace_url: Type.Optional(Type.String({ description: "Retrieving one user: where the user's organization is reached (its workspace endpoint with NIMBUS_BASE_DOMAIN, else this address)." })),
 });
 
 const writable = {
