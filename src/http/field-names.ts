@@ -2,13 +2,14 @@ import { ValidationFailed, type FieldErrors } from '../core/errors.ts';
 
 /**
  * A surface's own names for core's fields (core name -> surface name), so that core's
- * validation errors name what the client sent. A path's numbered segments match `*` in a name
- * (`volumes.*.size_bytes` -> `volumes.*.size` renames `volumes.2.size_bytes` to `volumes.2.size`).
+ * validation errors name what the client sent. A path's numbered segments, dotted or in brackets,
+ * match `*` in a name (`volumes.*.size_bytes` -> `volumes.*.size` renames `volumes.2.size_bytes`
+ * to `volumes.2.size`; `variables[*].value` matches `variables[3].value`).
  * A field not named is the same on both sides.
  */
 export type FieldNames = Readonly<Record<string, string>>;
 
-const NUMBERED_SEGMENT = /(?<=^|\.)\d+(?=\.|$)/g;
+const NUMBERED_SEGMENT = /(?<=^|\.)\d+(?=\.|$)|(?<=\[)\d+(?=\])/g;
 
 /** `path`, a core field path, as the surface names it. */
 export function surfaceFieldName(names: FieldNames, path: string): string {

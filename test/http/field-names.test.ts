@@ -4,7 +4,7 @@ import { NotFound, ValidationFailed } from '../../src/core/errors.ts';
 import { surfaceFieldErrors, surfaceFieldName, withFieldNames } from '../../src/http/field-names.ts';
 
 describe('a surface naming core fields', () => {
-  const names = { image_id: 'image', 'volumes.*.size_bytes': 'volumes.*.size', 'a.*.b.*.c': 'x.*.y.*.z', memory_bytes: 'size', vcpus: 'size' };
+  const names = { image_id: 'image', 'volumes.*.size_bytes': 'volumes.*.size', 'a.*.b.*.c': 'x.*.y.*.z', memory_bytes: 'size', vcpus: 'size', 'variables[*].value': 'env[*].static_value' };
 
   it('renames an exact path, numbered paths through `*` in order, and leaves an unnamed field as it is', () => {
     assert.equal(surfaceFieldName(names, 'image_id'), 'image');
@@ -12,6 +12,8 @@ describe('a surface naming core fields', () => {
     assert.equal(surfaceFieldName(names, 'a.1.b.20.c'), 'x.1.y.20.z');
     assert.equal(surfaceFieldName(names, 'volumes.1.mount_path'), 'volumes.1.mount_path');
     assert.equal(surfaceFieldName(names, 'volumes.x.size_bytes'), 'volumes.x.size_bytes');
+    assert.equal(surfaceFieldName(names, 'variables[3].value'), 'env[3].static_value');
+    assert.equal(surfaceFieldName(names, 'variables[3].name'), 'variables[3].name');
     // A name inherited from Object.prototype is not a field name.
     assert.equal(surfaceFieldName(names, 'constructor'), 'constructor');
   });

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { ValidationFailed } from '../../core/errors.ts';
 import type { ImageTemplate, ImageTemplateInput } from '../../core/image-templates/image-template-service.ts';
+import { ValidationFailed } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
+import { withFieldNames, type FieldNames } from '../../http/field-names.ts';
 import { rooted } from './errors.ts';
 import { pageRequest, paginationHeaders } from './pagination.ts';
 
@@ -11,23 +12,15 @@ const MIB = 1024 * 1024;
 const PLAIN_FIELDS = { label: 'name', description: 'description', role: 'role', role_class: 'role_class', command: 'command', image_id: 'image_id', registry_image_path: 'registry_path', registry_image_tag: 'registry_tag', active: 'active', can_scale: 'can_scale' } as const;
 /** What ComputeStacks clients may send that this server has no use for: refused unless empty or off. */
 const UNSUPPORTED = ['ingress_params_attributes', 'setting_params_attributes', 'volumes_attributes', 'volume_attributes', 'dependency_parents', 'registry_auth', 'registry_custom', 'registry_username', 'registry_password', 'container_image_provider_id', 'tag_list', 'is_free', 'override_autoremove'];
-const CORE_TO_COMPUTESTACKS: Record<string, string> = { ...Object.fromEntries(Object.entries(PLAIN_FIELDS).map(([cs, core]) => [core, cs])), min_cpu_millis: 'min_cpu', min_memory_bytes: 'min_memory', variables: 'env_params_attributes' };
-
 /** Core's field names in validation errors as ComputeStacks' (`variables[0].value` -> `env_params_attributes[0].static_value`). */
-function computestacksField(path: string): string {
-  const variable = /^variables\[(\d+)\]\.(name|value)$/.exec(path);
-  if (variable) return `env_params_attributes[${variable[1]}].${variable[2] === 'value' ? 'static_value' : 'name'}`;
-  return CORE_TO_COMPUTESTACKS[path] ?? path;
-}
-
-async function inComputeStacksNames<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof ValidationFailed)) throw error;
-    throw new ValidationFailed(Object.fromEntries(Object.entries(error.fields).map(([field, messages]) => [computestacksField(field), messages])), error.nonField);
-  }
-}
+const COMPUTESTACKS_FIELDS: FieldNames = {
+  ...Object.fromEntries(Object.entries(PLAIN_FIELDS).map(([cs, core]) => [core, cs])),
+  min_cpu_millis: 'min_cpu',
+  min_memory_bytes: 'min_memory',
+  variables: 'env_params_attributes',
+  'variables[*].name': 'env_params_attributes[*].name',
+  'variables[*].value': 'env_params_attributes[*].static_value',
+};
 
 const isEmpty = (value: unknown) => value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0);
 
@@ -125,7 +118,7 @@ export function containerImageRoutes(app: FastifyInstance, { imageTemplates }: P
   app.get<ById>('/api/container_images/:id', read, async (request) => ({ container_image: renderContainerImage(await imageTemplates.get(request.actor, request.params.id)) }));
 
   app.post('/api/container_images', write, async (request, reply) => {
-    const created = await inComputeStacksNames(() => imageTemplates.create(request.actor, templateInput(request.body)));
+    const created = await withFieldNames(COMPUTESTACKS_FIELDS, () => imageTemplates.create(request.actor, templateInput(request.body)));
     return reply.code(201).send({ container_image: renderContainerImage(created) });
   });
 
@@ -135,7 +128,7 @@ export function containerImageRoutes(app: FastifyInstance, { imageTemplates }: P
       url: '/api/container_images/:id',
       ...write,
       handler: async (request, reply) => {
-        const updated = await inComputeStacksNames(() => imageTemplates.update(request.actor, request.params.id, templateInput(request.body)));
+        const updated = await withFieldNames(COMPUTESTACKS_FIELDS, () => imageTemplates.update(request.actor, request.params.id, templateInput(request.body)));
         return reply.code(202).send({ container_image: renderContainerImage(updated) });
       },
     });

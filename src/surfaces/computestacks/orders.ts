@@ -1,27 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { CatalogService } from '../../core/catalog/catalog-service.ts';
-import { ValidationFailed } from '../../core/errors.ts';
 import type { ContainerInput, Order, OrderInput } from '../../core/orders/order-service.ts';
+import { ValidationFailed } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
+import { withFieldNames, type FieldNames } from '../../http/field-names.ts';
 import { rooted } from './errors.ts';
 import { pageRequest, paginationHeaders } from './pagination.ts';
 
 type OrderServices = Pick<CoreServices, 'orders' | 'catalog'>;
 
 /** Core's field names in an order's validation errors, as ComputeStacks' clients send them. */
-function computestacksField(path: string): string {
-  return path.replace(/^(containers\[\d+\])\.package_id$/, '$1.resources.package_id');
-}
-
-/** Runs an order call whose field errors are renamed to ComputeStacks' fields. */
-async function inComputeStacksNames<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof ValidationFailed)) throw error;
-    throw new ValidationFailed(Object.fromEntries(Object.entries(error.fields).map(([field, messages]) => [computestacksField(field), messages])), error.nonField);
-  }
-}
+const COMPUTESTACKS_FIELDS: FieldNames = { 'containers[*].package_id': 'containers[*].resources.package_id' };
 
 const asObject = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
 
@@ -118,7 +107,7 @@ export function orderRoutes(app: FastifyInstance, { orders, catalog }: OrderServ
 
   // ComputeStacks answers 201 with the order's id, and the address to follow it (null: there is no page to visit here).
   app.post('/api/orders', write, async (request, reply) => {
-    const order = await inComputeStacksNames(() => orders.create(request.actor, orderInput(request.body)));
+    const order = await withFieldNames(COMPUTESTACKS_FIELDS, () => orders.create(request.actor, orderInput(request.body)));
     return reply.code(201).send({ order: { ...renderOrder(catalog, order), redirect_url: null, load_balancer_ip: null } });
   });
 }
