@@ -169,9 +169,12 @@ for (const database of testDatabases) {
       } finally {
         terminal.kill();
       }
-      const sessions = await app.request({ method: 'GET', url: '/api/websh/sessions/' });
-      assert.equal(sessions.json().results[0].server.name, 'alpaca');
-      assert.ok(sessions.json().results[0].closed_at);
+      // The CLI exits on the close frame; the session's end is recorded just after it is sent.
+      const session = await eventually('the session recorded as closed', async () => {
+        const [latest] = (await app.request({ method: 'GET', url: '/api/websh/sessions/' })).json().results;
+        return latest?.closed_at ? latest : undefined;
+      }, 10_000);
+      assert.equal(session.server.name, 'alpaca');
     });
 
     it('lists users and the audit log', async () => {
