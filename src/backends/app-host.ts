@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 /**
  * The contract between core apps services and the machine that builds and runs app processes.
  * Core decides (releases, formation, which container runs where, addresses) and records; the
@@ -61,6 +62,8 @@ export interface RunRequest {
   limits: ContainerLimits;
   onOutput(text: string): void | Promise<void>;
   signal?: AbortSignal;
+  /** The process's standard input (an attached run); without it, the process reads an empty one. */
+  stdin?: Readable;
 }
 
 export interface AppHost {

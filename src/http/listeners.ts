@@ -1,5 +1,8 @@
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { TrustProxy } from '../config.ts';
 import { HttpError, renderPlainError } from './errors.ts';
@@ -51,12 +54,14 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
   });
   metrics.serve(main);
   await acceptWebSockets(main);
+  acceptTunnels(main);
   for (const surface of options.surfaces) await main.register(surface.plugin, { prefix: surface.prefix });
 
   const own: Listeners['own'] = [];
   for (const surface of options.surfaces.filter((s) => s.port !== undefined)) {
     const app = createListener(options, metrics, surface.tls);
     await acceptWebSockets(app);
+    acceptTunnels(app);
     await app.register(surface.plugin);
     own.push({ surface, app });
   }
@@ -86,6 +91,30 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
  */
 async function acceptWebSockets(app: FastifyInstance): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+}
+
+const TUNNEL = Symbol('tunnel');
+type TunnelRequest = IncomingMessage & { [TUNNEL]?: { socket: Duplex; head: Buffer } };
+
+/** The raw connection of a `CONNECT` request, for the route that takes it over (`reply.hijack()`). */
+export const tunnelOf = (request: FastifyRequest): { socket: Duplex; head: Buffer } | undefined => (request.raw as TunnelRequest)[TUNNEL];
+
+/**
+ * `CONNECT` routes (`app.route({ method: 'CONNECT' })`) for every surface of a listener: Node
+ * hands such a request over apart from the others, once per server, so it is routed here
+ * through the surfaces' hooks (their authentication) like any request. A refusal is answered on
+ * the connection, which then ends: after a `CONNECT` it is no HTTP connection any more.
+ */
+function acceptTunnels(app: FastifyInstance): void {
+  app.addHttpMethod('CONNECT');
+  app.server.on('connect', (raw: TunnelRequest, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    raw[TUNNEL] = { socket, head };
+    const response = new ServerResponse(raw);
+    response.assignSocket(socket as Socket);
+    response.on('finish', () => socket.end());
+    app.routing(raw, response);
+  });
 }
 
 function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): FastifyInstance {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerLimits, ProcessSpec } from '../app-host.ts';
@@ -62,17 +63,24 @@ export function imageContainerConfig(input: { rootfs: string; command: string; e
 
 /**
  * Runs a container in the foreground (a build, a one-off run): stdout and stderr go to
- * `onOutput` as they come; an abort kills every process in it. The bundle directory is removed
+ * `onOutput` as they come; `stdin`, when given, is its standard input (runc passes the pipe
+ * through to the process); an abort kills every process in it. The bundle directory is removed
  * afterwards. Returns the exit code.
  */
-export async function runToCompletion(runc: Runc, bundle: string, id: string, onOutput: (text: string) => void | Promise<void>, signal?: AbortSignal): Promise<number> {
+export async function runToCompletion(runc: Runc, bundle: string, id: string, onOutput: (text: string) => void | Promise<void>, signal?: AbortSignal, stdin?: Readable): Promise<number> {
   const name = containerName(id);
   await mkdir(runc.stateDir, { recursive: true });
-  const child = spawn(runc.binary, ['--root', runc.stateDir, 'run', '--bundle', bundle, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(runc.binary, ['--root', runc.stateDir, 'run', '--bundle', bundle, name], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (stdin && child.stdin) {
+    // A process that exits without reading all its input closes the pipe: not an error.
+    child.stdin.on('error', () => undefined);
+    stdin.pipe(child.stdin);
+    child.on('close', () => stdin.unpipe(child.stdin!));
+  }
   const kill = () => void runc.kill(name, 'KILL').catch(() => undefined);
   signal?.addEventListener('abort', kill, { once: true });
   let writes: Promise<void> = Promise.resolve();
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const stream of [child.stdout!, child.stderr!]) {
     const decoder = new StringDecoder('utf8');
     stream.on('data', (chunk: Buffer) => {
       const text = decoder.write(chunk);

@@ -8,6 +8,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { AppHost } from '../app-host.ts';
 import { run } from '../command.ts';
 import { exists, listDir, makeStagingDir, treeSize, writeFileAtomic } from '../files.ts';
@@ -53,13 +54,13 @@ export function createRuncAppHost(parts: RuncParts): AppHost {
   };
 
   /** A foreground container over `appDir` (a build's source, or a one-off run's overlay of a slug). */
-  async function runIn(id: string, appDir: string, request: { command: string; env: Record<string, string>; limits: { memoryBytes: number; cpu: number }; onOutput: (text: string) => void | Promise<void>; signal?: AbortSignal }): Promise<number> {
+  async function runIn(id: string, appDir: string, request: { command: string; env: Record<string, string>; limits: { memoryBytes: number; cpu: number }; onOutput: (text: string) => void | Promise<void>; signal?: AbortSignal; stdin?: Readable }): Promise<number> {
     const stack = await stacks.ensure();
     const bundle = path.join(layout.runs, id);
     await mkdir(bundle, { recursive: true });
     const config = appContainerConfig({ stack, appDir, command: request.command, env: request.env, limits: request.limits, netnsPath: null, cgroupsPath: `/nimbus-run-${id}` });
     await writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(config));
-    return runToCompletion(runc, bundle, id, request.onOutput, request.signal);
+    return runToCompletion(runc, bundle, id, request.onOutput, request.signal, request.stdin);
   }
 
   return {

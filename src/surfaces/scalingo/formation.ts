@@ -6,6 +6,7 @@ import type { Task } from '../../core/tasks/task-service.ts';
 import { surfaceUrl } from '../../http/surface.ts';
 import type { AppContainerRow, AppFormationRow, TaskStatus } from '../../store/schema.ts';
 import { objectList, optionalString } from './input.ts';
+import { attachPath } from './runs.ts';
 
 type FormationServices = Pick<CoreServices, 'apps'>;
 type AppParams = { Params: { app: string } };
@@ -93,7 +94,10 @@ export function formationRoutes(app: FastifyInstance, services: FormationService
       if (error instanceof NotFound && error.resource === 'task') throw new NotFound('operation');
       throw error;
     });
-    return { operation: renderOperation(task) };
+    // An attached run's operation is done once the run waits for its attachment, at this URL.
+    const attachable = task.type === 'app.run' && task.input.attached === true && task.status === 'succeeded';
+    const attachUrl = attachable && surfaceUrl(app, request, attachPath(String(task.input.app_id), String(task.input.run_id)));
+    return { operation: { ...renderOperation(task), ...(attachUrl ? { start_one_off_data: { attach_url: attachUrl } } : {}) } };
   });
 
   app.get('/v1/features/container_sizes', async () => ({ container_sizes: SIZE_LIST.map(renderSize) }));
