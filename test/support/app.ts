@@ -60,7 +60,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const computeSettings = compute ? computeTestSettings() : undefined;
   // With compute, the apps router listens on a free port of its own (without, no router runs); the
   // drain is the default one, well above the router's refresh even on a loaded machine.
-  const apps = compute ? { routerPort: await freePort(), routerTlsPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 1_000, superviseIntervalMs: 200 } } : {};
+  const apps = compute ? { routerPort: await freePort(), routerTlsPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 1_000, superviseIntervalMs: 200, attachWaitMs: 15_000 } } : {};
   const nimbus = await createNimbus(
     { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...(typeof compute === 'object' ? compute : {}), ...dns, surfacePorts, tlsCert: tls?.cert, tlsKey: tls?.key, catalog, computestacksBodyTimeoutSeconds, baseDomain, ...apps },
     logger,

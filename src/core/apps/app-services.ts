@@ -34,9 +34,11 @@ export interface AppRuntimeSettings {
   /** Largest total size of a source archive's files once unpacked. */
   unpackedLimit: number;
   superviseIntervalMs: number;
+  /** How long an attached one-off run waits for its attachment before it fails. */
+  attachWaitMs: number;
 }
 
-export const APP_RUNTIME_DEFAULTS: AppRuntimeSettings = { healthTimeoutMs: 60_000, drainMs: 1_000, logLinesPerApp: 10_000, unpackedLimit: 1024 ** 3, superviseIntervalMs: 500 };
+export const APP_RUNTIME_DEFAULTS: AppRuntimeSettings = { healthTimeoutMs: 60_000, drainMs: 1_000, logLinesPerApp: 10_000, unpackedLimit: 1024 ** 3, superviseIntervalMs: 500, attachWaitMs: 60_000 };
 
 export type AppServices = ReturnType<typeof createAppServices>;
 

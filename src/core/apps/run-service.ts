@@ -12,6 +12,7 @@ import { runList, type ListRequest, type ListResult, type ListSpec } from '../li
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { Task, TaskService } from '../tasks/task-service.ts';
 import type { AppService } from './app-service.ts';
+import type { AppRuntimeSettings } from './app-services.ts';
 import { appEvent } from './context.ts';
 import { heldBy, streamOutput } from './output.ts';
 import { DEFAULT_SIZE, SIZES } from './plans.ts';
@@ -23,8 +24,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const RUN_COMMAND_MAX = 4096;
 /** A run is killed past this: a forgotten shell must not hold a task slot for ever. */
 const RUN_TIMEOUT_MS = 60 * 60 * 1000;
-/** An attached run nobody attaches to within this fails without having started. */
-export const ATTACH_WAIT_MS = 60_000;
 /** How long a caller waits for an attached run's exit code (its output has ended: it is exiting). */
 const EXIT_WAIT_MS = 30_000;
 const RUN_OUTPUT = { ...DEFAULT_OUTPUT_BATCHING, limitChars: 1024 * 1024 };
@@ -69,9 +68,9 @@ export type RunService = ReturnType<typeof createRunService>;
  * An attached run is not started by its task (which only says it is ready to be attached to):
  * it waits in this process, keyed by its id (a random UUID), for one attachment by someone who
  * may write to the app, and runs with that caller's input and output; unattached after
- * `ATTACH_WAIT_MS`, it fails.
+ * `runtime.attachWaitMs`, it fails.
  */
-export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests; secrets: SecretBox }) {
+export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests; secrets: SecretBox; runtime: Pick<AppRuntimeSettings, 'attachWaitMs'> }) {
   const { store, events, tasks, notifier, host, apps } = deps;
   const { db } = store;
   /** Attached runs waiting in this process for their attachment, by run id. */
@@ -109,7 +108,7 @@ export function createRunService(deps: { store: Store; events: EventService; tas
     const timer = setTimeout(() => {
       if (!waiting.delete(run.id)) return;
       void finish(run.id, 'failed', null).catch(() => undefined);
-    }, ATTACH_WAIT_MS);
+    }, deps.runtime.attachWaitMs);
     timer.unref();
     waiting.set(run.id, { appId: run.app_id, timer });
   }

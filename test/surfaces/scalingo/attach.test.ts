@@ -141,5 +141,17 @@ for (const database of testDatabases) {
       notFound(await scalingo(app, bob, 'POST', `${path}/files`, {}), 'app');
       plainError(await scalingo(app, null, 'GET', `${path}/wait`), 401);
     });
+
+    it('fails a run nobody attaches to in time (the tests wait 15 s for it), without running it', async () => {
+      const { id, path } = await startAttached('echo never');
+      const failed = await eventually('the run to fail', async () => {
+        const run = await app.nimbus.store.db.selectFrom('app_runs').select(['status', 'exit_code']).where('id', '=', id).executeTakeFirstOrThrow();
+        return run.status === 'queued' ? undefined : run;
+      }, 40_000);
+      assert.deepEqual(failed, { status: 'failed', exit_code: null });
+      assert.deepEqual((await scalingo(app, alice, 'GET', `${path}/wait`)).json(), { exit_code: -1 });
+      const late = attach(path, alice);
+      assert.equal(await late.status(), 404);
+    });
   });
 }
