@@ -29,7 +29,7 @@ function clientInput(socket: Duplex, head: Buffer): Readable {
   };
   if (head.length) take(head);
   socket.on('data', take);
-  socket.on('close', () => input.writableEnded || input.end());
+  for (const gone of ['end', 'close']) socket.on(gone, () => input.writableEnded || input.end());
   return input;
 }
 
@@ -90,8 +90,9 @@ export function runRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
       reply.hijack();
       const { socket, head } = tunnel;
       socket.write('HTTP/1.1 200 OK\r\n\r\n');
+      // The client closing its side is its going away (its input ends with EOT, not with that): the run is killed.
       const detachedBy = new AbortController();
-      socket.on('close', () => detachedBy.abort());
+      for (const gone of ['end', 'close']) socket.on(gone, () => detachedBy.abort());
       const output = (text: string) => void (socket.writable && socket.write(text));
       await start({ input: clientInput(socket, head), output, signal: detachedBy.signal }).finally(() => socket.end());
     },

@@ -153,5 +153,19 @@ for (const database of testDatabases) {
       const late = attach(path, alice);
       assert.equal(await late.status(), 404);
     });
+
+    it('kills an attached run whose connection goes away', async () => {
+      const { id } = await startAttached('echo up; sleep 300');
+      const attachment = attach(`/v1/apps/attach-app/runs/${id}`, alice);
+      assert.equal(await attachment.status(), 200);
+      await eventually('the run to start', async () => (attachment.after.includes('up') ? true : undefined), 30_000);
+      attachment.close();
+      const ended = await eventually('the run to be killed', async () => {
+        const run = await app.nimbus.store.db.selectFrom('app_runs').select(['status', 'exit_code']).where('id', '=', id).executeTakeFirstOrThrow();
+        return run.status === 'running' ? undefined : run;
+      }, 30_000);
+      assert.equal(ended.status, 'failed');
+      assert.notEqual(ended.exit_code, 0);
+    });
   });
 }
