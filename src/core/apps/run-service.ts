@@ -12,7 +12,6 @@ import { runList, type ListRequest, type ListResult, type ListSpec } from '../li
 import type { TaskHandlerRegistry } from '../tasks/handlers.ts';
 import type { Task, TaskService } from '../tasks/task-service.ts';
 import type { AppService } from './app-service.ts';
-import type { AppRuntimeSettings } from './app-services.ts';
 import { appEvent } from './context.ts';
 import { heldBy, streamOutput } from './output.ts';
 import { DEFAULT_SIZE, SIZES } from './plans.ts';
@@ -70,7 +69,7 @@ export type RunService = ReturnType<typeof createRunService>;
  * may write to the app, and runs with that caller's input and output; unattached after
  * `runtime.attachWaitMs`, it fails.
  */
-export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests; secrets: SecretBox; runtime: Pick<AppRuntimeSettings, 'attachWaitMs'> }) {
+export function createRunService(deps: { store: Store; events: EventService; tasks: TaskService; notifier: Notifier; host: AppHost; apps: AppService; taskHandlers: TaskHandlerRegistry; closing: AbortSignal; longRequests: LongRequests; secrets: SecretBox; runtime: { attachWaitMs: number } }) {
   const { store, events, tasks, notifier, host, apps } = deps;
   const { db } = store;
   /** Attached runs waiting in this process for their attachment, by run id. */
