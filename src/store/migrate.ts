@@ -58,13 +58,21 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
 const INTROSPECTION_RETRY_MS = 15_000;
 
 /**
- * Before it applies anything, the migrator looks for its own tables by reading the catalog of
- * every schema in the database; when another deployment (or test run) drops its schema at that
- * moment, PostgreSQL answers "schema ... does not exist" (3F000). Nothing was applied, so
- * looking again is safe; it succeeds once the drops pause (they are given 15 s).
+ * What PostgreSQL answers when a catalog row the migrator's introspection is reading disappears
+ * under it: the introspection reads the tables and columns of every schema in the database (and
+ * calls `pg_get_serial_sequence` on each column by name), so another deployment (or test run)
+ * dropping its schema at that moment fails it with "schema ... does not exist" (3F000),
+ * "relation ... does not exist" (42P01) or "column ... of relation ... does not exist" (42703).
+ */
+const CONCURRENT_DROP_CODES = new Set(['3F000', '42P01', '42703']);
+
+/**
+ * The migrator failed before it applied anything because another schema changed while it looked
+ * for its own tables. Looking again is safe; it succeeds once the drops pause (they are given 15 s).
  */
 function lostToConcurrentDrop({ error, results }: MigrationResultSet): boolean {
-  return (error as { code?: string } | undefined)?.code === '3F000' && !(results ?? []).some((r) => r.status !== 'NotExecuted');
+  const code = (error as { code?: string } | undefined)?.code;
+  return code !== undefined && CONCURRENT_DROP_CODES.has(code) && !(results ?? []).some((r) => r.status !== 'NotExecuted');
 }
 
 function report({ error, results }: MigrationResultSet): MigrationReport {

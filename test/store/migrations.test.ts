@@ -95,7 +95,10 @@ describe('migrating beside other deployments [postgres]', { skip: testPostgresUr
     const churn = withAdminClient(async (client) => {
       while (churning) {
         const other = `nimbus_churn_${randomBytes(4).toString('hex')}`;
-        await client.query(`create schema ${other}; create table ${other}.a (id serial primary key); create table ${other}.b (id serial primary key)`);
+        // Schemas, tables and columns all vanish: the migrator's look at the catalog meets each.
+        await client.query(`create schema ${other}; create table ${other}.a (id serial primary key, line text, env text); create table ${other}.b (id serial primary key)`);
+        await client.query(`alter table ${other}.a drop column line`);
+        await client.query(`drop table ${other}.b`);
         await client.query(`drop schema ${other} cascade`);
       }
     });
