@@ -2,7 +2,8 @@
 //   npm run bench tasks                   SQLite (one process), and PostgreSQL (two processes)
 //                                        when NIMBUS_BENCH_DATABASE_URL or NIMBUS_TEST_DATABASE_URL is set
 // Env: BENCH_TASKS (default 5000), BENCH_SKIP_SQLITE=1, BENCH_CONCURRENCY (in-flight requests, default 64),
-//      BENCH_IDLE_TASKS (default 200), NIMBUS_WORKER_CONCURRENCY (passed to the servers, default 64).
+//      BENCH_IDLE_TASKS (default 200), NIMBUS_WORKER_CONCURRENCY (passed to the servers, default 64),
+//      BENCH_CPU_PROFILE_DIR (the servers run with --cpu-prof and write their profiles there).
 // Prints end-to-end throughput (enqueue -> succeeded) and pickup latency (created -> started),
 // both under that load and for tasks sent one at a time to idle servers.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,8 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const IDLE_TASKS = Number(process.env.BENCH_IDLE_TASKS ?? 200);
 const WORKER_CONCURRENCY = process.env.NIMBUS_WORKER_CONCURRENCY ?? '64';
+// The servers' CPU profiles (.cpuprofile, written when they stop) go here when set.
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const POSTGRES_URL = process.env.NIMBUS_BENCH_DATABASE_URL || process.env.NIMBUS_TEST_DATABASE_URL;
 
 interface Server {
@@ -31,7 +34,8 @@ interface Server {
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve'], {
+  const profile = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, path.join(repositoryRoot, 'bin/nimbus.js'), 'serve'], {
     env: { ...process.env, NIMBUS_HOST: '127.0.0.1', NIMBUS_PORT: String(port), NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DNS_PORT: '0', NIMBUS_WORKER_CONCURRENCY: WORKER_CONCURRENCY, ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -165,6 +169,9 @@ async function sqlite(): Promise<void> {
   const store = openStore({ sqliteFile: path.join(dir, 'nimbus.db') });
   try {
     await run('SQLite, one process', 1000, [server], await tokenFrom(server), store);
+  } catch (error) {
+    console.error(`the server's output:\n${server.output()}`);
+    throw error;
   } finally {
     await store.close();
     await stop(server.child);

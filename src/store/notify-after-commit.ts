@@ -23,27 +23,66 @@ export async function notifyAfterCommit(db: Kysely<Database> | Transaction<Datab
 
 /** The pool every PostgreSQL store uses: its connections defer notifications to their commit. */
 export function deferringNotifications(pool: PostgresPool): PostgresPool {
+  const outbox = notificationOutbox();
   return {
     async connect() {
       const client = await pool.connect();
-      return deferringClient(client);
+      return deferringClient(client, outbox);
     },
     end: () => pool.end(),
   };
 }
 
-function deferringClient(client: PostgresPoolClient): PostgresPoolClient {
+/**
+ * The channels committed transactions still have to wake, shared by the pool's connections.
+ * One statement at a time is in flight, naming every channel due: the commits made while it
+ * runs are woken by the next one. Under load that is one NOTIFY per round trip, not one per
+ * transaction and channel (each of which costs a write on both sides). The statement runs on
+ * the connection of the commit that found none in flight, which waits for it before its next
+ * query; so every notification is still sent after its transaction's commit.
+ */
+function notificationOutbox() {
+  const due = new Set<string>();
+  let sending = false;
+  return {
+    /** Adds the channels of a commit on `client`; resolves once `client` is free again. */
+    async post(client: PostgresPoolClient, channels: string[]): Promise<void> {
+      for (const channel of channels) due.add(channel);
+      if (sending || due.size === 0) return;
+      sending = true;
+      try {
+        while (due.size) {
+          const batch = [...due];
+          due.clear();
+          const calls = batch.map((_, i) => `pg_notify(${CHANNEL_PREFIX_SQL} || $${i + 1}, '')`);
+          // A wake-up is a hint (waiters also poll): a failed one costs latency, not correctness.
+          await client.query(`select ${calls.join(', ')}`, batch).catch(() => undefined);
+        }
+      } finally {
+        sending = false;
+      }
+    },
+  };
+}
+
+function deferringClient(client: PostgresPoolClient, outbox: ReturnType<typeof notificationOutbox>): PostgresPoolClient {
   let inTransaction = false;
   const pending = new Set<string>();
-  // The notifications of the last commit, still being sent: the next query (or the release)
-  // waits for them, since a pg client must not be handed a query while it runs another.
+  // The notifications this connection is still sending: the next query (or the release) waits
+  // for them, since a pg client must not be handed a query while it runs another.
   let sending: Promise<void> = Promise.resolve();
   const query = (async (statement: unknown, parameters?: ReadonlyArray<unknown>) => {
     await sending;
     if (typeof statement !== 'string') return client.query(statement as never);
     const command = statement.trim().toLowerCase();
-    if (inTransaction && statement === NOTIFY_STATEMENT) {
-      pending.add(String(parameters![0]));
+    if (statement === NOTIFY_STATEMENT) {
+      if (inTransaction) {
+        pending.add(String(parameters![0]));
+        return { command: 'SELECT', rowCount: 1, rows: [] };
+      }
+      // Outside a transaction there is nothing to wait for.
+      sending = outbox.post(client, [String(parameters![0])]);
+      await sending;
       return { command: 'SELECT', rowCount: 1, rows: [] };
     }
     if (command === 'begin' || command.startsWith('start transaction')) {
@@ -56,11 +95,8 @@ function deferringClient(client: PostgresPoolClient): PostgresPoolClient {
     inTransaction = false;
     pending.clear();
     const result = await client.query(statement, parameters ?? []);
-    // Not awaited by the committer, who need not wait for it. A wake-up is a hint (waiters also
-    // poll): a failed one costs latency, not correctness.
-    sending = (async () => {
-      for (const channel of channels) await client.query(NOTIFY_STATEMENT, [channel]).catch(() => undefined);
-    })();
+    // Not awaited by the committer, who need not wait for it.
+    sending = outbox.post(client, channels);
     return result;
   }) as PostgresPoolClient['query'];
   return { query, release: () => void sending.then(() => client.release()) };

@@ -9,6 +9,7 @@ import { isoAfter, nowIso } from '../clock.ts';
 import { DomainError, InvalidState, ValidationFailed } from '../errors.ts';
 import type { EventService } from '../events/event-service.ts';
 import { RetryableError, type ResourceRef, type TaskContext, type TaskHandlerRegistry } from './handlers.ts';
+import { groupCommit } from './group-commit.ts';
 import { taskEvent, type TaskError } from './task-service.ts';
 
 export interface WorkerSettings {
@@ -27,6 +28,8 @@ export interface WorkerSettings {
 /** Claims look for work at least this often, whatever the wake-ups say. */
 const POLL_MS = 1_000;
 const CLAIM_BATCH = 64;
+/** After a claim that emptied the queue, the next waits at least this long (whatever wakes it). */
+const CLAIM_COOLDOWN_MS = 20;
 const TRANSITION_BATCH = 500;
 const PURGE_BATCH = 1_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -39,6 +42,8 @@ interface RunningTask {
   controller: AbortController;
   reason: AbortReason | null;
   checkpoint: Record<string, unknown>;
+  /** Its handler still runs. Only such tasks take up the worker's slots; one whose outcome is being recorded does not. */
+  executing: boolean;
   done: Promise<void>;
 }
 
@@ -47,8 +52,6 @@ interface Transition {
   status: TaskStatus;
   changes: Partial<TaskRow>;
   eventData: Record<string, unknown>;
-  resolve(applied: boolean): void;
-  reject(error: unknown): void;
 }
 
 /**
@@ -150,13 +153,13 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
   const stops: (() => void)[] = [];
   let stopping = false;
   let loop: Promise<void> | null = null;
-  const transitions: Transition[] = [];
-  let committingTransitions = false;
+
+  const executing = () => [...active.values()].filter((running) => running.executing);
 
   /** The slots this worker's running tasks hold, per tenant. */
   function heldByTenant(): Map<string, number> {
     const held = new Map<string, number>();
-    for (const { row } of active.values()) {
+    for (const { row } of executing()) {
       const tenant = tenantOf(row.organization_path);
       held.set(tenant, (held.get(tenant) ?? 0) + 1);
     }
@@ -252,28 +255,16 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
 
   /**
    * Applies a change to a task we hold, with its event; false when the lease was lost meanwhile.
-   * Changes that arrive while a transaction is committing wait and go together in the next one
-   * (group commit): many short tasks finish at once, and one transaction records them all.
+   * Changes made together go in one transaction (group commit): many short tasks finish at
+   * once, and one transaction records them all.
    */
-  function transition(running: RunningTask, status: TaskStatus, changes: Partial<TaskRow>, eventData: Record<string, unknown>): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      transitions.push({ running, status, changes, eventData, resolve, reject });
-      if (!committingTransitions) void commitTransitions();
-    });
-  }
+  const transitionGroup = groupCommit(async (batch: Transition[]) => {
+    const applied = await applyTransitions(batch);
+    return batch.map((t) => applied.has(t.running.row.id));
+  }, TRANSITION_BATCH);
 
-  async function commitTransitions(): Promise<void> {
-    committingTransitions = true;
-    while (transitions.length) {
-      const batch = transitions.splice(0, TRANSITION_BATCH);
-      try {
-        const applied = await applyTransitions(batch);
-        for (const t of batch) t.resolve(applied.has(t.running.row.id));
-      } catch (error) {
-        for (const t of batch) t.reject(error);
-      }
-    }
-    committingTransitions = false;
+  function transition(running: RunningTask, status: TaskStatus, changes: Partial<TaskRow>, eventData: Record<string, unknown>): Promise<boolean> {
+    return transitionGroup({ running, status, changes, eventData });
   }
 
   async function applyTransitions(batch: Transition[]): Promise<Set<string>> {
@@ -352,16 +343,21 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
     const { row } = running;
     const handler = handlers.get(row.type)!;
     if (row.attempts > row.max_attempts) {
+      finishedExecuting(running);
       await transition(running, 'failed', { error: JSON.stringify({ code: 'too_many_attempts', message: `The task was started ${row.max_attempts} times without finishing.` }) }, {});
       return;
     }
+    let result: unknown;
     try {
-      const result = await handler.run(contextFor(running));
-      if (running.reason === 'lease_lost') return;
-      await transition(running, 'succeeded', { result: JSON.stringify(result ?? null), progress: 100, error: null }, {});
+      result = await handler.run(contextFor(running));
     } catch (error) {
+      finishedExecuting(running);
       await afterFailure(running, error);
+      return;
     }
+    finishedExecuting(running);
+    if (running.reason === 'lease_lost') return;
+    await transition(running, 'succeeded', { result: JSON.stringify(result ?? null), progress: 100, error: null }, {});
   }
 
   async function afterFailure(running: RunningTask, error: unknown): Promise<void> {
@@ -389,8 +385,14 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
     await transition(running, 'failed', { error: JSON.stringify(taskError) }, { error: taskError });
   }
 
+  /** Its slot is free once its handler has returned: the next claim need not wait for the outcome's commit. */
+  function finishedExecuting(running: RunningTask): void {
+    running.executing = false;
+    wake.raise();
+  }
+
   function launch(row: TaskRow): void {
-    const running: RunningTask = { row, controller: new AbortController(), reason: null, checkpoint: JSON.parse(row.checkpoint), done: Promise.resolve() };
+    const running: RunningTask = { row, controller: new AbortController(), reason: null, checkpoint: JSON.parse(row.checkpoint), executing: true, done: Promise.resolve() };
     if (row.status === 'cancelling') abort(running, 'cancelled');
     active.set(row.id, running);
     running.done = execute(running)
@@ -429,11 +431,15 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
   }
 
   async function runLoop(): Promise<void> {
+    let lastClaim = 0;
     while (!stopping) {
-      const free = settings.concurrency - active.size;
+      // Tasks whose outcomes are still being recorded count too, up to a second batch's worth:
+      // claims go on while outcomes commit, but never pile up ahead of a slow commit.
+      const free = Math.min(settings.concurrency - executing().length, 2 * settings.concurrency - active.size);
       let full = false;
       if (free > 0) {
         const limit = Math.min(free, CLAIM_BATCH);
+        lastClaim = Date.now();
         try {
           const { claimed, passedOver } = await claim(limit);
           for (const row of claimed) launch(row);
@@ -444,7 +450,12 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
       }
       // A full batch (or one that left tasks for want of their tenant's room) means more may be
       // due: claim again at once if there is room.
-      if (!(full && active.size < settings.concurrency)) await wake.wait(POLL_MS);
+      if (full && executing().length < settings.concurrency) continue;
+      await wake.wait(POLL_MS);
+      // The last claim found every due task taken: the next waits out a short cooldown. Every
+      // commit of every replica wakes every worker, and most such claims would find nothing.
+      const cooldown = lastClaim + CLAIM_COOLDOWN_MS - Date.now();
+      if (!full && cooldown > 0 && !stopping) await new Promise((resolve) => setTimeout(resolve, cooldown));
     }
   }
 
