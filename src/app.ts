@@ -3,12 +3,9 @@ import { CATALOG_DEFAULTS } from './core/catalog/catalog-service.ts';
 import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Server } from 'node:http';
-import type { Server as SecureServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { createRuncAppHost } from './backends/apps/index.ts';
 import { parseServerIdRange } from './backends/id-ranges.ts';
-import { createRouter } from './backends/router/router.ts';
+import { createRouterThread, type RouterThread } from './backends/router/router-thread.ts';
 import { createRuncHosts } from './backends/runc/index.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
 import { createNotifySender } from './backends/dns/notify.ts';
@@ -119,10 +116,12 @@ export interface Nimbus {
   worker: TaskWorker;
   /** The authoritative DNS server, when configured; the caller starts it (`listen()` gives its port). */
   dns: DnsServer | null;
-  /** The apps router's listener, when this process runs one (`routerPort` set, compute configured); `start()` starts it. */
-  router: Server | undefined;
-  /** The router's HTTPS listener (custom domains' certificates by SNI), when `routerTlsPort` is set too. */
-  routerTls: SecureServer | undefined;
+  /**
+   * The apps router, in a thread of its own, when this process runs one (`routerPort` set,
+   * compute configured; HTTPS for custom domains when `routerTlsPort` is set too); `start()`
+   * starts it.
+   */
+  router: RouterThread | undefined;
   /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
@@ -169,16 +168,17 @@ export async function createNimbus(
     });
     const supervisor = compute ? services.apps.supervisor(logger) : undefined;
     const router = compute && config.routerPort
-      ? createRouter({
+      ? createRouterThread({
+          host: config.host ?? '127.0.0.1',
+          httpPort: config.routerPort,
+          httpsPort: config.routerTlsPort ?? APPS_DEFAULTS.routerTlsPort,
           routes: () => services.apps.routes.read(),
-          access: (appId, line) => void services.apps.logs.append(appId, [{ source: 'router', line }]),
           refreshMs: ROUTER_REFRESH_MS,
-          onError: (error) => logger.warn({ err: error }, 'the router could not read its routes'),
+          access: (appId, lines) => void services.apps.logs.append(appId, lines.map(({ line, at }) => ({ source: 'router', line, at }))),
+          drainMs: ROUTER_DRAIN_MS,
+          logger,
         })
       : undefined;
-    const routerListener = router?.server();
-    const routerTlsPort = config.routerTlsPort ?? APPS_DEFAULTS.routerTlsPort;
-    const routerTlsListener = routerTlsPort ? router?.secureServer() : undefined;
     await services.bearers.prepareStoredKeys();
     const concurrency = config.workerConcurrency ?? TASK_DEFAULTS.workerConcurrency;
     const dns = config.dnsPort
@@ -212,33 +212,20 @@ export async function createNimbus(
       listeners,
       worker,
       dns,
-      router: routerListener,
-      routerTls: routerTlsListener,
+      router,
       start() {
         services.dns.catalog.start();
         // Compute is reconciled before tasks run, so the sweep sees every record a task could act on.
         if (compute && workerSettings.concurrency > 0) starting = reconcile(services, logger).then(() => supervisor?.start()).then(() => worker.start());
         else worker.start();
-        if (router && routerListener) {
-          // A router listener that cannot listen (its port taken) is reported; the API and the apps still run.
-          const listen = (listener: Server | SecureServer, port: number, what: string, setting: string) => new Promise<void>((resolve, reject) => {
-            listener.once('error', reject);
-            listener.listen(port, config.host ?? '127.0.0.1', () => {
-              logger.info({ port: (listener.address() as AddressInfo).port }, `apps router listening (${what})`);
-              resolve();
-            });
-          }).catch((error: unknown) => logger.error({ err: error }, `the apps router is not serving ${what}: ${(error as Error).message} (set ${setting}, or 0 to run none)`));
-          const routing = router.start().then(() => Promise.all([
-            listen(routerListener, config.routerPort!, 'HTTP', 'NIMBUS_ROUTER_PORT'),
-            routerTlsListener && listen(routerTlsListener, routerTlsPort, 'HTTPS', 'NIMBUS_ROUTER_TLS_PORT'),
-          ]));
-          starting = Promise.all([starting, routing]).then(() => undefined);
-        }
+        if (router) starting = Promise.all([starting, router.start()]).then(() => undefined);
       },
       async close() {
         // Stop accepting at once; in-flight requests finish while the worker winds down.
         const listenersClosed = listeners.close();
         await starting;
+        // The router drains while the task worker winds down.
+        const routerStopped = router?.stop();
         await worker.stop();
         services.tasks.close();
         services.events.close();
@@ -249,12 +236,7 @@ export async function createNimbus(
         await listenersClosed;
         // App processes keep running without Nimbus: only watching and routing them stop.
         await supervisor?.stop();
-        for (const listener of [routerListener, routerTlsListener]) {
-          if (!listener?.listening) continue;
-          listener.closeAllConnections();
-          await new Promise((resolve) => listener.close(resolve));
-        }
-        await router?.stop();
+        await routerStopped;
         await services.limiter.stop().catch(limiterFailed);
         await dns?.close();
         services.dns.catalog.close();
@@ -277,6 +259,8 @@ function definedOnly<T extends object, K extends keyof T>(config: T, keys: K[]):
 }
 
 const ROUTER_REFRESH_MS = 250;
+/** How long a stopping router lets requests and upgraded connections in flight finish. */
+const ROUTER_DRAIN_MS = 10_000;
 
 /** Corrects server states and releases leftovers (servers' and apps'); a host that cannot run servers is only reported. */
 async function reconcile(services: CoreServices, logger: Logger): Promise<void> {

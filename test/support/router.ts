@@ -11,7 +11,7 @@ export interface RouterAnswer {
 
 /** A request to the test app's apps router with the given `Host` (fetch cannot set it). */
 export function viaRouter(app: TestApp, host: string, path = '/', headers: Record<string, string> = {}): Promise<RouterAnswer> {
-  const { port } = app.nimbus.router!.address() as { port: number };
+  const port = app.nimbus.router!.ports.http;
   return new Promise((resolve, reject) => {
     const request = http.request({ host: '127.0.0.1', port, path, headers: { ...headers, host }, agent: false }, (response) => {
       let body = '';
@@ -26,7 +26,7 @@ export function viaRouter(app: TestApp, host: string, path = '/', headers: Recor
 
 /** A request to the test app's apps router over HTTPS, naming `servername` by SNI and trusting only `ca`; also says which certificate the router chose. */
 export function viaRouterTls(app: TestApp, servername: string, ca: string, path = '/'): Promise<RouterAnswer & { subject: string }> {
-  const { port } = app.nimbus.routerTls!.address() as { port: number };
+  const port = app.nimbus.router!.ports.https!;
   return new Promise((resolve, reject) => {
     const request = https.request({ host: '127.0.0.1', port, path, servername, ca, headers: { host: servername }, agent: false }, (response) => {
       const subject = String((response.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');

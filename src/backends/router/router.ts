@@ -29,12 +29,22 @@ export interface RouteSet {
   certificates: Map<string, RouteCertificate>;
 }
 
+/** A certificate as the router receives it: the key only with a version it has not had yet. */
+export interface SentCertificate {
+  version: string;
+  cert: string;
+  key?: string;
+}
+
+/** The routes handed to the router: what a `RouteSet` holds, with the keys it needs. */
+export interface RouteUpdate {
+  hosts: Map<string, Route>;
+  certificates: Map<string, SentCertificate>;
+}
+
 export interface RouterOptions {
-  /** The current routes; asked again every `refreshMs`. */
-  routes(): Promise<RouteSet>;
   /** An access line for the app's logs. */
   access(appId: string, line: string): void;
-  refreshMs: number;
   onError(error: unknown): void;
 }
 
@@ -61,32 +71,23 @@ function hostOf(request: IncomingMessage): string {
  * `X-Forwarded-For/-Proto/-Host/-Port` and `X-Request-Id` (the client's when valid), answers a
  * clear 503 page when no process is up and 404 for an unknown host, and gives every request's
  * access line to `access`. A request without a body that cannot connect to a process is tried
- * once more on another.
+ * once more on another. It routes by the last `update` it was given.
  */
 export function createRouter(options: RouterOptions) {
   let routes = new Map<string, Route>();
   /** TLS contexts by host name, made once per version of each certificate. */
   let contexts = new Map<string, { version: string; context: tls.SecureContext }>();
   let secureListener: https.Server | undefined;
+  const listeners: (http.Server | https.Server)[] = [];
+  /** Client connections spliced to a process (upgrades): cut when a drain runs out of time. */
+  const spliced = new Set<Duplex>();
+  let closing = false;
   const turns = new Map<string, number>();
   // No Nagle delay on upstream connections: a request's body written after its headers is sent at once.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true });
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let refreshing: Promise<void> = Promise.resolve();
-
-  async function refresh(): Promise<void> {
-    try {
-      const next = await options.routes();
-      routes = next.hosts;
-      contexts = secureContexts(next.certificates);
-    } catch (error) {
-      options.onError(error);
-    }
-  }
 
   /** Contexts for `certificates`, reusing the current ones whose certificate has not changed; one that does not load is reported and left out. */
-  function secureContexts(certificates: Map<string, RouteCertificate>): typeof contexts {
+  function secureContexts(certificates: Map<string, SentCertificate>): typeof contexts {
     const next: typeof contexts = new Map();
     for (const [host, certificate] of certificates) {
       const current = contexts.get(host);
@@ -94,8 +95,10 @@ export function createRouter(options: RouterOptions) {
         next.set(host, current);
         continue;
       }
+      // Without its key, a version this router already failed to load: reported then.
+      if (certificate.key === undefined) continue;
       try {
-        next.set(host, { version: certificate.version, context: tls.createSecureContext({ cert: certificate.cert, key: certificate.key() }) });
+        next.set(host, { version: certificate.version, context: tls.createSecureContext({ cert: certificate.cert, key: certificate.key }) });
       } catch (error) {
         options.onError(error);
       }
@@ -136,17 +139,20 @@ export function createRouter(options: RouterOptions) {
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     response.setHeader('x-request-id', requestId);
-    const route = routes.get(hostOf(request));
+    // Draining: each connection ends with the answer it is giving.
+    if (closing) response.setHeader('connection', 'close');
+    const host = hostOf(request);
+    const route = routes.get(host);
     const log = (status: number, backend: string) => {
       if (!route) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       options.access(route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" ${status} ${ms.toFixed(1)}ms backend=${backend} request_id=${requestId}`);
     };
     if (!route) {
-      response.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page('No app here', `No app is served at ${hostOf(request) || 'this address'}.`));
+      response.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page('No app here', `No app is served at ${host || 'this address'}.`));
       return;
     }
-    const location = route.forceHttps && !entry.secure ? httpsLocation(request, hostOf(request)) : undefined;
+    const location = route.forceHttps && !entry.secure ? httpsLocation(request, host) : undefined;
     if (location) {
       // 301 keeps GET a GET; 308 keeps any other method and its body.
       const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308;
@@ -198,6 +204,7 @@ export function createRouter(options: RouterOptions) {
     const headers = forwardedHeaders(request, requestId, entry);
     headers.connection = 'Upgrade';
     headers.upgrade = request.headers.upgrade;
+    spliced.add(socket);
     const upstream = net.connect(Number(backendPort), address, () => {
       const lines = [`${request.method} ${request.url} HTTP/1.1`];
       for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${v}`);
@@ -212,6 +219,7 @@ export function createRouter(options: RouterOptions) {
     };
     upstream.on('error', close);
     socket.on('error', close);
+    socket.once('close', () => spliced.delete(socket));
   }
 
   /** Hands a listener's requests and upgrades to the router, telling it the listener's port (read once it listens) and scheme. */
@@ -220,7 +228,23 @@ export function createRouter(options: RouterOptions) {
     listener.on('listening', () => (entry = { port: (listener.address() as net.AddressInfo).port, secure }));
     listener.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response, entry));
     listener.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(request, socket, head, entry));
+    listeners.push(listener);
     return listener;
+  }
+
+  /** Stops accepting on `listener` and resolves once its connections are gone: idle ones at once, busy ones after their answer, the rest at `deadline`. */
+  async function drain(listener: http.Server | https.Server, deadline: number): Promise<void> {
+    if (!listener.listening) return;
+    const closed = new Promise((resolve) => listener.close(resolve));
+    listener.closeIdleConnections();
+    const sweep = setInterval(() => listener.closeIdleConnections(), DRAIN_SWEEP_MS);
+    const cut = setTimeout(() => {
+      listener.closeAllConnections();
+      for (const socket of spliced) socket.destroy();
+    }, Math.max(0, deadline - Date.now()));
+    await closed;
+    clearInterval(sweep);
+    clearTimeout(cut);
   }
 
   return {
@@ -240,23 +264,22 @@ export function createRouter(options: RouterOptions) {
       });
       return serve(secureListener, true);
     },
-    /** Reads the routes now, then every `refreshMs`. */
-    async start(): Promise<void> {
-      await refresh();
-      const again = () => {
-        if (stopped) return;
-        timer = setTimeout(() => {
-          refreshing = refresh().finally(again);
-        }, options.refreshMs);
-      };
-      again();
+    /** Routes by `next` from now on. */
+    update(next: RouteUpdate): void {
+      routes = next.hosts;
+      contexts = secureContexts(next.certificates);
     },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await refreshing;
+    /**
+     * Stops accepting, lets the requests and upgraded connections in flight finish for up to
+     * `drainMs` (cut then), and closes the kept-alive connections to the processes.
+     */
+    async close(drainMs: number): Promise<void> {
+      closing = true;
+      const deadline = Date.now() + drainMs;
+      await Promise.all(listeners.map((listener) => drain(listener, deadline)));
       agent.destroy();
     },
   };
 }
+
+const DRAIN_SWEEP_MS = 50;

@@ -101,7 +101,7 @@ for (const database of testDatabases) {
       await assert.rejects(viaRouterTls(app, 'plain.example.com', shop.cert), 'a name without a certificate gets no HTTPS');
       await assert.rejects(viaRouterTls(app, 'www.example.com', shop.cert), "another domain's certificate is not served for it");
       assert.equal((await app.request({ method: 'PATCH', url: `${APPS}sample-shop/`, payload: { force_https: true } })).statusCode, 200);
-      const { port } = app.nimbus.routerTls!.address() as { port: number };
+      const port = app.nimbus.router!.ports.https!;
       const redirected = await eventually('the redirect to HTTPS', async () => {
         const answer = await viaRouter(app, 'shop.example.com', '/a/path?q=1');
         return answer.status === 301 ? answer : undefined;
