@@ -7,6 +7,7 @@ import { DEFAULT_IDENTITY_SETTINGS, type Config, type IdentitySettings, type LIM
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TestDatabase } from './databases.ts';
+import { bounded } from './eventually.ts';
 
 export interface TestApp {
   nimbus: Nimbus;
@@ -70,6 +71,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   const boot = await bootstrapIfEmpty(store, nimbus.services.tokens, { adminPassword: ADMIN_PASSWORD });
   if (!boot) throw new Error('a fresh test database must bootstrap');
   nimbus.start();
+  if (nimbus.router) await bounded(nimbus.router.ready, 'the apps router to listen', 60_000);
   await nimbus.dns?.listen();
   if (surfacePorts) await nimbus.listeners.listen('127.0.0.1', 0);
   return {

@@ -61,6 +61,8 @@ export function createRouterThread(options: RouterThreadOptions) {
   let restartTimer: NodeJS.Timeout | undefined;
   let refreshing: Promise<void> = Promise.resolve();
   let restartDelay = RESTART_FIRST_MS;
+  let started!: () => void;
+  const ready = new Promise<void>((resolve) => (started = resolve));
 
   const signature = (set: RouteSet) => JSON.stringify([[...set.hosts], [...set.certificates].map(([host, c]) => [host, c.version])]);
 
@@ -160,6 +162,8 @@ export function createRouterThread(options: RouterThreadOptions) {
   return {
     /** The ports the listeners are given (the HTTPS one is undefined when there is none). */
     ports: { http: options.httpPort, https: options.httpsPort || undefined },
+    /** Resolves once `start` has started the first thread and its listeners listen (or failed to). */
+    ready,
     /** The thread now serving, if one is (to watch it, or to end it as a crash would). */
     get thread(): Worker | undefined {
       return thread;
@@ -173,6 +177,7 @@ export function createRouterThread(options: RouterThreadOptions) {
       }
       if (stopped) return;
       await spawn();
+      started();
       const again = () => {
         if (stopped) return;
         timer = setTimeout(() => {

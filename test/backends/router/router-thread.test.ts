@@ -10,16 +10,10 @@ import { createRouterThread, type RouterThread } from '../../../src/backends/rou
 import type { Route, RouteSet } from '../../../src/backends/router/router.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { opensslSkipReason, selfSigned } from '../../support/certificates.ts';
-import { eventually } from '../../support/eventually.ts';
+import { bounded as boundedBy, eventually } from '../../support/eventually.ts';
 
 const WAIT_MS = 10_000;
-
-/** `promise`, or a failure naming `what` after `ms`. */
-function bounded<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const bounded = <T>(promise: Promise<T>, what: string) => boundedBy(promise, what, WAIT_MS);
 
 interface Answer {
   status: number;
@@ -202,7 +196,7 @@ describe('the apps router in its own thread', () => {
   });
 
   it('follows changes of the routes', async () => {
-    routes = { ...routes, hosts: new Map([...routes.hosts, ['renamed.apps.test', shop]].filter(([host]) => host !== 'shop.apps.test')) };
+    routes = { ...routes, hosts: new Map([...[...routes.hosts].filter(([host]) => host !== 'shop.apps.test'), ['renamed.apps.test', shop] as const]) };
     await eventually('the new host routed', async () => ((await request('renamed.apps.test')).status === 200 ? true : undefined), WAIT_MS);
     assert.equal((await request('shop.apps.test')).status, 404);
   });
@@ -226,7 +220,7 @@ describe('the apps router in its own thread', () => {
     await bounded(router.stop(), 'the router to stop');
     assert.equal((await slow).body, 'slow done');
     await assert.rejects(request('renamed.apps.test'), /ECONNREFUSED/);
-    await assert.rejects(bounded(new Promise((resolve, reject) => net.connect(router.ports.https!, '127.0.0.1', resolve).on('error', reject)), 'a TLS connection'), /ECONNREFUSED/);
+    await assert.rejects(bounded(new Promise<void>((resolve, reject) => net.connect(router.ports.https!, '127.0.0.1', () => resolve()).on('error', reject)), 'a TLS connection'), /ECONNREFUSED/);
     assert.equal(router.thread, undefined);
   });
 });
