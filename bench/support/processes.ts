@@ -59,7 +59,9 @@ export interface NimbusProcess {
 export async function startNimbus(env: Record<string, string> = {}): Promise<NimbusProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repositoryRoot, 'bin/nimbus.js'), 'serve', '--port', String(port), '--data-dir', dataDir], {
+  // BENCH_CPU_PROF_DIR: V8 CPU profiles of nimbus serve (one per thread) are written there when it stops.
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  const child = spawn(process.execPath, [...profile, path.join(repositoryRoot, 'bin/nimbus.js'), 'serve', '--port', String(port), '--data-dir', dataDir], {
     env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DNS_PORT: '0', ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
