@@ -59,8 +59,8 @@ export interface NimbusProcess {
 export async function startNimbus(env: Record<string, string> = {}): Promise<NimbusProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
   const port = await freePort();
-  // BENCH_CPU_PROF_DIR: V8 CPU profiles of nimbus serve (one per thread) are written there when it stops.
-  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  // BENCH_CPU_PROFILE_DIR: V8 CPU profiles of nimbus serve (one per thread) are written there when it stops.
+  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROFILE_DIR] : [];
   const child = spawn(process.execPath, [...profile, path.join(repositoryRoot, 'bin/nimbus.js'), 'serve', '--port', String(port), '--data-dir', dataDir], {
     env: { ...process.env, NIMBUS_LOG_LEVEL: 'warn', NIMBUS_DNS_PORT: '0', ...BENCH_RATE_LIMIT_ENV, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
