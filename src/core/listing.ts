@@ -170,8 +170,7 @@ function compileShape(db: Kysely<Database>, base: AnyQuery, baseLength: number, 
 }
 
 /** Runs `listQuery` from its compiled shape (compiling it the first time). */
-async function runCompiled(db: Kysely<Database>, base: AnyQuery, spec: ListSpec, request: ListRequest, terms: OrderTerm[], bindings: Bindings, backwards: boolean): Promise<unknown[]> {
-  const baseCompiled = base.compile();
+async function runCompiled(db: Kysely<Database>, base: AnyQuery, baseCompiled: CompiledQuery, spec: ListSpec, request: ListRequest, terms: OrderTerm[], bindings: Bindings, backwards: boolean): Promise<unknown[]> {
   const filters = appliedFilters(spec, request).map(([name, value]) => `${name}=${value}`).join('\u0000');
   const ordering = terms.map((t) => (t.descending ? '-' : '') + t.name).join(',');
   const pagination = bindings.limit === undefined ? 'count' : bindings.offset !== undefined ? 'page' : bindings.cursor ? (backwards ? 'previous' : 'next') : 'first';
@@ -205,8 +204,10 @@ export async function runList<Row extends Record<string, unknown>>(
   const cursor = pagination.style === 'cursor' && pagination.cursor ? decodeCursor(pagination.cursor, terms) : null;
   const backwards = cursor?.direction === 'previous';
   const search = request.search || undefined;
+  // The base is compiled once for the rows and their count: its SQL is the shapes' key, its parameters their first.
+  const baseCompiled = compiled ? base.compile() : undefined;
   const run = async (bindings: Bindings) =>
-    (compiled ? await runCompiled(db, base, spec, request, terms, bindings, backwards) : await listQuery(base, spec, request, terms, bindings, backwards).execute()) as Row[];
+    (baseCompiled ? await runCompiled(db, base, baseCompiled, spec, request, terms, bindings, backwards) : await listQuery(base, spec, request, terms, bindings, backwards).execute()) as Row[];
 
   if (pagination.style === 'page') {
     const offset = (pagination.page - 1) * pagination.pageSize;

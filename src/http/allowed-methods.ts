@@ -42,9 +42,10 @@ export function trackAllowedMethods(app: FastifyInstance, { optionsBody, allowOn
   }
 
   if (allowOnEveryResponse) {
-    app.addHook('onSend', async (request, reply) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       const allow = request.routeOptions.url ? allowHeader.get(request.routeOptions.url) : undefined;
       if (allow && !reply.hasHeader('allow')) reply.header('allow', allow);
+      done(null, payload);
     });
   }
 

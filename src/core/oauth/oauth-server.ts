@@ -385,8 +385,9 @@ export function createOauthServer({
    * scopes' permissions within the user's rights; it never carries superuser or staff powers.
    */
   async function authenticateAccessToken(token: string): Promise<Principal> {
-    const invalid = new Unauthenticated('Invalid token.', 'authentication_failed');
-    if (parseToken(token) !== 'oauth_access') throw invalid;
+    // Made only when needed: an error captures a stack trace, too dear for every request.
+    const invalid = () => new Unauthenticated('Invalid token.', 'authentication_failed');
+    if (parseToken(token) !== 'oauth_access') throw invalid();
     const hash = hashToken(token);
     return credentialCache.resolve(hash, async (now) => {
       const row = await db
@@ -404,7 +405,7 @@ export function createOauthServer({
         .where('oauth_tokens.token_hash', '=', hash)
         .where('oauth_tokens.kind', '=', 'access')
         .executeTakeFirst();
-      if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) throw invalid;
+      if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) throw invalid();
       if (row.revoked_at || row.grant_revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
       const expiresAt = Date.parse(row.expires_at);
       if (expiresAt <= now) throw new Unauthenticated('Token has expired.', 'token_expired');

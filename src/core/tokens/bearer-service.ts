@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import type { Store } from '../../store/database.ts';
 import { withAdvisoryLock } from '../../store/locks.ts';
@@ -6,6 +6,7 @@ import type { SigningKeyRow } from '../../store/schema.ts';
 import type { Actor, Principal } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
+import { digest } from '../digest.ts';
 import { SecretKeyMismatch, type SecretBox } from '../secrets/secret-box.ts';
 import { PermissionDenied, Unauthenticated } from '../errors.ts';
 import { TtlCache } from '../ttl-cache.ts';
@@ -113,7 +114,7 @@ export function createBearerService(deps: { store: Store; tokens: TokenService; 
   }
 
   async function verify(jwt: string, now: number): Promise<{ parentId: string; userId: string; expiresAt: number }> {
-    const cacheKey = createHash('sha256').update(jwt).digest('base64url');
+    const cacheKey = digest('sha256', jwt, 'base64url');
     const cached = verified.get(cacheKey, now);
     if (cached) {
       if (cached.expiresAt <= now) throw new Unauthenticated('Bearer token has expired.', 'token_expired');

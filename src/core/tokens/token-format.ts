@@ -1,4 +1,5 @@
-import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { digest } from '../digest.ts';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -97,7 +98,7 @@ export function looksLikeToken(value: string): boolean {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return digest('sha256', token, 'hex');
 }
 
 /** What may be shown of a token after creation: its prefix and first characters (an account token's first four), and its last four. */

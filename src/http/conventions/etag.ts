@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { digest } from '../../core/digest.ts';
 import { PreconditionFailed } from '../../core/errors.ts';
 
 /** The ETag of a stored resource: its revision, which every change increments. */
@@ -34,12 +34,12 @@ function matchesAny(header: string, etag: string): boolean {
  * matching `If-None-Match` turns it into a 304 with no body.
  */
 export function addEntityTags(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return done(null, payload);
     let etag = reply.getHeader('etag') as string | undefined;
     if (!etag) {
-      if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
-      etag = `"${createHash('sha1').update(payload).digest('base64url')}"`;
+      if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);
+      etag = `"${digest('sha1', payload, 'base64url')}"`;
       reply.header('etag', etag);
     }
     const ifNoneMatch = request.headers['if-none-match'];
@@ -47,8 +47,8 @@ export function addEntityTags(app: FastifyInstance): void {
       reply.code(304);
       reply.removeHeader('content-length');
       reply.removeHeader('content-type');
-      return '';
+      return done(null, '');
     }
-    return payload;
+    done(null, payload);
   });
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationFailed } from '../../core/errors.ts';
 import type { IdempotencyService } from '../../core/idempotency/idempotency-service.ts';
 import { HttpError } from '../errors.ts';
@@ -35,32 +35,41 @@ export function honourIdempotencyKeys(app: FastifyInstance, idempotency: Idempot
   const owned = new WeakMap<FastifyRequest, { credentialId: string; key: string }>();
 
   // preValidation: the body is parsed but not yet normalised by the schema, so it is hashed as sent.
-  app.addHook('preValidation', async (request, reply) => {
+  // Not async: most requests carry no key, and they go on without a promise (Fastify awaits the one returned otherwise).
+  app.addHook('preValidation', (request, reply, done) => {
     const key = request.headers['idempotency-key'];
-    if (request.method !== 'POST' || key === undefined || !request.actor) return;
+    if (request.method !== 'POST' || key === undefined || !request.actor) return done();
+    return claim(request, reply, key);
+  });
+
+  async function claim(request: FastifyRequest, reply: FastifyReply, key: string | string[]): Promise<unknown> {
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw ValidationFailed.field('Idempotency-Key', 'Send 1 to 255 visible ASCII characters, for instance a UUID.');
     }
     const credentialId = request.actor.principal.credentialId;
-    const claim = await idempotency.claim(credentialId, key, requestFingerprint(request.method, request.url, request.body));
-    switch (claim.outcome) {
+    const claimed = await idempotency.claim(credentialId, key, requestFingerprint(request.method, request.url, request.body));
+    switch (claimed.outcome) {
       case 'first':
         owned.set(request, { credentialId, key });
         return;
       case 'replay':
-        reply.code(claim.response.status).headers({ ...claim.response.headers, 'idempotent-replayed': 'true' });
-        return reply.send(claim.response.body);
+        reply.code(claimed.response.status).headers({ ...claimed.response.headers, 'idempotent-replayed': 'true' });
+        return reply.send(claimed.response.body);
       case 'mismatch':
         throw new HttpError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request.');
       case 'in_flight':
         throw new HttpError(409, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry later.');
     }
+  }
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const mine = owned.get(request);
+    if (!mine) return done(null, payload);
+    owned.delete(request);
+    return store(request, reply, payload, mine);
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const mine = owned.get(request);
-    if (!mine) return payload;
-    owned.delete(request);
+  async function store(request: FastifyRequest, reply: FastifyReply, payload: unknown, mine: { credentialId: string; key: string }): Promise<unknown> {
     try {
       if (reply.statusCode >= 500 || typeof payload !== 'string') {
         await idempotency.release(mine.credentialId, mine.key);
@@ -77,5 +86,5 @@ export function honourIdempotencyKeys(app: FastifyInstance, idempotency: Idempot
       request.log.error({ err: error }, 'could not store the response of an idempotent request');
     }
     return payload;
-  });
+  }
 }

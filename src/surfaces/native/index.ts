@@ -74,8 +74,9 @@ export function nativeSurface(options: NativeSurfaceOptions): FastifyPluginAsync
     acceptJsonBodiesOnly(app);
     addEntityTags(app);
     // Answers under /api/ depend on the api_version the Accept header asks for.
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       if (request.url.startsWith('/api/')) reply.header('vary', 'Accept');
+      done();
     });
     await addOpenApi(app);
     await app.register(oauthSurface, { oauth: options.services.oauth, limits: options.limits });
