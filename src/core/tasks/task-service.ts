@@ -207,9 +207,8 @@ export function createTaskService({
   /** A task a user asks for directly through the API: only the user-creatable types. */
   async function create(actor: Actor, request: { type: string; input?: Record<string, unknown> }): Promise<Task> {
     assertAllowed(actor, 'task:write');
-    const allowed = handlers.userCreatableTypes();
     const handler = handlers.get(request.type);
-    if (!handler?.userCreatable) throw ValidationFailed.field('type', `"${request.type}" is not a valid choice. Choose from: ${allowed.join(', ')}.`);
+    if (!handler?.userCreatable) throw ValidationFailed.field('type', `"${request.type}" is not a valid choice. Choose from: ${handlers.userCreatableTypes().join(', ')}.`);
     const input = request.input ?? {};
     if (JSON.stringify(input).length > MAX_INPUT_BYTES) throw ValidationFailed.field('input', `Ensure the input is no larger than ${MAX_INPUT_BYTES} bytes.`);
     const errors = handler.validateInput?.(input) ?? {};
