@@ -8,6 +8,7 @@ import type { TrustProxy } from '../config.ts';
 import { HttpError, renderPlainError } from './errors.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
 import { dialectFor, type Surface } from './surface.ts';
+import { serializersOnFirstUse, validatorsOnFirstUse } from './schema-compilers.ts';
 import { validatorCompiler } from './validation.ts';
 import { workspaceOf, type WorkspaceSettings } from './workspace.ts';
 
@@ -138,6 +139,7 @@ function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: L
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     },
     forceCloseConnections: 'idle',
+    schemaController: serializersOnFirstUse,
     // Errors Fastify raises before routing (a malformed URL) are rendered by the surface the URL belongs to.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
@@ -147,7 +149,7 @@ function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: L
   app.decorate('dialects', []);
   app.decorate('workspaces', workspaces ?? null);
   app.setErrorHandler(renderPlainError);
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(validatorsOnFirstUse(validatorCompiler));
   // Hooks that do not wait for anything call `done` rather than being async: on every request,
   // a promise per hook is a cost the profile shows.
   app.addHook('onRequest', (request, reply, done) => {

@@ -5,6 +5,7 @@ import { actInOrganization, authenticateActor, type CredentialCarriers } from '.
 import { acceptJsonBodiesOnly } from '../../http/conventions/json-body.ts';
 import { authenticateWithinLimits, type RequestLimits } from '../../http/rate-limit.ts';
 import { useDialect } from '../../http/surface.ts';
+import { validatorsOnFirstUse } from '../../http/schema-compilers.ts';
 import { accountRoutes } from './account.ts';
 import { renderScalewayError } from './errors.ts';
 import { productRoutes } from './products.ts';
@@ -38,7 +39,7 @@ export function scalewaySurface({ services, limits }: ScalewaySurfaceOptions): F
     const app = instance.withTypeProvider<TypeBoxTypeProvider>();
     useDialect(instance, { renderError: renderScalewayError });
     acceptJsonBodiesOnly(instance);
-    app.setValidatorCompiler(scalewayValidatorCompiler);
+    app.setValidatorCompiler(validatorsOnFirstUse(scalewayValidatorCompiler));
 
     // Who, before the body is read: a request without a valid token is a 401 whatever it carries.
     app.addHook('onRequest', async (request, reply) => {

@@ -1,0 +1,67 @@
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+import type { ValidateFunction } from 'ajv';
+import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
+
+/**
+ * Fastify compiles every route's validators and response serializers when it starts (each GET
+ * route's again for its HEAD twin): hundreds of generated functions, most of them for routes an
+ * installation seldom or never calls, held for the life of the process. Compiled on first use
+ * instead, a route costs nothing until it is called: a smaller idle process and a faster start.
+ * What is not compiled yet waits in `pending`, so that `compilePendingSchemas()` lets a test
+ * prove that every route's schemas do compile; weakly, so that a closed app's routes go.
+ */
+const pending = new Set<WeakRef<() => unknown>>();
+
+function onFirstUse<T>(compile: () => T): () => T {
+  let compiled: T | undefined;
+  const get = (): T => {
+    if (compiled === undefined) {
+      compiled = compile();
+      pending.delete(entry);
+    }
+    return compiled;
+  };
+  const entry = new WeakRef(get);
+  pending.add(entry);
+  return get;
+}
+
+/** Compiles every schema still waiting for its first use; throws what a schema's compilation throws. */
+export function compilePendingSchemas(): number {
+  let count = 0;
+  for (const entry of [...pending]) {
+    const compile = entry.deref();
+    pending.delete(entry);
+    if (compile) (count++, compile());
+  }
+  return count;
+}
+
+/** `compiler`'s validators, each compiled when it first validates. */
+export function validatorsOnFirstUse(compiler: FastifySchemaCompiler<object>): FastifySchemaCompiler<object> {
+  return (route) => {
+    const compiled = onFirstUse(() => compiler(route) as ValidateFunction);
+    const validate = ((data: unknown, context?: never) => {
+      const real = compiled();
+      const valid = real(data, context);
+      validate.errors = real.errors;
+      return valid;
+    }) as ValidateFunction;
+    // Any value: Fastify then passes the parent object, which Ajv needs to coerce or default a root value.
+    validate.schemaEnv = true as unknown as ValidateFunction['schemaEnv'];
+    return validate;
+  };
+}
+
+/** Fastify's own response serializers (fast-json-stringify), each compiled when it first serializes. */
+export const serializersOnFirstUse: NonNullable<FastifyServerOptions['schemaController']> = {
+  compilersFactory: {
+    buildSerializer(externalSchemas, options) {
+      const compile = SerializerSelector()(externalSchemas, options);
+      return (route) => {
+        const compiled = onFirstUse(() => compile(route));
+        return (data: unknown) => compiled()(data);
+      };
+    },
+  },
+};
