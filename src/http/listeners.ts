@@ -43,7 +43,7 @@ const HOST = /^(?:[\w.-]+|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
 /** One Fastify instance per listener, each with the machinery every surface shares, then the surfaces. */
 export async function buildListeners(options: ListenerOptions): Promise<Listeners> {
   const metrics = createHttpMetrics();
-  const main = createListener(options, metrics);
+  const main = await createListener(options, metrics);
   main.get('/healthz', async () => ({ status: 'ok' }));
   main.get('/readyz', async (_request, reply) => {
     try {
@@ -54,15 +54,11 @@ export async function buildListeners(options: ListenerOptions): Promise<Listener
     }
   });
   metrics.serve(main);
-  await acceptWebSockets(main);
-  acceptTunnels(main);
   for (const surface of options.surfaces) await main.register(surface.plugin, { prefix: surface.prefix });
 
   const own: Listeners['own'] = [];
   for (const surface of options.surfaces.filter((s) => s.port !== undefined)) {
-    const app = createListener(options, metrics, surface.tls);
-    await acceptWebSockets(app);
-    acceptTunnels(app);
+    const app = await createListener(options, metrics, surface.tls);
     await app.register(surface.plugin);
     own.push({ surface, app });
   }
@@ -121,7 +117,7 @@ function acceptTunnels(app: FastifyInstance): void {
 /** Whether access lines are written at all: below `info` nothing of them is built. */
 const logsRequests = (log: FastifyBaseLogger) => (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.('info') ?? true;
 
-function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): FastifyInstance {
+async function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: ListenerOptions, metrics: HttpMetrics, tls?: Surface['tls']): Promise<FastifyInstance> {
   // An HTTPS listener is the same instance over another server: the surfaces never see the difference.
   const app = Fastify({
     ...(tls ? { https: tls } : {}),
@@ -167,5 +163,7 @@ function createListener({ logger, bodyLimit, trustProxy = false, workspaces }: L
     done();
   });
   metrics.observe(app);
+  await acceptWebSockets(app);
+  acceptTunnels(app);
   return app;
 }
