@@ -55,13 +55,72 @@ interface Entry {
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,200}$/;
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** Request headers not passed on as they came: hop-by-hop ones, and those the router sets. */
+const REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-request-id']);
 
 const page = (title: string, text: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><style>body{font-family:sans-serif;margin:4em auto;max-width:36em;color:#333}</style></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`;
 
-function hostOf(request: IncomingMessage): string {
-  return (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+/** The route name a `Host` value names: lower case, without its port or a final dot. */
+function hostName(host: string): string {
+  return host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+}
+
+/**
+ * A request's headers as the router reads them, in one pass over the raw ones (Node's parsed
+ * `headers` object is never built): what is passed on as it came, the first `Host`, the
+ * client's `X-Request-Id` when it sent one valid one, and the `X-Forwarded-For` it sent.
+ */
+interface RequestHeaders {
+  /** Name, value, name, value... without the hop-by-hop ones and those the router sets. */
+  passed: string[];
+  host: string;
+  requestId: string | undefined;
+  forwardedFor: string | undefined;
+  upgrade: string | undefined;
+}
+
+function readHeaders(raw: string[]): RequestHeaders {
+  const passed: string[] = [];
+  let host: string | undefined;
+  let requestId: string | undefined;
+  let ids = 0;
+  let forwardedFor: string | undefined;
+  let upgrade: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (!REPLACED.has(lower)) {
+      // Only the first Host counts (as in Node's parsed headers).
+      if (lower === 'host') {
+        if (host !== undefined) continue;
+        host = value;
+      }
+      passed.push(name, value);
+    } else if (lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+    else if (lower === 'x-request-id') {
+      requestId = value;
+      ids += 1;
+    } else if (lower === 'upgrade') upgrade = value;
+  }
+  return { passed, host: host ?? '', requestId: ids === 1 && REQUEST_ID.test(requestId!) ? requestId : undefined, forwardedFor, upgrade };
+}
+
+/** A process of a route, its address read once per update. */
+interface Backend {
+  /** `address:port`, as access lines name it. */
+  name: string;
+  address: string;
+  port: number;
+}
+
+/** A route as the router uses it: its processes parsed, and whose turn it is. */
+interface Target {
+  route: Route;
+  backends: Backend[];
+  turn: number;
 }
 
 /**
@@ -74,7 +133,7 @@ function hostOf(request: IncomingMessage): string {
  * once more on another. It routes by the last `update` it was given.
  */
 export function createRouter(options: RouterOptions) {
-  let routes = new Map<string, Route>();
+  let routes = new Map<string, Target>();
   /** TLS contexts by host name, made once per version of each certificate. */
   let contexts = new Map<string, { version: string; context: tls.SecureContext }>();
   let secureListener: https.Server | undefined;
@@ -82,7 +141,6 @@ export function createRouter(options: RouterOptions) {
   /** Client connections spliced to a process (upgrades): cut when a drain runs out of time. */
   const spliced = new Set<Duplex>();
   let closing = false;
-  const turns = new Map<string, number>();
   // No Nagle delay on upstream connections: a request's body written after its headers is sent at once.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true });
 
@@ -113,105 +171,119 @@ export function createRouter(options: RouterOptions) {
     return `https://${host}${port === 443 ? '' : `:${port}`}${request.url ?? '/'}`;
   }
 
-  function pick(route: Route, avoid?: string): string | undefined {
-    const candidates = route.backends.filter((b) => b !== avoid);
+  /** The next process of `target` in turn, other than `avoid` when given. */
+  function pick(target: Target, avoid?: Backend): Backend | undefined {
+    const candidates = avoid ? target.backends.filter((b) => b !== avoid) : target.backends;
     if (!candidates.length) return undefined;
-    const turn = (turns.get(route.appId) ?? 0) + 1;
-    turns.set(route.appId, turn);
-    return candidates[turn % candidates.length];
+    target.turn += 1;
+    return candidates[target.turn % candidates.length];
   }
 
-  function forwardedHeaders(request: IncomingMessage, requestId: string, { port, secure }: Entry): http.OutgoingHttpHeaders {
-    const headers: http.OutgoingHttpHeaders = { ...request.headers };
-    for (const name of HOP_BY_HOP) delete headers[name];
+  /** The headers sent to a process: the client's, then `X-Forwarded-For/-Proto/-Host/-Port` and `X-Request-Id`. */
+  function forwardedHeaders(request: IncomingMessage, read: RequestHeaders, requestId: string, { port, secure }: Entry): string[] {
     const client = request.socket.remoteAddress ?? '';
-    const prior = request.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
-    headers['x-forwarded-proto'] = secure ? 'https' : 'http';
-    headers['x-forwarded-host'] = request.headers.host ?? '';
-    headers['x-forwarded-port'] = String(port);
-    headers['x-request-id'] = requestId;
+    return read.passed.concat(
+      'x-forwarded-for', read.forwardedFor ? `${read.forwardedFor}, ${client}` : client,
+      'x-forwarded-proto', secure ? 'https' : 'http',
+      'x-forwarded-host', read.host,
+      'x-forwarded-port', String(port),
+      'x-request-id', requestId,
+    );
+  }
+
+  /** A process's answer headers for the client: without hop-by-hop ones (its framing kept), with the request id unless it set one. */
+  function answerHeaders(raw: string[], requestId: string): string[] {
+    const headers: string[] = [];
+    let identified = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (lower !== 'transfer-encoding' && HOP_BY_HOP.has(lower)) continue;
+      if (lower === 'x-request-id') identified = true;
+      headers.push(name, raw[i + 1]!);
+    }
+    if (!identified) headers.push('x-request-id', requestId);
+    // Draining: each connection ends with the answer it is giving.
+    if (closing) headers.push('connection', 'close');
     return headers;
   }
 
+  /** An answer of the router's own. */
+  function answer(response: ServerResponse, status: number, requestId: string, headers: Record<string, string>, body?: string): void {
+    response.writeHead(status, { 'x-request-id': requestId, ...(closing ? { connection: 'close' } : {}), ...headers }).end(body);
+  }
+
   function handle(request: IncomingMessage, response: ServerResponse, entry: Entry): void {
-    const started = process.hrtime.bigint();
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    response.setHeader('x-request-id', requestId);
-    // Draining: each connection ends with the answer it is giving.
-    if (closing) response.setHeader('connection', 'close');
-    const host = hostOf(request);
-    const route = routes.get(host);
-    const log = (status: number, backend: string) => {
-      if (!route) return;
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      options.access(route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" ${status} ${ms.toFixed(1)}ms backend=${backend} request_id=${requestId}`);
-    };
-    if (!route) {
-      response.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page('No app here', `No app is served at ${host || 'this address'}.`));
+    const started = performance.now();
+    const read = readHeaders(request.rawHeaders);
+    const requestId = read.requestId ?? randomUUID();
+    const host = hostName(read.host);
+    const target = routes.get(host);
+    if (!target) {
+      answer(response, 404, requestId, { 'content-type': 'text/html; charset=utf-8' }, page('No app here', `No app is served at ${host || 'this address'}.`));
       return;
     }
+    const { route } = target;
+    const log = (status: number, backend: string) => {
+      const ms = performance.now() - started;
+      options.access(route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" ${status} ${ms.toFixed(1)}ms backend=${backend} request_id=${requestId}`);
+    };
     const location = route.forceHttps && !entry.secure ? httpsLocation(request, host) : undefined;
     if (location) {
       // 301 keeps GET a GET; 308 keeps any other method and its body.
       const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308;
-      response.writeHead(status, { location, 'content-length': '0' }).end();
+      answer(response, status, requestId, { location, 'content-length': '0' });
       log(status, '-');
       return;
     }
-    const send = (backend: string | undefined, retried: boolean): void => {
+    const bodyless = request.method === 'GET' || request.method === 'HEAD';
+    const headers = forwardedHeaders(request, read, requestId, entry);
+    const send = (backend: Backend | undefined, retried: boolean): void => {
       if (!backend) {
-        response.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' }).end(page('Application unavailable', `No process of the app ${route.appName} is running right now. It may be starting, deploying or crashed; try again in a moment.`));
+        answer(response, 503, requestId, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' }, page('Application unavailable', `No process of the app ${route.appName} is running right now. It may be starting, deploying or crashed; try again in a moment.`));
         log(503, '-');
         return;
       }
-      const [address, backendPort] = backend.split(':');
-      const upstream = http.request({ host: address, port: Number(backendPort), method: request.method, path: request.url, headers: forwardedHeaders(request, requestId, entry), agent });
-      upstream.on('response', (answer) => {
-        const headers = { ...answer.headers };
-        for (const name of HOP_BY_HOP) if (name !== 'transfer-encoding') delete headers[name];
-        response.writeHead(answer.statusCode ?? 502, headers);
-        answer.pipe(response);
-        answer.on('end', () => log(answer.statusCode ?? 502, backend));
+      const upstream = http.request({ host: backend.address, port: backend.port, method: request.method, path: request.url, headers, agent });
+      upstream.on('response', (reply) => {
+        const status = reply.statusCode ?? 502;
+        response.writeHead(status, answerHeaders(reply.rawHeaders, requestId));
+        reply.pipe(response);
+        reply.on('end', () => log(status, backend.name));
       });
       upstream.on('error', (error: NodeJS.ErrnoException) => {
-        const bodyless = request.method === 'GET' || request.method === 'HEAD';
         if (!response.headersSent && bodyless && !retried && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EHOSTUNREACH')) {
-          send(pick(route, backend), true);
+          send(pick(target, backend), true);
           return;
         }
-        if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/html; charset=utf-8' }).end(page('Bad gateway', `The app ${route.appName} did not answer.`));
+        if (!response.headersSent) answer(response, 502, requestId, { 'content-type': 'text/html; charset=utf-8' }, page('Bad gateway', `The app ${route.appName} did not answer.`));
         else response.destroy();
-        log(502, backend);
+        log(502, backend.name);
       });
-      if (request.method === 'GET' || request.method === 'HEAD') upstream.end();
+      if (bodyless) upstream.end();
       else request.pipe(upstream);
     };
-    send(pick(route), false);
+    send(pick(target), false);
   }
 
   function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, entry: Entry): void {
-    const route = routes.get(hostOf(request));
-    const backend = route && pick(route);
-    if (!route || !backend) {
+    const read = readHeaders(request.rawHeaders);
+    const target = routes.get(hostName(read.host));
+    const backend = target && pick(target);
+    if (!target || !backend) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const [address, backendPort] = backend.split(':');
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    const headers = forwardedHeaders(request, requestId, entry);
-    headers.connection = 'Upgrade';
-    headers.upgrade = request.headers.upgrade;
+    const requestId = read.requestId ?? randomUUID();
+    const headers = [...forwardedHeaders(request, read, requestId, entry), 'connection', 'Upgrade', 'upgrade', read.upgrade ?? ''];
     spliced.add(socket);
-    const upstream = net.connect(Number(backendPort), address, () => {
+    const upstream = net.connect(backend.port, backend.address, () => {
       const lines = [`${request.method} ${request.url} HTTP/1.1`];
-      for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${v}`);
+      for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length) upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
-      options.access(route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" upgrade backend=${backend} request_id=${requestId}`);
+      options.access(target.route.appId, `${request.socket.remoteAddress ?? '-'} "${request.method} ${request.url} HTTP/${request.httpVersion}" upgrade backend=${backend.name} request_id=${requestId}`);
     });
     const close = () => {
       upstream.destroy();
@@ -266,7 +338,20 @@ export function createRouter(options: RouterOptions) {
     },
     /** Routes by `next` from now on. */
     update(next: RouteUpdate): void {
-      routes = next.hosts;
+      // One target per route, however many hosts name it.
+      const targets = new Map<Route, Target>();
+      routes = new Map();
+      for (const [host, route] of next.hosts) {
+        let target = targets.get(route);
+        if (!target) {
+          const backends = route.backends.map((name) => {
+            const colon = name.lastIndexOf(':');
+            return { name, address: name.slice(0, colon), port: Number(name.slice(colon + 1)) };
+          });
+          targets.set(route, (target = { route, backends, turn: 0 }));
+        }
+        routes.set(host, target);
+      }
       contexts = secureContexts(next.certificates);
     },
     /**

@@ -113,7 +113,7 @@ describe('the apps router in its own thread', () => {
 
   it('routes by Host over the processes in turn, with X-Forwarded-* and X-Request-Id', async () => {
     const first = await request('shop.apps.test', '/a?b=1', { 'x-request-id': 'given-id.1', 'x-forwarded-for': '203.0.113.9' });
-    const second = await request('SHOP.apps.test:80');
+    const second = await request('SHOP.apps.test:80', '/', { 'x-request-id': 'not valid!', 'proxy-connection': 'keep-alive', te: 'trailers', 'x-forwarded-proto': 'spoofed' });
     assert.equal(first.status, 200);
     const seen = JSON.parse(first.body) as { name: string; url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/a?b=1');
@@ -124,7 +124,13 @@ describe('the apps router in its own thread', () => {
     assert.equal(seen.headers['x-request-id'], 'given-id.1');
     assert.equal(first.headers['x-request-id'], 'given-id.1');
     assert.match(second.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/, 'a request id made when none is given');
-    assert.notEqual(JSON.parse(second.body).name, seen.name, 'the next request goes to the other process');
+    const secondSeen = JSON.parse(second.body) as { name: string; headers: Record<string, string> };
+    assert.notEqual(secondSeen.name, seen.name, 'the next request goes to the other process');
+    assert.equal(secondSeen.headers['x-request-id'], second.headers['x-request-id'], 'an invalid request id is replaced');
+    assert.equal(secondSeen.headers['x-forwarded-proto'], 'http');
+    assert.equal(secondSeen.headers['x-forwarded-host'], 'SHOP.apps.test:80');
+    assert.equal(secondSeen.headers['proxy-connection'], undefined, 'hop-by-hop headers stay with the router');
+    assert.equal(secondSeen.headers.te, undefined);
     assert.equal(JSON.parse((await request('www.shop.example')).body).name, seen.name);
   });
 
