@@ -5,10 +5,9 @@ import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { eventually } from '../../support/eventually.ts';
-import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
 import { sampleArchive } from '../../support/sample-app.ts';
 import { within } from './sockets.ts';
-import { exchange, invalid, notFound, plainError, scalingo, scalingoToken, viaLink } from './support.ts';
+import { acmeAndGlobex, invalid, notFound, plainError, scalingo, viaLink } from './support.ts';
 
 const skip = computeSkipReason();
 
@@ -56,13 +55,7 @@ for (const database of testDatabases) {
     before(async () => {
       app = await startComputeTestApp(database);
       port = Number(new URL(await app.nimbus.listeners.listen('127.0.0.1', 0)).port);
-      const acme = await addOrganization(app, 'Acme');
-      const admin = await addUser(app, 'alice', { role: 'admin', organization: acme });
-      await addUser(app, 'bob', { role: 'admin', organization: await addOrganization(app, 'Globex') });
-      await addUser(app, 'victor', { role: 'viewer', token: admin.session });
-      alice = await exchange(app, await scalingoToken(app, 'alice', GOOD_PASSWORD));
-      bob = await exchange(app, await scalingoToken(app, 'bob', GOOD_PASSWORD));
-      viewer = await exchange(app, await scalingoToken(app, 'victor', GOOD_PASSWORD));
+      ({ alice, bob, victor: viewer } = await acmeAndGlobex(app));
       assert.equal((await scalingo(app, alice, 'POST', '/v1/apps', { app: { name: 'attach-app' } })).statusCode, 201);
       const source = (await scalingo(app, alice, 'POST', '/v1/sources')).json().source;
       assert.equal((await viaLink(app, source.upload_url, 'PUT', await sampleArchive({ version: 'attach' }))).statusCode, 200);

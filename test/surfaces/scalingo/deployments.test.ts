@@ -4,9 +4,8 @@ import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { eventually } from '../../support/eventually.ts';
-import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
 import { sampleArchive } from '../../support/sample-app.ts';
-import { exchange, invalid, ISO_WITH_MS, notFound, plainError, scalingo, scalingoToken, viaLink } from './support.ts';
+import { acmeAndGlobex, invalid, ISO_WITH_MS, notFound, plainError, scalingo, viaLink } from './support.ts';
 
 const skip = computeSkipReason();
 
@@ -20,13 +19,7 @@ for (const database of testDatabases) {
 
     before(async () => {
       app = await startComputeTestApp(database);
-      const acme = await addOrganization(app, 'Acme');
-      const admin = await addUser(app, 'alice', { role: 'admin', organization: acme });
-      await addUser(app, 'bob', { role: 'admin', organization: await addOrganization(app, 'Globex') });
-      await addUser(app, 'victor', { role: 'viewer', token: admin.session });
-      alice = await exchange(app, await scalingoToken(app, 'alice', GOOD_PASSWORD));
-      bob = await exchange(app, await scalingoToken(app, 'bob', GOOD_PASSWORD));
-      viewer = await exchange(app, await scalingoToken(app, 'victor', GOOD_PASSWORD));
+      ({ alice, bob, victor: viewer } = await acmeAndGlobex(app));
       assert.equal((await scalingo(app, alice, 'POST', '/v1/apps', { app: { name: 'source-app' } })).statusCode, 201);
       archive = await sampleArchive({ version: 'from-source' });
     });

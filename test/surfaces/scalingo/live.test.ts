@@ -3,10 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
-import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
 import { sampleArchive } from '../../support/sample-app.ts';
 import { JsonSocket, within } from './sockets.ts';
-import { exchange, notFound, plainError, scalingo, scalingoToken, viaLink } from './support.ts';
+import { acmeAndGlobex, notFound, plainError, scalingo, viaLink } from './support.ts';
 
 const skip = computeSkipReason();
 const FINISHED = ['success', 'build-error', 'crashed-error', 'timeout-error', 'aborted'];
@@ -26,15 +25,7 @@ for (const database of testDatabases) {
     before(async () => {
       app = await startComputeTestApp(database);
       base = (await app.nimbus.listeners.listen('127.0.0.1', 0)).replace('localhost', '127.0.0.1');
-      const acme = await addOrganization(app, 'Acme');
-      const globex = await addOrganization(app, 'Globex');
-      await addUser(app, 'alice', { role: 'admin', organization: acme });
-      await addUser(app, 'bob', { role: 'admin', organization: globex });
-      const carolUser = await addUser(app, 'carol', { role: 'member', organization: globex });
-      assert.equal((await app.request({ method: 'PATCH', url: `/api/iam/users/${carolUser.id}/`, payload: { email: 'carol@example.com' } })).statusCode, 200);
-      alice = await exchange(app, await scalingoToken(app, 'alice', GOOD_PASSWORD));
-      bob = await exchange(app, await scalingoToken(app, 'bob', GOOD_PASSWORD));
-      carol = await exchange(app, await scalingoToken(app, 'carol', GOOD_PASSWORD));
+      ({ alice, bob, carol } = await acmeAndGlobex(app));
       appId = (await scalingo(app, alice, 'POST', '/v1/apps', { app: { name: 'live-deploy-app' } })).json().app.id;
       const invited = (await scalingo(app, alice, 'POST', '/v1/apps/live-deploy-app/collaborators', { collaborator: { email: 'carol@example.com' } })).json().collaborator;
       carolCollaborator = invited.id;

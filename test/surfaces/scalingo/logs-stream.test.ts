@@ -3,9 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../../support/app.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { eventually } from '../../support/eventually.ts';
-import { addOrganization, addUser, GOOD_PASSWORD } from '../../support/identity.ts';
 import { JsonSocket, refusal, within } from './sockets.ts';
-import { exchange, notFound, plainError, scalingo, scalingoToken, viaLink } from './support.ts';
+import { acmeAndGlobex, notFound, plainError, scalingo, viaLink } from './support.ts';
 
 const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC \[[\w-]+\] /;
 /** Streams an app's links may hold at once (the bound of a credential's streams). */
@@ -24,15 +23,7 @@ for (const database of testDatabases) {
     before(async () => {
       app = await startTestApp(database, { limits: { streamsPerCredential: STREAMS } });
       base = (await app.nimbus.listeners.listen('127.0.0.1', 0)).replace('localhost', '127.0.0.1');
-      const acme = await addOrganization(app, 'Acme');
-      const globex = await addOrganization(app, 'Globex');
-      await addUser(app, 'alice', { role: 'admin', organization: acme });
-      await addUser(app, 'bob', { role: 'admin', organization: globex });
-      const carolUser = await addUser(app, 'carol', { role: 'member', organization: globex });
-      assert.equal((await app.request({ method: 'PATCH', url: `/api/iam/users/${carolUser.id}/`, payload: { email: 'carol@example.com' } })).statusCode, 200);
-      alice = await exchange(app, await scalingoToken(app, 'alice', GOOD_PASSWORD));
-      bob = await exchange(app, await scalingoToken(app, 'bob', GOOD_PASSWORD));
-      carol = await exchange(app, await scalingoToken(app, 'carol', GOOD_PASSWORD));
+      ({ alice, bob, carol } = await acmeAndGlobex(app));
       appId = (await scalingo(app, alice, 'POST', '/v1/apps', { app: { name: 'live-app' } })).json().app.id;
       await app.nimbus.services.apps.logs.append(appId, [{ source: 'web-1', line: 'before anyone follows' }]);
     });

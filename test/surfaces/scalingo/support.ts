@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TestApp } from '../../support/app.ts';
-import { basic } from '../../support/identity.ts';
+import { addOrganization, addUser, basic, GOOD_PASSWORD } from '../../support/identity.ts';
 
 export const SCALINGO = '/compat/scalingo';
 
@@ -68,3 +68,20 @@ export function invalid(res: { statusCode: number; body: string; json(): any }):
 }
 
 export const ISO_WITH_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * Two organizations and the signed-in users these tests act as, each holding the JWT its token
+ * exchanges for, as the Scalingo CLI does: alice, admin of Acme; victor, a viewer of Acme; bob,
+ * admin of Globex; carol, a member of Globex with an email address to be invited by.
+ */
+export async function acmeAndGlobex(app: TestApp): Promise<Record<'alice' | 'victor' | 'bob' | 'carol', string>> {
+  const acme = await addOrganization(app, 'Acme');
+  const globex = await addOrganization(app, 'Globex');
+  const alice = await addUser(app, 'alice', { role: 'admin', organization: acme });
+  await addUser(app, 'victor', { role: 'viewer', token: alice.session });
+  await addUser(app, 'bob', { role: 'admin', organization: globex });
+  const carol = await addUser(app, 'carol', { role: 'member', organization: globex });
+  assert.equal((await app.request({ method: 'PATCH', url: `/api/iam/users/${carol.id}/`, payload: { email: 'carol@example.com' } })).statusCode, 200);
+  const signIn = async (username: string) => exchange(app, await scalingoToken(app, username, GOOD_PASSWORD));
+  return { alice: await signIn('alice'), victor: await signIn('victor'), bob: await signIn('bob'), carol: await signIn('carol') };
+}
