@@ -31,7 +31,7 @@ import { loadSecretKey } from './store/secret-key.ts';
 type TaskSettings = Pick<Config, keyof typeof TASK_DEFAULTS | 'workerSlotsPerTenant'>;
 type LimitSettings = Pick<Config, keyof typeof LIMIT_DEFAULTS>;
 /** Compute settings; without `computeDir` this process runs no servers (every compute request is a 503). */
-export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'destroyedRetentionSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat' | 'serverIdRange'>;
+export type ComputeConfig = Pick<Config, 'computeDir' | 'networkRange' | 'runcPath' | 'hostId' | 'stopTimeoutSeconds' | 'destroyedRetentionSeconds' | 'imageUploadLimit' | 'imageMaxBytes' | 'imageMaxFiles' | 'serverNat' | 'serverIdRange' | 'serverPool'>;
 
 function computeFor(config: Partial<ComputeConfig>) {
   if (!config.computeDir) return undefined;
@@ -41,6 +41,7 @@ function computeFor(config: Partial<ComputeConfig>) {
     imageLimits: { maxBytes: config.imageMaxBytes ?? COMPUTE_DEFAULTS.imageMaxBytes, maxEntries: config.imageMaxFiles ?? COMPUTE_DEFAULTS.imageMaxFiles },
     nat: config.serverNat ?? false,
     serverIds: parseServerIdRange(config.serverIdRange ?? COMPUTE_DEFAULTS.serverIdRange),
+    spares: config.serverPool ?? COMPUTE_DEFAULTS.serverPool,
   });
   return {
     host: compute,
@@ -227,6 +228,8 @@ export async function createNimbus(
         // The router drains while the task worker winds down.
         const routerStopped = router?.stop();
         await worker.stop();
+        // No task runs now: the spares made ahead for new servers go.
+        await compute?.host.close();
         services.tasks.close();
         services.events.close();
         services.commands.close();

@@ -66,6 +66,8 @@ export interface Config {
   serverNat: boolean;
   /** `first-last`: the host ids each server's user namespace gets a block of 65536 from. */
   serverIdRange: string;
+  /** Spare root volumes (per size) and image copies (per image) kept ready for new servers; 0: none. */
+  serverPool: number;
   /** Of this process's task slots, the most one tenant (a top-level organization and everything below it) may hold at once. */
   workerSlotsPerTenant: number;
   /** Seconds a command may run when it names no timeout, and the most it may name. */
@@ -122,7 +124,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
 export const SURFACE_DEFAULTS = { scalingoRegion: 'nimbus', computestacksBodyTimeoutSeconds: 30 } as const;
 
 /** Compute settings' defaults. */
-export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `${DEFAULT_SERVER_ID_RANGE.first}-${DEFAULT_SERVER_ID_RANGE.last}`, stopTimeoutSeconds: 10, destroyedRetentionSeconds: 86_400, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries } as const;
+export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `${DEFAULT_SERVER_ID_RANGE.first}-${DEFAULT_SERVER_ID_RANGE.last}`, stopTimeoutSeconds: 10, destroyedRetentionSeconds: 86_400, imageUploadLimit: 2 * 1024 ** 3, imageMaxBytes: DEFAULT_IMAGE_LIMITS.maxBytes, imageMaxFiles: DEFAULT_IMAGE_LIMITS.maxEntries, serverPool: 2 } as const;
 
 /** DNS settings' defaults. */
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
@@ -228,6 +230,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     imageMaxFiles: pick('imageMaxFiles', () => parseInteger('NIMBUS_IMAGE_MAX_FILES', env.NIMBUS_IMAGE_MAX_FILES), COMPUTE_DEFAULTS.imageMaxFiles),
     serverNat: pick('serverNat', () => parseBoolean('NIMBUS_SERVER_NAT', env.NIMBUS_SERVER_NAT), false),
     serverIdRange: pick('serverIdRange', () => env.NIMBUS_SERVER_ID_RANGE || undefined, COMPUTE_DEFAULTS.serverIdRange),
+    serverPool: pick('serverPool', () => parseInteger('NIMBUS_SERVER_POOL', env.NIMBUS_SERVER_POOL), COMPUTE_DEFAULTS.serverPool),
     workerSlotsPerTenant: 0,
     commandTimeoutSeconds: pick('commandTimeoutSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT', env.NIMBUS_COMMAND_TIMEOUT), LIMIT_DEFAULTS.commandTimeoutSeconds),
     commandTimeoutMaxSeconds: pick('commandTimeoutMaxSeconds', () => parseInteger('NIMBUS_COMMAND_TIMEOUT_MAX', env.NIMBUS_COMMAND_TIMEOUT_MAX), LIMIT_DEFAULTS.commandTimeoutMaxSeconds),

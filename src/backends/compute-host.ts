@@ -205,4 +205,7 @@ export interface ComputeHost {
    * bundles, volume files); returns a line per thing released. Run at start-up.
    */
   sweep(known: { servers: ReadonlySet<string>; volumes: ReadonlySet<string>; networks: ReadonlySet<string> }): Promise<string[]>;
+
+  /** Stops background work (refilling the pool of spare volumes and image copies) and deletes the spares. The host stays usable. */
+  close(): Promise<void>;
 }

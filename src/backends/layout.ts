@@ -14,6 +14,8 @@ export class HostLayout {
   readonly networks: string;
   /** Half-built things (images, volume files) before they are renamed into place. */
   readonly staging: string;
+  /** Spares made ahead of server creations: formatted volumes by size, image copies by image. */
+  readonly spares: string;
 
   constructor(readonly root: string) {
     this.runcState = path.join(root, 'runc');
@@ -24,6 +26,7 @@ export class HostLayout {
     this.mounts = path.join(root, 'mounts');
     this.networks = path.join(root, 'networks');
     this.staging = path.join(root, 'staging');
+    this.spares = path.join(root, 'spares');
   }
 
   imageDir(imageId: string): string {
@@ -53,6 +56,11 @@ export class HostLayout {
 
   serverFile(serverId: string, name: 'config.json' | 'spec.json' | 'console.log' | 'rootfs' | 'init.pid' | 'image' | 'image.json'): string {
     return path.join(this.servers, serverId, name);
+  }
+
+  /** Where the spares of one kind live (`spares/<kind>/<key>/`). */
+  sparesOf(kind: 'volumes' | 'images'): string {
+    return path.join(this.spares, kind);
   }
 
   networkRecord(networkId: string): string {

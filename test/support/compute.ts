@@ -81,6 +81,7 @@ export function computeTestSettings(): ComputeTestSettings {
       imageMaxFiles: 20_000,
       serverNat: false,
       serverIdRange: COMPUTE_DEFAULTS.serverIdRange,
+      serverPool: COMPUTE_DEFAULTS.serverPool,
     },
     dispose() {
       fs.rmSync(computeDir, { recursive: true, force: true });

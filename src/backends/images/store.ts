@@ -6,6 +6,8 @@ import { shiftOwnership, type ServerIdRange } from '../id-ranges.ts';
 import type { HostLayout } from '../layout.ts';
 import { unmountAllUnder } from '../mounts.ts';
 import { assertId } from '../names.ts';
+import { run } from '../command.ts';
+import { SparePool } from '../spares.ts';
 import { hostArch } from './arch.ts';
 import { rootfsFromArchive } from './archive.ts';
 import { writeBusyboxRootfs } from './builtin.ts';
@@ -31,11 +33,38 @@ export interface ImageLimits {
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 500_000 };
 
 export class ImageStore {
+  /** Copies of images made ahead of the servers that take them (`spares/images/<id>/`). */
+  private readonly copies: SparePool;
+
   constructor(
     private readonly layout: HostLayout,
     private readonly idRange: ServerIdRange,
     private readonly limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
-  ) {}
+    options: { spares?: number } = {},
+  ) {
+    this.copies = new SparePool(layout.sparesOf('images'), async (imageId, target) => copyTree(await this.rootfs(imageId), target), { perKey: options.spares ?? 0 });
+  }
+
+  /**
+   * A copy of the image's root filesystem at `target` (which must not exist), owned as in the
+   * image: a spare made ahead of time when one is ready (copying costs a file system operation
+   * per file), else made now.
+   */
+  async copyRootfs(imageId: string, target: string): Promise<void> {
+    const source = await this.rootfs(imageId);
+    if (!(await this.copies.take(imageId, target))) await copyTree(source, target);
+  }
+
+  /** The spare copies of an image ready now, once no refill is under way (tests). */
+  async sparesReady(imageId: string): Promise<number> {
+    await this.copies.settled();
+    return this.copies.ready(imageId);
+  }
+
+  /** Stops making copies ahead and deletes them. */
+  close(): Promise<void> {
+    return this.copies.close();
+  }
 
   async artifact(imageId: string): Promise<ImageArtifact | undefined> {
     return readJsonIfExists<ImageArtifact>(path.join(this.layout.imageDir(imageId), METADATA));
@@ -80,6 +109,7 @@ export class ImageStore {
   async remove(imageId: string): Promise<void> {
     assertId(imageId, 'image');
     const dir = this.layout.imageDir(imageId);
+    await this.copies.forget(imageId);
     if (!(await exists(dir))) return;
     // Renamed away first so the image vanishes at once, never half-deleted under its own name.
     const doomed = await makeStagingDir(this.layout.staging, `removed-image-${imageId}`);
@@ -115,4 +145,8 @@ export class ImageStore {
       await rm(scratch, { recursive: true, force: true });
     }
   }
+}
+
+async function copyTree(source: string, target: string): Promise<void> {
+  await run('cp', ['-a', '--sparse=always', source, target]);
 }

@@ -7,7 +7,8 @@
  * - `servers/<id>/`: the runc bundle (config.json, the overlay at rootfs/, console.log);
  * - `mounts/<volumeId>`: where a running server's volumes are loop-mounted on the host;
  * - `networks/<id>.json`: a record per bridge made; `runc/`: runc's state (`--root`);
- * - `staging/`: things being built, renamed into place when complete.
+ * - `staging/`: things being built, renamed into place when complete;
+ * - `spares/`: formatted volumes and image copies made ahead for new servers (`SparePool`).
  *
  * A server's root volume holds its writable layer (`upper/`, `work/`) over the image; starting
  * loop-mounts it, mounts the overlay, loop-mounts data volumes (bind-mounted at their paths),
@@ -38,6 +39,11 @@ export interface RuncHostSettings {
   nat?: boolean;
   /** The host ids servers' user namespaces map onto (`DEFAULT_SERVER_ID_RANGE` when unset). */
   serverIds?: ServerIdRange;
+  /**
+   * Spare root volumes (per size) and image copies (per image) made ahead in the background, so
+   * a server's creation takes one instead of formatting and copying (0, the default: none).
+   */
+  spares?: number;
 }
 
 /** What the servers' host and the apps' host share: one runc binary, one network wiring (bridge turns are per process). */
@@ -63,8 +69,8 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
   const layout = new HostLayout(settings.root.replace(/\/+$/, '') || '/');
   const runc = new Runc(settings.runcPath ?? 'runc', layout.runcState);
   const idRange = settings.serverIds ?? DEFAULT_SERVER_ID_RANGE;
-  const images = new ImageStore(layout, idRange, settings.imageLimits);
-  const volumes = new VolumeStore(layout);
+  const images = new ImageStore(layout, idRange, settings.imageLimits, { spares: settings.spares });
+  const volumes = new VolumeStore(layout, { spares: settings.spares });
   const network = new NetworkWiring(layout, new Firewall(layout.root, { nat: settings.nat ?? false }));
   const servers = new ServerManager(layout, runc, images, volumes, network, idRange);
 
@@ -114,6 +120,9 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
       facts: guarded((serverId) => servers.facts(serverId)),
     },
     sweep: guarded((known) => sweepHost({ layout, runc, servers, network }, known)),
+    async close() {
+      await Promise.all([images.close(), volumes.close()]);
+    },
   };
   return { compute, parts: { layout, images, runc, network, ensureAvailable } };
 }

@@ -2,7 +2,6 @@ import { chmod, lchown, mkdir, readFile, rename, rm, stat } from 'node:fs/promis
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ComputeRejected, type ContainerState, type ExecRequest, type ExecResult, type ServerFacts, type FileReadRequest, type FileWriteRequest, type TreeReadRequest, type ServerSpec, type Terminal, type TerminalRequest } from '../compute-host.ts';
-import { run } from '../command.ts';
 import { exists, makeStagingDir, readJsonIfExists, readTail, writeFileAtomic } from '../files.ts';
 import { ownedByBlock, serverHostId, shiftOwnership, type ServerIdRange } from '../id-ranges.ts';
 import { hostArch } from '../images/arch.ts';
@@ -48,6 +47,17 @@ async function letServersReach(dir: string): Promise<void> {
     if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
     if (current === path.dirname(current)) return;
   }
+}
+
+/**
+ * Waits for every one of `work` to settle (so nothing is still running when a failure is
+ * undone), then returns their values or throws the first failure.
+ */
+async function allSettledOrThrow<T>(work: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /**
@@ -125,20 +135,30 @@ export class ServerManager {
    * owned by the server's ids; returns the root volume's and each data volume's host mount point.
    */
   private async mountFilesystems(spec: ServerSpec, hostId: number): Promise<{ rootVolume: string; volumeSources: Map<string, string> }> {
-    const lower = await this.ownImageCopy(spec, hostId);
-    const rootVolume = await this.volumes.mount(spec.rootVolumeId);
+    // The image copy and each volume are independent of one another: made ready side by side.
+    const volumeSources = new Map<string, string>();
+    const [lower, rootVolume] = await allSettledOrThrow([
+      this.ownImageCopy(spec, hostId),
+      this.mountRootVolume(spec.rootVolumeId, hostId),
+      ...spec.volumes.map(async (volume) => {
+        const mountPoint = await this.volumes.mount(volume.volumeId);
+        await this.claimVolume(mountPoint, hostId);
+        volumeSources.set(volume.volumeId, mountPoint);
+        return mountPoint;
+      }),
+    ]);
     const upper = path.join(rootVolume, ROOT_VOLUME_UPPER);
     const work = path.join(rootVolume, ROOT_VOLUME_WORK);
-    for (const dir of [upper, work, path.join(rootVolume, ROOT_VOLUME_ETC)]) await mkdir(dir, { recursive: true });
-    await this.claimVolume(rootVolume, hostId);
     await mountOverlay(this.layout.serverFile(spec.id, 'rootfs'), { lowers: [lower], upper, work });
-    const volumeSources = new Map<string, string>();
-    for (const volume of spec.volumes) {
-      const mountPoint = await this.volumes.mount(volume.volumeId);
-      await this.claimVolume(mountPoint, hostId);
-      volumeSources.set(volume.volumeId, mountPoint);
-    }
     return { rootVolume, volumeSources };
+  }
+
+  /** Mounts the root volume with its overlay directories, owned by the server's ids; returns its mount point. */
+  private async mountRootVolume(volumeId: string, hostId: number): Promise<string> {
+    const rootVolume = await this.volumes.mount(volumeId);
+    for (const dir of [ROOT_VOLUME_UPPER, ROOT_VOLUME_WORK, ROOT_VOLUME_ETC]) await mkdir(path.join(rootVolume, dir), { recursive: true });
+    await this.claimVolume(rootVolume, hostId);
+    return rootVolume;
   }
 
   /**
@@ -162,11 +182,10 @@ export class ServerManager {
     const wanted = { imageId: spec.imageId, hostId };
     const made = await readJsonIfExists<typeof wanted>(record);
     if (made?.imageId === wanted.imageId && made.hostId === wanted.hostId) return copy;
-    const source = await this.images.rootfs(spec.imageId);
     const staging = await makeStagingDir(this.layout.staging, `server-image-${spec.id}`);
     try {
       const staged = path.join(staging, 'rootfs');
-      await run('cp', ['-a', '--sparse=always', source, staged]);
+      await this.images.copyRootfs(spec.imageId, staged);
       await shiftOwnership(this.idRange, staged, hostId);
       await rm(record, { force: true });
       await rm(copy, { recursive: true, force: true });

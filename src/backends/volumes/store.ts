@@ -5,6 +5,7 @@ import { exists } from '../files.ts';
 import type { HostLayout } from '../layout.ts';
 import { isMountPoint, loopDeviceOf, mountExt4File, unmount } from '../mounts.ts';
 import { assertId } from '../names.ts';
+import { SparePool } from '../spares.ts';
 import { MIN_VOLUME_BYTES, growIfShort, growMountedExt4, growUnmountedExt4, makeExt4File, setFileLength } from './ext4.ts';
 
 function assertSize(sizeBytes: number): void {
@@ -17,9 +18,27 @@ function assertSize(sizeBytes: number): void {
  * Volumes are sparse ext4 files (`volumes/<id>.img`), loop-mounted at `mounts/<id>` while their
  * server runs; snapshots are sparse copies (`snapshots/<id>.img`). New files are built beside
  * their final name and renamed in, so a file under its final name is always complete.
+ *
+ * An empty volume is, when one is ready, a spare formatted ahead of time at exactly its size
+ * (`spares/volumes/<bytes>/`): never mounted before, so it holds nothing of anyone.
  */
 export class VolumeStore {
-  constructor(private readonly layout: HostLayout) {}
+  private readonly spares: SparePool;
+
+  constructor(private readonly layout: HostLayout, options: { spares?: number } = {}) {
+    this.spares = new SparePool(layout.sparesOf('volumes'), (key, target) => makeExt4File(target, Number(key)), { perKey: options.spares ?? 0 });
+  }
+
+  /** Stops making spares and deletes them. */
+  close(): Promise<void> {
+    return this.spares.close();
+  }
+
+  /** The spare volumes of `sizeBytes` ready now, once no refill is under way (tests). */
+  async sparesReady(sizeBytes: number): Promise<number> {
+    await this.spares.settled();
+    return this.spares.ready(String(sizeBytes));
+  }
 
   async create(volumeId: string, sizeBytes: number, fromSnapshotId?: string): Promise<void> {
     assertId(volumeId, 'volume');
@@ -31,7 +50,7 @@ export class VolumeStore {
     await rm(partial, { force: true });
     try {
       if (fromSnapshotId === undefined) {
-        await makeExt4File(partial, sizeBytes);
+        if (!(await this.spares.take(String(sizeBytes), partial))) await makeExt4File(partial, sizeBytes);
       } else {
         await this.copyFromSnapshot(fromSnapshotId, partial, sizeBytes);
       }

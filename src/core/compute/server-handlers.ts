@@ -43,11 +43,11 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     await records.refreshFacts(serverId).catch(() => undefined);
   }
 
-  async function startServer(ctx: TaskContext, serverId: string, stepName: string): Promise<void> {
+  async function startServer(ctx: TaskContext, serverId: string, stepName: string, { justCreated = false } = {}): Promise<void> {
     const server = (await records.findServer(db, serverId))!;
     const spec = await records.specOf(server);
     // Creating again is a no-op for an existing bundle; it covers a start racing a fresh create.
-    await onHost(() => host.servers.create(spec));
+    if (!justCreated) await onHost(() => host.servers.create(spec));
     await onHost(() => host.servers.start(spec));
     await ctx.step(stepName, (trx) => records.setServerState(trx, serverId, 'running'));
     await refreshFactsQuietly(serverId);
@@ -68,7 +68,7 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
         await ctx.step(`volume ${volume.id}`, (trx) => trx.updateTable('volumes').set({ state: 'in_use', updated_at: nowIso() }).where('id', '=', volume.id).execute().then(() => null));
       }
       await onHost(async () => host.servers.create(await records.specOf(server)));
-      if (ctx.input.start === true) await startServer(ctx, serverId, 'running');
+      if (ctx.input.start === true) await startServer(ctx, serverId, 'running', { justCreated: true });
       else await ctx.step('stopped', (trx) => records.setServerState(trx, serverId, 'stopped'));
     }),
   );

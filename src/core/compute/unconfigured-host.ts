@@ -16,6 +16,7 @@ export function unconfiguredComputeHost(): ComputeHost {
     volumes: { create: refuse, resize: refuse, remove: refuse, snapshot: refuse, removeSnapshot: refuse },
     servers: { create: refuse, start: refuse, stop: refuse, state: refuse, remove: refuse, exec: refuse, terminal: refuse, writeFile: refuse, readFile: refuse, readTree: refuse, facts: refuse },
     sweep: refuse,
+    close: async () => undefined,
   };
 }
 
