@@ -91,19 +91,6 @@ export class SparePool {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** The spares ready now, per key (for tests and the bench). */
-  async ready(key: string): Promise<number> {
-    return (await this.complete(key)).length;
-  }
-
-  /** Waits until no refill is pending or running. */
-  async settled(): Promise<void> {
-    while (this.timer || this.refilling) {
-      if (this.timer) await new Promise((resolve) => setTimeout(resolve, this.refillDelayMs));
-      await this.refilling;
-    }
-  }
-
   private async complete(key: string): Promise<string[]> {
     return (await listDir(path.join(this.dir, key))).filter((name) => !name.endsWith(PARTIAL));
   }

@@ -55,12 +55,6 @@ export class ImageStore {
     if (!(await this.copies.take(imageId, target))) await copyTree(source, target);
   }
 
-  /** The spare copies of an image ready now, once no refill is under way (tests). */
-  async sparesReady(imageId: string): Promise<number> {
-    await this.copies.settled();
-    return this.copies.ready(imageId);
-  }
-
   /** Stops making copies ahead and deletes them. */
   close(): Promise<void> {
     return this.copies.close();

@@ -16,6 +16,7 @@
  * outlives this process. Every method is idempotent and undoes its own work when it fails;
  * `sweep` releases what no known id owns, looking only at this root's things.
  */
+import { rm } from 'node:fs/promises';
 import { ComputeUnavailable, type ComputeHost } from '../compute-host.ts';
 import { DEFAULT_SERVER_ID_RANGE, type ServerIdRange } from '../id-ranges.ts';
 import { ImageStore, type ImageLimits } from '../images/store.ts';
@@ -122,6 +123,7 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
     sweep: guarded((known) => sweepHost({ layout, runc, servers, network }, known)),
     async close() {
       await Promise.all([images.close(), volumes.close()]);
+      await rm(layout.spares, { recursive: true, force: true });
     },
   };
   return { compute, parts: { layout, images, runc, network, ensureAvailable } };

@@ -34,12 +34,6 @@ export class VolumeStore {
     return this.spares.close();
   }
 
-  /** The spare volumes of `sizeBytes` ready now, once no refill is under way (tests). */
-  async sparesReady(sizeBytes: number): Promise<number> {
-    await this.spares.settled();
-    return this.spares.ready(String(sizeBytes));
-  }
-
   async create(volumeId: string, sizeBytes: number, fromSnapshotId?: string): Promise<void> {
     assertId(volumeId, 'volume');
     assertSize(sizeBytes);

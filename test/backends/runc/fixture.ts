@@ -28,7 +28,7 @@ export class BackendFixture {
   readonly serverIds: string[] = [];
   readonly networks: NetworkSpec[] = [];
 
-  constructor(options: Pick<RuncHostSettings, 'imageLimits'> = {}) {
+  constructor(options: Pick<RuncHostSettings, 'imageLimits' | 'spares'> = {}) {
     this.root = this.settings.config.computeDir;
     this.host = createRuncHost({ root: this.root, ...options });
     // `10.N.0.0/16` -> `10.N`
@@ -99,6 +99,7 @@ export class BackendFixture {
    */
   async dispose(): Promise<void> {
     try {
+      await this.host.close();
       await this.host.sweep({ servers: new Set(), volumes: new Set(), networks: new Set() });
     } finally {
       const leaked = this.leftovers().filter((thing) => !thing.startsWith('file: '));
