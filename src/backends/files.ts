@@ -68,13 +68,24 @@ export async function makeStagingDir(stagingRoot: string, label: string): Promis
 
 /** Calls `visit` for every entry under `dir` (never following a symlink), parents before children. */
 export async function walkTree(dir: string, visit: (full: string, stat: Stats) => Promise<void> | void): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const full = path.join(dir, name);
-    const stat = await lstat(full);
-    await visit(full, stat);
-    if (stat.isDirectory()) await walkTree(full, visit);
+  const names = await readdir(dir);
+  const subdirs: string[] = [];
+  // A batch of a directory's entries at a time: each file costs a round trip or two to the
+  // thread pool, which then has several on the go; subdirectories follow, so at most one batch runs.
+  for (let start = 0; start < names.length; start += WALK_BATCH) {
+    await Promise.all(
+      names.slice(start, start + WALK_BATCH).map(async (name) => {
+        const full = path.join(dir, name);
+        const stat = await lstat(full);
+        await visit(full, stat);
+        if (stat.isDirectory()) subdirs.push(full);
+      }),
+    );
   }
+  for (const subdir of subdirs) await walkTree(subdir, visit);
 }
+
+const WALK_BATCH = 32;
 
 /** Bytes used by a tree: regular files and symlinks by their length, hard links counted once. */
 export async function treeSize(dir: string): Promise<number> {
