@@ -11,7 +11,7 @@ export interface SparePoolOptions {
   perKey: number;
   /** Keys kept at once: the least recently asked-for one beyond this loses its spares. */
   maxKeys?: number;
-  /** How long after a take the refill waits, so it does not compete with the start that took. */
+  /** How long after the last take the refill waits, so it does not compete with the starts that took. */
   refillDelayMs?: number;
 }
 
@@ -39,6 +39,7 @@ export class SparePool {
   private refilling?: Promise<void>;
   private refillAgain = false;
   private timer?: NodeJS.Timeout;
+  private lastTake = 0;
   private closed = false;
 
   constructor(private readonly dir: string, private readonly make: MakeSpare, options: SparePoolOptions) {
@@ -70,7 +71,8 @@ export class SparePool {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
-    this.scheduleRefill(this.refillDelayMs);
+    this.lastTake = Date.now();
+    this.scheduleRefill();
     return taken;
   }
 
@@ -122,31 +124,37 @@ export class SparePool {
     }
   }
 
-  private scheduleRefill(delayMs: number): void {
+  /** A refill once takes have paused for `refillDelayMs` (a burst of creations is not slowed by making spares beside it). */
+  private scheduleRefill(): void {
     if (this.closed) return;
     if (this.refilling) {
       this.refillAgain = true;
       return;
     }
-    if (this.timer) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.refilling = this.refill().finally(() => {
         this.refilling = undefined;
         if (this.refillAgain) {
           this.refillAgain = false;
-          this.scheduleRefill(0);
+          this.scheduleRefill();
         }
       });
-    }, delayMs);
+    }, this.refillDelayMs);
     this.timer.unref();
   }
 
-  /** Tops each wanted key up, most recently asked-for first; a key whose spare cannot be made is dropped. */
+  /**
+   * Tops each wanted key up, most recently asked-for first, until a take comes (the refill then
+   * starts again once takes pause); a key whose spare cannot be made is dropped.
+   */
   private async refill(): Promise<void> {
+    const started = this.lastTake;
+    const interrupted = () => this.closed || this.lastTake !== started;
     for (const key of [...this.wanted].reverse()) {
       try {
-        while (!this.closed && this.wanted.includes(key) && (await this.complete(key)).length < this.perKey) await this.makeOne(key);
+        while (!interrupted() && this.wanted.includes(key) && (await this.complete(key)).length < this.perKey) await this.makeOne(key);
       } catch {
         const at = this.wanted.indexOf(key);
         if (at >= 0) this.wanted.splice(at, 1);
