@@ -99,7 +99,7 @@ export class SparePool {
 
   /**
    * Once per process: partial spares of a process that died go, complete ones stay to be taken,
-   * and their keys are wanted again (the most recently made last).
+   * and their keys are wanted again.
    */
   private load(): Promise<void> {
     this.loaded ??= (async () => {
