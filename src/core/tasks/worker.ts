@@ -153,6 +153,8 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
   const stops: (() => void)[] = [];
   let stopping = false;
   let loop: Promise<void> | null = null;
+  let finishedSinceClaim = false;
+  let endCooldown: (() => void) | null = null;
 
   const executing = () => [...active.values()].filter((running) => running.executing);
 
@@ -385,10 +387,14 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
     await transition(running, 'failed', { error: JSON.stringify(taskError) }, { error: taskError });
   }
 
-  /** Its slot is free once its handler has returned: the next claim need not wait for the outcome's commit. */
+  /**
+   * Its slot is free once its handler has returned: the next claim need not wait for the
+   * outcome's commit. Unless the task holds resources: the tasks waiting for them become due
+   * only with that commit, and a claim now would find them still locked.
+   */
   function finishedExecuting(running: RunningTask): void {
     running.executing = false;
-    wake.raise();
+    if (running.row.resources === '[]') wake.raise();
   }
 
   function launch(row: TaskRow): void {
@@ -399,6 +405,9 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
       .catch((error) => logger.error({ err: error, task: row.id }, 'could not record the outcome of a task; its lease will expire and it will run again'))
       .finally(() => {
         active.delete(row.id);
+        // Its outcome is committed: the resources it held are free for the tasks waiting on them.
+        finishedSinceClaim = true;
+        endCooldown?.();
         wake.raise();
       });
   }
@@ -440,6 +449,7 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
       if (free > 0) {
         const limit = Math.min(free, CLAIM_BATCH);
         lastClaim = Date.now();
+        finishedSinceClaim = false;
         try {
           const { claimed, passedOver } = await claim(limit);
           for (const row of claimed) launch(row);
@@ -454,8 +464,18 @@ export function createTaskWorker(deps: { store: Store; events: EventService; not
       await wake.wait(POLL_MS);
       // The last claim found every due task taken: the next waits out a short cooldown. Every
       // commit of every replica wakes every worker, and most such claims would find nothing.
+      // Not after one of ours finished, though: the tasks queued behind its resources are due now.
       const cooldown = lastClaim + CLAIM_COOLDOWN_MS - Date.now();
-      if (!full && cooldown > 0 && !stopping) await new Promise((resolve) => setTimeout(resolve, cooldown));
+      if (!full && !finishedSinceClaim && cooldown > 0 && !stopping) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, cooldown);
+          endCooldown = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        endCooldown = null;
+      }
     }
   }
 
