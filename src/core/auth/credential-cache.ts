@@ -24,19 +24,34 @@ export interface VerifiedCredential {
  */
 export class CredentialCache {
   private readonly entries = new TtlCache<string, VerifiedCredential>(CREDENTIAL_CACHE_TTL_MS);
+  /** Verifications under way: requests that miss together (an entry just expired) read the database once. */
+  private readonly verifying = new Map<string, Promise<VerifiedCredential>>();
+  /** Bumped by every `forget`: a verification that began before it is not cached, as it may predate the revocation. */
+  private generation = 0;
 
   /** The principal cached under `key`, or what `verify` reads from the database (then cached). */
   async resolve(key: string, verify: (now: number) => Promise<VerifiedCredential>): Promise<Principal> {
     const now = Date.now();
     const cached = this.entries.get(key, now);
     if (cached && cached.expiresAt > now) return cached.principal;
-    const verified = await verify(now);
-    this.entries.set(key, verified, now);
-    return verified.principal;
+    let pending = this.verifying.get(key);
+    if (!pending) {
+      const generation = this.generation;
+      pending = verify(now).then((verified) => {
+        if (generation === this.generation) this.entries.set(key, verified, now);
+        return verified;
+      });
+      this.verifying.set(key, pending);
+      const done = () => void (this.verifying.get(key) === pending && this.verifying.delete(key));
+      pending.then(done, done);
+    }
+    return (await pending).principal;
   }
 
   /** Forgets, on this replica, every credential that one of `ids` (a token, a grant) revokes. */
   forget(ids: ReadonlySet<string>): void {
+    this.generation++;
+    this.verifying.clear();
     this.entries.deleteWhere((_key, entry) => entry.revokedWith.some((id) => ids.has(id)));
   }
 }
