@@ -9,6 +9,9 @@ import { BUILTIN_IMAGE_ID } from '../../../src/store/migrations/0400_compute.ts'
 import { createInProcessNotifier, nextWakeUp } from '../../../src/store/notifier.ts';
 import { testDatabases } from '../../support/databases.ts';
 
+/** Each network a subnet of its own (subnets are unique): one more per command made. */
+let subnets = 0;
+
 /** The rows a command hangs on (organization, network, server), and a queued command. */
 async function insertCommand(store: Store): Promise<string> {
   const now = nowIso();
@@ -18,7 +21,7 @@ async function insertCommand(store: Store): Promise<string> {
   const command = newId();
   const path = `/${organization}/`;
   await store.db.insertInto('organizations').values({ id: organization, name: 'Recorder', slug: `recorder-${organization.slice(0, 8)}`, parent_id: null, path, created_at: now, updated_at: now }).execute();
-  await store.db.insertInto('networks').values({ id: network, organization_id: organization, bridge: `nb${network.slice(0, 12)}`, subnet: `10.99.${Math.floor(Math.random() * 250)}.0/24`, gateway: '10.99.0.1', created_at: now }).execute();
+  await store.db.insertInto('networks').values({ id: network, organization_id: organization, bridge: `nb${network.slice(0, 12)}`, subnet: `10.99.${subnets++}.0/24`, gateway: '10.99.0.1', created_at: now }).execute();
   await store.db
     .insertInto('servers')
     .values({
