@@ -4,6 +4,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { type Backend, createUpstreams } from './upstream.ts';
 
 /** Where the router sends a host's requests. */
 export interface Route {
@@ -55,6 +56,8 @@ interface Entry {
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,200}$/;
+/** Errors before any answer after which a request without a body goes to another process: it was not taken, or its kept-alive connection was closed under it. */
+const RETRIED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH']);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 /** Request headers not passed on as they came: hop-by-hop ones, and those the router sets. */
 const REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-request-id']);
@@ -79,6 +82,8 @@ interface RequestHeaders {
   requestId: string | undefined;
   forwardedFor: string | undefined;
   upgrade: string | undefined;
+  /** The client sent its body chunked (its length unknown ahead). */
+  chunked: boolean;
 }
 
 function readHeaders(raw: string[]): RequestHeaders {
@@ -88,6 +93,7 @@ function readHeaders(raw: string[]): RequestHeaders {
   let ids = 0;
   let forwardedFor: string | undefined;
   let upgrade: string | undefined;
+  let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -104,16 +110,9 @@ function readHeaders(raw: string[]): RequestHeaders {
       requestId = value;
       ids += 1;
     } else if (lower === 'upgrade') upgrade = value;
+    else if (lower === 'transfer-encoding') chunked = true;
   }
-  return { passed, host: host ?? '', requestId: ids === 1 && REQUEST_ID.test(requestId!) ? requestId : undefined, forwardedFor, upgrade };
-}
-
-/** A process of a route, its address read once per update. */
-interface Backend {
-  /** `address:port`, as access lines name it. */
-  name: string;
-  address: string;
-  port: number;
+  return { passed, host: host ?? '', requestId: ids === 1 && REQUEST_ID.test(requestId!) ? requestId : undefined, forwardedFor, upgrade, chunked };
 }
 
 /** A route as the router uses it: its processes parsed, and whose turn it is. */
@@ -124,13 +123,15 @@ interface Target {
 }
 
 /**
- * The apps router: a reverse proxy on node:http that sends each request to one of the web
- * processes of the app its `Host` names, in turn (round robin), over kept-alive connections.
+ * The apps router: a reverse proxy (node:http's server toward clients, `upstream.ts` toward the
+ * processes) that sends each request to one of the web processes of the app its `Host` names,
+ * in turn (round robin), over kept-alive connections.
  * Bodies stream both ways; WebSocket and other upgrades are spliced through. It sets
  * `X-Forwarded-For/-Proto/-Host/-Port` and `X-Request-Id` (the client's when valid), answers a
  * clear 503 page when no process is up and 404 for an unknown host, and gives every request's
- * access line to `access`. A request without a body that cannot connect to a process is tried
- * once more on another. It routes by the last `update` it was given.
+ * access line to `access`. A request without a body that cannot connect to a process, or whose
+ * kept-alive connection was closed under it, is tried once more, on another process when there
+ * is one. It routes by the last `update` it was given.
  */
 export function createRouter(options: RouterOptions) {
   let routes = new Map<string, Target>();
@@ -141,8 +142,7 @@ export function createRouter(options: RouterOptions) {
   /** Client connections spliced to a process (upgrades): cut when a drain runs out of time. */
   const spliced = new Set<Duplex>();
   let closing = false;
-  // No Nagle delay on upstream connections: a request's body written after its headers is sent at once.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true });
+  const upstreams = createUpstreams();
 
   /** Contexts for `certificates`, reusing the current ones whose certificate has not changed; one that does not load is reported and left out. */
   function secureContexts(certificates: Map<string, SentCertificate>): typeof contexts {
@@ -191,14 +191,23 @@ export function createRouter(options: RouterOptions) {
     );
   }
 
-  /** A process's answer headers for the client: without hop-by-hop ones (its framing kept), with the request id unless it set one. */
+  /** The head written to a process: the request line, the client's headers, then `X-Forwarded-For/-Proto/-Host/-Port` and `X-Request-Id`. */
+  function forwardedHead(request: IncomingMessage, read: RequestHeaders, requestId: string, entry: Entry): string {
+    const headers = forwardedHeaders(request, read, requestId, entry);
+    // Header names and values were read by llhttp, which refuses CR and LF in them.
+    let head = `${request.method} ${request.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    return `${head}${read.chunked ? 'transfer-encoding: chunked\r\n' : ''}\r\n`;
+  }
+
+  /** A process's answer headers for the client: without hop-by-hop ones (the server frames the body again), with the request id unless it set one. */
   function answerHeaders(raw: string[], requestId: string): string[] {
     const headers: string[] = [];
     let identified = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const lower = name.toLowerCase();
-      if (lower !== 'transfer-encoding' && HOP_BY_HOP.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower)) continue;
       if (lower === 'x-request-id') identified = true;
       headers.push(name, raw[i + 1]!);
     }
@@ -237,31 +246,48 @@ export function createRouter(options: RouterOptions) {
       return;
     }
     const bodyless = request.method === 'GET' || request.method === 'HEAD';
-    const headers = forwardedHeaders(request, read, requestId, entry);
+    const head = forwardedHead(request, read, requestId, entry);
+    // The body is streamed once: a request with one is never sent again.
+    const body = bodyless ? undefined : { source: request, chunked: read.chunked };
     const send = (backend: Backend | undefined, retried: boolean): void => {
       if (!backend) {
         answer(response, 503, requestId, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' }, page('Application unavailable', `No process of the app ${route.appName} is running right now. It may be starting, deploying or crashed; try again in a moment.`));
         log(503, '-');
         return;
       }
-      const upstream = http.request({ host: backend.address, port: backend.port, method: request.method, path: request.url, headers, agent });
-      upstream.on('response', (reply) => {
-        const status = reply.statusCode ?? 502;
-        response.writeHead(status, answerHeaders(reply.rawHeaders, requestId));
-        reply.pipe(response);
-        reply.on('end', () => log(status, backend.name));
+      let status = 502;
+      const sent = upstreams.send(backend, head, { skipBody: request.method === 'HEAD', body }, {
+        onHead(answered, raw) {
+          status = answered;
+          try {
+            response.writeHead(status, answerHeaders(raw, requestId));
+          } catch (error) {
+            // A header Node refuses to send (a control character in it): the answer cannot be passed on.
+            sent.abort();
+            this.onError(error as NodeJS.ErrnoException, false);
+          }
+        },
+        onBody: (chunk) => response.write(chunk),
+        onEnd() {
+          response.end();
+          log(status, backend.name);
+        },
+        onError(error, answered) {
+          if (!answered && !response.headersSent && bodyless && !retried && RETRIED.has(error.code ?? '')) {
+            // Another process when there is one; else this one again, on a new connection.
+            send(pick(target, backend) ?? backend, true);
+            return;
+          }
+          if (!response.headersSent) answer(response, 502, requestId, { 'content-type': 'text/html; charset=utf-8' }, page('Bad gateway', `The app ${route.appName} did not answer.`));
+          else response.destroy();
+          log(502, backend.name);
+        },
       });
-      upstream.on('error', (error: NodeJS.ErrnoException) => {
-        if (!response.headersSent && bodyless && !retried && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EHOSTUNREACH')) {
-          send(pick(target, backend), true);
-          return;
-        }
-        if (!response.headersSent) answer(response, 502, requestId, { 'content-type': 'text/html; charset=utf-8' }, page('Bad gateway', `The app ${route.appName} did not answer.`));
-        else response.destroy();
-        log(502, backend.name);
+      response.on('drain', sent.resume);
+      // A client gone before its answer ended: the process's connection is mid-answer, so it is closed.
+      response.once('close', () => {
+        if (!response.writableFinished) sent.abort();
       });
-      if (bodyless) upstream.end();
-      else request.pipe(upstream);
     };
     send(pick(target), false);
   }
@@ -362,7 +388,7 @@ export function createRouter(options: RouterOptions) {
       closing = true;
       const deadline = Date.now() + drainMs;
       await Promise.all(listeners.map((listener) => drain(listener, deadline)));
-      agent.destroy();
+      upstreams.destroy();
     },
   };
 }
