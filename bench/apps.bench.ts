@@ -103,14 +103,14 @@ try {
   const relay = await startTcpRelay(container.address, 5000);
   const targets = {
     direct: { url: `http://${container.address}:5000/`, headers: {} },
-    router: { url: `http://127.0.0.1:${routerPort}/`, headers: { host: HOST } },
-    relay: { url: `http://127.0.0.1:${relay.port}/`, headers: {} },
+    router: { url: `http://127.0.0.1:${routerPort}/`, headers: { host: HOST }, cpuOf: nimbus.child.pid },
+    relay: { url: `http://127.0.0.1:${relay.port}/`, headers: {}, cpuOf: relay.child.pid },
   };
   // Alternated, so that a change of the machine's load weighs on every target alike; the median round counts.
   const runs: Record<keyof typeof targets, LoadFigures[]> = { direct: [], router: [], relay: [] };
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, target] of Object.entries(targets) as [keyof typeof targets, (typeof targets)['direct']][]) {
+      for (const [name, target] of Object.entries(targets) as [keyof typeof targets, { url: string; headers: Record<string, string>; cpuOf?: number }][]) {
         const figures = await load({ ...target, connections: 10, durationSeconds: SECONDS });
         if (figures.errors || figures.non2xx) throw new Error(`load errors through ${name}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
         runs[name].push(figures);
@@ -135,6 +135,8 @@ try {
   console.log(`  direct     ${direct.requestsPerSecond} req/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms`);
   console.log(`  router     ${routed.requestsPerSecond} req/s  p50 ${routed.p50Ms} ms  p99 ${routed.p99Ms} ms`);
   console.log(`  TCP relay  ${relayed.requestsPerSecond} req/s  p50 ${relayed.p50Ms} ms  p99 ${relayed.p99Ms} ms  (${((relayed.requestsPerSecond / direct.requestsPerSecond) * 100).toFixed(0)}% of direct: the ceiling of any user-space proxy here)`);
+  const cpu = (name: keyof typeof targets) => percentile(runs[name].map((f) => f.cpuUsPerRequest!), 50);
+  console.log(`  CPU per request (median round): router ${cpu('router')} us (all of nimbus serve), TCP relay ${cpu('relay')} us`);
   console.log(`  rounds (req/s): direct ${runs.direct.map((f) => f.requestsPerSecond).join(', ')}; router ${runs.router.map((f) => f.requestsPerSecond).join(', ')}; relay ${runs.relay.map((f) => f.requestsPerSecond).join(', ')}`);
   reportGoal({ bench: 'apps', figure: 'router throughput vs the container directly', measured: `${routed.requestsPerSecond} vs ${direct.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
   reportGoal({ bench: 'apps', figure: 'latency the router adds at p50', measured: `${added.toFixed(2)} ms (p99 ${(routed.p99Ms - direct.p99Ms).toFixed(2)} ms)`, goal: `< ${TARGET_ADDED_P50_MS} ms`, met: added < TARGET_ADDED_P50_MS });

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { cpuMs } from './processes.ts';
 
 export interface LoadFigures {
   requestsPerSecond: number;
@@ -6,6 +7,8 @@ export interface LoadFigures {
   p99Ms: number;
   errors: number;
   non2xx: number;
+  /** CPU time the process `cpuOf` spent per request of the measured run, in microseconds. */
+  cpuUsPerRequest?: number;
 }
 
 export interface LoadOptions {
@@ -15,6 +18,8 @@ export interface LoadOptions {
   durationSeconds?: number;
   method?: 'GET' | 'POST';
   body?: string;
+  /** A process (all its threads) whose CPU time per request is measured: unlike the rate, it hardly moves with the machine's load. */
+  cpuOf?: number;
 }
 
 /** The `p`th percentile (nearest rank) of some values. */
@@ -24,8 +29,10 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Loads one URL with autocannon: a short warm-up (JIT, caches), then the measured run. */
-export async function load({ url, headers = {}, connections = 10, durationSeconds = 8, method = 'GET', body }: LoadOptions): Promise<LoadFigures> {
+export async function load({ url, headers = {}, connections = 10, durationSeconds = 8, method = 'GET', body, cpuOf }: LoadOptions): Promise<LoadFigures> {
   await autocannon({ url, headers, connections, method, body, duration: 2 });
+  const cpuBefore = cpuOf === undefined ? 0 : cpuMs(cpuOf);
   const result = await autocannon({ url, headers, connections, method, body, duration: durationSeconds });
-  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  const cpuUsPerRequest = cpuOf === undefined ? undefined : Math.round(((cpuMs(cpuOf) - cpuBefore) * 1000) / result.requests.total);
+  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx, cpuUsPerRequest };
 }
