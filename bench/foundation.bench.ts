@@ -1,6 +1,9 @@
 // Foundation benchmark: the organizations list (a page of 20, token-authenticated, through
 // every convention and the SQLite store) against a bare Fastify route on the same machine.
-// Target: Nimbus answers at least half the bare route's requests per second.
+// Target: Nimbus answers at least half the bare route's requests per second. Then the same list
+// served by Django REST framework behind gunicorn (Alpacon's own stack; bench/support/django.ts),
+// target: Nimbus at 15 times its rate or more.
+import { startDjango } from './support/django.ts';
 import { percent, reportGoal } from './support/goals.ts';
 import { load } from './support/load.ts';
 import { rssMiB, startBareServer, startNimbus, stop } from './support/processes.ts';
@@ -8,6 +11,7 @@ import { rssMiB, startBareServer, startNimbus, stop } from './support/processes.
 const ORGANIZATIONS = 40;
 const TARGET_RATIO = 0.5;
 const TARGET_IDLE_RSS_MIB = 80;
+const TARGET_VS_DJANGO = 15;
 
 const nimbus = await startNimbus();
 const bare = await startBareServer();
@@ -41,6 +45,26 @@ try {
   reportGoal({ bench: 'foundation', figure: 'organizations list vs a bare Fastify route', measured: `${nimbusFigures.requestsPerSecond} vs ${bareFigures.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
   reportGoal({ bench: 'foundation', figure: 'idle RSS of nimbus serve', measured: `${idleRss} MiB`, goal: `≤ ${TARGET_IDLE_RSS_MIB} MiB`, met: idleRss <= TARGET_IDLE_RSS_MIB });
   if (nimbusFigures.errors + nimbusFigures.non2xx > 0) process.exitCode = 1;
+
+  // The default organization and the ones made above, as in Nimbus's list.
+  const django = await startDjango(ORGANIZATIONS + 1, 20);
+  if ('skipped' in django) console.log(`  Django REST framework: not measured (${django.skipped})`);
+  else {
+    try {
+      const djangoPage = await (await fetch(django.url, { headers: django.headers })).json();
+      if (djangoPage.results?.length !== 20 || djangoPage.count !== page.count) throw new Error(`Django answered ${JSON.stringify(djangoPage).slice(0, 200)}`);
+      // Right after Nimbus again, so that both meet the same machine.
+      const again = await load({ url: listUrl, headers: auth });
+      const djangoFigures = await load({ url: django.url, headers: django.headers });
+      console.log(row('the same list, Nimbus again', again));
+      console.log(row('Django REST framework (gunicorn, 2 workers)', djangoFigures));
+      const times = again.requestsPerSecond / djangoFigures.requestsPerSecond;
+      reportGoal({ bench: 'foundation', figure: 'organizations list vs Django REST framework', measured: `${again.requestsPerSecond} vs ${djangoFigures.requestsPerSecond} req/s: ${times.toFixed(1)}x`, goal: `≥ ${TARGET_VS_DJANGO}x`, met: times >= TARGET_VS_DJANGO });
+      if (djangoFigures.errors + djangoFigures.non2xx > 0) process.exitCode = 1;
+    } finally {
+      await django.stop();
+    }
+  }
 } finally {
   await nimbus.stop();
   await stop(bare.child);
