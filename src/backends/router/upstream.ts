@@ -91,6 +91,11 @@ class Connection {
     this.parser[HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown, status: number, _message: string, upgrade: boolean, keepAlive: boolean) => {
       const raw = headers ?? this.headers;
       this.headers = [];
+      // An answer after the one asked for, in the same bytes: the connection is closed rather than lend it to the next request.
+      if (!this.exchange) {
+        this.destroy();
+        return 1;
+      }
       if (upgrade) {
         // An upgrade the router did not ask for: the connection cannot be read as HTTP any more.
         this.fail(failure(`the process answered ${status} with an upgrade`, 'EPROTO'));
@@ -117,6 +122,8 @@ class Connection {
       exchange.onEnd();
     };
     this.socket.on('data', (data: Buffer) => {
+      // Bytes no request asked for: the connection is closed rather than lend them to the next request.
+      if (!this.exchange) return this.destroy();
       const parsed = this.parser.execute(data);
       if (parsed instanceof Error) this.fail(failure(`the process's answer is not valid HTTP: ${parsed.message}`, 'EPROTO'));
     });

@@ -183,6 +183,30 @@ describe('the apps router toward the processes', () => {
     assert.match(process.received[1]!.head, /\r\ntransfer-encoding: chunked/i);
   });
 
+  it('lends no unasked-for answer of a process to the next request', async () => {
+    process.answerWith((request, socket) => {
+      const path = request.head.split(' ')[1]!;
+      // Two answers to one request, or one arriving while the connection idles.
+      if (path === '/twice') socket.write(ok('first') + ok('smuggled'));
+      else if (path === '/later') {
+        socket.write(ok('on time'));
+        setTimeout(() => socket.write(ok('late')), 50);
+      } else socket.write(ok(`answer to ${path}`));
+    });
+    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    assert.equal((await request({ path: '/twice', agent: keepAlive })).body, 'first');
+    assert.equal((await request({ path: '/next', agent: keepAlive })).body, 'answer to /next');
+    assert.equal((await request({ path: '/later', agent: keepAlive })).body, 'on time');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal((await request({ path: '/after', agent: keepAlive })).body, 'answer to /after');
+    // Each connection that carried more than was asked was closed: the next request came on a new one.
+    const [twice, next, later, afterwards] = process.received.map((r) => r.socket);
+    assert.notEqual(next, twice);
+    assert.notEqual(afterwards, later);
+    assert.ok(process.closed.includes(twice!) && process.closed.includes(later!));
+    keepAlive.destroy();
+  });
+
   it('answers 502 for an answer that is not HTTP or that Node would not send', async () => {
     process.answerWith((request, socket) => {
       if (request.head.startsWith('GET /garbage')) socket.write('NOT HTTP AT ALL\r\n\r\n');
