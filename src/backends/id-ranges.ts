@@ -1,5 +1,5 @@
-import type { Stats } from 'node:fs';
-import { chmod, lchown, lstat } from 'node:fs/promises';
+import { chmodSync, lchownSync, lstatSync, type Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { ComputeRejected } from './compute-host.ts';
 import { walkTree } from './files.ts';
 
@@ -67,16 +67,16 @@ const SET_ID_BITS = 0o6000;
  * finished. Run only while no server uses the tree: symlinks are never followed.
  */
 export async function shiftOwnership(range: ServerIdRange, dir: string, base: number): Promise<void> {
-  const shift = async (file: string, stat: Stats) => {
+  const shift = (file: string, stat: Stats) => {
     const uid = base + idInsideServer(range, stat.uid);
     const gid = base + idInsideServer(range, stat.gid);
     if (uid === stat.uid && gid === stat.gid) return;
-    await lchown(file, uid, gid);
+    lchownSync(file, uid, gid);
     // chown clears setuid and setgid bits on files: a server's su keeps them.
-    if (!stat.isSymbolicLink() && !stat.isDirectory() && (stat.mode & SET_ID_BITS) !== 0) await chmod(file, stat.mode & 0o7777);
+    if (!stat.isSymbolicLink() && !stat.isDirectory() && (stat.mode & SET_ID_BITS) !== 0) chmodSync(file, stat.mode & 0o7777);
   };
   await walkTree(dir, shift);
-  await shift(dir, await lstat(dir));
+  shift(dir, lstatSync(dir));
 }
 
 /** Whether the tree's top belongs to the block at `base` (the mark that `shiftOwnership` finished). */
