@@ -6,9 +6,42 @@ import { listDir } from './files.ts';
 /** Builds a new spare of `key` at `target` (a path that does not exist yet). */
 export type MakeSpare = (key: string, target: string) => Promise<void>;
 
+/**
+ * Work that spares are made for and must not slow down, such as server starts: a refill waits
+ * until none of it is in flight. On a busy host a start outlasts the refill's delay, and
+ * formatting and copying beside it (other processes on the same cores) made its `runc` take
+ * two to four times as long.
+ */
+export class ForegroundWork {
+  private running = 0;
+  private waiting: (() => void)[] = [];
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      if (--this.running === 0) for (const resolve of this.waiting.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves once nothing is in flight. */
+  idle(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+/** How a store keeps spares: how many per key, and the work their refills wait for. */
+export interface SpareSettings {
+  spares?: number;
+  foreground?: ForegroundWork;
+}
+
 export interface SparePoolOptions {
   /** Spares kept ready per key; 0 disables the pool (every take misses, nothing is made). */
   perKey: number;
+  /** A refill starts only once none of this is in flight. */
+  foreground?: ForegroundWork;
   /** Keys kept at once: the least recently asked-for one beyond this loses its spares. */
   maxKeys?: number;
   /** How long after the last take the refill waits, so it does not compete with the starts that took. */
@@ -41,9 +74,14 @@ export class SparePool {
   private timer?: NodeJS.Timeout;
   private lastTake = 0;
   private closed = false;
+  private readonly foreground?: ForegroundWork;
+  private readonly closing: Promise<void>;
+  private markClosing!: () => void;
 
   constructor(private readonly dir: string, private readonly make: MakeSpare, options: SparePoolOptions) {
     this.perKey = Math.max(0, Math.floor(options.perKey));
+    this.foreground = options.foreground;
+    this.closing = new Promise((resolve) => (this.markClosing = resolve));
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.refillDelayMs = options.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
   }
@@ -88,6 +126,7 @@ export class SparePool {
   /** Stops refilling, waits for a spare being made, and deletes every spare. */
   async close(): Promise<void> {
     this.closed = true;
+    this.markClosing();
     clearTimeout(this.timer);
     await this.refilling;
     await rm(this.dir, { recursive: true, force: true });
@@ -124,7 +163,10 @@ export class SparePool {
     }
   }
 
-  /** A refill once takes have paused for `refillDelayMs` (a burst of creations is not slowed by making spares beside it). */
+  /**
+   * A refill once takes have paused for `refillDelayMs` and the foreground work is done (a burst
+   * of creations is not slowed by making spares beside it).
+   */
   private scheduleRefill(): void {
     if (this.closed) return;
     if (this.refilling) {
@@ -134,7 +176,7 @@ export class SparePool {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.refilling = this.refill().finally(() => {
+      this.refilling = this.afterForeground().then(() => this.refill()).finally(() => {
         this.refilling = undefined;
         if (this.refillAgain) {
           this.refillAgain = false;
@@ -143,6 +185,10 @@ export class SparePool {
       });
     }, this.refillDelayMs);
     this.timer.unref();
+  }
+
+  private async afterForeground(): Promise<void> {
+    if (this.foreground) await Promise.race([this.foreground.idle(), this.closing]);
   }
 
   /**

@@ -7,7 +7,7 @@ import type { HostLayout } from '../layout.ts';
 import { unmountAllUnder } from '../mounts.ts';
 import { assertId } from '../names.ts';
 import { run } from '../command.ts';
-import { SparePool } from '../spares.ts';
+import { SparePool, type SpareSettings } from '../spares.ts';
 import { hostArch } from './arch.ts';
 import { rootfsFromArchive } from './archive.ts';
 import { writeBusyboxRootfs } from './builtin.ts';
@@ -40,9 +40,9 @@ export class ImageStore {
     private readonly layout: HostLayout,
     private readonly idRange: ServerIdRange,
     private readonly limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
-    options: { spares?: number } = {},
+    options: SpareSettings = {},
   ) {
-    this.copies = new SparePool(layout.sparesOf('images'), async (imageId, target) => copyTree(await this.rootfs(imageId), target), { perKey: options.spares ?? 0 });
+    this.copies = new SparePool(layout.sparesOf('images'), async (imageId, target) => copyTree(await this.rootfs(imageId), target), { perKey: options.spares ?? 0, foreground: options.foreground });
   }
 
   /**

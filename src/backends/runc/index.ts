@@ -23,6 +23,7 @@ import { ImageStore, type ImageLimits } from '../images/store.ts';
 import { HostLayout } from '../layout.ts';
 import { Firewall } from '../network/firewall.ts';
 import { NetworkWiring } from '../network/wiring.ts';
+import { ForegroundWork } from '../spares.ts';
 import { VolumeStore } from '../volumes/store.ts';
 import { hostProblems, unavailable } from './availability.ts';
 import { Runc } from './runtime.ts';
@@ -70,8 +71,10 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
   const layout = new HostLayout(settings.root.replace(/\/+$/, '') || '/');
   const runc = new Runc(settings.runcPath ?? 'runc', layout.runcState);
   const idRange = settings.serverIds ?? DEFAULT_SERVER_ID_RANGE;
-  const images = new ImageStore(layout, idRange, settings.imageLimits, { spares: settings.spares });
-  const volumes = new VolumeStore(layout, { spares: settings.spares });
+  // Spares are made while no server is starting: they are there to make starts quicker.
+  const starts = new ForegroundWork();
+  const images = new ImageStore(layout, idRange, settings.imageLimits, { spares: settings.spares, foreground: starts });
+  const volumes = new VolumeStore(layout, { spares: settings.spares, foreground: starts });
   const network = new NetworkWiring(layout, new Firewall(layout.root, { nat: settings.nat ?? false }));
   const servers = new ServerManager(layout, runc, images, volumes, network, idRange);
 
@@ -109,7 +112,7 @@ export function createRuncHosts(settings: RuncHostSettings): { compute: ComputeH
     },
     servers: {
       create: guarded((spec) => servers.create(spec)),
-      start: guarded((spec) => servers.start(spec)),
+      start: guarded((spec) => starts.run(() => servers.start(spec))),
       stop: guarded((serverId, options) => servers.stop(serverId, options)),
       state: guarded((serverId) => servers.state(serverId)),
       remove: guarded((serverId) => servers.remove(serverId)),

@@ -5,7 +5,7 @@ import { exists } from '../files.ts';
 import type { HostLayout } from '../layout.ts';
 import { isMountPoint, loopDeviceOf, mountExt4File, unmount } from '../mounts.ts';
 import { assertId } from '../names.ts';
-import { SparePool } from '../spares.ts';
+import { SparePool, type SpareSettings } from '../spares.ts';
 import { MIN_VOLUME_BYTES, growIfShort, growMountedExt4, growUnmountedExt4, makeExt4File, setFileLength } from './ext4.ts';
 
 function assertSize(sizeBytes: number): void {
@@ -25,8 +25,8 @@ function assertSize(sizeBytes: number): void {
 export class VolumeStore {
   private readonly spares: SparePool;
 
-  constructor(private readonly layout: HostLayout, options: { spares?: number } = {}) {
-    this.spares = new SparePool(layout.sparesOf('volumes'), (key, target) => makeExt4File(target, Number(key)), { perKey: options.spares ?? 0 });
+  constructor(private readonly layout: HostLayout, options: SpareSettings = {}) {
+    this.spares = new SparePool(layout.sparesOf('volumes'), (key, target) => makeExt4File(target, Number(key)), { perKey: options.spares ?? 0, foreground: options.foreground });
   }
 
   /** Stops making spares and deletes them. */
