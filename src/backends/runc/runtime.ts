@@ -30,23 +30,9 @@ export class Runc {
    * Creates and starts the container detached: its stdio is the log file, runc exits once it
    * runs, and nothing ties the container to this process (it outlives Nimbus restarts).
    */
-  runDetached(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
-    return this.launch(['run', '--detach'], containerId, bundle, logFile, pidFile);
-  }
-
-  /** As `runDetached`, but the init waits for `start`: its namespaces exist and can be set up first. */
-  create(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
-    return this.launch(['create'], containerId, bundle, logFile, pidFile);
-  }
-
-  private async launch(command: string[], containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
+  async runDetached(containerId: string, bundle: string, logFile: string, pidFile: string): Promise<void> {
     await mkdir(this.stateDir, { recursive: true });
-    await this.run([...command, '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFile: logFile, detached: true, timeoutMs: 60_000 });
-  }
-
-  /** Lets a created container's init run. */
-  async start(containerId: string): Promise<void> {
-    await this.run(['start', containerId], { timeoutMs: 60_000 });
+    await this.run(['run', '--detach', '--pid-file', pidFile, '--bundle', bundle, containerId], { outputFile: logFile, detached: true, timeoutMs: 60_000 });
   }
 
   async state(containerId: string): Promise<ContainerStatus | undefined> {

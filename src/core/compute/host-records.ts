@@ -1,4 +1,4 @@
-import type { ServerSpec } from '../../backends/compute-host.ts';
+import type { ServerFacts, ServerSpec } from '../../backends/compute-host.ts';
 import type { ServerRow, ServerState } from '../../store/schema.ts';
 import { nowIso } from '../clock.ts';
 import { Conflict } from '../errors.ts';
@@ -63,14 +63,18 @@ export function hostRecords({ store, events, host }: Pick<ComputeDeps, 'store' |
     await running;
   }
 
-  /** Refreshes the facts the host reports about a running server. */
-  async function refreshFacts(serverId: string): Promise<void> {
-    const facts = await onHost(() => host.servers.facts(serverId));
+  /** Records the facts the host reported about a running server. */
+  async function saveFacts(executor: Executor, serverId: string, facts: ServerFacts): Promise<void> {
     const now = nowIso();
-    await db.updateTable('servers').set({ facts: JSON.stringify(facts), facts_updated_at: now, updated_at: now }).where('id', '=', serverId).execute();
+    await executor.updateTable('servers').set({ facts: JSON.stringify(facts), facts_updated_at: now, updated_at: now }).where('id', '=', serverId).execute();
   }
 
-  return { findServer, specOf, setServerState, ensureImageReady, refreshFacts };
+  /** Refreshes the facts the host reports about a running server. */
+  async function refreshFacts(serverId: string): Promise<void> {
+    await saveFacts(db, serverId, await onHost(() => host.servers.facts(serverId)));
+  }
+
+  return { findServer, specOf, setServerState, ensureImageReady, saveFacts, refreshFacts };
 }
 
 export type HostRecords = ReturnType<typeof hostRecords>;

@@ -38,19 +38,19 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
     };
   }
 
-  /** Facts are a convenience: a server whose facts cannot be read is still running. */
-  async function refreshFactsQuietly(serverId: string): Promise<void> {
-    await records.refreshFacts(serverId).catch(() => undefined);
-  }
-
   async function startServer(ctx: TaskContext, serverId: string, stepName: string, { justCreated = false } = {}): Promise<void> {
     const server = (await records.findServer(db, serverId))!;
     const spec = await records.specOf(server);
     // Creating again is a no-op for an existing bundle; it covers a start racing a fresh create.
     if (!justCreated) await onHost(() => host.servers.create(spec));
     await onHost(() => host.servers.start(spec));
-    await ctx.step(stepName, (trx) => records.setServerState(trx, serverId, 'running'));
-    await refreshFactsQuietly(serverId);
+    // Facts are a convenience (a server whose facts cannot be read is still running), recorded
+    // in the same write as its state.
+    const facts = await onHost(() => host.servers.facts(serverId)).catch(() => undefined);
+    await ctx.step(stepName, async (trx) => {
+      await records.setServerState(trx, serverId, 'running');
+      if (facts) await records.saveFacts(trx, serverId, facts);
+    });
   }
 
   registry.register(
@@ -67,9 +67,10 @@ export function registerServerHandlers(registry: TaskHandlerRegistry, deps: Comp
         await onHost(() => host.volumes.create(volume.id, asNumber(volume.size_bytes)));
         await ctx.step(`volume ${volume.id}`, (trx) => trx.updateTable('volumes').set({ state: 'in_use', updated_at: nowIso() }).where('id', '=', volume.id).execute().then(() => null));
       }
+      // Starting records the bundle as creating does, so a server started at once is not created first.
+      if (ctx.input.start === true) return startServer(ctx, serverId, 'running', { justCreated: true });
       await onHost(async () => host.servers.create(await records.specOf(server)));
-      if (ctx.input.start === true) await startServer(ctx, serverId, 'running', { justCreated: true });
-      else await ctx.step('stopped', (trx) => records.setServerState(trx, serverId, 'stopped'));
+      await ctx.step('stopped', (trx) => records.setServerState(trx, serverId, 'stopped'));
     }),
   );
 
