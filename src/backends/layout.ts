@@ -54,7 +54,7 @@ export class HostLayout {
     return path.join(this.servers, serverId);
   }
 
-  serverFile(serverId: string, name: 'config.json' | 'spec.json' | 'console.log' | 'rootfs' | 'init.pid' | 'image' | 'image.json'): string {
+  serverFile(serverId: string, name: 'config.json' | 'spec.json' | 'console.log' | 'rootfs' | 'init.pid' | 'runc.pid' | 'image' | 'image.json'): string {
     return path.join(this.servers, serverId, name);
   }
 

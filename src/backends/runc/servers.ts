@@ -93,7 +93,9 @@ export class ServerManager {
     checkServerSpec(spec);
     const id = containerName(spec.id);
     const current = await this.runc.state(id);
-    if (current?.status === 'running') return;
+    // Running and wired: started already. Running without init.pid: a start cut short before its
+    // network was wired, which the release below kills and this start does again.
+    if (current?.status === 'running' && (await this.runningInitPid(spec.id)) !== undefined) return;
     const hostId = serverHostId(this.idRange, spec.idBlock);
     await this.images.rootfs(spec.imageId);
     for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
@@ -211,20 +213,23 @@ export class ServerManager {
    * its user namespace owns), so the network is wired once the init runs: that init is ours, an
    * idle loop that needs no network, and the server counts as running only once it is wired.
    * One runc process (`run --detach`) instead of `create` then `start` after the wiring: a
-   * runc start costs about 10 ms of a server's start.
+   * runc start costs about 10 ms of a server's start. runc writes the init's pid to `runc.pid`,
+   * renamed to `init.pid` once the network is wired: init.pid says the server is started.
    */
   private async runContainer(spec: ServerSpec): Promise<void> {
     const serverId = spec.id;
     const id = containerName(serverId);
     const log = this.layout.serverFile(serverId, 'console.log');
+    const runcPidFile = this.layout.serverFile(serverId, 'runc.pid');
     try {
-      await this.runc.runDetached(id, this.layout.serverDir(serverId), log, this.layout.serverFile(serverId, 'init.pid'));
+      await this.runc.runDetached(id, this.layout.serverDir(serverId), log, runcPidFile);
     } catch (error) {
       throw new Error(`the server's container did not start: ${await this.consoleTail(serverId)}`, { cause: error });
     }
-    const pid = await this.runningInitPid(serverId);
+    const pid = await this.runningInitPid(serverId, runcPidFile);
     if (pid === undefined) throw new Error(`the server's init exited at once: ${await this.consoleTail(serverId)}`);
     await this.network.connect(serverId, spec.address, spec.network, pid);
+    await rename(runcPidFile, this.layout.serverFile(serverId, 'init.pid'));
   }
 
   /**
@@ -232,8 +237,8 @@ export class ServerManager {
    * /proc (alive, not a zombie, in the server's own cgroup, so a reused pid is not mistaken for
    * it). It answers in microseconds where asking runc takes a process start.
    */
-  private async runningInitPid(serverId: string): Promise<number | undefined> {
-    const pid = Number((await readFile(this.layout.serverFile(serverId, 'init.pid'), 'utf8').catch(() => '')).trim());
+  private async runningInitPid(serverId: string, pidFile = this.layout.serverFile(serverId, 'init.pid')): Promise<number | undefined> {
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     const [stat, cgroups] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''), readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')]);
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
@@ -282,7 +287,7 @@ export class ServerManager {
     const released: string[] = [];
     const id = containerName(serverId);
     if (!options.containerGone && (await this.runc.delete(id))) released.push(`container ${id}`);
-    await rm(this.layout.serverFile(serverId, 'init.pid'), { force: true });
+    for (const pidFile of ['init.pid', 'runc.pid'] as const) await rm(this.layout.serverFile(serverId, pidFile), { force: true });
     const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
     // The overlay first: it sits on the root volume's mount.
     const unmounted = await unmountAllUnder(this.layout.serverFile(serverId, 'rootfs'));
@@ -297,7 +302,8 @@ export class ServerManager {
   async state(serverId: string): Promise<ContainerState> {
     assertId(serverId, 'server');
     const status = (await this.runc.state(containerName(serverId)))?.status;
-    if (status === 'running' || status === 'paused') return 'running';
+    // A container whose start was cut short before its network was wired (no init.pid) is not a running server.
+    if ((status === 'running' || status === 'paused') && (await exists(this.layout.serverFile(serverId, 'init.pid')))) return 'running';
     return status !== undefined || (await exists(this.layout.serverDir(serverId))) ? 'stopped' : 'missing';
   }
 

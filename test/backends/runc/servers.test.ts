@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ComputeRejected, type ServerSpec } from '../../../src/backends/compute-host.ts';
-import { containerName } from '../../../src/backends/names.ts';
+import { containerName, hostVethName, netnsName } from '../../../src/backends/names.ts';
 import { BackendFixture, MiB, SKIP_REASON } from './fixture.ts';
 
 describe('runc host: servers', { skip: SKIP_REASON ?? false }, () => {
@@ -126,6 +128,24 @@ describe('runc host: servers', { skip: SKIP_REASON ?? false }, () => {
     await fixture.host.servers.remove(failing.id);
     await fixture.host.volumes.remove(failing.rootVolumeId);
     await fixture.host.volumes.remove(failing.volumes[0].volumeId);
+  });
+
+  it('starts again a server whose start was cut short after runc ran, before its network was wired', async () => {
+    // What a Nimbus killed there leaves: the container running, its netns unnamed on the host,
+    // no veth pair, no init.pid.
+    const cut = await fixture.server({ network: server.network, hostNumber: 12 });
+    await fixture.host.servers.start(cut);
+    execFileSync('ip', ['netns', 'delete', netnsName(cut.id)]);
+    execFileSync('ip', ['link', 'delete', hostVethName(cut.id)]);
+    rmSync(path.join(fixture.root, 'servers', cut.id, 'init.pid'));
+    assert.equal(await fixture.host.servers.state(cut.id), 'stopped', 'a container never wired is no running server');
+
+    await fixture.host.servers.start(cut);
+    assert.equal(await fixture.host.servers.state(cut.id), 'running');
+    const addresses = await fixture.exec(cut.id, 'ip -o -4 addr show eth0');
+    assert.match(addresses.output, new RegExp(`${cut.address.replace(/\./g, '\\.')}/`));
+    await fixture.host.servers.remove(cut.id);
+    await fixture.host.volumes.remove(cut.rootVolumeId);
   });
 
   it('removes the server, its volumes and image leaving nothing on the host', async () => {
