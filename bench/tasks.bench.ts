@@ -117,7 +117,10 @@ async function waitUntilDone(store: Store): Promise<void> {
   }
 }
 
-async function run(label: string, goalTasksPerSecond: number, servers: Server[], token: string, store: Store): Promise<void> {
+/** The CPU seconds of the database server's processes serving the bench's Nimbus processes (none on SQLite). */
+type DatabaseCpu = () => Promise<number>;
+
+async function run(label: string, goalTasksPerSecond: number, servers: Server[], token: string, store: Store, databaseCpu: DatabaseCpu = async () => 0): Promise<void> {
   // Warm-up: JIT, connection pools, token cache.
   await Promise.all(Array.from({ length: 200 }, (_, i) => enqueue(servers[i % servers.length]!.url, token)));
   await waitUntilDone(store);
@@ -126,6 +129,8 @@ async function run(label: string, goalTasksPerSecond: number, servers: Server[],
   let next = 0;
   const serverCpu = () => servers.reduce((sum, server) => sum + cpuSeconds(server.child.pid!), 0);
   const cpuBefore = serverCpu();
+  const databaseCpuBefore = await databaseCpu();
+  const benchCpuBefore = process.cpuUsage();
   const started = Date.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, lane) => {
@@ -139,6 +144,9 @@ async function run(label: string, goalTasksPerSecond: number, servers: Server[],
   const enqueued = Date.now();
   await waitUntilDone(store);
   const cpuPerTaskMs = ((serverCpu() - cpuBefore) * 1000) / TASKS;
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const benchCpuPerTaskMs = (benchCpu.user + benchCpu.system) / 1000 / TASKS;
+  const databaseCpuPerTaskMs = (((await databaseCpu()) - databaseCpuBefore) * 1000) / TASKS;
   const load = await timings(store, ids);
   const failed = load.rows.filter((r) => r.status !== 'succeeded').length;
   const seconds = (load.lastFinished - started) / 1000;
@@ -157,10 +165,21 @@ async function run(label: string, goalTasksPerSecond: number, servers: Server[],
   console.log(`  ${TASKS} no-op tasks, ${CONCURRENCY} requests in flight${failed ? `, ${failed} NOT succeeded` : ''}`);
   console.log(`  enqueue rate:            ${Math.round(TASKS / ((enqueued - started) / 1000))} tasks/s`);
   console.log(`  server CPU per task:     ${cpuPerTaskMs.toFixed(2)} ms (all ${label.includes('two') ? 'Nimbus processes' : 'of it'}; ${Math.round(1000 / cpuPerTaskMs)} tasks/s per fully used core)`);
+  if (databaseCpuPerTaskMs > 0) console.log(`  database CPU per task:   ${databaseCpuPerTaskMs.toFixed(2)} ms (the PostgreSQL backends of the Nimbus processes)`);
+  console.log(`  bench CPU per task:      ${benchCpuPerTaskMs.toFixed(2)} ms (this process: the HTTP load and its polling)`);
   console.log(`  pickup under load:       p50 ${percentile(load.pickup, 50)} ms, p99 ${percentile(load.pickup, 99)} ms`);
   console.log(`  pickup when idle:        p50 ${percentile(idle.pickup, 50)} ms, p99 ${percentile(idle.pickup, 99)} ms (${IDLE_TASKS} tasks one at a time)`);
   const throughput = Math.round(TASKS / seconds);
   reportGoal({ bench: 'tasks', figure: `no-op tasks, enqueue through the API -> succeeded (${label})`, measured: `${throughput} tasks/s`, goal: `≥ ${goalTasksPerSecond} tasks/s`, met: throughput >= goalTasksPerSecond && failed === 0 });
+}
+
+/**
+ * CPU seconds of the PostgreSQL backends named `applicationName` (same machine only; NaN
+ * otherwise). Pools keep their connections under load, so the backends live through the run.
+ */
+async function backendCpu(admin: pg.Client, applicationName: string): Promise<number> {
+  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [applicationName]);
+  return rows.reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
 }
 
 async function sqlite(): Promise<void> {
@@ -187,14 +206,18 @@ async function postgres(databaseUrl: string): Promise<void> {
   await admin.query(`create schema ${schema}`);
   const url = new URL(databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
+  // Names the servers' connections, so that their backends' CPU can be told from anyone else's.
+  url.searchParams.set('application_name', schema);
   // Replicas share one secret key, as they must.
   const env = { NIMBUS_DATABASE_URL: url.toString(), NIMBUS_SECRET_KEY: randomBytes(32).toString('base64url') };
   const servers: Server[] = [];
-  const store = openStore({ postgresUrl: url.toString(), poolSize: 2 });
+  const benchUrl = new URL(url);
+  benchUrl.searchParams.set('application_name', `${schema}_bench`);
+  const store = openStore({ postgresUrl: benchUrl.toString(), poolSize: 2 });
   try {
     servers.push(await startServer(env));
     servers.push(await startServer(env));
-    await run('PostgreSQL, two processes', 2000, servers, await tokenFrom(servers[0]!), store);
+    await run('PostgreSQL, two processes', 2000, servers, await tokenFrom(servers[0]!), store, () => backendCpu(admin, schema));
   } finally {
     await store.close();
     await Promise.all(servers.map((server) => stop(server.child)));
