@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { deferringNotifications } from './notify-after-commit.ts';
+import { preparingStatements } from './prepared-statements.ts';
 import { ensurePrivateDirectory, ensurePrivateFile } from './private-files.ts';
 import type { Database } from './schema.ts';
 
@@ -36,12 +37,14 @@ export function openStore(options: StoreOptions): Store {
   const pool =
     'postgresPool' in options
       ? options.postgresPool
-      : new pg.Pool({
-          connectionString: options.postgresUrl,
-          max: options.poolSize ?? 10,
-          // A per-test or per-deployment schema is selected for every connection of the pool.
-          ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-        });
+      : preparingStatements(
+          new pg.Pool({
+            connectionString: options.postgresUrl,
+            max: options.poolSize ?? 10,
+            // A per-test or per-deployment schema is selected for every connection of the pool.
+            ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+          }),
+        );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deferringNotifications(pool) }) });
   return withCommon(db, 'postgres');
 }

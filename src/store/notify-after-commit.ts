@@ -51,6 +51,8 @@ function notificationOutbox() {
       if (sending || due.size === 0) return;
       sending = true;
       try {
+        // The channels notified in this turn of the event loop (a statement's several) go together.
+        await new Promise((resolve) => setImmediate(resolve));
         while (due.size) {
           const batch = [...due];
           due.clear();
@@ -80,9 +82,8 @@ function deferringClient(client: PostgresPoolClient, outbox: ReturnType<typeof n
         pending.add(String(parameters![0]));
         return { command: 'SELECT', rowCount: 1, rows: [] };
       }
-      // Outside a transaction there is nothing to wait for.
+      // Outside a transaction there is nothing to wait for; the caller need not wait either.
       sending = outbox.post(client, [String(parameters![0])]);
-      await sending;
       return { command: 'SELECT', rowCount: 1, rows: [] };
     }
     if (command === 'begin' || command.startsWith('start transaction')) {

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pg from 'pg';
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import { createLogger } from '../../src/logger.ts';
+import { openStore } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { createNotifier, nextWakeUp, type Notifier } from '../../src/store/notifier.ts';
 import { testDatabases, testPostgresUrl } from '../support/databases.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** Whether the `tasks` channel wakes within `ms` of running `during`. */
 async function wakes(notifier: Notifier, ms: number, during: () => Promise<unknown>): Promise<boolean> {
@@ -18,14 +22,14 @@ async function wakes(notifier: Notifier, ms: number, during: () => Promise<unkno
   }
 }
 
-async function withNotifier(database: (typeof testDatabases)[number], work: (store: Awaited<ReturnType<typeof database.open>>['store'], notifier: Notifier) => Promise<void>) {
+async function withNotifier(database: (typeof testDatabases)[number], work: (store: Awaited<ReturnType<typeof database.open>>['store'], notifier: Notifier, url?: string) => Promise<void>) {
   const { store, url, cleanup } = await database.open();
   const notifier = createNotifier(url, createLogger('silent'));
   try {
     await migrateToLatest(store);
     // A LISTEN connection needs a moment to be listening.
     if (url) await new Promise((resolve) => setTimeout(resolve, 500));
-    await work(store, notifier);
+    await work(store, notifier, url);
   } finally {
     await notifier.close();
     await cleanup();
@@ -87,6 +91,35 @@ describe('notifications after commit [postgres]', { skip: testPostgresUrl ? fals
         process.off('warning', onWarning);
       }
       assert.deepEqual(warnings.filter((w) => w.includes('already executing a query')), []);
+    }));
+
+  it('sends the channels notified one after the other outside a transaction in one statement', () =>
+    withNotifier(postgres, async (_store, notifier, url) => {
+      // A store of its own on the same schema, whose statements are counted.
+      const statements: string[] = [];
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      const counting: PostgresPool = {
+        async connect() {
+          const client = await pool.connect();
+          const query = (text: string, values?: unknown[]): unknown => (statements.push(text), client.query(text, values));
+          return { query: query as PostgresPoolClient['query'], release: () => client.release() };
+        },
+        end: () => pool.end(),
+      };
+      const store = openStore({ postgresPool: counting });
+      // Both connections open, as a server's pool has them: the second notification finds one free at once.
+      await Promise.all([store.db.selectFrom('tasks').select('id').execute(), store.db.selectFrom('events').select('id').execute()]);
+      const woke = new Set<string>();
+      const stops = (['tasks', 'task_cancel'] as const).map((channel) => notifier.subscribe(channel, () => woke.add(channel)));
+      try {
+        await notifier.notify(store.db, 'tasks');
+        await notifier.notify(store.db, 'task_cancel');
+        await eventually('both channels to wake', async () => (woke.size === 2 ? true : undefined), 5_000);
+        assert.equal(statements.filter((text) => text.includes('pg_notify')).length, 1, statements.join('\n'));
+      } finally {
+        for (const stop of stops) stop();
+        await store.close();
+      }
     }));
 });
 
