@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
-import type { Database, EventRow } from '../../store/schema.ts';
+import type { Database, EventRow, EventsTable } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { nowIso, parseTimestamp } from '../clock.ts';
 import { ValidationFailed } from '../errors.ts';
@@ -113,8 +113,12 @@ const listSpec: ListSpec = {
 let lastKeyMs = 0;
 let keyCounter = 0;
 
-/** Time-ordered and strictly increasing within this process: events of one transaction keep their order. */
-function eventKey(): string {
+/**
+ * Time-ordered and strictly increasing within this process: events of one transaction keep their
+ * order. A key with a suffix appended still sorts after this one and before the next, so one
+ * key can number a statement's events (see `worker.ts`'s claims).
+ */
+export function newEventKey(): string {
   const now = Date.now();
   if (now > lastKeyMs) {
     lastKeyMs = now;
@@ -122,6 +126,24 @@ function eventKey(): string {
   }
   keyCounter += 1;
   return `${lastKeyMs.toString(36).padStart(9, '0')}.${keyCounter.toString(36).padStart(5, '0')}.${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** The rows recording `events`, for a caller that writes them with its own statement (then notifies 'events'). */
+export function eventRows(events: NewEvent[]): Insertable<EventsTable>[] {
+  const now = nowIso();
+  return events.map((event) => ({
+    key: newEventKey(),
+    id: null,
+    type: event.type,
+    organization_id: event.organizationId,
+    organization_path: event.organizationPath,
+    actor: event.actor,
+    resource_type: event.resource?.type ?? null,
+    resource_id: event.resource?.id ?? null,
+    data: JSON.stringify(event.data ?? {}),
+    request_id: event.requestId ?? null,
+    created_at: now,
+  }));
 }
 
 export type EventService = ReturnType<typeof createEventService>;
@@ -140,25 +162,7 @@ export function createEventService({ store, notifier, longRequests }: { store: S
   async function record(trx: Transaction<Database> | Kysely<Database>, events: NewEvent | NewEvent[]): Promise<void> {
     const list = Array.isArray(events) ? events : [events];
     if (list.length === 0) return;
-    const now = nowIso();
-    await trx
-      .insertInto('events')
-      .values(
-        list.map((event) => ({
-          key: eventKey(),
-          id: null,
-          type: event.type,
-          organization_id: event.organizationId,
-          organization_path: event.organizationPath,
-          actor: event.actor,
-          resource_type: event.resource?.type ?? null,
-          resource_id: event.resource?.id ?? null,
-          data: JSON.stringify(event.data ?? {}),
-          request_id: event.requestId ?? null,
-          created_at: now,
-        })),
-      )
-      .execute();
+    await trx.insertInto('events').values(eventRows(list)).execute();
     await notifier.notify(trx, 'events');
   }
 

@@ -1,12 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Store } from '../../store/database.ts';
+import { jsonRows } from '../../store/json-rows.ts';
+import { preparedStatement } from '../../store/prepared-statements.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 import type { Database, TaskRow, TaskStatus } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
 import { isUuid, newId, nowIso } from '../clock.ts';
 import { InvalidState, NotFound, ValidationFailed } from '../errors.ts';
-import type { EventService } from '../events/event-service.ts';
+import { eventRows, type EventService } from '../events/event-service.ts';
 import { choiceFilter, runList, whereResource, type ListRequest, type ListResult, type ListSpec } from '../listing.ts';
 import type { LongRequests } from '../long-requests.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
@@ -184,14 +186,26 @@ export function createTaskService({
     };
   }
 
-  /** Enqueues tasks inside the caller's transaction, each on behalf of its actor: one statement per table for all. */
+  /**
+   * Enqueues tasks inside the caller's transaction, each on behalf of its actor. PostgreSQL writes
+   * them, their resources and their events with one statement (atomic by itself); SQLite with one
+   * statement per table.
+   */
   async function enqueueAll(trx: Transaction<Database> | Kysely<Database>, requests: { actor: Actor; task: NewTask }[]): Promise<Task[]> {
     const now = nowIso();
     const rows = requests.map(({ actor, task }) => newTaskRow(actor, task, now));
-    await trx.insertInto('tasks').values(rows).execute();
     const resources = rows.flatMap((row) => (JSON.parse(row.resources) as ResourceRef[]).map((r) => ({ task_id: row.id, resource_type: r.type, resource_id: r.id })));
-    if (resources.length) await trx.insertInto('task_resources').values(resources).execute();
-    await events.record(trx, rows.map((row) => taskEvent(row, 'created')));
+    const created = eventRows(rows.map((row) => taskEvent(row, 'created')));
+    if (store.dialect === 'postgres') {
+      await sql`with new_tasks as (insert into tasks ${jsonRows('tasks', rows)}),
+        new_resources as (insert into task_resources ${jsonRows('task_resources', resources)})
+        insert into events ${jsonRows('events', created)}${preparedStatement}`.execute(trx);
+    } else {
+      await trx.insertInto('tasks').values(rows).execute();
+      if (resources.length) await trx.insertInto('task_resources').values(resources).execute();
+      await trx.insertInto('events').values(created).execute();
+    }
+    await notifier.notify(trx, 'events');
     await notifier.notify(trx, 'tasks');
     return rows.map(toTask);
   }
@@ -201,8 +215,15 @@ export function createTaskService({
     return (await enqueueAll(trx, [{ actor, task }]))[0]!;
   }
 
-  /** Tasks asked for through the API at about the same time are created in one transaction. */
-  const enqueueTogether = groupCommit((requests: { actor: Actor; task: NewTask }[]) => db.transaction().execute((trx) => enqueueAll(trx, requests)), CREATE_BATCH);
+  /**
+   * Tasks asked for through the API at about the same time are created together: in one
+   * transaction, or on PostgreSQL by enqueueAll's one statement (no transaction around it to
+   * begin and commit).
+   */
+  const enqueueTogether = groupCommit(
+    (requests: { actor: Actor; task: NewTask }[]) => (store.dialect === 'postgres' ? enqueueAll(db, requests) : db.transaction().execute((trx) => enqueueAll(trx, requests))),
+    CREATE_BATCH,
+  );
 
   /** A task a user asks for directly through the API: only the user-creatable types. */
   async function create(actor: Actor, request: { type: string; input?: Record<string, unknown> }): Promise<Task> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createTaskHandlerRegistry } from '../../../src/core/tasks/handlers.ts';
+import { taskEvent } from '../../../src/core/tasks/task-service.ts';
 import { createTaskWorker, type TaskWorker } from '../../../src/core/tasks/worker.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createInProcessNotifier } from '../../../src/store/notifier.ts';
@@ -83,12 +84,21 @@ for (const database of testDatabases) {
       for (const id of ids) assert.equal(runs.get(id)?.length, 1, `task ${id} ran once (ran by ${runs.get(id)?.join(', ') ?? 'none'})`);
       const attempts = await db.selectFrom('tasks').select('attempts').distinct().where('id', 'in', ids).execute();
       assert.deepEqual(attempts.map((r) => r.attempts), [1], 'every task was claimed once');
-      const events = await db.selectFrom('events').select(['resource_id', 'type']).where('resource_type', '=', 'task').where('type', 'in', ['task.running', 'task.succeeded']).execute();
-      for (const type of ['task.running', 'task.succeeded']) {
+      const events = await db.selectFrom('events').select(['resource_id', 'type']).where('resource_type', '=', 'task').where('type', 'in', ['task.created', 'task.running', 'task.succeeded']).execute();
+      for (const type of ['task.created', 'task.running', 'task.succeeded']) {
         const recorded = events.filter((e) => e.type === type).map((e) => e.resource_id);
         assert.equal(recorded.length, ids.length, `one ${type} event per task`);
         assert.deepEqual(new Set(recorded), new Set(ids));
       }
+      // A claim records each start as taskEvent would (PostgreSQL writes them in the claim's own statement).
+      const started = await db.selectFrom('events').selectAll().where('resource_id', '=', requested[0]!).where('type', '=', 'task.running').executeTakeFirstOrThrow();
+      const task = await db.selectFrom('tasks').selectAll().where('id', '=', requested[0]!).executeTakeFirstOrThrow();
+      const expected = taskEvent(task, 'running', { attempt: 1 });
+      assert.deepEqual(
+        { organization_id: started.organization_id, organization_path: started.organization_path, actor: started.actor, resource_type: started.resource_type, request_id: started.request_id, data: JSON.parse(started.data) },
+        { organization_id: expected.organizationId, organization_path: expected.organizationPath, actor: expected.actor, resource_type: 'task', request_id: expected.requestId, data: expected.data },
+      );
+      assert.ok(task.request_id, 'an API-created task names its request');
       const busy = new Set([...runs.values()].flat());
       assert.ok(busy.size > 1, `several workers took tasks (${[...busy].join(', ')})`);
     });
