@@ -61,7 +61,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
 async function tokenFrom(server: Server): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const match = /admin API token: (\S+)/.exec(server.output());
+    const match = /admin API token: (\S+)\n/.exec(server.output());
     if (match) return match[1]!;
     if (Date.now() > deadline) throw new Error('no bootstrap token in the server output');
     await new Promise((r) => setTimeout(r, 50));

@@ -77,7 +77,7 @@ export async function startNimbus(env: Record<string, string> = {}): Promise<Nim
   const token = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {
       output += String(chunk);
-      const match = /admin API token: (\S+)/.exec(output);
+      const match = /admin API token: (\S+)\n/.exec(output);
       if (match) resolve(match[1]!);
     });
     child.once('exit', (code) => reject(new Error(`nimbus exited with ${code} before printing its token:\n${output}`)));

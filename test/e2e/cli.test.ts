@@ -75,7 +75,7 @@ describe('the nimbus command', () => {
     const dir = dataDir();
     const first = nimbus(['serve', '--port', '0', '--data-dir', dir]);
     const base = await first.listening;
-    await waitFor(() => first.stdout().includes('admin API token'), 'the bootstrap banner');
+    await waitFor(() => /admin API token: \S+\n/.test(first.stdout()), 'the bootstrap banner');
     assert.ok(fs.existsSync(path.join(dir, 'nimbus.db')));
     const token = /admin API token: (nbpat_\w+)/.exec(first.stdout())![1]!;
     const password = /admin password:  (\S+)/.exec(first.stdout())![1]!;
@@ -114,7 +114,7 @@ describe('the nimbus command', () => {
     const dir = path.join(dataDir(), 'data');
     const first = nimbus(['serve', '--port', '0', '--data-dir', dir]);
     const base = await first.listening;
-    await waitFor(() => first.stdout().includes('admin API token'), 'the bootstrap banner');
+    await waitFor(() => /admin API token: \S+\n/.test(first.stdout()), 'the bootstrap banner');
     const token = /admin API token: (nbpat_\w+)/.exec(first.stdout())![1]!;
     const exchange = async (at: string) => (await fetch(`${at}/api/auth/tokens/exchange/`, { method: 'POST', headers: { authorization: `token="${token}"` } })).json();
     const jwt = (await exchange(base)).token as string;
@@ -152,7 +152,7 @@ describe('the nimbus command', () => {
   it('takes the admin password from NIMBUS_ADMIN_PASSWORD and never prints it', async () => {
     const run = nimbus(['serve', '--port', '0', '--data-dir', dataDir()], { NIMBUS_ADMIN_PASSWORD: 'a-chosen-password' });
     await run.listening;
-    await waitFor(() => run.stdout().includes('admin API token'), 'the bootstrap banner');
+    await waitFor(() => /admin API token: \S+\n/.test(run.stdout()), 'the bootstrap banner');
     assert.ok(run.stdout().includes('admin password:  (from NIMBUS_ADMIN_PASSWORD)'));
     assert.ok(!run.stdout().includes('a-chosen-password'));
     assert.equal(await stop(run), 0);
@@ -223,7 +223,7 @@ describe('the nimbus command', () => {
   it('on SIGTERM stops accepting, finishes the request in flight, closes the store and exits 0', async () => {
     const run = nimbus(['serve', '--port', '0', '--data-dir', dataDir()]);
     const base = await run.listening;
-    await waitFor(() => run.stdout().includes('admin API token'), 'the bootstrap banner');
+    await waitFor(() => /admin API token: \S+\n/.test(run.stdout()), 'the bootstrap banner');
     const token = /admin API token: (nbpat_\w+)/.exec(run.stdout())![1]!;
     const { port } = new URL(base);
 

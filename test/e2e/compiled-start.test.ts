@@ -39,11 +39,13 @@ describe('the compiled production start', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       let output = '';
-      const base = await new Promise<string>((resolve, reject) => {
+      // Listening comes first, then the bootstrap of the empty database prints the token.
+      const [base, token] = await new Promise<[string, string]>((resolve, reject) => {
         const read = (chunk: Buffer) => {
           output += chunk;
-          const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-          if (match) resolve(match[1]!);
+          const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+          const printed = /admin API token: (\S+)\n/.exec(output);
+          if (listening && printed) resolve([listening[1]!, printed[1]!]);
         };
         child.stdout!.on('data', read);
         child.stderr!.on('data', read);
@@ -51,7 +53,6 @@ describe('the compiled production start', () => {
       });
       const ready = await fetch(`${base}/readyz`);
       assert.equal(ready.status, 200);
-      const token = /admin API token: (\S+)/.exec(output)?.[1];
       const organizations = await fetch(`${base}/api/iam/organizations/`, { headers: { authorization: `token="${token}"` } });
       assert.equal(organizations.status, 200);
     } finally {
