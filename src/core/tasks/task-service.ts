@@ -195,17 +195,17 @@ export function createTaskService({
     const now = nowIso();
     const rows = requests.map(({ actor, task }) => newTaskRow(actor, task, now));
     const resources = rows.flatMap((row) => (JSON.parse(row.resources) as ResourceRef[]).map((r) => ({ task_id: row.id, resource_type: r.type, resource_id: r.id })));
-    const created = eventRows(rows.map((row) => taskEvent(row, 'created')));
+    const created = rows.map((row) => taskEvent(row, 'created'));
     if (store.dialect === 'postgres') {
       await sql`with new_tasks as (insert into tasks ${jsonRows('tasks', rows)}),
         new_resources as (insert into task_resources ${jsonRows('task_resources', resources)})
-        insert into events ${jsonRows('events', created)}${preparedStatement}`.execute(trx);
+        insert into events ${jsonRows('events', eventRows(created))}${preparedStatement}`.execute(trx);
+      await notifier.notify(trx, 'events');
     } else {
       await trx.insertInto('tasks').values(rows).execute();
       if (resources.length) await trx.insertInto('task_resources').values(resources).execute();
-      await trx.insertInto('events').values(created).execute();
+      await events.record(trx, created);
     }
-    await notifier.notify(trx, 'events');
     await notifier.notify(trx, 'tasks');
     return rows.map(toTask);
   }
