@@ -104,7 +104,7 @@ class Connection {
       if (informational(status)) return 1;
       this.answered = true;
       this.keepAlive = keepAlive;
-      this.exchange?.onHead(status, raw);
+      this.exchange.onHead(status, raw);
       // A HEAD's answer and a 304 announce a body they do not carry.
       return this.skipBody || status === 304 ? 1 : 0;
     };
