@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type Sq
 import { deferringNotifications } from './notify-after-commit.ts';
 import { preparingStatements } from './prepared-statements.ts';
 import { ensurePrivateDirectory, ensurePrivateFile } from './private-files.ts';
+import { isCacheableRead, SqliteReadCache } from './sqlite-read-cache.ts';
 import type { Database } from './schema.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -20,7 +21,8 @@ export interface Store {
 }
 
 export type StoreOptions =
-  | { sqliteFile: string }
+  /** `cachedReads: false` answers every read from SQLite (tests compare both). */
+  | { sqliteFile: string; cachedReads?: boolean }
   | { postgresUrl: string; schema?: string; poolSize?: number }
   /** Any `pg.Pool`-compatible pool (tests use an embedded PostgreSQL through this). */
   | { postgresPool: PostgresPool };
@@ -33,7 +35,7 @@ export function storeOptionsFor(databaseUrl: string | undefined, dataDir: string
 }
 
 export function openStore(options: StoreOptions): Store {
-  if ('sqliteFile' in options) return openSqlite(options.sqliteFile);
+  if ('sqliteFile' in options) return openSqlite(options.sqliteFile, options.cachedReads ?? true);
   const pool =
     'postgresPool' in options
       ? options.postgresPool
@@ -49,7 +51,7 @@ export function openStore(options: StoreOptions): Store {
   return withCommon(db, 'postgres');
 }
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, cachedReads: boolean): Store {
   if (file !== ':memory:') {
     // SQLite gives its -wal and -shm files the database file's permissions.
     ensurePrivateDirectory(path.dirname(file));
@@ -63,7 +65,9 @@ function openSqlite(file: string): Store {
   connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   connection.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  const dataVersion = connection.prepare('pragma data_version').pluck();
+  const reads = cachedReads ? new SqliteReadCache(() => dataVersion.get()) : undefined;
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection, reads) }) });
   return withCommon(db, 'sqlite');
 }
 
@@ -74,16 +78,17 @@ const STATEMENT_CACHE_SIZE = 500;
  * it runs, and preparing costs as much as running a small query: queries come in a bounded
  * set of shapes (values are parameters), so each shape is prepared once and reused (a
  * statement still being iterated is busy, and that use gets its own). Rows are read as arrays
- * and made into objects here, which is a quarter faster than the driver building them.
+ * and made into objects here, which is a quarter faster than the driver building them, and
+ * plain reads are answered from `reads` while the database has not changed.
  */
-function withStatementCache(connection: SQLite.Database): SqliteDatabase {
+function withStatementCache(connection: SQLite.Database, reads: SqliteReadCache | undefined): SqliteDatabase {
   const statements = new Map<string, SqliteStatement & { busy: boolean }>();
   return {
     close: () => connection.close(),
     prepare(text) {
       const cached = statements.get(text);
       if (cached && !cached.busy) return cached;
-      const statement = fastRows(connection.prepare(text));
+      const statement = fastRows(connection.prepare(text), reads);
       if (!cached) {
         if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
         statements.set(text, statement);
@@ -93,9 +98,19 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
   };
 }
 
-function fastRows(statement: SQLite.Statement): SqliteStatement & { busy: boolean } {
+function fastRows(statement: SQLite.Statement, reads: SqliteReadCache | undefined): SqliteStatement & { busy: boolean } {
+  // Anything but a plain read may change what reads answer (BEGIN and ROLLBACK included).
+  const changing = reads && (!statement.reader || !statement.readonly) ? () => reads.changing() : () => {};
   if (!statement.reader) {
-    return { reader: false, get busy() { return statement.busy; }, all: (p) => statement.all(p), run: (p) => statement.run(p), iterate: (p) => statement.iterate(p) };
+    return {
+      reader: false,
+      get busy() {
+        return statement.busy;
+      },
+      all: (p) => (changing(), statement.all(p)),
+      run: (p) => (changing(), statement.run(p)),
+      iterate: (p) => (changing(), statement.iterate(p)),
+    };
   }
   statement.raw(true);
   const names = statement.columns().map((c) => c.name);
@@ -104,14 +119,20 @@ function fastRows(statement: SQLite.Statement): SqliteStatement & { busy: boolea
     for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
     return row;
   };
+  const execute = (parameters: readonly unknown[]) => statement.all(parameters) as unknown[][];
+  const all =
+    reads && isCacheableRead(statement)
+      ? (parameters: readonly unknown[]) => reads.read(statement.source, parameters, () => execute(parameters))
+      : (parameters: readonly unknown[]) => (changing(), execute(parameters));
   return {
     reader: true,
     get busy() {
       return statement.busy;
     },
-    all: (parameters) => (statement.all(parameters) as unknown[][]).map(toObject),
-    run: (parameters) => statement.run(parameters),
+    all: (parameters) => all(parameters).map(toObject),
+    run: (parameters) => (changing(), statement.run(parameters)),
     *iterate(parameters) {
+      changing();
       for (const values of statement.iterate(parameters) as IterableIterator<unknown[]>) yield toObject(values);
     },
   };

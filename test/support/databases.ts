@@ -12,7 +12,35 @@ export interface TestDatabase {
    * A fresh, empty database; `cleanup` closes and removes it. `url` names it for other
    * connections and processes (a real PostgreSQL only: SQLite and PGlite are not shared).
    */
-  open(): Promise<{ store: Store; url?: string; cleanup(): Promise<void> }>;
+  open(): Promise<OpenedDatabase>;
+}
+
+export interface OpenedDatabase {
+  store: Store;
+  url?: string;
+  /**
+   * Another store on the same database, as another process would open it, that answers every
+   * read from the database itself (no SQLite read cache). `cleanup` closes it too.
+   */
+  another(): Store;
+  cleanup(): Promise<void>;
+}
+
+/** `opened` with `another()` and a cleanup that closes every other store before its own. */
+function withOthers(opened: Omit<OpenedDatabase, 'another'>, openAnother: () => Store): OpenedDatabase {
+  const others: Store[] = [];
+  return {
+    ...opened,
+    another() {
+      const store = openAnother();
+      others.push(store);
+      return store;
+    },
+    async cleanup() {
+      for (const store of others) await store.close();
+      await opened.cleanup();
+    },
+  };
 }
 
 /** The real PostgreSQL server to test against, when one is configured. */
@@ -22,14 +50,13 @@ const sqlite: TestDatabase = {
   name: 'sqlite',
   async open() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-test-'));
-    const store = openStore({ sqliteFile: path.join(dir, 'nimbus.db') });
-    return {
-      store,
-      async cleanup() {
-        await store.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
+    const sqliteFile = path.join(dir, 'nimbus.db');
+    const store = openStore({ sqliteFile });
+    const cleanup = async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     };
+    return withOthers({ store, cleanup }, () => openStore({ sqliteFile, cachedReads: false }));
   },
 };
 
@@ -38,20 +65,19 @@ const postgres: TestDatabase = {
   name: 'postgres',
   async open() {
     if (!testPostgresUrl) {
-      const store = openStore({ postgresPool: new PGlitePool() });
-      return { store, cleanup: () => store.close() };
+      const pool = new PGlitePool();
+      const store = openStore({ postgresPool: pool });
+      // PGlite is one session in this process: another store shares it, and leaves closing it to the first.
+      return withOthers({ store, cleanup: () => store.close() }, () => openStore({ postgresPool: { connect: () => pool.connect(), end: async () => {} } }));
     }
     const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
     await withAdminClient((client) => client.query(`create schema ${schema}`));
     const store = openStore({ postgresUrl: testPostgresUrl, schema, poolSize: 5 });
-    return {
-      store,
-      url: urlWithSchema(schema),
-      async cleanup() {
-        await store.close();
-        await withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`));
-      },
+    const cleanup = async () => {
+      await store.close();
+      await withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`));
     };
+    return withOthers({ store, url: urlWithSchema(schema), cleanup }, () => openStore({ postgresUrl: testPostgresUrl!, schema, poolSize: 2 }));
   },
 };
 
