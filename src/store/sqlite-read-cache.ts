@@ -11,10 +11,15 @@
  * of SQLite's sort and scan and the conversion of every value into JavaScript.
  */
 
-/** What a cached answer may hold: more rows are answered by SQLite each time. */
-const MAX_ROWS_PER_ANSWER = 128;
-/** Rows kept across every answer; the oldest answers go first. */
-const MAX_ROWS = 8_192;
+/**
+ * What a cached answer may weigh: a heavier one is answered by SQLite each time. Weight counts
+ * the characters of texts plus a few for every value, so a row holding a long text (a build's
+ * output, a file) weighs what it holds.
+ */
+const MAX_ANSWER_WEIGHT = 256 * 1024;
+/** Weight kept across every answer (a few MiB); the oldest answers go first. */
+const MAX_WEIGHT = 4 * 1024 * 1024;
+const VALUE_WEIGHT = 8;
 
 // SQL whose answer depends on something besides the database: the clock, chance, the last write.
 const NOT_DETERMINISTIC = /\b(?:random|randomblob|date|time|datetime|julianday|strftime|unixepoch|changes|total_changes|last_insert_rowid)\s*\(|\bcurrent_(?:date|time|timestamp)\b/i;
@@ -25,8 +30,8 @@ export function isCacheableRead(statement: { reader: boolean; readonly: boolean;
 }
 
 export class SqliteReadCache {
-  readonly #answers = new Map<string, unknown[][]>();
-  #rows = 0;
+  readonly #answers = new Map<string, { rows: unknown[][]; weight: number }>();
+  #weight = 0;
   #writes = 0;
   #writesSeen = 0;
   #dataVersionSeen: unknown;
@@ -47,9 +52,10 @@ export class SqliteReadCache {
     if (key === undefined) return execute();
     this.#forgetIfChanged();
     const kept = this.#answers.get(key);
-    if (kept) return kept;
+    if (kept) return kept.rows;
     const rows = execute();
-    if (rows.length <= MAX_ROWS_PER_ANSWER && rows.every((row) => row.every(isImmutable))) this.#keep(key, rows);
+    const weight = weightOf(rows);
+    if (weight <= MAX_ANSWER_WEIGHT) this.#keep(key, rows, weight);
     return rows;
   }
 
@@ -57,18 +63,18 @@ export class SqliteReadCache {
     const dataVersion = this.dataVersion();
     if (this.#writes === this.#writesSeen && dataVersion === this.#dataVersionSeen) return;
     this.#answers.clear();
-    this.#rows = 0;
+    this.#weight = 0;
     this.#writesSeen = this.#writes;
     this.#dataVersionSeen = dataVersion;
   }
 
-  #keep(key: string, rows: unknown[][]): void {
-    this.#answers.set(key, rows);
-    this.#rows += rows.length;
+  #keep(key: string, rows: unknown[][], weight: number): void {
+    this.#answers.set(key, { rows, weight });
+    this.#weight += weight;
     for (const [oldest, answer] of this.#answers) {
-      if (this.#rows <= MAX_ROWS) break;
+      if (this.#weight <= MAX_WEIGHT) break;
       this.#answers.delete(oldest);
-      this.#rows -= answer.length;
+      this.#weight -= answer.weight;
     }
   }
 }
@@ -80,5 +86,18 @@ function keyOf(source: string, parameters: readonly unknown[]): string | undefin
   return `${source}\u0000${JSON.stringify(parameters)}`;
 }
 
-// A Buffer handed to two callers could be changed by one under the other.
-const isImmutable = (value: unknown) => value === null || typeof value !== 'object';
+/**
+ * The weight of an answer, or Infinity for one never to keep: a Buffer handed to two callers
+ * could be changed by one under the other.
+ */
+function weightOf(rows: unknown[][]): number {
+  let weight = 0;
+  for (const row of rows) {
+    for (const value of row) {
+      if (value !== null && typeof value === 'object') return Infinity;
+      weight += VALUE_WEIGHT + (typeof value === 'string' ? value.length : 0);
+      if (weight > MAX_ANSWER_WEIGHT) return Infinity;
+    }
+  }
+  return weight;
+}

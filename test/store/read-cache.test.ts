@@ -31,21 +31,22 @@ describe('SQLite read cache rules', () => {
     assert.deepEqual(read(cache, [1], [['g']]), { answer: [['f']], executed: 0 });
   });
 
-  it('never keeps blobs (a caller could change them), long answers, or BigInt parameters, and bounds what it keeps', () => {
+  it('never keeps blobs (a caller could change them), heavy answers, or BigInt parameters, and bounds what it keeps', () => {
     const cache = new SqliteReadCache(() => 1);
     read(cache, [1], [[Buffer.from('x')]]);
     assert.equal(read(cache, [1], [[Buffer.from('x')]]).executed, 1);
-    const long = Array.from({ length: 129 }, (_, i) => [i]);
-    read(cache, [2], long);
-    assert.equal(read(cache, [2], long).executed, 1);
+    // One long text weighs what it holds: over 256 KiB it is read anew each time.
+    const heavy = [['x'.repeat(256 * 1024)]];
+    read(cache, [2], heavy);
+    assert.equal(read(cache, [2], heavy).executed, 1);
     read(cache, [3n], [['a']]);
     assert.equal(read(cache, [3n], [['a']]).executed, 1);
-    // 8,192 rows in all: the 65th answer of 128 rows pushes out the first.
-    const full = Array.from({ length: 128 }, (_, i) => [i]);
-    for (let i = 0; i < 65; i++) read(cache, [`p${i}`], full);
-    assert.equal(read(cache, ['p64'], full).executed, 0);
-    assert.equal(read(cache, ['p1'], full).executed, 0);
-    assert.equal(read(cache, ['p0'], full).executed, 1);
+    // 4 MiB in all: the seventeenth answer of about 255 KiB pushes out the first.
+    const answer = [['y'.repeat(255 * 1024)]];
+    for (let i = 0; i < 17; i++) read(cache, [`p${i}`], answer);
+    assert.equal(read(cache, ['p16'], answer).executed, 0);
+    assert.equal(read(cache, ['p1'], answer).executed, 0);
+    assert.equal(read(cache, ['p0'], answer).executed, 1);
   });
 
   it('keeps only plain reads that depend on nothing but the database', () => {
