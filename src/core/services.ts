@@ -125,6 +125,7 @@ export function createCoreServices(
   const tokenAcls = createTokenAclService({ store, audit, tokens, servers: computeServices.servers, credentialCache });
   const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, acl: tokenAcls, settings: commandSettings, longRequests });
   const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers, acl: tokenAcls });
+  const principals = createPrincipalResolver({ tokens, bearers, credentials, oauth });
   return {
     identity,
     notifier,
@@ -136,7 +137,7 @@ export function createCoreServices(
     longRequests,
     websh,
     commands,
-    outputChannels: createOutputChannels({ store, notifier, longRequests, commands, servers: computeServices.servers, websh }),
+    outputChannels: createOutputChannels({ store, notifier, longRequests, principals, commands, servers: computeServices.servers, websh }),
     transfers: createTransferService({ store, host: compute.host, servers: computeServices.servers, commands, acl: tokenAcls, limit: limits.transferLimit }),
     apps: appServices,
     projects: createProjectService({ store, events, apps: appServices.apps }),
@@ -161,7 +162,7 @@ export function createCoreServices(
     accountTokens: createAccountTokenService({ store, tokens, auth, audit }),
     bearers,
     credentials,
-    principals: createPrincipalResolver({ tokens, bearers, credentials, oauth }),
+    principals,
     apiKeys: createApiKeyService({ store, tokens, audit }),
     serviceConnections,
     environments: createEnvironmentService({ store, events, connections: serviceConnections }),

@@ -1,5 +1,6 @@
-import type { Principal } from '../actor.ts';
+import type { CredentialKind, Principal } from '../actor.ts';
 import type { CredentialService } from '../credentials/credential-service.ts';
+import { Unauthenticated } from '../errors.ts';
 import type { OauthServices } from '../oauth/oauth-services.ts';
 import { looksLikeJwt, type BearerService } from '../tokens/bearer-service.ts';
 import { parseToken } from '../tokens/token-format.ts';
@@ -15,13 +16,27 @@ export type PrincipalResolver = ReturnType<typeof createPrincipalResolver>;
  * JWT, an OAuth access token's prefix, any other API token), so every surface resolves every
  * credential the same way whatever header carried it.
  */
-export function createPrincipalResolver(deps: { tokens: Pick<TokenService, 'authenticate'>; bearers: Pick<BearerService, 'authenticate'>; credentials: Pick<CredentialService, 'authenticate'>; oauth: Pick<OauthServices, 'server'> }) {
+export function createPrincipalResolver(deps: { tokens: Pick<TokenService, 'authenticate' | 'principalById'>; bearers: Pick<BearerService, 'authenticate'>; credentials: Pick<CredentialService, 'authenticate' | 'principalById'>; oauth: Pick<OauthServices, 'server'> }) {
   const { tokens, bearers, credentials, oauth } = deps;
   return {
     async principalFor(credential: PresentedCredential): Promise<Principal> {
       if (credential.kind === 'basic') return credentials.authenticate(credential.username, credential.password);
       if (looksLikeJwt(credential.value)) return bearers.authenticate(credential.value);
       return parseToken(credential.value) === 'oauth_access' ? oauth.server.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
+    },
+
+    /**
+     * Who a credential named by its kind and id is now, by the rules a request presenting it
+     * would meet (revoked, expired, its user deactivated: `Unauthenticated`). For what outlives
+     * the request that presented it, such as an event channel's socket, which may be held by
+     * another replica: the secret is gone by then, its id is kept. A bearer's id is its parent
+     * token's.
+     */
+    async principalById(kind: CredentialKind, id: string): Promise<Principal> {
+      if (kind === 'api_credential') return credentials.principalById(id);
+      if (kind === 'oauth') return oauth.server.principalByAccessTokenId(id);
+      if (kind === 'personal' || kind === 'session' || kind === 'api_key' || kind === 'account' || kind === 'bearer') return tokens.principalById(id);
+      throw new Unauthenticated('Invalid token.', 'authentication_failed');
     },
   };
 }

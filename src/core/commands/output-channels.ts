@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 import type { EventChannelRow, EventSubscriptionRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor } from '../actor.ts';
+import { assertAllowed, type Actor, type CredentialKind } from '../actor.ts';
+import type { PrincipalResolver } from '../auth/principals.ts';
 import { isoAfter, isUuid, newId, nowIso } from '../clock.ts';
 import type { ServerService } from '../compute/server-service.ts';
 import { InvalidState, NotFound, Unauthenticated, ValidationFailed } from '../errors.ts';
@@ -43,8 +44,16 @@ export type OutputChannels = ReturnType<typeof createOutputChannels>;
  * (woken by the recorder's notifications, on every replica), so nothing depends on which process
  * holds the socket.
  */
-export function createOutputChannels(deps: { store: Store; notifier: Notifier; longRequests: LongRequests; commands: Pick<CommandService, 'get'>; servers: Pick<ServerService, 'findVisible'>; websh: Pick<WebshService, 'get'> }) {
-  const { store, notifier, longRequests, commands, servers, websh } = deps;
+export function createOutputChannels(deps: {
+  store: Store;
+  notifier: Notifier;
+  longRequests: LongRequests;
+  principals: Pick<PrincipalResolver, 'principalById'>;
+  commands: Pick<CommandService, 'get'>;
+  servers: Pick<ServerService, 'findVisible'>;
+  websh: Pick<WebshService, 'get'>;
+}) {
+  const { store, notifier, longRequests, principals, commands, servers, websh } = deps;
   const { db } = store;
   const closing = new AbortController();
 
@@ -57,6 +66,7 @@ export function createOutputChannels(deps: { store: Store; notifier: Notifier; l
       organization_id: actor.organizationId,
       user_id: actor.principal.userId,
       credential_id: actor.principal.credentialId,
+      credential_kind: actor.principal.credentialKind,
       token_hash: hashToken(token),
       token_expires_at: isoAfter(CHANNEL_TOKEN_TTL_MS),
       connected_at: null,
@@ -121,12 +131,13 @@ export function createOutputChannels(deps: { store: Store; notifier: Notifier; l
    * process closes: each command_output subscription's chunks after the last one sent, and each
    * command of a command_fin subscription's server that finished after it was taken. The socket
    * holds one of its credential's long-request slots (a 429 when none is left), and ends with a
-   * domain error once its user is deactivated.
+   * domain error once that credential no longer stands (revoked, expired, its user deactivated),
+   * as a request presenting it would be refused: the socket resolves it again by id.
    */
   async function* follow(channel: EventChannelRow, signal: AbortSignal): AsyncGenerator<ChannelMessage[]> {
     const slot = longRequests.openFor(channel.credential_id, async () => {
-      const user = await db.selectFrom('users').select('is_active').where('id', '=', channel.user_id).executeTakeFirst();
-      if (user?.is_active !== 1) throw new Unauthenticated('The channel\'s user is no longer active.', 'event_channel_ended');
+      if (channel.credential_kind === null) throw new Unauthenticated('The channel\'s credential is unknown; open another.', 'event_channel_ended');
+      await principals.principalById(channel.credential_kind as CredentialKind, channel.credential_id);
     });
     const stop = AbortSignal.any([signal, closing.signal]);
     const positions = new Map<string, number>();

@@ -144,15 +144,37 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
     const cacheKey = `${username} ${hash}`;
     const cached = verified.get(cacheKey);
     if (cached) return cached;
-    const row = await db
+    const row = await pairQuery().where('api_credentials.username', '=', username).executeTakeFirst();
+    if (!row || row.revoked_at || !row.is_active || !timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hash))) throw failed;
+    const principal = principalOf(row);
+    verified.set(cacheKey, principal);
+    return principal;
+  }
+
+  /**
+   * The principal behind the pair with this id while it stands (not revoked, its user active):
+   * for what holds a credential's id past the request that presented it (an event channel's socket).
+   */
+  async function principalById(id: string): Promise<Principal> {
+    const cacheKey = `id:${id}`;
+    const cached = verified.get(cacheKey);
+    if (cached) return cached;
+    const row = isUuid(id) ? await pairQuery().where('api_credentials.id', '=', id).executeTakeFirst() : undefined;
+    if (!row || row.revoked_at || !row.is_active) throw new Unauthenticated('The API credential has been revoked.', 'token_revoked');
+    const principal = principalOf(row);
+    verified.set(cacheKey, principal);
+    return principal;
+  }
+
+  const pairQuery = () =>
+    db
       .selectFrom('api_credentials')
       .innerJoin('users', 'users.id', 'api_credentials.user_id')
       .innerJoin('organizations', 'organizations.id', 'api_credentials.organization_id')
-      .select(['api_credentials.id', 'api_credentials.secret_hash', 'api_credentials.scopes', 'api_credentials.revoked_at', 'api_credentials.organization_id', 'users.id as user_id', 'users.username', 'users.is_active', 'users.is_staff', 'users.is_superuser', 'organizations.path'])
-      .where('api_credentials.username', '=', username)
-      .executeTakeFirst();
-    if (!row || row.revoked_at || !row.is_active || !timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hash))) throw failed;
-    const principal: Principal = {
+      .select(['api_credentials.id', 'api_credentials.secret_hash', 'api_credentials.scopes', 'api_credentials.revoked_at', 'api_credentials.organization_id', 'users.id as user_id', 'users.username', 'users.is_active', 'users.is_staff', 'users.is_superuser', 'organizations.path']);
+
+  function principalOf(row: NonNullable<Awaited<ReturnType<ReturnType<typeof pairQuery>['executeTakeFirst']>>>): Principal {
+    return {
       userId: row.user_id,
       username: row.username,
       organizationId: row.organization_id,
@@ -163,9 +185,7 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
       credentialKind: 'api_credential',
       scopes: JSON.parse(row.scopes) as string[],
     };
-    verified.set(cacheKey, principal);
-    return principal;
   }
 
-  return { generate, list, get, revoke, authenticate };
+  return { generate, list, get, revoke, authenticate, principalById };
 }

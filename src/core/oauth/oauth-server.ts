@@ -4,7 +4,7 @@ import type { Store } from '../../store/database.ts';
 import type { Database, OauthTokenRow } from '../../store/schema.ts';
 import type { Principal } from '../actor.ts';
 import type { CredentialCache } from '../auth/credential-cache.ts';
-import { newId, nowIso } from '../clock.ts';
+import { isUuid, newId, nowIso } from '../clock.ts';
 import { Unauthenticated } from '../errors.ts';
 import { permissionsBeyond } from '../iam/permissions.ts';
 import { generateToken, hashToken, parseToken } from '../tokens/token-format.ts';
@@ -390,42 +390,61 @@ export function createOauthServer({
     if (parseToken(token) !== 'oauth_access') throw invalid();
     const hash = hashToken(token);
     return credentialCache.resolve(hash, async (now) => {
-      const row = await db
-        .selectFrom('oauth_tokens')
-        .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
-        .innerJoin('oauth_applications', 'oauth_applications.id', 'oauth_grants.application_id')
-        .leftJoin('users', 'users.id', 'oauth_grants.user_id')
-        .innerJoin('organizations', (join) =>
-          // A user's token acts in the user's organization; a client's own token in the application's.
-          join.on((eb) => eb('organizations.id', '=', eb.fn.coalesce('users.organization_id', 'oauth_applications.organization_id'))),
-        )
-        .select(['oauth_tokens.id', 'oauth_tokens.grant_id', 'oauth_tokens.token_hash', 'oauth_tokens.scopes', 'oauth_tokens.expires_at', 'oauth_tokens.revoked_at'])
-        .select(['oauth_grants.revoked_at as grant_revoked_at', 'oauth_grants.user_id', 'oauth_applications.client_id', 'users.username', 'users.is_active'])
-        .select(['organizations.id as organization_id', 'organizations.path as organization_path'])
-        .where('oauth_tokens.token_hash', '=', hash)
-        .where('oauth_tokens.kind', '=', 'access')
-        .executeTakeFirst();
+      const row = await accessTokenQuery().where('oauth_tokens.token_hash', '=', hash).executeTakeFirst();
       if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) throw invalid();
-      if (row.revoked_at || row.grant_revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
-      const expiresAt = Date.parse(row.expires_at);
-      if (expiresAt <= now) throw new Unauthenticated('Token has expired.', 'token_expired');
-      if (row.user_id && row.is_active !== 1) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
-      const principal: Principal = {
-        userId: row.user_id ?? '',
-        username: row.username ?? `oauth-client:${row.client_id}`,
-        organizationId: row.organization_id,
-        organizationPath: row.organization_path,
-        isSuperuser: false,
-        isStaff: false,
-        credentialId: row.id,
-        credentialKind: 'oauth',
-        scopes: oauthPermissions(JSON.parse(row.scopes) as string[]),
-      };
-      return { principal, expiresAt, revokedWith: [row.id, row.grant_id] };
+      return accessTokenPrincipal(row, now);
     });
   }
 
-  return { resolveClient, checkAuthorizationRequest, approve, issue, revoke, introspect, authenticateAccessToken };
+  /**
+   * The principal behind the access token with this id, by the same rules: for what holds a
+   * token's id past the request that presented it (an event channel's socket).
+   */
+  async function principalByAccessTokenId(tokenId: string): Promise<Principal> {
+    return credentialCache.resolve(`oauth-id:${tokenId}`, async (now) => {
+      const row = isUuid(tokenId) ? await accessTokenQuery().where('oauth_tokens.id', '=', tokenId).executeTakeFirst() : undefined;
+      if (!row) throw new Unauthenticated('Invalid token.', 'authentication_failed');
+      return accessTokenPrincipal(row, now);
+    });
+  }
+
+  const accessTokenQuery = () =>
+    db
+      .selectFrom('oauth_tokens')
+      .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
+      .innerJoin('oauth_applications', 'oauth_applications.id', 'oauth_grants.application_id')
+      .leftJoin('users', 'users.id', 'oauth_grants.user_id')
+      .innerJoin('organizations', (join) =>
+        // A user's token acts in the user's organization; a client's own token in the application's.
+        join.on((eb) => eb('organizations.id', '=', eb.fn.coalesce('users.organization_id', 'oauth_applications.organization_id'))),
+      )
+      .select(['oauth_tokens.id', 'oauth_tokens.grant_id', 'oauth_tokens.token_hash', 'oauth_tokens.scopes', 'oauth_tokens.expires_at', 'oauth_tokens.revoked_at'])
+      .select(['oauth_grants.revoked_at as grant_revoked_at', 'oauth_grants.user_id', 'oauth_applications.client_id', 'users.username', 'users.is_active'])
+      .select(['organizations.id as organization_id', 'organizations.path as organization_path'])
+      .where('oauth_tokens.kind', '=', 'access');
+  type AccessTokenRow = NonNullable<Awaited<ReturnType<ReturnType<typeof accessTokenQuery>['executeTakeFirst']>>>;
+
+  /** Checks an access token's row is usable and turns it into a principal. */
+  function accessTokenPrincipal(row: AccessTokenRow, now: number) {
+    if (row.revoked_at || row.grant_revoked_at) throw new Unauthenticated('Token has been revoked.', 'token_revoked');
+    const expiresAt = Date.parse(row.expires_at);
+    if (expiresAt <= now) throw new Unauthenticated('Token has expired.', 'token_expired');
+    if (row.user_id && row.is_active !== 1) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
+    const principal: Principal = {
+      userId: row.user_id ?? '',
+      username: row.username ?? `oauth-client:${row.client_id}`,
+      organizationId: row.organization_id,
+      organizationPath: row.organization_path,
+      isSuperuser: false,
+      isStaff: false,
+      credentialId: row.id,
+      credentialKind: 'oauth',
+      scopes: oauthPermissions(JSON.parse(row.scopes) as string[]),
+    };
+    return { principal, expiresAt, revokedWith: [row.id, row.grant_id] };
+  }
+
+  return { resolveClient, checkAuthorizationRequest, approve, issue, revoke, introspect, authenticateAccessToken, principalByAccessTokenId };
 }
 
 /** Ends a grant and every token issued under it. */

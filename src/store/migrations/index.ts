@@ -31,6 +31,7 @@ import * as m0820 from './0820_image_templates.ts';
 import * as m0830 from './0830_token_acls.ts';
 import * as m0840 from './0840_registration_tokens_and_notes.ts';
 import * as m0850 from './0850_app_run_env.ts';
+import * as m0860 from './0860_event_channel_credential_kind.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -69,6 +70,7 @@ const migrations: Record<string, Migration> = {
   '0830_token_acls': m0830,
   '0840_registration_tokens_and_notes': m0840,
   '0850_app_run_env': m0850,
+  '0860_event_channel_credential_kind': m0860,
 };
 
 export const migrationProvider: MigrationProvider = {

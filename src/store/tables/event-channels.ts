@@ -7,6 +7,8 @@ export interface EventChannelsTable {
   user_id: string;
   /** The credential that opened it: only the same credential subscribes it. */
   credential_id: string;
+  /** That credential's kind (`personal`, `oauth`, ...): its socket resolves it again by id. Null before 0860. */
+  credential_kind: string | null;
   /** SHA-256 of the one-time token its WebSocket URL carries. */
   token_hash: string;
   token_expires_at: string;

@@ -27,7 +27,7 @@ class ChannelClient {
   readonly socket: WebSocket;
   readonly messages: Envelope[] = [];
   readonly opened: Promise<void>;
-  readonly closed: Promise<{ code: number }>;
+  readonly closed: Promise<{ code: number; reason: string }>;
 
   constructor(url: string) {
     this.socket = new WebSocket(url);
@@ -39,7 +39,7 @@ class ChannelClient {
       }),
       'the channel to open',
     );
-    this.closed = new Promise((resolve) => this.socket.addEventListener('close', (event) => resolve({ code: event.code })));
+    this.closed = new Promise((resolve) => this.socket.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason })));
   }
 
   async close(): Promise<void> {
@@ -149,6 +149,17 @@ for (const database of testDatabases) {
       assert.equal((await call('PATCH', `/api/iam/users/${dave.id}/`, { is_active: false })).status, 200);
       const closed = await bounded(client.closed, 'the channel to end');
       assert.equal(closed.code, 1008);
+    });
+
+    it('ends a channel once the token that opened it is revoked, and only that channel', async () => {
+      const token = await addToken(app, app.token, ['*']);
+      const { client } = await connectedChannel(token.key);
+      const { client: untouched } = await connectedChannel();
+      assert.equal((await call('DELETE', `/api/auth/tokens/${token.id}/`)).status, 204);
+      const closed = await bounded(client.closed, 'the channel to end');
+      assert.equal(closed.code, 1008);
+      assert.match(closed.reason, /revoked/i);
+      assert.equal(untouched.socket.readyState, WebSocket.OPEN, "another credential's channel stays open");
     });
 
     it('needs command:read: a token without it opens no channel; with it alone it follows output but runs nothing', async () => {
