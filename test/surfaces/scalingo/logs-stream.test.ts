@@ -99,7 +99,15 @@ for (const database of testDatabases) {
 
     it(`holds at most ${STREAMS} streams per app: one more is closed with 1013, and a slot frees when a stream closes`, async () => {
       const url = await streamUrl(alice);
-      const held = await Promise.all(Array.from({ length: STREAMS }, () => follow(url)));
+      // The server takes a stream's slot after its socket opened: each held stream is counted
+      // before the next opens (and a stream of an earlier test, closed by its client, is gone).
+      const openStreams = () => app.nimbus.services.longRequests.openCount();
+      await eventually('earlier streams to be released', async () => (openStreams() === 0 ? true : undefined), 5_000);
+      const held = [];
+      for (let i = 1; i <= STREAMS; i++) {
+        held.push(await follow(url));
+        await eventually(`stream ${i} to hold its slot`, async () => (openStreams() === i ? true : undefined), 5_000);
+      }
       const extra = await follow(url);
       const refused = await within(extra.closed, 5_000, 'the extra stream to be closed');
       assert.equal(refused.code, 1013);
