@@ -17,17 +17,30 @@ for (const { name, open, skip } of computeProcessDatabases) {
 
       const first = await startServer(env);
       cleanups.push(() => first.kill());
-      const created = [];
-      for (let i = 0; i < BATCH; i++) {
+      const created: { id: string; task: string }[] = [];
+      const create = async (i: number) => {
         const res = await api(first, token, 'POST', '/api/servers/servers/', { name: `crash-${i}`, start: true });
         assert.equal(res.status, 201, JSON.stringify(res.json));
         created.push(res.json as { id: string; task: string });
-      }
-      // Kill it while the batch is under way: some servers are up, some not yet.
+        return res.json.task as string;
+      };
+      // Kill it while the batch is under way: some servers are up, and some are being started
+      // (their tasks claimed, so that the restart has to take them over). Servers start in tens
+      // of milliseconds, so the last ones are created only once one runs, and the kill comes as
+      // soon as one of theirs is claimed.
+      for (let i = 0; i < BATCH - 2; i++) await create(i);
       await eventually('a server of the batch to be running', async () => {
         const list = (await api(first, token, 'GET', '/api/servers/servers/?page_size=100')).json;
         return list.results.some((s: { state: string }) => s.state === 'running') ? true : undefined;
       }, 120_000);
+      const late = [await create(BATCH - 2), await create(BATCH - 1)];
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const statuses = await Promise.all(late.map(async (task) => (await api(first, token, 'GET', `/api/tasks/tasks/${task}/`)).json.status as string));
+        if (statuses.includes('running')) break;
+        assert.ok(statuses.includes('pending') && Date.now() < deadline, `a late task to be claimed and still running: ${statuses}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       await first.kill('SIGKILL');
 
       const second = await startServer(env);
