@@ -160,7 +160,9 @@ export function createCredentialService(deps: { store: Pick<Store, 'db'>; tokens
     const cached = verified.get(cacheKey);
     if (cached) return cached;
     const row = isUuid(id) ? await pairQuery().where('api_credentials.id', '=', id).executeTakeFirst() : undefined;
-    if (!row || row.revoked_at || !row.is_active) throw new Unauthenticated('The API credential has been revoked.', 'token_revoked');
+    if (!row) throw new Unauthenticated('Invalid username/password.', 'authentication_failed');
+    if (row.revoked_at) throw new Unauthenticated('The API credential has been revoked.', 'token_revoked');
+    if (!row.is_active) throw new Unauthenticated('User inactive or deleted.', 'authentication_failed');
     const principal = principalOf(row);
     verified.set(cacheKey, principal);
     return principal;
