@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRuncAppHost } from './backends/apps/index.ts';
 import { parseServerIdRange } from './backends/id-ranges.ts';
-import { createRouterThread, type RouterThread } from './backends/router/router-thread.ts';
+import { createAppsRouter, type AppsRouter } from './backends/router/nginx-router.ts';
 import { createRuncHosts } from './backends/runc/index.ts';
 import { createDnsServer, type DnsServer } from './backends/dns/server.ts';
 import { createNotifySender } from './backends/dns/notify.ts';
@@ -118,11 +118,11 @@ export interface Nimbus {
   /** The authoritative DNS server, when configured; the caller starts it (`listen()` gives its port). */
   dns: DnsServer | null;
   /**
-   * The apps router, in a thread of its own, when this process runs one (`routerPort` set,
-   * compute configured; HTTPS for custom domains when `routerTlsPort` is set too); `start()`
-   * starts it.
+   * The apps router (nginx, driven by this process) when this process runs one (`routerPort`
+   * set, compute configured; HTTPS for custom domains when `routerTlsPort` is set too);
+   * `start()` starts it.
    */
-  router: RouterThread | undefined;
+  router: AppsRouter | undefined;
   /** Starts the background work (the task worker); the listeners are started by the caller (`listeners.listen`). */
   start(): void;
   /**
@@ -168,8 +168,8 @@ export async function createNimbus(
       catalog: config.catalog,
     });
     const supervisor = compute ? services.apps.supervisor(logger) : undefined;
-    const router = compute && config.routerPort
-      ? createRouterThread({
+    const router = compute && config.routerPort && config.computeDir
+      ? createAppsRouter({
           host: config.host ?? '127.0.0.1',
           httpPort: config.routerPort,
           httpsPort: config.routerTlsPort ?? APPS_DEFAULTS.routerTlsPort,
@@ -177,6 +177,7 @@ export async function createNimbus(
           refreshMs: ROUTER_REFRESH_MS,
           access: (appId, lines) => void services.apps.logs.append(appId, lines.map(({ line, at }) => ({ source: 'router', line, at }))),
           drainMs: ROUTER_DRAIN_MS,
+          directory: path.join(path.resolve(config.computeDir), 'router'),
           logger,
         })
       : undefined;

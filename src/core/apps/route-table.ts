@@ -1,4 +1,4 @@
-import type { Route, RouteCertificate, RouteSet } from '../../backends/router/router.ts';
+import type { Route, RouteCertificate, RouteSet } from '../../backends/router/routes.ts';
 import type { Store } from '../../store/database.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { AppSettings } from './context.ts';

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from '../../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../../support/compute.ts';
@@ -238,7 +240,9 @@ for (const database of testDatabases) {
       assert.equal((await viaRouter(app, host)).status, 404);
       const { hostLeftovers } = await import('../../../support/host-leftovers.ts');
       const root = (app.nimbus as unknown as { config: { computeDir?: string } }).config.computeDir!;
-      const left = hostLeftovers(root, { servers: containers.map((c) => c.id) }, ['images', 'apps/stacks', 'apps/runc']).filter((thing) => !/\/apps\/(stacks|runc)\//.test(thing) && !/\/(networks|runc)\//.test(thing));
+      // The router's own configuration names the app no more (nor does anything else under the root).
+      assert.ok(!fs.readFileSync(path.join(root, 'router', 'nginx.conf'), 'utf8').includes('sample-shop'));
+      const left = hostLeftovers(root, { servers: containers.map((c) => c.id) }, ['images', 'apps/stacks', 'apps/runc', 'router']).filter((thing) => !/\/apps\/(stacks|runc)\//.test(thing) && !/\/(networks|runc)\//.test(thing));
       assert.deepEqual(left, []);
     });
   });
