@@ -24,12 +24,13 @@ export interface AppsRouterOptions {
   drainMs: number;
   /** nginx's own directory (configuration, certificates, access log, temporary files), this router's alone. */
   directory: string;
+  /** Past this size the access log is renamed and nginx opens a new one (64 MiB unless given). */
+  accessRotateBytes?: number;
   logger: Logger;
 }
 
 /** The access log is read this often, and nginx flushes its buffer as often. */
 const ACCESS_READ_MS = 100;
-/** Past this size, the access log is renamed and nginx opens a new one. */
 const ACCESS_ROTATE_BYTES = 64 * 1024 ** 2;
 const RESTART_FIRST_MS = 100;
 const RESTART_MAX_MS = 5_000;
@@ -83,7 +84,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
   let restartDelay = RESTART_FIRST_MS;
   let started!: () => void;
   const ready = new Promise<void>((resolve) => (started = resolve));
-  const accessLog = createAccessLogReader({ file: path.join(directory, ACCESS_LOG), rotateBytes: ACCESS_ROTATE_BYTES, reopen: () => nginx?.kill('SIGUSR1') });
+  const accessLog = createAccessLogReader({ file: path.join(directory, ACCESS_LOG), rotateBytes: options.accessRotateBytes ?? ACCESS_ROTATE_BYTES, reopen: () => nginx?.kill('SIGUSR1') });
 
   const signature = (set: RouteSet) => JSON.stringify([[...set.hosts], [...set.certificates].map(([host, c]) => [host, c.version])]);
 
@@ -184,7 +185,14 @@ export function createAppsRouter(options: AppsRouterOptions) {
     endLeftover();
     configure(current);
     const args = ['-p', `${directory}/`, '-c', 'nginx.conf', '-e', 'stderr'];
-    const child = hasSetpriv() ? spawn('setpriv', ['--pdeathsig', 'SIGTERM', '--', binary, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    // What nginx creates (its access log: the apps' clients and requests) is readable by its own user alone.
+    const umask = process.umask(0o077);
+    let child: ChildProcess;
+    try {
+      child = hasSetpriv() ? spawn('setpriv', ['--pdeathsig', 'SIGTERM', '--', binary, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    } finally {
+      process.umask(umask);
+    }
     nginx = child;
     const launchedAt = Date.now();
     let listening = false;

@@ -104,6 +104,7 @@ describe('the apps router (nginx)', { skip: nginxSkipReason ?? false }, () => {
       access: (appId, lines) => accessLines.push(...lines.map((l) => ({ appId, ...l }))),
       drainMs: 3_000,
       directory,
+      accessRotateBytes: 4_096,
       logger: createLogger('info', new Writable({ write: (chunk, _enc, done) => (logged.push(String(chunk)), done()) })),
     });
     await bounded(router.start(), 'the router to start');
@@ -193,6 +194,22 @@ describe('the apps router (nginx)', { skip: nginxSkipReason ?? false }, () => {
     assert.equal(line.appId, 'app-shop');
     assert.match(line.line, /"GET \/logged-path HTTP\/1.1" 200 [\d.]+ms backend=127\.0\.0\.1:\d+ request_id=\S+$/);
     assert.ok(Math.abs(Date.parse(line.at) - Date.now()) < 60_000);
+    assert.equal(fs.statSync(path.join(directory, 'access.log')).mode & 0o077, 0, 'the access log is readable by its owner alone');
+  });
+
+  it('keeps every access line once while its log is rotated under it', async () => {
+    // About 150 bytes a line: 4 KiB rotates every ~27 requests, while nginx's workers (another user when root) reopen it.
+    const paths = Array.from({ length: 120 }, (_, i) => `/rotated-${i}`);
+    const firstLog = fs.statSync(path.join(directory, 'access.log')).ino;
+    for (const [i, p] of paths.entries()) {
+      await request('shop.apps.test', p);
+      if (i % 30 === 29) await new Promise((resolve) => setTimeout(resolve, 1_200));
+    }
+    await eventually('every line', async () => (paths.every((p) => accessLines.some((l) => l.line.includes(`GET ${p} `))) ? true : undefined), WAIT_MS);
+    for (const p of paths) assert.equal(accessLines.filter((l) => l.line.includes(`GET ${p} `)).length, 1, p);
+    assert.notEqual(fs.statSync(path.join(directory, 'access.log')).ino, firstLog, 'the log was rotated');
+    assert.equal(fs.statSync(path.join(directory, 'access.log')).mode & 0o077, 0, 'a new log is as private');
+    assert.deepEqual(logged.filter((line) => /failed/.test(line)), [], 'nginx reopened its log without an error');
   });
 
   const secureRequest = () =>
