@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,12 +34,13 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * The load generator: autocannon (an npm package, always there) or, with `BENCH_LOADER=wrk`,
- * Debian's `wrk`. On two cores the generator shares the CPU with what it measures: autocannon
- * spends about 30-70 us of it per request, wrk a fraction of that, so wrk leaves more of the
- * machine to the server (and a proxy's cost weighs more plainly against the server's own).
+ * The load generator: Debian's `wrk` when it is installed, else autocannon (an npm package,
+ * always there); `BENCH_LOADER=wrk|autocannon` chooses. On two cores the generator shares the
+ * CPU with what it measures: autocannon spends about 30-70 us of it per request, wrk a fraction
+ * of that, so wrk leaves more of the machine to the servers (and a proxy's cost weighs as
+ * plainly as it would against clients elsewhere).
  */
-export const LOADER = process.env.BENCH_LOADER === 'wrk' ? 'wrk' : 'autocannon';
+export const LOADER: 'wrk' | 'autocannon' = process.env.BENCH_LOADER === 'autocannon' ? 'autocannon' : process.env.BENCH_LOADER === 'wrk' || !spawnSync('wrk', ['--version']).error ? 'wrk' : 'autocannon';
 
 type Run = { requestsPerSecond: number; requests: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number };
 type RunOptions = Required<Pick<LoadOptions, 'url' | 'headers' | 'connections' | 'method'>> & { body?: string; seconds: number };
@@ -65,7 +66,7 @@ async function wrkRun({ url, headers, connections, method, body, seconds }: RunO
     const latency = (p: number) => {
       const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)$`, 'm').exec(stdout);
       if (!match) throw new Error(`wrk printed no ${p}% latency:\n${stdout}`);
-      return Number(match[1]) * WRK_UNITS[match[2]!]!;
+      return Math.round(Number(match[1]) * WRK_UNITS[match[2]!]! * 1000) / 1000;
     };
     const requests = number(/^\s*(\d+) requests in/m);
     const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
