@@ -51,17 +51,27 @@ function refusingNullCharacters(validate: ValidateFunction): ValidateFunction {
   return checked;
 }
 
+/** A value still to look into, and how it was reached (its pointer is spelled out only for the one found). */
+interface Visit {
+  value: unknown;
+  parent: Visit | null;
+  key: string;
+}
+
+const pointerOf = (visit: Visit | null): string => (visit?.parent ? `${pointerOf(visit.parent)}/${visit.key.replace(/~/g, '~0').replace(/\//g, '~1')}` : '');
+
 /** The JSON pointer of the first string (or key) holding U+0000; iterative, as bodies may nest deeply. */
 function nullCharacterPath(root: unknown): string | null {
-  const pending: [unknown, string][] = [[root, '']];
+  const pending: Visit[] = [{ value: root, parent: null, key: '' }];
   for (let next = pending.pop(); next; next = pending.pop()) {
-    const [value, path] = next;
+    const { value } = next;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return path;
+      if (value.includes('\u0000')) return pointerOf(next);
     } else if (typeof value === 'object' && value !== null) {
-      for (const [key, item] of Object.entries(value)) {
-        if (key.includes('\u0000')) return path;
-        pending.push([item, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (key.includes('\u0000')) return pointerOf(next);
+        pending.push({ value: (value as Record<string, unknown>)[key], parent: next, key });
       }
     }
   }

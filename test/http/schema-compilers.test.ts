@@ -56,3 +56,17 @@ for (const database of testDatabases) {
     });
   });
 }
+
+describe('null characters', () => {
+  it('are refused wherever they are, and the error points at the first one found', () => {
+    const validate = validatorCompiler({ schema: { type: 'object' }, httpPart: 'body', method: 'POST', url: '/' }) as unknown as ((data: unknown) => boolean) & { errors: { instancePath: string; keyword: string }[] | null };
+    assert.equal(validate({ name: 'plain', tags: [{ 'a/b~c': 'x' }] }), true);
+    assert.equal(validate.errors, null);
+    assert.equal(validate({ name: 'plain', tags: [{ 'a/b~c': 'x\u0000' }] }), false);
+    assert.deepEqual(validate.errors!.map((e) => [e.instancePath, e.keyword]), [['/tags/0/a~1b~0c', 'nullCharacter']]);
+    assert.equal(validate({ nested: { ['k\u0000']: 1 } }), false);
+    assert.equal(validate.errors![0]!.instancePath, '/nested', 'a key holding one: its object');
+    assert.equal(validate('\u0000'), false);
+    assert.equal(validate.errors![0]!.instancePath, '');
+  });
+});
