@@ -97,8 +97,8 @@ for (const database of testDatabases) {
       assert.equal((await client.request('/volumes', 'HEAD')).headers['x-total-count'], '0');
 
       const root = app.computeDir!;
-      // Spares (never-used volumes and image copies made ahead for the next server) stay while Nimbus runs.
-      assert.deepEqual(hostLeftovers(root, { servers: [server.id] }, ['images', 'networks', 'spares']), []);
+      // Spares (never-used volumes and image copies made ahead for the next server) and the apps router's files stay while Nimbus runs.
+      assert.deepEqual(hostLeftovers(root, { servers: [server.id] }, ['images', 'networks', 'spares', 'router']), []);
       for (const folder of ['volumes', 'servers']) {
         const inside = path.join(root, folder);
         assert.deepEqual(existsSync(inside) ? readdirSync(inside) : [], [], `${folder} left on the host`);
