@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { NetworkSpec, ServerSpec } from '../../../src/backends/compute-host.ts';
+import { macOf } from '../../../src/backends/network/wiring.ts';
 import { BackendFixture, SKIP_REASON, hostPings } from './fixture.ts';
 
 describe('runc host: private networks', { skip: SKIP_REASON ?? false }, () => {
@@ -36,6 +37,18 @@ describe('runc host: private networks', { skip: SKIP_REASON ?? false }, () => {
     const addresses = await fixture.exec(first.id, 'ip -o -4 addr show eth0; ip route');
     assert.match(addresses.output, new RegExp(`${first.address.replace(/\./g, '\\.')}/24`));
     assert.match(addresses.output, new RegExp(`default via ${network.gateway.replace(/\./g, '\\.')}`));
+  });
+
+  it('reaches at once a server given the address another had a moment ago', async () => {
+    // The host learns the first holder's MAC (its neighbour entry stays "reachable" for 15-45 s)...
+    assert.ok(hostPings(second.address));
+    await fixture.host.servers.remove(second.id);
+    // ...and a new server on that address must be reached through it right away.
+    second = await fixture.server({ network, hostNumber: 11, hostname: 'second' });
+    await fixture.host.servers.start(second);
+    assert.ok(hostPings(second.address), 'the new holder of the address answers at once');
+    const mac = await fixture.exec(second.id, 'cat /sys/class/net/eth0/address');
+    assert.equal(mac.output.trim(), macOf(second.address));
   });
 
   it('keeps the bridge while a server uses it and removes it with the last one', async () => {
