@@ -141,7 +141,12 @@ export function createAppsRouter(options: AppsRouterOptions) {
       return;
     }
     if (signature(current) === configured) return;
-    configure(current);
+    try {
+      configure(current);
+    } catch (error) {
+      logger.error({ err: error }, 'the apps router could not write its configuration');
+      return;
+    }
     nginx?.kill('SIGHUP');
   }
 
@@ -178,12 +183,27 @@ export function createAppsRouter(options: AppsRouterOptions) {
     fs.rmSync(pidFile, { force: true });
   }
 
+  /** Starts nginx again after the current delay, which doubles each time (up to 5 s). */
+  function launchLater(binary: string): void {
+    restartTimer = setTimeout(() => {
+      if (!stopped) void launch(binary);
+    }, restartDelay);
+    restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+  }
+
   /** Starts nginx with the current routes; resolves once it listens (its pid file is written after it bound its ports) or it ended. */
   function launch(binary: string): Promise<void> {
     deliverAccessLines();
-    accessLog.reset();
-    endLeftover();
-    configure(current);
+    try {
+      accessLog.reset();
+      endLeftover();
+      configure(current);
+    } catch (error) {
+      // Its directory cannot be written: tried again as a crash of nginx would be.
+      logger.error({ err: error }, `the apps router could not write its configuration; trying again in ${restartDelay} ms`);
+      launchLater(binary);
+      return Promise.resolve();
+    }
     const args = ['-p', `${directory}/`, '-c', 'nginx.conf', '-e', 'stderr'];
     // What nginx creates (its access log: the apps' clients and requests) is readable by its own user alone.
     const umask = process.umask(0o077);
@@ -220,10 +240,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
         if (Date.now() - launchedAt >= STABLE_MS) restartDelay = RESTART_FIRST_MS;
         const why = listening ? 'ended unexpectedly' : 'could not start (set NIMBUS_ROUTER_PORT and NIMBUS_ROUTER_TLS_PORT to free ports, or 0 to run none)';
         logger.error(`the apps router (nginx) ${why} (exit code ${code}, signal ${signal}); starting it again in ${restartDelay} ms`);
-        restartTimer = setTimeout(() => {
-          if (!stopped) void launch(binary);
-        }, restartDelay);
-        restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+        launchLater(binary);
       });
     });
   }
