@@ -57,7 +57,8 @@ export function createAccessLogReader({ file, rotateBytes, reopen }: { file: str
     for (;;) {
       const read = fs.readSync(descriptor, buffer, 0, CHUNK, at);
       if (read === 0) return at;
-      text.push(buffer.toString('utf8', 0, read));
+      // nginx writes what is not printable ASCII as \xHH: a chunk never ends inside a character.
+      text.push(buffer.toString('latin1', 0, read));
       at += read;
     }
   }
