@@ -58,7 +58,12 @@ interface Visit {
   key: string;
 }
 
-const pointerOf = (visit: Visit | null): string => (visit?.parent ? `${pointerOf(visit.parent)}/${visit.key.replace(/~/g, '~0').replace(/\//g, '~1')}` : '');
+/** The JSON pointer of `visit`, walked back iteratively like the search itself (a body may nest deeper than the stack). */
+function pointerOf(visit: Visit): string {
+  const keys: string[] = [];
+  for (let at: Visit = visit; at.parent; at = at.parent) keys.push(at.key.replace(/~/g, '~0').replace(/\//g, '~1'));
+  return keys.reverse().map((key) => `/${key}`).join('');
+}
 
 /** The JSON pointer of the first string (or key) holding U+0000; iterative, as bodies may nest deeply. */
 function nullCharacterPath(root: unknown): string | null {

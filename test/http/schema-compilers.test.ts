@@ -68,5 +68,10 @@ describe('null characters', () => {
     assert.equal(validate.errors![0]!.instancePath, '/nested', 'a key holding one: its object');
     assert.equal(validate('\u0000'), false);
     assert.equal(validate.errors![0]!.instancePath, '');
+    // Deeper than the stack would allow a recursive walk: still a clear error, not a crash.
+    let deep: unknown = 'x\u0000';
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    assert.equal(validate(deep), false);
+    assert.equal(validate.errors![0]!.instancePath, '/a'.repeat(100_000));
   });
 });
