@@ -17,15 +17,6 @@ const linkExists = (name: string) => exists(path.join('/sys/class/net', name));
 const netnsExists = (name: string) => exists(path.join('/run/netns', name));
 
 /**
- * An organization's network is a Linux bridge holding the gateway address; each running
- * server or app container has a netns named `nimbus-<id>` on the host (a server's is made by
- * runc with its user namespace, which owns it) and a veth pair whose host end is on the bridge. The host routes to the subnet through the bridge, so it reaches every
- * server. A bridge goes when its last server does.
- *
- * Each bridge is recorded under `networks/` before it is made, which is how sweep knows the
- * bridges of this root from those of another.
- */
-/**
  * The MAC address of the interface holding `address`: made of the address (as Docker does), so
  * that a process or server given an address another had a moment ago is reached at once. With
  * a random one, the host's neighbour entry would still name the old MAC, and nothing would
@@ -35,6 +26,15 @@ export function macOf(address: string): string {
   return ['02', '42', ...address.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
 }
 
+/**
+ * An organization's network is a Linux bridge holding the gateway address; each running
+ * server or app container has a netns named `nimbus-<id>` on the host (a server's is made by
+ * runc with its user namespace, which owns it) and a veth pair whose host end is on the bridge. The host routes to the subnet through the bridge, so it reaches every
+ * server. A bridge goes when its last server does.
+ *
+ * Each bridge is recorded under `networks/` before it is made, which is how sweep knows the
+ * bridges of this root from those of another.
+ */
 export class NetworkWiring {
   /** Bridge changes (create, delete-when-empty) run one at a time per bridge. */
   private readonly bridgeLocks = new Map<string, Promise<unknown>>();
