@@ -40,14 +40,18 @@ const STABLE_MS = 30_000;
 const STOP_MARGIN_MS = 2_000;
 const READY_POLL_MS = 20;
 
-/** nginx: on the PATH, or where Debian's package puts it (not on every user's PATH). */
-function findNginx(): string | undefined {
-  for (const candidate of ['nginx', '/usr/sbin/nginx']) if (!spawnSync(candidate, ['-v']).error) return candidate;
-  return undefined;
-}
+const runs = (command: string, ...args: string[]) => !spawnSync(command, args).error;
 
-/** `setpriv` (util-linux) gives nginx a signal for when this process dies, so that no nginx outlives Nimbus. */
-const hasSetpriv = () => !spawnSync('setpriv', ['--version']).error;
+/**
+ * How to run nginx: on the PATH, or where Debian's package puts it (not on every user's PATH);
+ * through `setpriv` (util-linux) when there is one, which gives nginx a signal for when this
+ * process dies, so that no nginx outlives Nimbus. Undefined without nginx.
+ */
+function nginxCommand(): string[] | undefined {
+  const binary = ['nginx', '/usr/sbin/nginx'].find((candidate) => runs(candidate, '-v'));
+  if (!binary) return undefined;
+  return runs('setpriv', '--version') ? ['setpriv', '--pdeathsig', 'SIGTERM', '--', binary] : [binary];
+}
 
 /** Ends a process group, ignoring one already gone. */
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -85,6 +89,15 @@ export function createAppsRouter(options: AppsRouterOptions) {
   let started!: () => void;
   const ready = new Promise<void>((resolve) => (started = resolve));
   const accessLog = createAccessLogReader({ file: path.join(directory, ACCESS_LOG), rotateBytes: options.accessRotateBytes ?? ACCESS_ROTATE_BYTES, reopen: () => nginx?.kill('SIGUSR1') });
+
+  /** The pid nginx wrote, if it wrote one. */
+  const writtenPid = (): number | undefined => {
+    try {
+      return Number(fs.readFileSync(pidFile, 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+  };
 
   const signature = (set: RouteSet) => JSON.stringify([[...set.hosts], [...set.certificates].map(([host, c]) => [host, c.version])]);
 
@@ -169,12 +182,8 @@ export function createAppsRouter(options: AppsRouterOptions) {
 
   /** An nginx of an earlier run of this process (killed before it could stop it) still holding the ports: ended. */
   function endLeftover(): void {
-    let pid: number;
-    try {
-      pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    } catch {
-      return;
-    }
+    const pid = writtenPid();
+    if (pid === undefined) return;
     try {
       if (pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(directory)) killGroup(pid, 'SIGKILL');
     } catch {
@@ -184,15 +193,15 @@ export function createAppsRouter(options: AppsRouterOptions) {
   }
 
   /** Starts nginx again after the current delay, which doubles each time (up to 5 s). */
-  function launchLater(binary: string): void {
+  function launchLater(command: string[]): void {
     restartTimer = setTimeout(() => {
-      if (!stopped) void launch(binary);
+      if (!stopped) void launch(command);
     }, restartDelay);
     restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
   }
 
   /** Starts nginx with the current routes; resolves once it listens (its pid file is written after it bound its ports) or it ended. */
-  function launch(binary: string): Promise<void> {
+  function launch(command: string[]): Promise<void> {
     deliverAccessLines();
     try {
       accessLog.reset();
@@ -201,15 +210,15 @@ export function createAppsRouter(options: AppsRouterOptions) {
     } catch (error) {
       // Its directory cannot be written: tried again as a crash of nginx would be.
       logger.error({ err: error }, `the apps router could not write its configuration; trying again in ${restartDelay} ms`);
-      launchLater(binary);
+      launchLater(command);
       return Promise.resolve();
     }
-    const args = ['-p', `${directory}/`, '-c', 'nginx.conf', '-e', 'stderr'];
+    const [program, ...programArgs] = command;
     // What nginx creates (its access log: the apps' clients and requests) is readable by its own user alone.
     const umask = process.umask(0o077);
     let child: ChildProcess;
     try {
-      child = hasSetpriv() ? spawn('setpriv', ['--pdeathsig', 'SIGTERM', '--', binary, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(program!, [...programArgs, '-p', `${directory}/`, '-c', 'nginx.conf', '-e', 'stderr'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     } finally {
       process.umask(umask);
     }
@@ -219,11 +228,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
     readline.createInterface({ input: child.stderr! }).on('line', (line) => logger.warn(`the apps router: ${line.replace(/^nginx: /, '')}`));
     return new Promise((resolve) => {
       const poll = setInterval(() => {
-        try {
-          if (Number(fs.readFileSync(pidFile, 'utf8').trim()) !== child.pid) return;
-        } catch {
-          return;
-        }
+        if (writtenPid() !== child.pid) return;
         clearInterval(poll);
         listening = true;
         logger.info({ port: options.httpPort, tlsPort: options.httpsPort || undefined }, 'apps router listening (nginx)');
@@ -240,7 +245,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
         if (Date.now() - launchedAt >= STABLE_MS) restartDelay = RESTART_FIRST_MS;
         const why = listening ? 'ended unexpectedly' : 'could not start (set NIMBUS_ROUTER_PORT and NIMBUS_ROUTER_TLS_PORT to free ports, or 0 to run none)';
         logger.error(`the apps router (nginx) ${why} (exit code ${code}, signal ${signal}); starting it again in ${restartDelay} ms`);
-        launchLater(binary);
+        launchLater(command);
       });
     });
   }
@@ -256,8 +261,8 @@ export function createAppsRouter(options: AppsRouterOptions) {
     },
     /** Reads the routes, starts nginx, then reads the routes and its access log every moment. */
     async start(): Promise<void> {
-      const binary = findNginx();
-      if (!binary) {
+      const command = nginxCommand();
+      if (!command) {
         logger.error('the apps router needs nginx (apt-get install nginx-light), which is not installed: no app is served (NIMBUS_ROUTER_PORT=0 runs no router)');
         started();
         return;
@@ -272,7 +277,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
         logger.warn({ err: error }, 'the router could not read its routes');
       }
       if (stopped) return;
-      await launch(binary);
+      await launch(command);
       started();
       const again = () => {
         if (stopped) return;
