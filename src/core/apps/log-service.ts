@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../../store/database.ts';
 import { isUniqueViolation } from '../../store/errors.ts';
-import type { AppLogLineRow } from '../../store/schema.ts';
 import type { Actor } from '../actor.ts';
 import { nowIso } from '../clock.ts';
 import type { Capabilities } from '../capabilities/capabilities.ts';
@@ -25,6 +24,31 @@ const SOURCE_FILTER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const FOLLOW_POLL_MS = 300;
 /** Lines of an app are gathered this long before they are written together. */
 const BATCH_MS = 200;
+/** Lines stored in one row: a reader of the last few decodes no more than this. */
+const LINES_PER_CHUNK = 500;
+/** Rows read at once, newest or next first. */
+const CHUNKS_PER_READ = 32;
+
+/** A line of an app's logs. */
+export interface AppLogLine {
+  app_id: string;
+  /** Increasing per app: the position `?after=` and SSE ids resume from. */
+  seq: number;
+  /** `web-1`, `worker-2`, `router`, `run`... */
+  source: string;
+  line: string;
+  created_at: string;
+}
+
+type StoredLine = [createdAt: string, source: string, line: string];
+
+function linesOf(chunk: { app_id: string; first_seq: number | string; lines: string }): AppLogLine[] {
+  const first = Number(chunk.first_seq);
+  return (JSON.parse(chunk.lines) as StoredLine[]).map(([created_at, source, line], i) => ({ app_id: chunk.app_id, seq: first + i, source, line, created_at }));
+}
+
+/** Whether a line is of one source (`web-1`) or process type (`web`, every `web-<n>`); any, without one. */
+const ofSource = (source: string | undefined) => (line: AppLogLine) => source === undefined || line.source === source || line.source.startsWith(`${source}-`);
 
 export type LogService = ReturnType<typeof createLogService>;
 
@@ -41,15 +65,25 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
   /** Lines waiting for their app's next write. */
   const pending = new Map<string, { lines: { source: string; line: string; at?: string }[]; written: Promise<void> }>();
 
+  /** The number of the app's newest line (0: none yet). */
+  const newestSeq = async (from: Pick<Store['db'], 'selectFrom'>, appId: string) =>
+    Number((await from.selectFrom('app_log_chunks').select((eb) => eb.fn.max('last_seq').as('seq')).where('app_id', '=', appId).executeTakeFirst())?.seq ?? 0);
+
   async function write(appId: string, lines: { source: string; line: string; at?: string }[]): Promise<void> {
+    const now = nowIso();
+    const stored = lines.map((l): StoredLine => [l.at ?? now, l.source, l.line.slice(0, LOG_LINE_MAX)]);
     for (let attempt = 0; ; attempt++) {
       try {
         await db.transaction().execute(async (trx) => {
-          const last = await trx.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', appId).executeTakeFirst();
-          const first = Number(last?.seq ?? 0) + 1;
-          const rows = lines.map((l, i) => ({ app_id: appId, seq: first + i, source: l.source, line: l.line.slice(0, LOG_LINE_MAX), created_at: l.at ?? nowIso() }));
-          for (let i = 0; i < rows.length; i += 500) await trx.insertInto('app_log_lines').values(rows.slice(i, i + 500)).execute();
-          await trx.deleteFrom('app_log_lines').where('app_id', '=', appId).where('seq', '<=', first + rows.length - 1 - settings.linesPerApp).execute();
+          const first = (await newestSeq(trx, appId)) + 1;
+          const chunks = [];
+          for (let i = 0; i < stored.length; i += LINES_PER_CHUNK) {
+            const part = stored.slice(i, i + LINES_PER_CHUNK);
+            chunks.push({ app_id: appId, first_seq: first + i, last_seq: first + i + part.length - 1, lines: JSON.stringify(part) });
+          }
+          await trx.insertInto('app_log_chunks').values(chunks).execute();
+          // Whole rows go once all their lines are older than the last `linesPerApp`; readers skip the rest of them.
+          await trx.deleteFrom('app_log_chunks').where('app_id', '=', appId).where('last_seq', '<=', first + stored.length - 1 - settings.linesPerApp).execute();
         });
         return;
       } catch (error) {
@@ -89,23 +123,57 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     if (!Number.isInteger(n) || n < 1 || n > READ_MAX) throw ValidationFailed.field('n', `Ensure this value is a whole number from 1 to ${READ_MAX}.`);
   }
 
-  /** Lines of one source (`web-1`) or process type (`web`, every `web-<n>`), when given. */
-  function ofSource<Q extends ReturnType<typeof linesOf>>(query: Q, source: string | undefined): Q {
-    // A prefix compared as text (in a LIKE pattern, `_` would match anything).
-    return source === undefined ? query : (query.where((eb) => eb.or([eb('source', '=', source), eb(eb.fn('substr', ['source', eb.lit(1), eb.lit(source.length + 1)]), '=', `${source}-`)])) as Q);
+  /** The app's last `n` lines kept (oldest first), of one source or process type when given. */
+  async function lastLines(appId: string, n: number, source?: string): Promise<AppLogLine[]> {
+    // Lines up to `newest - linesPerApp` are dropped, even where their row is still kept for newer ones.
+    const dropped = (await newestSeq(db, appId)) - settings.linesPerApp;
+    const wanted = ofSource(source);
+    const found: AppLogLine[][] = [];
+    let count = 0;
+    let before = Number.MAX_SAFE_INTEGER;
+    while (count < n) {
+      const chunks = await db.selectFrom('app_log_chunks').selectAll().where('app_id', '=', appId).where('first_seq', '<', before).where('last_seq', '>', dropped).orderBy('first_seq', 'desc').limit(CHUNKS_PER_READ).execute();
+      for (const chunk of chunks) {
+        const lines = linesOf(chunk).filter((line) => line.seq > dropped && wanted(line));
+        found.push(lines);
+        count += lines.length;
+        if (count >= n) break;
+      }
+      if (chunks.length < CHUNKS_PER_READ) break;
+      before = Number(chunks.at(-1)!.first_seq);
+    }
+    return found.reverse().flat().slice(-n);
   }
 
-  const linesOf = (appId: string) => db.selectFrom('app_log_lines').selectAll().where('app_id', '=', appId);
-
-  /** The app's last `n` lines (oldest first), of one source or process type when given. */
-  async function lastLines(appId: string, n: number, source?: string): Promise<AppLogLineRow[]> {
-    return (await ofSource(linesOf(appId), source).orderBy('seq', 'desc').limit(n).execute()).reverse();
+  /** The lines numbered after `position`, oldest first, a few rows' worth at a time: the lines and the position after them. */
+  async function linesAfter(appId: string, position: number): Promise<{ lines: AppLogLine[]; position: number; more: boolean }> {
+    const chunks = await db.selectFrom('app_log_chunks').selectAll().where('app_id', '=', appId).where('last_seq', '>', position).orderBy('last_seq').limit(CHUNKS_PER_READ).execute();
+    if (!chunks.length) return { lines: [], position, more: false };
+    const lines = chunks.flatMap(linesOf).filter((line) => line.seq > position);
+    return { lines, position: Number(chunks.at(-1)!.last_seq), more: chunks.length === CHUNKS_PER_READ };
   }
 
-  const lastSeq = async (appId: string) => Number((await db.selectFrom('app_log_lines').select((eb) => eb.fn.max('seq').as('seq')).where('app_id', '=', appId).executeTakeFirst())?.seq ?? 0);
+  /**
+   * The lines after `position` as they are written (of one source or process type when given),
+   * in batches; an empty batch every `idleMs` of silence; until `signal` ends it.
+   */
+  async function* batchesAfter(appId: string, position: number, options: { source?: string; idleMs: number; signal: AbortSignal }): AsyncGenerator<AppLogLine[]> {
+    const wanted = ofSource(options.source);
+    let idleSince = Date.now();
+    while (!options.signal.aborted) {
+      const next = await linesAfter(appId, position);
+      position = next.position;
+      const lines = next.lines.filter(wanted);
+      if (lines.length || Date.now() - idleSince >= options.idleMs) {
+        idleSince = Date.now();
+        yield lines;
+      }
+      if (!next.more) await sleep(FOLLOW_POLL_MS, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
 
   /** The last `n` lines (oldest first). */
-  async function tail(actor: Actor, appRef: string, n: number): Promise<AppLogLineRow[]> {
+  async function tail(actor: Actor, appRef: string, n: number): Promise<AppLogLine[]> {
     const app = await apps.reach(actor, appRef, 'read');
     assertCount(n);
     return lastLines(app.id, n);
@@ -141,7 +209,7 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
   }
 
   /** The last `n` lines of the app a link names (of one source or process type when given). */
-  async function tailByLink(appId: string, token: string, options: { n: number; source?: string }): Promise<AppLogLineRow[]> {
+  async function tailByLink(appId: string, token: string, options: { n: number; source?: string }): Promise<AppLogLine[]> {
     const grant = deps.capabilities.read(LOGS_LINK, token);
     const app = await linkedApp(appId, grant);
     assertCount(options.n);
@@ -165,18 +233,7 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     });
     const signal = AbortSignal.any([options.signal, deps.closing]);
     return heldBy(held, options.signal, (async function* () {
-      let position = options.afterSeq ?? (await lastSeq(app.id));
-      let idleSince = Date.now();
-      while (!signal.aborted) {
-        const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
-        if (rows.length) position = Number(rows.at(-1)!.seq);
-        const wanted = options.source === undefined ? rows : rows.filter((row) => row.source === options.source || row.source.startsWith(`${options.source}-`));
-        if (wanted.length || Date.now() - idleSince >= options.idleMs) {
-          idleSince = Date.now();
-          yield wanted;
-        }
-        if (rows.length < 500) await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
-      }
+      yield* batchesAfter(app.id, options.afterSeq ?? (await newestSeq(db, app.id)), { ...options, signal });
     })());
   }
 
@@ -187,18 +244,9 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     const signal = AbortSignal.any([options.signal, deps.closing]);
     const held = deps.longRequests.open(actor, (current) => apps.reach(current, app.id, 'read'));
     return heldBy(held, options.signal, (async function* () {
-      let position = options.afterSeq ?? (initial.length ? Number(initial.at(-1)!.seq) : await lastSeq(app.id));
+      const position = options.afterSeq ?? (initial.length ? initial.at(-1)!.seq : await newestSeq(db, app.id));
       if (initial.length) yield initial;
-      let idleSince = Date.now();
-      while (!signal.aborted) {
-        const rows = await db.selectFrom('app_log_lines').selectAll().where('app_id', '=', app.id).where('seq', '>', position).orderBy('seq').limit(500).execute();
-        if (rows.length) position = Number(rows.at(-1)!.seq);
-        if (rows.length || Date.now() - idleSince >= options.idleMs) {
-          idleSince = Date.now();
-          yield rows;
-        }
-        if (rows.length < 500) await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
-      }
+      yield* batchesAfter(app.id, position, { idleMs: options.idleMs, signal });
     })());
   }
 

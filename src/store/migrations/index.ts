@@ -32,6 +32,7 @@ import * as m0830 from './0830_token_acls.ts';
 import * as m0840 from './0840_registration_tokens_and_notes.ts';
 import * as m0850 from './0850_app_run_env.ts';
 import * as m0860 from './0860_event_channel_credential_kind.ts';
+import * as m0870 from './0870_app_log_chunks.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -71,6 +72,7 @@ const migrations: Record<string, Migration> = {
   '0840_registration_tokens_and_notes': m0840,
   '0850_app_run_env': m0850,
   '0860_event_channel_credential_kind': m0860,
+  '0870_app_log_chunks': m0870,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -32,7 +32,7 @@ export interface AppTables {
   app_variables: AppVariablesTable;
   app_formation: AppFormationTable;
   app_containers: AppContainersTable;
-  app_log_lines: AppLogLinesTable;
+  app_log_chunks: AppLogChunksTable;
   app_runs: AppRunsTable;
   app_domains: AppDomainsTable;
   app_collaborators: AppCollaboratorsTable;
@@ -125,14 +125,14 @@ export interface AppContainersTable {
   created_at: string;
 }
 
-export interface AppLogLinesTable {
+/** Consecutive lines of an app's logs, stored together (a row per line cost more than proxying a request). */
+export interface AppLogChunksTable {
   app_id: string;
-  /** Increasing per app: the position `?after=` and SSE ids resume from. */
-  seq: number;
-  /** `web-1`, `worker-2`, `router`, `run`... */
-  source: string;
-  line: string;
-  created_at: string;
+  /** Lines are numbered per app, increasing: the position `?after=` and SSE ids resume from. */
+  first_seq: number;
+  last_seq: number;
+  /** JSON: `[created_at, source, line]` of each line, in order. */
+  lines: string;
 }
 
 /** `queued` -> `running` -> `succeeded` (exit code 0) | `failed` (another exit code, or it could not run). */
@@ -197,4 +197,3 @@ export type AppDeploymentRow = Selectable<AppDeploymentsTable>;
 export type AppVariableRow = Selectable<AppVariablesTable>;
 export type AppFormationRow = Selectable<AppFormationTable>;
 export type AppContainerRow = Selectable<AppContainersTable>;
-export type AppLogLineRow = Selectable<AppLogLinesTable>;

@@ -3,7 +3,8 @@ import type { App } from '../../core/apps/app-service.ts';
 import { SIZES } from '../../core/apps/plans.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { ValidationFailed } from '../../core/errors.ts';
-import type { AppContainerRow, AppFormationRow, AppLogLineRow } from '../../store/schema.ts';
+import type { AppLogLine } from '../../core/apps/log-service.ts';
+import type { AppContainerRow, AppFormationRow } from '../../store/schema.ts';
 import { rooted } from './errors.ts';
 import { pageRequest, paginationHeaders } from './pagination.ts';
 
@@ -85,7 +86,7 @@ function logLimit(query: Record<string, unknown>): number {
 }
 
 /** ComputeStacks' log lines: `[seconds since the epoch, container name, line]`, newest first. */
-function renderLogs(app: App, rows: AppLogLineRow[]) {
+function renderLogs(app: App, rows: AppLogLine[]) {
   return rows.map((row) => [Date.parse(row.created_at) / 1000, `${app.name}-${row.source}`, row.line]).reverse();
 }
 

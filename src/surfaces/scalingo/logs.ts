@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CoreServices } from '../../core/services.ts';
 import { HttpError } from '../../http/errors.ts';
 import { surfaceUrl } from '../../http/surface.ts';
-import type { AppLogLineRow } from '../../store/schema.ts';
+import type { AppLogLine } from '../../core/apps/log-service.ts';
 import { appRenderer } from './apps.ts';
 import { IDLE_MS, isUpgrade, sendBatches } from './sockets.ts';
 
@@ -12,7 +12,7 @@ type LogsQuery = { Params: { app: string }; Querystring: Record<string, string |
 const DEFAULT_LINES = 20;
 
 /** `2026-12-02 07:30:00.123000000 +0000 UTC [web-1] text`: the clients split the date (four words) and the source off each line. */
-export function logLine(line: Pick<AppLogLineRow, 'created_at' | 'source' | 'line'>): string {
+export function logLine(line: Pick<AppLogLine, 'created_at' | 'source' | 'line'>): string {
   const [date, time] = line.created_at.replace('Z', '').split('T');
   return `${date} ${time}000000 +0000 UTC [${line.source}] ${line.line}\n`;
 }
@@ -55,7 +55,7 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
       const { token, source } = lineQuery(request);
       // The last line there is as the socket opens: the stream starts after it, whenever its reading starts.
       const [last] = await logs.tailByLink(request.params.app, token, { n: 1, source });
-      openedAfter.set(request, last ? Number(last.seq) : 0);
+      openedAfter.set(request, last?.seq ?? 0);
     },
     handler: async (request, reply) => {
       const { n, stream } = request.query;
@@ -72,7 +72,7 @@ export function logRoutes(app: FastifyInstance, services: Pick<CoreServices, 'ap
       const appId = (request.params as LogsQuery['Params']).app;
       const afterSeq = openedAfter.get(request);
       void sendBatches(socket, (signal) => logs.followByLink(appId, token, { source, afterSeq, signal, idleMs: IDLE_MS }), {
-        render: (line: AppLogLineRow) => ({ event: 'log', log: logLine(line), timestamp: line.created_at }),
+        render: (line: AppLogLine) => ({ event: 'log', log: logLine(line), timestamp: line.created_at }),
         ping: { event: 'ping' },
         endedReason: 'This logs URL no longer gives access to the app: ask for a new one.',
       });

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppServices } from '../../../core/apps/app-services.ts';
 import { SIZES } from '../../../core/apps/plans.ts';
-import type { AppContainerRow, AppDeploymentRow, AppFormationRow, AppLogLineRow, AppReleaseRow, AppVariableRow } from '../../../store/schema.ts';
+import type { AppLogLine } from '../../../core/apps/log-service.ts';
+import type { AppContainerRow, AppDeploymentRow, AppFormationRow, AppReleaseRow, AppVariableRow } from '../../../store/schema.ts';
 import { acceptRawBodies, assertMediaType, receiveBody } from '../../../http/conventions/json-body.ts';
 import { KEEP_ALIVE_MS, lastEventIdOf, sendEventStream, sseEvent } from '../../../http/event-stream.ts';
 import { baseUrl } from '../../../http/surface.ts';
@@ -42,7 +43,7 @@ const renderRelease = (currentId: string | null) => (r: AppReleaseRow) => ({ id:
 const renderFormation = (f: AppFormationRow) => ({ name: f.process_type, amount: f.amount, size: f.size });
 const renderContainer = (c: AppContainerRow) => ({ id: c.id, name: `${c.process_type}-${c.process_index}`, type: c.process_type, index: c.process_index, size: c.size, state: c.state, restarts: c.restarts, release: c.release_id, address: c.address, created_at: c.created_at });
 const renderVariable = (v: AppVariableRow) => ({ id: v.id, name: v.name, value: v.value, created_at: v.created_at, updated_at: v.updated_at });
-const renderLine = (l: AppLogLineRow) => ({ seq: Number(l.seq), source: l.source, line: l.line, created_at: l.created_at });
+const renderLine = (l: AppLogLine) => ({ seq: l.seq, source: l.source, line: l.line, created_at: l.created_at });
 
 /** Deployments, releases, formation, variables and logs of an app: `/api/apps/apps/<id or name>/...`. */
 export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices, 'apps' | 'deployments' | 'formation' | 'variables' | 'logs'>, { sourceLimit }: { sourceLimit: number }): void {
@@ -204,7 +205,7 @@ export function appReleaseRoutes(app: FastifyTypeBox, services: Pick<AppServices
         request,
         reply,
         (signal) => logs.follow(request.actor, request.params.id, { afterSeq, n, signal, idleMs: KEEP_ALIVE_MS }),
-        (batch) => batch.map((l) => sseEvent(Number(l.seq), 'line', renderLine(l))).join(''),
+        (batch) => batch.map((l) => sseEvent(l.seq, 'line', renderLine(l))).join(''),
       );
     },
   });
