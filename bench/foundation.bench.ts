@@ -6,7 +6,7 @@
 import { startDjango } from './support/django.ts';
 import { percent, reportGoal } from './support/goals.ts';
 import { load } from './support/load.ts';
-import { rssMiB, startBareServer, startNimbus, stop } from './support/processes.ts';
+import { rssMiB, settledRssMiB, startBareServer, startNimbus, stop } from './support/processes.ts';
 
 const ORGANIZATIONS = 40;
 const TARGET_RATIO = 0.5;
@@ -25,9 +25,10 @@ try {
     });
     if (created.status !== 201) throw new Error(`creating an organization answered ${created.status}: ${await created.text()}`);
   }
-  // Idle RSS: after start-up and the writes above, before any load.
+  // RSS after start-up and the writes above, before any load: a second after them, and idle.
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const idleRss = rssMiB(nimbus.child.pid!);
+  const busyRss = rssMiB(nimbus.child.pid!);
+  const idle = await settledRssMiB(nimbus.child.pid!);
 
   const listUrl = `${nimbus.baseUrl}/api/iam/organizations/?page_size=20`;
   const page = await (await fetch(listUrl, { headers: auth })).json();
@@ -43,7 +44,7 @@ try {
   console.log(row('GET /api/iam/organizations/?page_size=20', nimbusFigures));
   console.log(row('bare Fastify route (same-size JSON)', bareFigures));
   reportGoal({ bench: 'foundation', figure: 'organizations list vs a bare Fastify route', measured: `${nimbusFigures.requestsPerSecond} vs ${bareFigures.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });
-  reportGoal({ bench: 'foundation', figure: 'idle RSS of nimbus serve', measured: `${idleRss} MiB`, goal: `≤ ${TARGET_IDLE_RSS_MIB} MiB`, met: idleRss <= TARGET_IDLE_RSS_MIB });
+  reportGoal({ bench: 'foundation', figure: 'idle RSS of nimbus serve', measured: `${idle.mib} MiB (after ${idle.seconds} s idle; ${busyRss} MiB a second after its last request)`, goal: `≤ ${TARGET_IDLE_RSS_MIB} MiB`, met: idle.mib <= TARGET_IDLE_RSS_MIB });
   if (nimbusFigures.errors + nimbusFigures.non2xx > 0) process.exitCode = 1;
 
   // The default organization and the ones made above, as in Nimbus's list.

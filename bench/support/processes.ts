@@ -41,6 +41,26 @@ export function rssMiB(pid: number): number {
   return Math.round((kib / 1024) * 10) / 10;
 }
 
+/**
+ * RSS once the process has been idle a while: V8 hands back its young generation's space and
+ * compacts the rest some 15-25 s after the last activity. Samples every second, for at most
+ * `maxSeconds`; stops once the figure has dropped and then held for 5 s. The last sample, and
+ * after how long.
+ */
+export async function settledRssMiB(pid: number, maxSeconds = 40): Promise<{ mib: number; seconds: number }> {
+  const first = rssMiB(pid);
+  let last = first;
+  let steady = 0;
+  for (let second = 1; second <= maxSeconds; second++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = rssMiB(pid);
+    steady = Math.abs(now - last) < 0.5 ? steady + 1 : 0;
+    last = now;
+    if (first - now >= 5 && steady >= 5) return { mib: now, seconds: second };
+  }
+  return { mib: last, seconds: maxSeconds };
+}
+
 /** CPU time (user and system, every thread) a process has used so far, in ms, from /proc (ticks of 10 ms). */
 export function cpuMs(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
