@@ -43,11 +43,11 @@ export function rssMiB(pid: number): number {
 
 /**
  * RSS once the process has been idle a while: V8 hands back its young generation's space and
- * compacts the rest some 15-25 s after the last activity. Samples every second, for at most
+ * compacts the rest some 15-35 s after the last activity. Samples every second, for at most
  * `maxSeconds`; stops once the figure has dropped and then held for 5 s. The last sample, and
  * after how long.
  */
-export async function settledRssMiB(pid: number, maxSeconds = 40): Promise<{ mib: number; seconds: number }> {
+export async function settledRssMiB(pid: number, maxSeconds = 60): Promise<{ mib: number; seconds: number }> {
   const first = rssMiB(pid);
   let last = first;
   let steady = 0;
