@@ -61,7 +61,7 @@ function computeFor(config: Partial<ComputeConfig>) {
 export type DnsConfig = Pick<Config, 'dnsAddress' | 'dnsPort' | 'dnsNameservers' | 'dnsSecondaries' | 'dnsUdpSize'>;
 
 /** Apps settings; the router runs only with compute and a `routerPort` other than 0. */
-export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'routerTlsPort' | 'appSourceLimit'> & { appRuntime: Partial<AppRuntimeSettings> };
+export type AppsConfig = Pick<Config, 'appsDomain' | 'routerPort' | 'routerTlsPort' | 'appSourceLimit' | 'appLogLines'> & { appRuntime: Partial<AppRuntimeSettings> };
 
 /**
  * The mount table: each surface at its prefix on the main listener and, when
@@ -164,7 +164,7 @@ export async function createNimbus(
       dns: { settings: dnsSettings, publisher: notifySender },
       limits: { ...LIMIT_DEFAULTS, ...definedOnly(config, Object.keys(LIMIT_DEFAULTS) as (keyof LimitSettings)[]) },
       apps: { domain: config.appsDomain ?? APPS_DEFAULTS.domain, routerPort: config.routerPort ?? APPS_DEFAULTS.routerPort },
-      appRuntime: { ...APP_RUNTIME_DEFAULTS, ...config.appRuntime },
+      appRuntime: { ...APP_RUNTIME_DEFAULTS, ...(config.appLogLines === undefined ? {} : { logLinesPerApp: config.appLogLines }), ...config.appRuntime },
       catalog: config.catalog,
     });
     const supervisor = compute ? services.apps.supervisor(logger) : undefined;

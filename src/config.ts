@@ -57,6 +57,8 @@ export interface Config {
   routerTlsPort: number;
   /** Largest app source archive accepted by a deployment, in bytes. */
   appSourceLimit: number;
+  /** Lines of logs kept per app (its processes' output and the router's access lines): older ones are dropped. */
+  appLogLines: number;
   /** `NIMBUS_<NAME>_PORT`: a listener of its own for the surface `<name>`, serving it at its root. */
   surfacePorts: Record<string, number>;
   /** Most bytes, and most files, one imported image may unpack to. */
@@ -130,7 +132,9 @@ export const COMPUTE_DEFAULTS = { networkRange: '10.77.0.0/16', serverIdRange: `
 export const DNS_DEFAULTS = { address: '127.0.0.1', port: 8053, nameservers: ['localhost'], udpSize: 1232 } as const;
 
 /** Apps settings' defaults. */
-export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, routerTlsPort: 8453, sourceLimit: 256 * 1024 ** 2 } as const;
+export const APPS_DEFAULTS = { domain: 'apps.localhost', routerPort: 8090, routerTlsPort: 8453, sourceLimit: 256 * 1024 ** 2, logLines: 10_000 } as const;
+/** The fewest and the most lines of logs an app may be given. */
+const APP_LOG_LINES = { min: 100, max: 1_000_000 } as const;
 
 /** The task settings' defaults, for callers that compose Nimbus without `loadConfig`. */
 export const TASK_DEFAULTS = { workerConcurrency: 16, taskLeaseSeconds: 30, taskRetentionSeconds: 30 * 60, shutdownGraceSeconds: 30 } as const;
@@ -225,6 +229,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     routerPort: pick('routerPort', () => parseInteger('NIMBUS_ROUTER_PORT', env.NIMBUS_ROUTER_PORT), APPS_DEFAULTS.routerPort),
     routerTlsPort: pick('routerTlsPort', () => parseInteger('NIMBUS_ROUTER_TLS_PORT', env.NIMBUS_ROUTER_TLS_PORT), APPS_DEFAULTS.routerTlsPort),
     appSourceLimit: pick('appSourceLimit', () => parseInteger('NIMBUS_APP_SOURCE_LIMIT', env.NIMBUS_APP_SOURCE_LIMIT), APPS_DEFAULTS.sourceLimit),
+    appLogLines: pick('appLogLines', () => parseInteger('NIMBUS_APP_LOG_LINES', env.NIMBUS_APP_LOG_LINES), APPS_DEFAULTS.logLines),
     surfacePorts: pick('surfacePorts', () => surfacePortsIn(env), {}),
     imageMaxBytes: pick('imageMaxBytes', () => parseInteger('NIMBUS_IMAGE_MAX_BYTES', env.NIMBUS_IMAGE_MAX_BYTES), COMPUTE_DEFAULTS.imageMaxBytes),
     imageMaxFiles: pick('imageMaxFiles', () => parseInteger('NIMBUS_IMAGE_MAX_FILES', env.NIMBUS_IMAGE_MAX_FILES), COMPUTE_DEFAULTS.imageMaxFiles),
@@ -287,6 +292,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   if (!Number.isInteger(config.routerPort) || config.routerPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_PORT must be 0 (no router) or a port, got ${config.routerPort}`);
   if (!Number.isInteger(config.routerTlsPort) || config.routerTlsPort < 0 || config.routerTlsPort > 65535) throw new ConfigError(`NIMBUS_ROUTER_TLS_PORT must be 0 (no HTTPS) or a port, got ${config.routerTlsPort}`);
+  if (!Number.isInteger(config.appLogLines) || config.appLogLines < APP_LOG_LINES.min || config.appLogLines > APP_LOG_LINES.max) {
+    throw new ConfigError(`NIMBUS_APP_LOG_LINES must be a whole number of lines from ${APP_LOG_LINES.min} to ${APP_LOG_LINES.max}, got ${config.appLogLines}`);
+  }
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(config.appsDomain)) throw new ConfigError(`NIMBUS_APPS_DOMAIN must be a domain name, got "${config.appsDomain}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);

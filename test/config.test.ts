@@ -108,6 +108,11 @@ describe('configuration', () => {
     assert.equal(loadConfig({}, { NIMBUS_SERVER_ID_RANGE: '200000000-300000000' }).serverIdRange, '200000000-300000000');
   });
 
+  it('keeps 10 000 lines of logs per app unless NIMBUS_APP_LOG_LINES says otherwise', () => {
+    assert.equal(loadConfig({}, {}).appLogLines, 10_000);
+    assert.equal(loadConfig({}, { NIMBUS_APP_LOG_LINES: '250' }).appLogLines, 250);
+  });
+
   it('refuses bad values with a message naming the setting', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ NIMBUS_PORT: 'eighty' }, /NIMBUS_PORT must be a whole number, got "eighty"/],
@@ -116,6 +121,9 @@ describe('configuration', () => {
       [{ NIMBUS_DATABASE_URL: 'mysql://x' }, /NIMBUS_DATABASE_URL must start with postgres:\/\//],
       [{ NIMBUS_BODY_LIMIT: '1k' }, /NIMBUS_BODY_LIMIT must be a whole number/],
       [{ NIMBUS_SERVER_ID_RANGE: '0-65535' }, /NIMBUS_SERVER_ID_RANGE: "0-65535" must be first-last host ids/],
+      [{ NIMBUS_APP_LOG_LINES: '99' }, /NIMBUS_APP_LOG_LINES must be a whole number of lines from 100 to 1000000, got 99/],
+      [{ NIMBUS_APP_LOG_LINES: '1000001' }, /NIMBUS_APP_LOG_LINES must be a whole number of lines from 100 to 1000000/],
+      [{ NIMBUS_APP_LOG_LINES: 'lots' }, /NIMBUS_APP_LOG_LINES must be a whole number/],
     ];
     for (const [env, message] of cases) assert.throws(() => loadConfig({}, env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
   });

@@ -50,11 +50,13 @@ export interface TestAppOptions {
   catalog?: Config['catalog'];
   /** Workspace endpoints' base domain (NIMBUS_BASE_DOMAIN). */
   baseDomain?: string;
+  /** Lines of logs kept per app (NIMBUS_APP_LOG_LINES). */
+  appLogLines?: number;
   /** Seconds a request body to the ComputeStacks surface may take (NIMBUS_COMPUTESTACKS_BODY_TIMEOUT). */
   computestacksBodyTimeoutSeconds?: number;
 }
 
-export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false, dns = {}, surfacePorts, tls, catalog, computestacksBodyTimeoutSeconds, baseDomain }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 1024, configure, taskLeaseSeconds, workerConcurrency, limits = {}, identity = {}, compute = false, trustProxy = false, dns = {}, surfacePorts, tls, catalog, computestacksBodyTimeoutSeconds, baseDomain, appLogLines }: TestAppOptions = {}): Promise<TestApp> {
   const { store, url, cleanup } = await database.open();
   const chunks: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
@@ -63,7 +65,7 @@ export async function startTestApp(database: TestDatabase, { bodyLimit = 1024 * 
   // drain is the default one, well above the router's refresh even on a loaded machine.
   const apps = compute ? { routerPort: await freePort(), routerTlsPort: await freePort(), appSourceLimit: 4 * 1024 * 1024, appRuntime: { healthTimeoutMs: 60_000, drainMs: 1_000, superviseIntervalMs: 200, attachWaitMs: 15_000 } } : {};
   const nimbus = await createNimbus(
-    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...(typeof compute === 'object' ? compute : {}), ...dns, surfacePorts, tlsCert: tls?.cert, tlsKey: tls?.key, catalog, computestacksBodyTimeoutSeconds, baseDomain, ...apps },
+    { bodyLimit, databaseUrl: url, dataDir: '', secretKey: TEST_SECRET_KEY, taskLeaseSeconds, workerConcurrency, ...limits, trustProxy, identity: { ...DEFAULT_IDENTITY_SETTINGS, ...identity }, ...computeSettings?.config, ...(typeof compute === 'object' ? compute : {}), ...dns, surfacePorts, tlsCert: tls?.cert, tlsKey: tls?.key, catalog, computestacksBodyTimeoutSeconds, baseDomain, appLogLines, ...apps },
     logger,
     store,
   );

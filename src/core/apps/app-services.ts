@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { APPS_DEFAULTS } from '../../config.ts';
 import type { AppHost } from '../../backends/app-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Notifier } from '../../store/notifier.ts';
@@ -38,7 +39,7 @@ export interface AppRuntimeSettings {
   attachWaitMs: number;
 }
 
-export const APP_RUNTIME_DEFAULTS: AppRuntimeSettings = { healthTimeoutMs: 60_000, drainMs: 1_000, logLinesPerApp: 10_000, unpackedLimit: 1024 ** 3, superviseIntervalMs: 500, attachWaitMs: 60_000 };
+export const APP_RUNTIME_DEFAULTS: AppRuntimeSettings = { healthTimeoutMs: 60_000, drainMs: 1_000, logLinesPerApp: APPS_DEFAULTS.logLines, unpackedLimit: 1024 ** 3, superviseIntervalMs: 500, attachWaitMs: 60_000 };
 
 export type AppServices = ReturnType<typeof createAppServices>;
 
