@@ -124,8 +124,8 @@ export function createCoreServices(
   const catalogService = createCatalogService({ ...catalog, zones: [compute.settings.hostId] });
   const tokenAcls = createTokenAclService({ store, audit, tokens, servers: computeServices.servers, credentialCache });
   const commands = createCommandService({ store, events, notifier, tasks, taskHandlers, host: compute.host, servers: computeServices.servers, acl: tokenAcls, settings: commandSettings, longRequests });
-  const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers, acl: tokenAcls });
   const principals = createPrincipalResolver({ tokens, bearers, credentials, oauth });
+  const websh = createWebshService({ store, host: compute.host, servers: computeServices.servers, acl: tokenAcls, longRequests, principals });
   return {
     identity,
     notifier,

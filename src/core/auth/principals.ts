@@ -18,6 +18,21 @@ export type PrincipalResolver = ReturnType<typeof createPrincipalResolver>;
  */
 export function createPrincipalResolver(deps: { tokens: Pick<TokenService, 'authenticate' | 'principalById'>; bearers: Pick<BearerService, 'authenticate'>; credentials: Pick<CredentialService, 'authenticate' | 'principalById'>; oauth: Pick<OauthServices, 'server'> }) {
   const { tokens, bearers, credentials, oauth } = deps;
+
+  /**
+   * Who a credential named by its kind and id is now, by the rules a request presenting it
+   * would meet (revoked, expired, its user deactivated: `Unauthenticated`). For what outlives
+   * the request that presented it, such as an event channel's socket, which may be held by
+   * another replica: the secret is gone by then, its id is kept. A bearer's id is its parent
+   * token's.
+   */
+  async function principalById(kind: CredentialKind, id: string): Promise<Principal> {
+    if (kind === 'api_credential') return credentials.principalById(id);
+    if (kind === 'oauth') return oauth.server.principalByAccessTokenId(id);
+    if (kind === 'personal' || kind === 'session' || kind === 'api_key' || kind === 'account' || kind === 'bearer') return tokens.principalById(id);
+    throw new Unauthenticated('Invalid token.', 'authentication_failed');
+  }
+
   return {
     async principalFor(credential: PresentedCredential): Promise<Principal> {
       if (credential.kind === 'basic') return credentials.authenticate(credential.username, credential.password);
@@ -25,18 +40,15 @@ export function createPrincipalResolver(deps: { tokens: Pick<TokenService, 'auth
       return parseToken(credential.value) === 'oauth_access' ? oauth.server.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
     },
 
+    principalById,
+
     /**
-     * Who a credential named by its kind and id is now, by the rules a request presenting it
-     * would meet (revoked, expired, its user deactivated: `Unauthenticated`). For what outlives
-     * the request that presented it, such as an event channel's socket, which may be held by
-     * another replica: the secret is gone by then, its id is kept. A bearer's id is its parent
-     * token's.
+     * The same, for a credential recorded when something was opened (a socket): its kind may be
+     * unknown, recorded before kinds were, which ends what it opened as a revoked one would.
      */
-    async principalById(kind: CredentialKind, id: string): Promise<Principal> {
-      if (kind === 'api_credential') return credentials.principalById(id);
-      if (kind === 'oauth') return oauth.server.principalByAccessTokenId(id);
-      if (kind === 'personal' || kind === 'session' || kind === 'api_key' || kind === 'account' || kind === 'bearer') return tokens.principalById(id);
-      throw new Unauthenticated('Invalid token.', 'authentication_failed');
+    async standing(credential: { kind: string | null; id: string | null }): Promise<Principal> {
+      if (credential.kind === null || credential.id === null) throw new Unauthenticated('The credential that opened this is not known; open it again.', 'credential_unknown');
+      return principalById(credential.kind as CredentialKind, credential.id);
     },
   };
 }

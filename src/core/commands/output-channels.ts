@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Store } from '../../store/database.ts';
 import { nextWakeUp, type Notifier } from '../../store/notifier.ts';
 import type { EventChannelRow, EventSubscriptionRow } from '../../store/schema.ts';
-import { assertAllowed, type Actor, type CredentialKind } from '../actor.ts';
+import { assertAllowed, type Actor } from '../actor.ts';
 import type { PrincipalResolver } from '../auth/principals.ts';
 import { isoAfter, isUuid, newId, nowIso } from '../clock.ts';
 import type { ServerService } from '../compute/server-service.ts';
@@ -48,7 +48,7 @@ export function createOutputChannels(deps: {
   store: Store;
   notifier: Notifier;
   longRequests: LongRequests;
-  principals: Pick<PrincipalResolver, 'principalById'>;
+  principals: Pick<PrincipalResolver, 'standing'>;
   commands: Pick<CommandService, 'get'>;
   servers: Pick<ServerService, 'findVisible'>;
   websh: Pick<WebshService, 'get'>;
@@ -135,10 +135,7 @@ export function createOutputChannels(deps: {
    * as a request presenting it would be refused: the socket resolves it again by id.
    */
   async function* follow(channel: EventChannelRow, signal: AbortSignal): AsyncGenerator<ChannelMessage[]> {
-    const slot = longRequests.openFor(channel.credential_id, async () => {
-      if (channel.credential_kind === null) throw new Unauthenticated('The channel\'s credential is unknown; open another.', 'event_channel_ended');
-      await principals.principalById(channel.credential_kind as CredentialKind, channel.credential_id);
-    });
+    const slot = longRequests.openFor(channel.credential_id, () => principals.standing({ kind: channel.credential_kind, id: channel.credential_id }));
     const stop = AbortSignal.any([signal, closing.signal]);
     const positions = new Map<string, number>();
     const finishedCursors = new Map<string, { at: string; ids: Set<string> }>();

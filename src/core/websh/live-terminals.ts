@@ -4,8 +4,11 @@ import type { Terminal } from '../../backends/compute-host.ts';
 export interface Viewer {
   /** Sends the terminal's bytes; `sent` is called once they have left this process. */
   send(chunk: Buffer, sent: () => void): void;
-  /** Ends the viewer's connection: `ended` when the shell ended, `overloaded` when it could not keep up. */
-  end(reason: 'ended' | 'overloaded' | 'failed', message?: string): void;
+  /**
+   * Ends the viewer's connection: `ended` when the shell ended, `overloaded` when it could not
+   * keep up, `denied` when its credential no longer stands (revoked, expired, its user deactivated).
+   */
+  end(reason: 'ended' | 'overloaded' | 'failed' | 'denied', message?: string): void;
 }
 
 /** What a viewer does to the terminal it joined. */

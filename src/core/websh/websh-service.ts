@@ -4,6 +4,8 @@ import type { ComputeHost } from '../../backends/compute-host.ts';
 import type { Store } from '../../store/database.ts';
 import type { Database, WebshChannelRow, WebshSessionRow } from '../../store/schema.ts';
 import { assertAllowed, type Actor } from '../actor.ts';
+import type { PrincipalResolver } from '../auth/principals.ts';
+import { endsAccess, RECHECK_MS, type HeldSlot, type LongRequests } from '../long-requests.ts';
 import type { TokenAclService } from '../token-acl/token-acl-service.ts';
 import { isoAfter, isUuid, newId, nowIso } from '../clock.ts';
 import { asDomainError, assertComputeAvailable, tenantMessage } from '../compute/context.ts';
@@ -92,8 +94,15 @@ export type WebshService = ReturnType<typeof createWebshService>;
  * a session can be shared (by link and generated password, read-only or not, until it expires).
  * Terminals run in this process, next to the compute host that runs the servers.
  */
-export function createWebshService(deps: { store: Store; host: ComputeHost; servers: Pick<ServerService, 'findVisible'>; acl: Pick<TokenAclService, 'assertShell'> }) {
-  const { store, host, servers, acl } = deps;
+export function createWebshService(deps: {
+  store: Store;
+  host: ComputeHost;
+  servers: Pick<ServerService, 'findVisible'>;
+  acl: Pick<TokenAclService, 'assertShell'>;
+  longRequests: Pick<LongRequests, 'openFor'>;
+  principals: Pick<PrincipalResolver, 'standing'>;
+}) {
+  const { store, host, servers, acl, longRequests, principals } = deps;
   const { db } = store;
   const live = createLiveTerminals();
 
@@ -124,17 +133,19 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
     }));
   }
 
-  async function issueChannel(trx: Kysely<Database>, session: WebshSessionRow, fields: { shareId: string | null; userId: string | null; readOnly: boolean }) {
+  async function issueChannel(trx: Kysely<Database>, session: WebshSessionRow, actor: Actor, fields: { shareId: string | null; readOnly: boolean }) {
     const token = newSecret();
     const channel: WebshChannelRow = {
       id: newId(),
       session_id: session.id,
       share_id: fields.shareId,
-      user_id: fields.userId,
+      user_id: actor.principal.userId,
       read_only: fields.readOnly ? 1 : 0,
       token_hash: hashToken(token),
       token_expires_at: isoAfter(WEBSH_TOKEN_TTL_MS),
       connected_at: null,
+      credential_id: actor.principal.credentialId,
+      credential_kind: actor.principal.credentialKind,
       created_at: nowIso(),
     };
     await trx.insertInto('websh_channels').values(channel).execute();
@@ -181,7 +192,7 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
         exit_code: null,
       };
       await trx.insertInto('websh_sessions').values(row).execute();
-      const channel = await issueChannel(trx, row, { shareId: null, userId: actor.principal.userId, readOnly: false });
+      const channel = await issueChannel(trx, row, actor, { shareId: null, readOnly: false });
       return { session: (await shown(actor.organizationPath, [row], trx))[0]!, ...channel, readOnly: false };
     });
   }
@@ -250,7 +261,7 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
     const session = await findVisible(actor, found.session_id);
     if (session.closed_at !== null) throw new InvalidState('closed', ['open'], 'The session is closed.');
     await acl.assertShell(actor, { serverId: session.server_id, username: session.username, groupname: session.groupname, readOnly: found.read_only === 1 });
-    const channel = await issueChannel(db, session, { shareId: found.id, userId: actor.principal.userId, readOnly: found.read_only === 1 });
+    const channel = await issueChannel(db, session, actor, { shareId: found.id, readOnly: found.read_only === 1 });
     return { session: (await shown(actor.organizationPath, [session]))[0]!, ...channel, readOnly: found.read_only === 1 };
   }
 
@@ -280,9 +291,28 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
   /**
    * Attaches a connected channel's viewer: the session's own channel starts its shell, a joined
    * one watches it (and types, unless read-only). Failures end the viewer with their message.
+   * The viewer holds one of its credential's long-request slots, and is ended (`denied`) once
+   * that credential no longer stands, within `RECHECK_MS` and the credential caches' life: a
+   * revoked token does not keep a shell it opened.
    */
   async function attach(connected: { channel: WebshChannelRow; session: WebshSessionRow }, viewer: Viewer): Promise<Attachment | undefined> {
     const { channel, session } = connected;
+    let slot: HeldSlot;
+    try {
+      slot = longRequests.openFor(channel.credential_id ?? channel.id, () => principals.standing({ kind: channel.credential_kind, id: channel.credential_id }));
+    } catch (error) {
+      viewer.end('denied', (error as Error).message);
+      return undefined;
+    }
+    const attached = await attachTerminal(channel, session, viewer);
+    if (!attached) {
+      slot.release();
+      return undefined;
+    }
+    return heldWhileStanding(attached, slot, viewer);
+  }
+
+  async function attachTerminal(channel: WebshChannelRow, session: WebshSessionRow, viewer: Viewer): Promise<Attachment | undefined> {
     if (channel.share_id !== null) {
       const joined = live.join(session.id, viewer, { readOnly: channel.read_only === 1 });
       if (!joined) viewer.end('failed', 'The session is not running.');
@@ -297,6 +327,25 @@ export function createWebshService(deps: { store: Store; host: ComputeHost; serv
       viewer.end('failed', tenantMessage(asDomainError(error)));
       return undefined;
     }
+  }
+
+  /** `attachment`, re-checking `slot` every `RECHECK_MS`: once it fails, the viewer is ended and leaves (the session's own viewer leaving hangs up its shell). */
+  function heldWhileStanding(attachment: Attachment, slot: HeldSlot, viewer: Viewer): Attachment {
+    const leave = () => {
+      clearInterval(timer);
+      slot.release();
+      attachment.leave();
+    };
+    const timer = setInterval(() => {
+      slot.recheck().catch((error: unknown) => {
+        // A store that cannot answer for a moment ends nothing: the next re-check asks again.
+        if (!endsAccess(error)) return;
+        viewer.end('denied', (error as Error).message);
+        leave();
+      });
+    }, RECHECK_MS);
+    timer.unref();
+    return { ...attachment, leave };
   }
 
   return { open, get, list, close, share, join, connect, attach, closeAll: () => live.closeAll() };

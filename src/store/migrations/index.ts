@@ -33,6 +33,7 @@ import * as m0840 from './0840_registration_tokens_and_notes.ts';
 import * as m0850 from './0850_app_run_env.ts';
 import * as m0860 from './0860_event_channel_credential_kind.ts';
 import * as m0870 from './0870_app_log_chunks.ts';
+import * as m0880 from './0880_websh_channel_credentials.ts';
 
 /**
  * Every migration, in order. Names sort by their number prefix; a migration, once released,
@@ -73,6 +74,7 @@ const migrations: Record<string, Migration> = {
   '0850_app_run_env': m0850,
   '0860_event_channel_credential_kind': m0860,
   '0870_app_log_chunks': m0870,
+  '0880_websh_channel_credentials': m0880,
 };
 
 export const migrationProvider: MigrationProvider = {

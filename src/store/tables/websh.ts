@@ -48,6 +48,9 @@ export interface WebshChannelsTable {
   token_expires_at: string;
   /** Set when the token is used: it opens one WebSocket, once. */
   connected_at: string | null;
+  /** The credential that asked for it, by id and kind: its socket ends once that credential no longer stands. Null before 0880. */
+  credential_id: string | null;
+  credential_kind: string | null;
   created_at: string;
 }
 

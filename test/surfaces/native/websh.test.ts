@@ -6,7 +6,7 @@ import { WebSocket } from 'undici';
 import type { TestApp } from '../../support/app.ts';
 import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts';
 import { testDatabases } from '../../support/databases.ts';
-import { eventually } from '../../support/eventually.ts';
+import { bounded, eventually } from '../../support/eventually.ts';
 import { addOrganization, addToken, addUser, type TestUser } from '../../support/identity.ts';
 import { ListResponse, mismatches, WebshSessionDetail, WebshSessionResponse, WebshShareResponse } from './alpacon/cli-types.ts';
 
@@ -197,6 +197,37 @@ for (const database of testDatabases) {
       const { code, reason } = await terminal.closed;
       assert.equal(code, 1011);
       assert.match(reason, /mallory/);
+    });
+
+    it('a revoked token ends the terminals it opened within seconds: its own shell is hung up, a joiner it let in is cut, the session goes on', async () => {
+      const ownerToken = await addToken(app, app.token);
+      const session = await open({}, ownerToken.key);
+      const owner = new TerminalClient(session.websocket_url);
+      await owner.opened;
+      owner.type('echo owner-up\r');
+      await owner.shows('owner-up');
+      const shared = await call('POST', `${SESSIONS}${session.id}/share/`, { read_only: true });
+      const shareId = new URL(shared.body.shared_url).searchParams.get('channel');
+      const joinerToken = await addToken(app, carol.session);
+      const joined = await call('POST', `/api/websh/user-channels/${shareId}/join/`, { password: shared.body.password }, joinerToken.key);
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      const viewer = new TerminalClient(joined.body.websocket_url);
+      await viewer.opened;
+
+      // The joiner's token revoked: the joiner is cut, the owner types on.
+      assert.equal((await call('DELETE', `/api/auth/tokens/${joinerToken.id}/`, undefined, carol.session)).status, 204);
+      const cut = await bounded(viewer.closed, 'the joiner to be cut', 10_000);
+      assert.equal(cut.code, 1008);
+      assert.match(cut.reason, /token/i);
+      owner.type('echo "still-$((2 * 2))"\r');
+      await owner.shows('still-4');
+
+      // The owner's: the shell is hung up and the session recorded as closed.
+      assert.equal((await call('DELETE', `/api/auth/tokens/${ownerToken.id}/`)).status, 204);
+      // Within the re-check (1 s) and the credential caches' life (2 s), with room for a loaded machine.
+      const ended = await bounded(owner.closed, 'the owner to be cut', 10_000);
+      assert.equal(ended.code, 1008);
+      await eventually('the session to be closed', async () => ((await call('GET', `${SESSIONS}${session.id}/`)).body.closed_at ? true : undefined));
     });
 
     it("another organization's server and sessions are a 404; a token without command:write may not open a shell", async () => {

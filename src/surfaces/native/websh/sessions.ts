@@ -15,9 +15,9 @@ const SESSIONS = '/api/websh/sessions/';
 const CHANNELS = '/api/websh/user-channels/';
 const SOCKETS = '/ws/websh/';
 
-/** Close codes: Alpacon's 4000 when the shell ended; a viewer too slow to keep up; the terminal could not open. */
+/** Close codes: Alpacon's 4000 when the shell ended; a viewer too slow to keep up, or whose credential no longer stands; the terminal could not open. */
 const CLOSE_ENDED = 4000;
-const CLOSE_OVERLOADED = 1008;
+const CLOSE_POLICY = 1008;
 const CLOSE_FAILED = 1011;
 const CLOSE_BAD_MESSAGE = 1007;
 /** A close frame's reason holds at most 123 bytes. */
@@ -71,7 +71,7 @@ function socketViewer(socket: WebSocket): Viewer {
   return {
     send: (chunk, sent) => socket.send(chunk, { binary: true }, () => sent()),
     end: (reason, message) => {
-      const code = reason === 'ended' ? CLOSE_ENDED : reason === 'overloaded' ? CLOSE_OVERLOADED : CLOSE_FAILED;
+      const code = reason === 'ended' ? CLOSE_ENDED : reason === 'overloaded' || reason === 'denied' ? CLOSE_POLICY : CLOSE_FAILED;
       socket.close(code, closeReason(message ?? (reason === 'ended' ? 'The session ended.' : 'The terminal could not keep this connection up to date.')));
     },
   };
