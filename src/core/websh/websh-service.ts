@@ -301,6 +301,8 @@ export function createWebshService(deps: {
     try {
       slot = longRequests.openFor(channel.credential_id ?? channel.id, () => principals.standing({ kind: channel.credential_kind, id: channel.credential_id }));
     } catch (error) {
+      // Refused a slot: the session's own shell never starts, so the session ends here.
+      if (channel.share_id === null) await markClosed(session.id, null);
       viewer.end('denied', (error as Error).message);
       return undefined;
     }
