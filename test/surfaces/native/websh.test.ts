@@ -8,6 +8,7 @@ import { computeSkipReason, startComputeTestApp } from '../../support/compute.ts
 import { testDatabases } from '../../support/databases.ts';
 import { bounded, eventually } from '../../support/eventually.ts';
 import { addOrganization, addToken, addUser, type TestUser } from '../../support/identity.ts';
+import { openEventStream } from '../../support/sse.ts';
 import { ListResponse, mismatches, WebshSessionDetail, WebshSessionResponse, WebshShareResponse } from './alpacon/cli-types.ts';
 
 const SERVERS = '/api/servers/servers/';
@@ -228,6 +229,21 @@ for (const database of testDatabases) {
       const ended = await bounded(owner.closed, 'the owner to be cut', 10_000);
       assert.equal(ended.code, 1008);
       await eventually('the session to be closed', async () => ((await call('GET', `${SESSIONS}${session.id}/`)).body.closed_at ? true : undefined));
+    });
+
+    it("a terminal takes one of its credential's stream slots: with none left its socket is closed with why, and the session ends", async () => {
+      const busy = await addToken(app, app.token);
+      const streams = await Promise.all(Array.from({ length: 20 }, () => openEventStream(`${base}/api/events/events/stream/`, busy.key)));
+      try {
+        for (const stream of streams) assert.equal(stream.status, 200);
+        const session = await open({}, busy.key);
+        const refused = await bounded(new TerminalClient(session.websocket_url).closed, 'the refused terminal to close', 10_000);
+        assert.equal(refused.code, 1008);
+        assert.match(refused.reason, /open streams/);
+        assert.ok((await call('GET', `${SESSIONS}${session.id}/`)).body.closed_at, 'the session whose shell never started is closed');
+      } finally {
+        for (const stream of streams) stream.close();
+      }
     });
 
     it("another organization's server and sessions are a 404; a token without command:write may not open a shell", async () => {
