@@ -42,15 +42,30 @@ const READY_POLL_MS = 20;
 
 const runs = (command: string, ...args: string[]) => !spawnSync(command, args).error;
 
+/** How nginx is started: the command, and whether it needs a session of its own to get a process group of its own. */
+type NginxLaunch = { command: string[]; ownSession: boolean };
+
+/** Makes its process the leader of a process group of its own, then runs its arguments. */
+const OWN_GROUP = ['perl', '-e', 'setpgrp(0, 0); exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\\n"', '--'];
+
 /**
  * How to run nginx: on the PATH, or where Debian's package puts it (not on every user's PATH);
  * through `setpriv` (util-linux) when there is one, which gives nginx a signal for when this
- * process dies, so that no nginx outlives Nimbus. Undefined without nginx.
+ * process dies, so that no nginx outlives Nimbus. nginx runs in a process group of its own (its
+ * workers outlive a master that is killed, and are ended with the group; a terminal's ^C reaches
+ * nimbus serve alone), made by Perl (essential in Debian), in this process's session. A session
+ * of its own (what Node's `detached` makes, the fallback without Perl) would be an autogroup of
+ * its own to Linux's scheduler, which shares the CPU between autogroups before their processes:
+ * where the load comes from the same session (a terminal, the benchmark's load generator), nginx
+ * then spent a fifth more CPU a request and served a quarter fewer (bench/README.md, apps).
+ * Undefined without nginx.
  */
-function nginxCommand(): string[] | undefined {
+function nginxLaunch(): NginxLaunch | undefined {
   const binary = ['nginx', '/usr/sbin/nginx'].find((candidate) => runs(candidate, '-v'));
   if (!binary) return undefined;
-  return runs('setpriv', '--version') ? ['setpriv', '--pdeathsig', 'SIGTERM', '--', binary] : [binary];
+  const deathSignal = runs('setpriv', '--version') ? ['setpriv', '--pdeathsig', 'SIGTERM', '--'] : [];
+  const ownGroup = runs('perl', '-e', '1') ? OWN_GROUP : undefined;
+  return { command: [...deathSignal, ...(ownGroup ?? []), binary], ownSession: ownGroup === undefined };
 }
 
 /** Ends a process group, ignoring one already gone. */
@@ -193,15 +208,15 @@ export function createAppsRouter(options: AppsRouterOptions) {
   }
 
   /** Starts nginx again after the current delay, which doubles each time (up to 5 s). */
-  function launchLater(command: string[]): void {
+  function launchLater(how: NginxLaunch): void {
     restartTimer = setTimeout(() => {
-      if (!stopped) void launch(command);
+      if (!stopped) void launch(how);
     }, restartDelay);
     restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
   }
 
   /** Starts nginx with the current routes; resolves once it listens (its pid file is written after it bound its ports) or it ended. */
-  function launch(command: string[]): Promise<void> {
+  function launch(how: NginxLaunch): Promise<void> {
     deliverAccessLines();
     try {
       accessLog.reset();
@@ -210,15 +225,15 @@ export function createAppsRouter(options: AppsRouterOptions) {
     } catch (error) {
       // Its directory cannot be written: tried again as a crash of nginx would be.
       logger.error({ err: error }, `the apps router could not write its configuration; trying again in ${restartDelay} ms`);
-      launchLater(command);
+      launchLater(how);
       return Promise.resolve();
     }
-    const [program, ...programArgs] = command;
+    const [program, ...programArgs] = how.command;
     // What nginx creates (its access log: the apps' clients and requests) is readable by its own user alone.
     const umask = process.umask(0o077);
     let child: ChildProcess;
     try {
-      child = spawn(program!, [...programArgs, '-p', `${directory}/`, '-c', 'nginx.conf', '-e', 'stderr'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(program!, [...programArgs, '-p', `${directory}/`, '-c', 'nginx.conf', '-e', 'stderr'], { detached: how.ownSession, stdio: ['ignore', 'ignore', 'pipe'] });
     } finally {
       process.umask(umask);
     }
@@ -245,7 +260,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
         if (Date.now() - launchedAt >= STABLE_MS) restartDelay = RESTART_FIRST_MS;
         const why = listening ? 'ended unexpectedly' : 'could not start (set NIMBUS_ROUTER_PORT and NIMBUS_ROUTER_TLS_PORT to free ports, or 0 to run none)';
         logger.error(`the apps router (nginx) ${why} (exit code ${code}, signal ${signal}); starting it again in ${restartDelay} ms`);
-        launchLater(command);
+        launchLater(how);
       });
     });
   }
@@ -261,8 +276,8 @@ export function createAppsRouter(options: AppsRouterOptions) {
     },
     /** Reads the routes, starts nginx, then reads the routes and its access log every moment. */
     async start(): Promise<void> {
-      const command = nginxCommand();
-      if (!command) {
+      const how = nginxLaunch();
+      if (!how) {
         logger.error('the apps router needs nginx (apt-get install nginx-light), which is not installed: no app is served (NIMBUS_ROUTER_PORT=0 runs no router)');
         started();
         return;
@@ -277,7 +292,7 @@ export function createAppsRouter(options: AppsRouterOptions) {
         logger.warn({ err: error }, 'the router could not read its routes');
       }
       if (stopped) return;
-      await launch(command);
+      await launch(how);
       started();
       const again = () => {
         if (stopped) return;
