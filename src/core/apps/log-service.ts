@@ -102,7 +102,8 @@ export function createLogService(deps: { store: Store; apps: AppService; setting
     if (!lines.length) return Promise.resolve();
     const waiting = pending.get(appId);
     if (waiting) {
-      waiting.lines.push(...lines);
+      // One at a time: spread into push, a backlog of a few hundred thousand lines would overflow the stack.
+      for (const line of lines) waiting.lines.push(line);
       return waiting.written;
     }
     const batch = { lines: [...lines], written: Promise.resolve() };

@@ -62,6 +62,17 @@ for (const database of testDatabases) {
       for (const line of kept) assert.match(line.created_at, /^\d{4}-\d\d-\d\dT/);
     });
 
+    it('takes a backlog of hundreds of thousands of lines at once (a router catching up) without a throw', async () => {
+      const logs = replica();
+      const appId = await newApp('backlog-logs');
+      const first = logs.append(appId, written(1, 1));
+      // Joins the batch still waiting to be written.
+      const backlog = logs.append(appId, Array.from({ length: 300_000 }, (_, i) => ({ source: 'router', line: `GET /${i}` })));
+      await Promise.all([first, backlog]);
+      const kept = await logs.tail(admin, appId, 2);
+      assert.deepEqual(numbered(kept), ['300000:router:GET /299998', '300001:router:GET /299999']);
+    });
+
     it('keeps the time a line was written, and cuts a line over the maximum', async () => {
       const logs = replica();
       const appId = await newApp('timed-logs');
