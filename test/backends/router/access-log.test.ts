@@ -31,6 +31,20 @@ describe("the router's access log reader", () => {
     }
   });
 
+  it('gives each line the time nginx wrote, to the millisecond, across seconds and days', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-access-'));
+    try {
+      const file = path.join(dir, 'access.log');
+      const reader = createAccessLogReader({ file, rotateBytes: 1024 ** 2, reopen: () => assert.fail('no rotation') });
+      // Seconds and milliseconds as $msec writes them: the same second many times, the next one, the last of a day, the first of the next.
+      const times = [[1767225600, 0], [1767225600, 1], [1767225600, 999], [1767225601, 250], [1767311999, 999], [1767312000, 0], [1767225600, 7], [2000000000, 123]];
+      fs.writeFileSync(file, times.map(([s, ms]) => `app-a ${s}.${String(ms).padStart(3, '0')} 200 0.001 id 203.0.113.9 "10.0.0.2:5000" "GET / HTTP/1.1"\n`).join(''));
+      assert.deepEqual(reader.read().map((l) => l.at), times.map(([s, ms]) => new Date(s! * 1000 + ms!).toISOString()));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rotates past its size without losing or repeating a line, and removes the old file once nginx has switched', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-access-'));
     try {
