@@ -235,7 +235,7 @@ describe('the apps router (nginx)', { skip: nginxSkipReason ?? false }, () => {
     await eventually('the old host no more', async () => ((await request('shop.apps.test')).status === 404 ? true : undefined), WAIT_MS);
   });
 
-  it("runs nginx in a process group of its own, in this process's session (one autogroup to the scheduler)", () => {
+  it("runs nginx in a process group of its own, in this process's session (one autogroup to the scheduler)", { skip: spawnSync('perl', ['-e', '1']).error ? 'needs Perl (essential in Debian), which makes the group' : false }, () => {
     /** A process's group and session, from /proc (the fields after its name). */
     const groupAndSession = (pid: number | string) => {
       const [, , group, session] = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
