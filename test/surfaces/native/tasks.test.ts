@@ -148,7 +148,8 @@ for (const database of testDatabases) {
       assert.equal(cancelledQueued.statusCode, 200, cancelledQueued.body);
       assert.equal(cancelledQueued.json().status, 'cancelled');
       const cancelling = await app.request({ method: 'POST', url: `/api/tasks/tasks/${running.id}/cancel/` });
-      assert.equal(cancelling.json().status, 'cancelling');
+      // Its handler is asked to stop; on PostgreSQL the worker may hear it and end the task before the answer is read back.
+      assert.ok(['cancelling', 'cancelled'].includes(cancelling.json().status), cancelling.body);
       const ended = await waitFor(running.id);
       assert.equal(ended.status, 'cancelled');
       assert.equal(ended.error.code, 'cancelled');
