@@ -98,6 +98,16 @@ function withStatementCache(connection: SQLite.Database, reads: SqliteReadCache 
   };
 }
 
+/**
+ * Makes a row object of a statement's values, its columns as own properties: one object literal
+ * per statement, compiled once, which V8 builds about ten times faster than properties added one
+ * by one (every row of every read goes through it). Names are written as JSON string literals.
+ */
+function rowMaker(names: readonly string[]): (values: readonly unknown[]) => Record<string, unknown> {
+  const properties = names.map((name, i) => `[${JSON.stringify(name)}]: values[${i}]`).join(', ');
+  return new Function('values', `return { ${properties} };`) as (values: readonly unknown[]) => Record<string, unknown>;
+}
+
 function fastRows(statement: SQLite.Statement, reads: SqliteReadCache | undefined): SqliteStatement & { busy: boolean } {
   // Anything but a plain read may change what reads answer (BEGIN and ROLLBACK included).
   const changing = reads && (!statement.reader || !statement.readonly) ? () => reads.changing() : () => {};
@@ -113,12 +123,7 @@ function fastRows(statement: SQLite.Statement, reads: SqliteReadCache | undefine
     };
   }
   statement.raw(true);
-  const names = statement.columns().map((c) => c.name);
-  const toObject = (values: unknown[]) => {
-    const row: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
-    return row;
-  };
+  const toObject = rowMaker(statement.columns().map((c) => c.name));
   const execute = (parameters: readonly unknown[]) => statement.all(parameters) as unknown[][];
   const all =
     reads && isCacheableRead(statement)
