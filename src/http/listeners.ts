@@ -8,6 +8,7 @@ import type { TrustProxy } from '../config.ts';
 import { HttpError, renderPlainError } from './errors.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
 import { dialectFor, type Surface } from './surface.ts';
+import { requestLoggerFactory } from './request-logger.ts';
 import { serializersOnFirstUse, validatorsOnFirstUse } from './schema-compilers.ts';
 import { validatorCompiler } from './validation.ts';
 import { workspaceOf, type WorkspaceSettings } from './workspace.ts';
@@ -122,6 +123,7 @@ async function createListener({ logger, bodyLimit, trustProxy = false, workspace
   const app = Fastify({
     ...(tls ? { https: tls } : {}),
     loggerInstance: logger as FastifyBaseLogger,
+    childLoggerFactory: requestLoggerFactory,
     // proxy-addr counts hops through a function; addresses and CIDRs it takes as they are.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     // One access-log line per request is written in onResponse instead of Fastify's two.
