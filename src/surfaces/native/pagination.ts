@@ -57,15 +57,30 @@ export function listResponseSchema<T extends TSchema>(item: T) {
 
 /**
  * Absolute URLs to other pages of this list: the request's own URL (path with its trailing
- * slash, every query parameter kept) with the pagination parameters replaced.
+ * slash, every query parameter kept) with the pagination parameters replaced by `query`, which
+ * the caller encodes.
  */
-function pageLinks(request: FastifyRequest, replaced: string[]): (params: Record<string, string | number>) => string {
+function pageLinks(request: FastifyRequest, replaced: readonly string[]): (query: string) => string {
   const queryStart = request.url.indexOf('?');
   const path = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
-  const kept = new URLSearchParams(queryStart < 0 ? '' : request.url.slice(queryStart + 1));
+  const kept = keptParameters(queryStart < 0 ? '' : request.url.slice(queryStart + 1), replaced);
+  const prefix = `${baseUrl(request)}${path.endsWith('/') ? path : `${path}/`}?${kept ? `${kept}&` : ''}`;
+  return (query) => prefix + query;
+}
+
+/**
+ * The query string without the `replaced` parameters, encoded again. Most list requests carry
+ * only those (`?page_size=20`), which is seen without parsing: a name written as it is.
+ */
+function keptParameters(query: string, replaced: readonly string[]): string {
+  const onlyReplaced = query.split('&').every((pair) => {
+    const equals = pair.indexOf('=');
+    return replaced.includes(equals < 0 ? pair : pair.slice(0, equals));
+  });
+  if (query === '' || onlyReplaced) return '';
+  const kept = new URLSearchParams(query);
   for (const name of replaced) kept.delete(name);
-  const prefix = `${baseUrl(request)}${path.endsWith('/') ? path : `${path}/`}?${kept.size ? `${kept}&` : ''}`;
-  return (params) => prefix + new URLSearchParams(params as Record<string, string>).toString();
+  return kept.toString();
 }
 
 /** Renders a list result with `Per-Page`, `Total` and `Link` headers (RFC 8288). */
@@ -78,16 +93,19 @@ export function sendList<Row, Wire>(request: FastifyRequest, reply: FastifyReply
     reply.header('per-page', String(pageSize)).header('total', String(count));
     const next = page < lastPage ? page + 1 : null;
     const previous = page > 1 ? page - 1 : null;
-    links.push(`<${pageUrl({ page: 1, page_size: pageSize })}>; rel="first"`);
-    if (previous) links.push(`<${pageUrl({ page: previous, page_size: pageSize })}>; rel="prev"`);
-    if (next) links.push(`<${pageUrl({ page: next, page_size: pageSize })}>; rel="next"`);
-    links.push(`<${pageUrl({ page: lastPage, page_size: pageSize })}>; rel="last"`);
+    // Whole numbers: written as they are, as URLSearchParams would.
+    const pageAt = (number: number) => pageUrl(`page=${number}&page_size=${pageSize}`);
+    links.push(`<${pageAt(1)}>; rel="first"`);
+    if (previous) links.push(`<${pageAt(previous)}>; rel="prev"`);
+    if (next) links.push(`<${pageAt(next)}>; rel="next"`);
+    links.push(`<${pageAt(lastPage)}>; rel="last"`);
     reply.header('link', links.join(', '));
     return { count, current: page, next, previous, last: lastPage, results };
   }
   const cursorUrl = pageLinks(request, ['cursor']);
-  if (result.previous) links.push(`<${cursorUrl({ cursor: result.previous })}>; rel="prev"`);
-  if (result.next) links.push(`<${cursorUrl({ cursor: result.next })}>; rel="next"`);
+  const cursorAt = (cursor: string) => cursorUrl(new URLSearchParams({ cursor }).toString());
+  if (result.previous) links.push(`<${cursorAt(result.previous)}>; rel="prev"`);
+  if (result.next) links.push(`<${cursorAt(result.next)}>; rel="next"`);
   if (links.length) reply.header('link', links.join(', '));
   return { next: result.next, previous: result.previous, results };
 }

@@ -62,6 +62,16 @@ for (const database of testDatabases) {
         await remove(org);
       });
 
+      it('replaces the pagination parameters in links however they were written, and keeps the others encoded again', async () => {
+        const list = await get(`${COLLECTION}?page%5Fsize=5&search=org%20&page=2`);
+        assert.equal(list.statusCode, 200);
+        const links = String(list.headers.link).split(', ');
+        assert.equal(links.length, 4);
+        for (const link of links) assert.match(link, /^<http:\/\/localhost:80\/api\/iam\/organizations\/\?search=org\+&page=\d+&page_size=5>; rel="(first|prev|next|last)"$/);
+        const cursors = await get(`${COLLECTION}?cursor=&page_size=5&search=org`);
+        assert.match(String(cursors.headers.link), /^<http:\/\/localhost:80\/api\/iam\/organizations\/\?page_size=5&search=org&cursor=[\w%-]+>; rel="next"$/);
+      });
+
       it('refuses a malformed Host header instead of building links from it', async () => {
         const res = await app.request({ method: 'GET', url: COLLECTION, headers: { host: 'bad host/x' } });
         assert.equal(res.statusCode, 400);
