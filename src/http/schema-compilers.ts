@@ -53,13 +53,44 @@ export function validatorsOnFirstUse(compiler: FastifySchemaCompiler<object>): F
   };
 }
 
+type Schema = Record<string, unknown>;
+
+const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value);
+const SCALAR_TYPES = new Set(['string', 'integer', 'number', 'boolean']);
+// fast-json-stringify writes a Date for these formats: it must know which branch a value takes.
+const DATE_FORMATS = new Set(['date-time', 'date', 'time']);
+const STRUCTURE = ['anyOf', 'oneOf', 'allOf', 'not', 'if', '$ref', 'properties', 'items', 'const', 'enum'];
+
+/** A scalar schema a value can be told from `null` by its type alone. */
+const isPlainScalar = (schema: unknown): schema is Schema =>
+  isSchema(schema) && SCALAR_TYPES.has(schema.type as string) && !DATE_FORMATS.has(schema.format as string) && !STRUCTURE.some((key) => key in schema);
+const isNull = (schema: unknown) => isSchema(schema) && schema.type === 'null' && Object.keys(schema).length === 1;
+
+/**
+ * The schema a response serializer is compiled from: each `anyOf` of a scalar and `null` (a
+ * nullable id or name, in most items) as one schema of two types. fast-json-stringify writes
+ * the two-type form by the value's type, and the union by running a validator over every value
+ * to pick its branch, formats included, which for a page of items costs more than writing them.
+ * The routes' own schemas, which the API description shows, are left as they are.
+ */
+export function serializedForm(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(serializedForm);
+  if (!isSchema(schema)) return schema;
+  const { anyOf, ...siblings } = schema;
+  if (Array.isArray(anyOf) && anyOf.length === 2 && anyOf.some(isNull)) {
+    const scalar = anyOf.find((branch) => !isNull(branch));
+    if (isPlainScalar(scalar)) return { ...scalar, ...siblings, type: [scalar.type, 'null'] };
+  }
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, serializedForm(value)]));
+}
+
 /** Fastify's own response serializers (fast-json-stringify), each compiled when it first serializes. */
 export const serializersOnFirstUse: NonNullable<FastifyServerOptions['schemaController']> = {
   compilersFactory: {
     buildSerializer(externalSchemas, options) {
       const compile = SerializerSelector()(externalSchemas, options);
       return (route) => {
-        const compiled = onFirstUse(() => compile(route));
+        const compiled = onFirstUse(() => compile({ ...route, schema: serializedForm(route.schema) }));
         return (data: unknown) => compiled()(data);
       };
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { compilePendingSchemas, serializersOnFirstUse, validatorsOnFirstUse } from '../../src/http/schema-compilers.ts';
+import { compilePendingSchemas, serializedForm, serializersOnFirstUse, validatorsOnFirstUse } from '../../src/http/schema-compilers.ts';
 import { validatorCompiler } from '../../src/http/validation.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -37,6 +37,48 @@ describe('schemas compiled on first use', () => {
     assert.match(refused.json().message, /body\/name/);
     // Compiled once: a second call reuses what the first compiled.
     assert.equal(compiles, 2);
+  });
+});
+
+describe('the schema a response serializer is compiled from', () => {
+  const Id = Type.String({ format: 'uuid' });
+  const Item = Type.Object({
+    parent: Type.Union([Id, Type.Null()], { description: 'Parent; null for a root.' }),
+    size: Type.Union([Type.Null(), Type.Integer()]),
+    seen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    either: Type.Union([Type.String(), Type.Integer()]),
+    tags: Type.Array(Type.Union([Type.String(), Type.Null()])),
+  });
+
+  it('writes a nullable scalar as one schema of two types, and leaves the rest and the original alone', () => {
+    const before = JSON.stringify(Item);
+    const form = serializedForm(Item) as { properties: Record<string, unknown> };
+    assert.equal(JSON.stringify(Item), before);
+    assert.deepEqual(form.properties.parent, { type: ['string', 'null'], format: 'uuid', description: 'Parent; null for a root.' });
+    assert.deepEqual(form.properties.size, { type: ['integer', 'null'] });
+    assert.deepEqual(form.properties.tags, { type: 'array', items: { type: ['string', 'null'] } });
+    // A date format tells Date objects apart, and a union of two scalars needs its branches.
+    assert.deepEqual(form.properties.seen, JSON.parse(JSON.stringify(Item.properties.seen)));
+    assert.deepEqual(form.properties.either, JSON.parse(JSON.stringify(Item.properties.either)));
+  });
+
+  it('serializes values and nulls as the union did, and a Date in a date-time as one', async () => {
+    const app = Fastify({ schemaController: serializersOnFirstUse });
+    const values = [
+      { parent: 'a540bf0f-8b37-4f03-8546-dd71c6b03329', size: 3, seen: new Date('2026-12-03T08:00:00.000Z'), either: 2, tags: ['x', null], extra: 'dropped' },
+      { parent: null, size: null, seen: null, either: 'two', tags: [] },
+    ];
+    app.get('/items', { schema: { response: { 200: Type.Array(Item) } } }, async () => values);
+    try {
+      const answer = await app.inject({ url: '/items' });
+      assert.equal(answer.statusCode, 200);
+      assert.deepEqual(answer.json(), [
+        { parent: 'a540bf0f-8b37-4f03-8546-dd71c6b03329', size: 3, seen: '2026-12-03T08:00:00.000Z', either: 2, tags: ['x', null] },
+        { parent: null, size: null, seen: null, either: 'two', tags: [] },
+      ]);
+    } finally {
+      await app.close();
+    }
   });
 });
 
