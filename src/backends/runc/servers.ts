@@ -100,10 +100,12 @@ export class ServerManager {
     await this.images.rootfs(spec.imageId);
     for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
 
-    // The spec is recorded first: whatever happens next, `release` knows what to undo.
+    // The spec is recorded first: whatever happens next, `release` knows what to undo. Without a
+    // spec recorded before, nothing of this server was made on this host: nothing to release.
+    const recordedBefore = await exists(this.layout.serverFile(spec.id, 'spec.json'));
     await this.recordSpec(spec);
     await letServersReach(this.layout.serverDir(spec.id));
-    await this.release(spec.id, { containerGone: current === undefined });
+    if (recordedBefore || current !== undefined) await this.release(spec.id, { containerGone: current === undefined });
     try {
       const { rootVolume, lower, volumeSources } = await this.mountVolumesAndImage(spec, hostId);
       // The overlay and the bundle's files need only those: made side by side.
