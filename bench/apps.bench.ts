@@ -17,7 +17,7 @@ import { createRuncAppHost } from '../src/backends/apps/index.ts';
 import { createRuncHosts } from '../src/backends/runc/index.ts';
 import { sampleArchive } from '../test/support/sample-app.ts';
 import { percent, reportGoal } from './support/goals.ts';
-import { LOADER, load, percentile, type LoadFigures } from './support/load.ts';
+import { LOADER, alternatedRounds, percentile } from './support/load.ts';
 import { freePort, startNimbus, startTcpRelay } from './support/processes.ts';
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 3);
@@ -104,30 +104,17 @@ try {
   // The router's CPU: nimbus serve (reading the routes, writing the access lines into the logs) and nginx's processes.
   const routerPid = Number(fs.readFileSync(path.join(computeDir, 'router', 'nginx.pid'), 'utf8'));
   const nginxPids = [routerPid, ...fs.readFileSync(`/proc/${routerPid}/task/${routerPid}/children`, 'utf8').trim().split(' ').map(Number)];
-  type Target = { url: string; headers: Record<string, string>; cpuOf?: number | number[] };
-  const targets: Record<string, Target> = {
-    direct: { url: `http://${container.address}:5000/`, headers: {} },
-    router: { url: `http://127.0.0.1:${routerPort}/`, headers: { host: HOST }, cpuOf: [nimbus.child.pid!, ...nginxPids] },
-    relay: { url: `http://127.0.0.1:${relay.port}/`, headers: {}, cpuOf: relay.child.pid },
+  const targets = {
+    direct: { url: `http://${container.address}:5000/`, connections: 10, durationSeconds: SECONDS },
+    router: { url: `http://127.0.0.1:${routerPort}/`, headers: { host: HOST }, connections: 10, durationSeconds: SECONDS, cpuOf: [nimbus.child.pid!, ...nginxPids] },
+    relay: { url: `http://127.0.0.1:${relay.port}/`, connections: 10, durationSeconds: SECONDS, cpuOf: relay.child.pid },
   };
-  // Alternated, so that a change of the machine's load weighs on every target alike; the median round counts.
-  const runs: Record<string, LoadFigures[]> = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
-  try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, target] of Object.entries(targets)) {
-        const figures = await load({ ...target, connections: 10, durationSeconds: SECONDS });
-        if (figures.errors || figures.non2xx) throw new Error(`load errors through ${name}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
-        runs[name].push(figures);
-      }
-    }
-  } finally {
-    relay.child.kill();
+  const { medians, runs } = await alternatedRounds(targets, ROUNDS).finally(() => relay.child.kill());
+  for (const [name, figures] of Object.entries(runs)) {
+    const failed = figures.find((f) => f.errors || f.non2xx);
+    if (failed) throw new Error(`load errors through ${name}: ${failed.errors} errors, ${failed.non2xx} non-2xx`);
   }
-  const median = (name: string): LoadFigures => {
-    const rate = percentile(runs[name].map((f) => f.requestsPerSecond), 50);
-    return runs[name].find((f) => f.requestsPerSecond === rate)!;
-  };
-  const [direct, routed, relayed] = [median('direct'), median('router'), median('relay')];
+  const { direct, router: routed, relay: relayed } = medians;
   const ratio = routed.requestsPerSecond / direct.requestsPerSecond;
   const added = routed.p50Ms - direct.p50Ms;
   if (DEPLOYS > 0) {
@@ -139,7 +126,7 @@ try {
   console.log(`  direct     ${direct.requestsPerSecond} req/s  p50 ${direct.p50Ms} ms  p99 ${direct.p99Ms} ms`);
   console.log(`  router     ${routed.requestsPerSecond} req/s  p50 ${routed.p50Ms} ms  p99 ${routed.p99Ms} ms`);
   console.log(`  TCP relay  ${relayed.requestsPerSecond} req/s  p50 ${relayed.p50Ms} ms  p99 ${relayed.p99Ms} ms  (${((relayed.requestsPerSecond / direct.requestsPerSecond) * 100).toFixed(0)}% of direct: the ceiling of any user-space proxy here)`);
-  const cpu = (name: string) => percentile(runs[name]!.map((f) => f.cpuUsPerRequest!), 50);
+  const cpu = (name: keyof typeof runs) => percentile(runs[name].map((f) => f.cpuUsPerRequest!), 50);
   console.log(`  CPU per request (median round): router ${cpu('router')} us (nginx and nimbus serve), TCP relay ${cpu('relay')} us`);
   console.log(`  rounds (req/s): ${Object.entries(runs).map(([name, figures]) => `${name} ${figures.map((f) => f.requestsPerSecond).join(', ')}`).join('; ')}`);
   reportGoal({ bench: 'apps', figure: 'router throughput vs the container directly', measured: `${routed.requestsPerSecond} vs ${direct.requestsPerSecond} req/s: ${percent(ratio)}`, goal: `≥ ${percent(TARGET_RATIO)}`, met: ratio >= TARGET_RATIO });

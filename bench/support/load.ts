@@ -93,3 +93,21 @@ export async function load({ url, headers = {}, connections = 10, durationSecond
   const cpuUsPerRequest = cpuOf === undefined ? undefined : Math.round(((cpuOfAll() - cpuBefore) * 1000) / result.requests);
   return { requestsPerSecond: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.errors, non2xx: result.non2xx, cpuUsPerRequest };
 }
+
+/**
+ * Loads each target in turn, `rounds` times over, so that a change of the machine's load (on a
+ * shared machine, figures of one run can be a fifth apart) weighs on every target alike. Each
+ * target's figures are those of its median round by rate; `runs` has every round.
+ */
+export async function alternatedRounds<Name extends string>(targets: Record<Name, LoadOptions>, rounds: number): Promise<{ medians: Record<Name, LoadFigures>; runs: Record<Name, LoadFigures[]> }> {
+  const names = Object.keys(targets) as Name[];
+  const runs = Object.fromEntries(names.map((name) => [name, [] as LoadFigures[]])) as Record<Name, LoadFigures[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) runs[name].push(await load(targets[name]));
+  }
+  const median = (name: Name): LoadFigures => {
+    const rate = percentile(runs[name].map((f) => f.requestsPerSecond), 50);
+    return runs[name].find((f) => f.requestsPerSecond === rate)!;
+  };
+  return { medians: Object.fromEntries(names.map((name) => [name, median(name)])) as Record<Name, LoadFigures>, runs };
+}
