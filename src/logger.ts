@@ -16,6 +16,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
           'req.headers["x-auth-token"]',
           'req.headers["mc-api-key"]',
           'req.headers.cookie',
+          // Fields of the object logged itself, and of the objects in it.
+          'password',
+          'token',
+          'secret',
+          'key',
           '*.password',
           '*.token',
           '*.secret',
