@@ -73,11 +73,11 @@ function pageLinks(request: FastifyRequest, replaced: readonly string[]): (query
  * only those (`?page_size=20`), which is seen without parsing: a name written as it is.
  */
 function keptParameters(query: string, replaced: readonly string[]): string {
-  const onlyReplaced = query.split('&').every((pair) => {
+  const isReplaced = (pair: string) => {
     const equals = pair.indexOf('=');
     return replaced.includes(equals < 0 ? pair : pair.slice(0, equals));
-  });
-  if (query === '' || onlyReplaced) return '';
+  };
+  if (query === '' || query.split('&').every(isReplaced)) return '';
   const kept = new URLSearchParams(query);
   for (const name of replaced) kept.delete(name);
   return kept.toString();
