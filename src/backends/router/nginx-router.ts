@@ -64,8 +64,8 @@ function nginxLaunch(): NginxLaunch | undefined {
   const binary = ['nginx', '/usr/sbin/nginx'].find((candidate) => runs(candidate, '-v'));
   if (!binary) return undefined;
   const deathSignal = runs('setpriv', '--version') ? ['setpriv', '--pdeathsig', 'SIGTERM', '--'] : [];
-  const ownGroup = runs('perl', '-e', '1') ? OWN_GROUP : undefined;
-  return { command: [...deathSignal, ...(ownGroup ?? []), binary], ownSession: ownGroup === undefined };
+  const withPerl = runs('perl', '-e', '1');
+  return { command: [...deathSignal, ...(withPerl ? OWN_GROUP : []), binary], ownSession: !withPerl };
 }
 
 /** Ends a process group, ignoring one already gone. */
