@@ -5,10 +5,20 @@
 
 const CURRENCY = /^[A-Z]{3}$/;
 
+/**
+ * ISO 4217's minor units where they are not 2. Not ICU's (`Intl.NumberFormat`): its digits are
+ * CLDR's display conventions, which drop the minor unit of 17 currencies (HUF, IDR, COP...) and
+ * of IQD's three, and it loads about 4 MiB of locale data into every process that asks.
+ */
+const MINOR_DIGITS = new Map<string, number>([
+  ...['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'].map((code) => [code, 0] as const),
+  ...['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'].map((code) => [code, 3] as const),
+]);
+
 /** Digits after the decimal point of an ISO 4217 currency Node.js knows; null for an unknown code. */
 export function minorDigits(currency: string): number | null {
   if (!CURRENCY.test(currency) || !Intl.supportedValuesOf('currency').includes(currency)) return null;
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return MINOR_DIGITS.get(currency) ?? 2;
 }
 
 /** `"12.5"` in a currency of 2 digits is 1250; null when it is not a non-negative decimal with at most `digits` decimals. */

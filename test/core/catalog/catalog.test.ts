@@ -13,6 +13,15 @@ describe('money', () => {
     for (const bad of ['usd', 'XYZ', 'DOLLARS', '']) assert.equal(minorDigits(bad), null, bad);
   });
 
+  it("takes the minor units from ISO 4217, not from ICU's display conventions, and loads no number format", (t) => {
+    // ICU shows these three without decimals; ISO 4217 gives them 2, 2 and 3.
+    t.mock.method(Intl, 'NumberFormat', () => assert.fail('minorDigits asked ICU for a number format'));
+    assert.equal(minorDigits('HUF'), 2);
+    assert.equal(minorDigits('IDR'), 2);
+    assert.equal(minorDigits('IQD'), 3);
+    assert.equal(minorDigits('KRW'), 0);
+  });
+
   it('parses decimal strings into exact minor units and writes them back', () => {
     assert.equal(parseAmount('12.5', 2), 1250);
     assert.equal(parseAmount('0.10', 2), 10);
