@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { deferringNotifications } from './notify-after-commit.ts';
+import { postgresDriver } from './postgres-driver.ts';
 import { preparingStatements } from './prepared-statements.ts';
 import { ensurePrivateDirectory, ensurePrivateFile } from './private-files.ts';
 import { isCacheableRead, SqliteReadCache } from './sqlite-read-cache.ts';
@@ -27,15 +27,14 @@ export type StoreOptions =
   /** Any `pg.Pool`-compatible pool (tests use an embedded PostgreSQL through this). */
   | { postgresPool: PostgresPool };
 
-// COUNT(*) and BIGINT come back from pg as strings by default; every count we read fits a double.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-
 export function storeOptionsFor(databaseUrl: string | undefined, dataDir: string): StoreOptions {
   return databaseUrl ? { postgresUrl: databaseUrl } : { sqliteFile: path.join(dataDir, 'nimbus.db') };
 }
 
 export function openStore(options: StoreOptions): Store {
   if ('sqliteFile' in options) return openSqlite(options.sqliteFile, options.cachedReads ?? true);
+  // Loaded here even for a pool of the caller's: its type parsers are the driver's.
+  const pg = postgresDriver();
   const pool =
     'postgresPool' in options
       ? options.postgresPool

@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { CHANNEL_PREFIX_SQL, notifyAfterCommit } from './notify-after-commit.ts';
+import { postgresDriver } from './postgres-driver.ts';
 import type { Database } from './schema.ts';
 
 /** Wake-up channels between the processes sharing one database. */
@@ -83,7 +84,8 @@ function createPostgresNotifier(databaseUrl: string, logger: Logger): Notifier {
   let reconnectTimer: NodeJS.Timeout | null = null;
 
   async function connect(): Promise<void> {
-    const next = new pg.Client({ connectionString: databaseUrl });
+    const { Client } = postgresDriver();
+    const next = new Client({ connectionString: databaseUrl });
     let prefix = '';
     next.on('notification', (message) => {
       if (message.channel.startsWith(prefix)) registry.fire(message.channel.slice(prefix.length) as NotifyChannel);
