@@ -24,13 +24,16 @@ const ATTRIBUTES: [keyof PasswordOwner, string][] = [
   ['email', 'email address'],
 ];
 
-// Django's list of 20,000 common passwords, lowercased (see common-passwords.LICENSE).
-const COMMON_PASSWORDS = new Set(
-  gunzipSync(readFileSync(new URL('./common-passwords.txt.gz', import.meta.url)))
-    .toString('utf8')
-    .split('\n')
-    .map((line) => line.trim()),
-);
+// Django's list of 20,000 common passwords, lowercased (see common-passwords.LICENSE), one a
+// line. Kept as that one string, searched for a whole line: 0.2 MiB, where a Set of the
+// passwords held 1.6.
+const COMMON_PASSWORDS = `\n${gunzipSync(readFileSync(new URL('./common-passwords.txt.gz', import.meta.url))).toString('utf8')}\n`;
+
+function isCommon(password: string): boolean {
+  const candidate = password.toLowerCase().trim();
+  // A line break would let two lines of the list pass for one.
+  return candidate !== '' && !candidate.includes('\n') && COMMON_PASSWORDS.includes(`\n${candidate}\n`);
+}
 
 /** Python's `difflib.SequenceMatcher(a, b).quick_ratio()`: an upper bound on similarity from character counts. */
 export function quickRatio(a: string, b: string): number {
@@ -80,7 +83,7 @@ export function validatePassword(password: string, owner: PasswordOwner): string
   const similar = similarityError(password, owner);
   if (similar) errors.push(similar);
   if ([...password].length < MIN_LENGTH) errors.push(`This password is too short. It must contain at least ${MIN_LENGTH} characters.`);
-  if (COMMON_PASSWORDS.has(password.toLowerCase().trim())) errors.push('This password is too common.');
+  if (isCommon(password)) errors.push('This password is too common.');
   if (/^\p{Nd}+$/u.test(password)) errors.push('This password is entirely numeric.');
   return errors;
 }

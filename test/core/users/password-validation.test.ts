@@ -19,6 +19,9 @@ describe("password validation (Django's validators and messages)", () => {
     assert.deepEqual(validatePassword('zq8!', {}), [TOO_SHORT]);
     assert.deepEqual(validatePassword('Password1', {}), [TOO_COMMON], 'the list is compared case-insensitively');
     assert.deepEqual(validatePassword('  qwertyuiop  ', {}), [TOO_COMMON], 'and with surrounding spaces stripped');
+    assert.deepEqual(validatePassword('bigpimpin1', {}), [TOO_COMMON], "the list's first line");
+    assert.deepEqual(validatePassword('chobits', {}), [TOO_SHORT, TOO_COMMON], 'and its last');
+    assert.deepEqual(validatePassword('welcome\nwillow', {}), [], 'two lines of the list are not one password of it');
     assert.deepEqual(validatePassword('90817263544', {}), [NUMERIC]);
     assert.deepEqual(validatePassword('alice2024', { username: 'alice' }), ['The password is too similar to the username.']);
     assert.deepEqual(validatePassword('Brandywine7', { first_name: 'Brandywine' }), ['The password is too similar to the first name.']);
