@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { firstStart } from '../support/first-start.ts';
 
 // The production build (what `npm ci` runs as `prepare`), compiled into a directory of the
 // test's own beside the project's package.json and node_modules, as dist/ sits in an install.
@@ -31,33 +32,15 @@ describe('the compiled production start', () => {
 
   it('runs plain JavaScript: serves a fresh SQLite install until /readyz answers, migrations included', async () => {
     assert.equal(fs.readdirSync(dist, { recursive: true }).filter((f) => String(f).endsWith('.ts')).length, 0);
-    const dataDir = path.join(install, 'data');
-    const child = spawn(process.execPath, [path.join(dist, 'cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-      env: { ...process.env, NIMBUS_LOG_LEVEL: 'info', NIMBUS_DNS_PORT: '0', NIMBUS_DATABASE_URL: '', NIMBUS_PORT: '', NIMBUS_ADMIN_PASSWORD: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const server = firstStart(process.execPath, [path.join(dist, 'cli/main.js')], { NIMBUS_DATA_DIR: path.join(install, 'data') });
     try {
-      let output = '';
-      // Listening comes first, then the bootstrap of the empty database prints the token.
-      const [base, token] = await new Promise<[string, string]>((resolve, reject) => {
-        const read = (chunk: Buffer) => {
-          output += chunk;
-          const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-          const printed = /admin API token: (\S+)\n/.exec(output);
-          if (listening && printed) resolve([listening[1]!, printed[1]!]);
-        };
-        child.stdout!.on('data', read);
-        child.stderr!.on('data', read);
-        void exited.then((code) => reject(new Error(`the compiled nimbus exited with ${code}:\n${output}`)));
-      });
+      const { base, token } = await server.ready;
       const ready = await fetch(`${base}/readyz`);
       assert.equal(ready.status, 200);
       const organizations = await fetch(`${base}/api/iam/organizations/`, { headers: { authorization: `token="${token}"` } });
       assert.equal(organizations.status, 200);
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop();
     }
   });
 
