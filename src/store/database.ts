@@ -33,7 +33,7 @@ export function storeOptionsFor(databaseUrl: string | undefined, dataDir: string
 
 export function openStore(options: StoreOptions): Store {
   if ('sqliteFile' in options) return openSqlite(options.sqliteFile, options.cachedReads ?? true);
-  // Loaded here even for a pool of the caller's: its type parsers are the driver's.
+  // Loaded even when the caller brings its own pool: the INT8 parser it sets is the driver's, for every pool.
   const pg = postgresDriver();
   const pool =
     'postgresPool' in options

@@ -7,8 +7,8 @@ const CURRENCY = /^[A-Z]{3}$/;
 
 /**
  * ISO 4217's minor units where they are not 2. Not ICU's (`Intl.NumberFormat`): its digits are
- * CLDR's display conventions, which drop the minor unit of 17 currencies (HUF, IDR, COP...) and
- * of IQD's three, and it loads about 4 MiB of locale data into every process that asks.
+ * CLDR's display conventions, which show 16 currencies without their 2 (HUF, IDR, COP...) and
+ * IQD without its 3, and it loads about 4 MiB of locale data into every process that asks.
  */
 const MINOR_DIGITS = new Map<string, number>([
   ...['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'].map((code) => [code, 0] as const),
