@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { testPostgresUrl, urlWithSchema, withAdminClient } from '../support/databases.ts';
+import { processPostgresSkip, throwawaySchema } from '../support/databases.ts';
 import { firstStart } from '../support/first-start.ts';
 
 // The Node.js versions the README says Nimbus runs on, besides the one running the tests: each
@@ -72,15 +71,14 @@ const databases: { name: string; skip: string | false; open(): Promise<{ env: Re
   },
   {
     name: 'PostgreSQL',
-    skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL (a server process cannot use the embedded PostgreSQL)',
+    skip: processPostgresSkip,
     async open() {
-      const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
-      await withAdminClient((client) => client.query(`create schema ${schema}`));
+      const schema = await throwawaySchema();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nimbus-data-'));
       return {
-        env: { NIMBUS_DATA_DIR: dir, NIMBUS_DATABASE_URL: urlWithSchema(schema) },
+        env: { NIMBUS_DATA_DIR: dir, NIMBUS_DATABASE_URL: schema.url },
         async drop() {
-          await withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`));
+          await schema.drop();
           fs.rmSync(dir, { recursive: true, force: true });
         },
       };

@@ -70,16 +70,29 @@ const postgres: TestDatabase = {
       // PGlite is one session in this process: another store shares it, and leaves closing it to the first.
       return withOthers({ store, cleanup: () => store.close() }, () => openStore({ postgresPool: { connect: () => pool.connect(), end: async () => {} } }));
     }
-    const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
-    await withAdminClient((client) => client.query(`create schema ${schema}`));
+    const { schema, url, drop } = await throwawaySchema();
     const store = openStore({ postgresUrl: testPostgresUrl, schema, poolSize: 5 });
     const cleanup = async () => {
       await store.close();
-      await withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`));
+      await drop();
     };
-    return withOthers({ store, url: urlWithSchema(schema), cleanup }, () => openStore({ postgresUrl: testPostgresUrl!, schema, poolSize: 2 }));
+    return withOthers({ store, url, cleanup }, () => openStore({ postgresUrl: testPostgresUrl!, schema, poolSize: 2 }));
   },
 };
+
+/** Why a test of server processes skips PostgreSQL, or false when it can run. */
+export const processPostgresSkip: false | string = testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)';
+
+/** A schema of its own on the test PostgreSQL server: its name, the URL that selects it, and `drop`. */
+export async function throwawaySchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+  const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
+  await withAdminClient((client) => client.query(`create schema ${schema}`));
+  return {
+    schema,
+    url: urlWithSchema(schema),
+    drop: () => withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`)).then(() => undefined),
+  };
+}
 
 /** The test server's URL with `schema` selected on every connection (`?options=-c search_path=...`). */
 export function urlWithSchema(schema: string): string {

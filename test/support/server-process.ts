@@ -2,13 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { bootstrapIfEmpty } from '../../src/core/bootstrap.ts';
 import { createSecretBox } from '../../src/core/secrets/secret-box.ts';
 import { createCoreServices } from '../../src/core/services.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
-import { testPostgresUrl, urlWithSchema, withAdminClient } from './databases.ts';
+import { processPostgresSkip, throwawaySchema } from './databases.ts';
 import { eventually } from './eventually.ts';
 import { TEST_SECRET_KEY } from './app.ts';
 import { createTestTables } from './test-handlers.ts';
@@ -56,16 +55,14 @@ export function sqliteDatabase(): Promise<SharedDatabase> {
 }
 
 export async function postgresDatabase(): Promise<SharedDatabase> {
-  const schema = `nimbus_test_${randomBytes(6).toString('hex')}`;
-  await withAdminClient((client) => client.query(`create schema ${schema}`));
-  const url = urlWithSchema(schema);
-  return prepare({ postgresUrl: url, poolSize: 3 }, { NIMBUS_DATABASE_URL: url }, () => withAdminClient((client) => client.query(`drop schema if exists ${schema} cascade`)).then(() => undefined));
+  const { url, drop } = await throwawaySchema();
+  return prepare({ postgresUrl: url, poolSize: 3 }, { NIMBUS_DATABASE_URL: url }, drop);
 }
 
 /** The databases `nimbus serve` processes can share, each skipped (saying why) where it cannot run. */
 export const processDatabases: { name: string; open: () => Promise<SharedDatabase>; skip: false | string }[] = [
   { name: 'sqlite', open: sqliteDatabase, skip: false },
-  { name: 'postgres', open: postgresDatabase, skip: testPostgresUrl ? false : 'needs NIMBUS_TEST_DATABASE_URL (processes cannot share the embedded PostgreSQL)' },
+  { name: 'postgres', open: postgresDatabase, skip: processPostgresSkip },
 ];
 
 export interface ServerProcess {
