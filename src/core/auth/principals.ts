@@ -3,11 +3,13 @@ import type { CredentialService } from '../credentials/credential-service.ts';
 import { Unauthenticated } from '../errors.ts';
 import type { OauthServices } from '../oauth/oauth-services.ts';
 import { looksLikeJwt, type BearerService } from '../tokens/bearer-service.ts';
-import { parseToken } from '../tokens/token-format.ts';
+import { TOKEN_KINDS } from '../tokens/token-format.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 
 /** A credential as a client presented it, before it is verified: a secret, or an API credential pair. */
 export type PresentedCredential = { kind: 'token'; value: string } | { kind: 'basic'; username: string; password: string };
+
+const OAUTH_ACCESS_PREFIX = `${TOKEN_KINDS.oauth_access}_`;
 
 export type PrincipalResolver = ReturnType<typeof createPrincipalResolver>;
 
@@ -37,7 +39,8 @@ export function createPrincipalResolver(deps: { tokens: Pick<TokenService, 'auth
     async principalFor(credential: PresentedCredential): Promise<Principal> {
       if (credential.kind === 'basic') return credentials.authenticate(credential.username, credential.password);
       if (looksLikeJwt(credential.value)) return bearers.authenticate(credential.value);
-      return parseToken(credential.value) === 'oauth_access' ? oauth.server.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
+      // By its prefix alone: the service it goes to checks the whole token (once per request).
+      return credential.value.startsWith(OAUTH_ACCESS_PREFIX) ? oauth.server.authenticateAccessToken(credential.value) : tokens.authenticate(credential.value);
     },
 
     principalById,
