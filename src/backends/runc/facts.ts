@@ -25,18 +25,22 @@ async function readOsRelease(rootfs: string, inside: string): Promise<string | u
   }
 }
 
-async function cpuModel(): Promise<string> {
-  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  return /^(?:model name|Model|cpu model)\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ?? 'unknown';
+/** The host's CPU model: read once, it does not change while this process runs. */
+let hostCpuModel: Promise<string> | undefined;
+function cpuModel(): Promise<string> {
+  hostCpuModel ??= readFile('/proc/cpuinfo', 'utf8')
+    .catch(() => '')
+    .then((cpuinfo) => /^(?:model name|Model|cpu model)\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ?? 'unknown');
+  return hostCpuModel;
 }
 
 /** When a process started, from /proc/<pid>/stat (field 22) and the host's boot time. */
 async function processStartTime(pid: number): Promise<Date> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const [stat, hostStat] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/stat', 'utf8')]);
   // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const startTicks = Number(fields[19]);
-  const bootSeconds = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]);
+  const bootSeconds = Number(/^btime (\d+)$/m.exec(hostStat)?.[1]);
   return new Date((bootSeconds + startTicks / CLOCK_TICKS_PER_SECOND) * 1000);
 }
 
@@ -55,17 +59,23 @@ export interface FactsSources {
   arch: string;
 }
 
-/** What a running server is: its OS (from its own os-release), its limits, disks and uptime. */
+/**
+ * What a running server is: its OS (from its own os-release), its limits, disks and uptime. The
+ * reads are independent and read side by side: a start waits for them before it counts as running.
+ */
 export async function collectFacts(sources: FactsSources): Promise<ServerFacts> {
   const { spec } = sources;
-  const osRelease = parseOsRelease((await readOsRelease(sources.rootfs, '/etc/os-release')) ?? (await readOsRelease(sources.rootfs, '/usr/lib/os-release')) ?? '');
-  const bootTime = await processStartTime(sources.initPid);
-  const disks = [await disk(sources.volumeMount(spec.rootVolumeId), '/')];
-  for (const volume of spec.volumes) disks.push(await disk(sources.volumeMount(volume.volumeId), volume.mountPath));
+  const [osReleaseText, bootTime, disks, model] = await Promise.all([
+    readOsRelease(sources.rootfs, '/etc/os-release').then(async (text) => text ?? (await readOsRelease(sources.rootfs, '/usr/lib/os-release'))),
+    processStartTime(sources.initPid),
+    Promise.all([disk(sources.volumeMount(spec.rootVolumeId), '/'), ...spec.volumes.map((volume) => disk(sources.volumeMount(volume.volumeId), volume.mountPath))]),
+    cpuModel(),
+  ]);
+  const osRelease = parseOsRelease(osReleaseText ?? '');
   return {
     hostname: spec.hostname,
     os: { name: osRelease.NAME ?? 'Linux', version: osRelease.VERSION_ID ?? osRelease.VERSION ?? '', platform: 'linux' },
-    cpu: { count: spec.vcpus, model: await cpuModel(), arch: sources.arch },
+    cpu: { count: spec.vcpus, model, arch: sources.arch },
     memoryBytes: spec.memoryBytes,
     disks,
     uptimeSeconds: Math.max(0, Math.floor((Date.now() - bootTime.getTime()) / 1000)),

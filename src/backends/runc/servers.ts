@@ -350,8 +350,7 @@ export class ServerManager {
 
   async facts(serverId: string): Promise<ServerFacts> {
     assertId(serverId, 'server');
-    const pid = await this.runningInitPid(serverId);
-    const spec = await readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'));
+    const [pid, spec] = await Promise.all([this.runningInitPid(serverId), readJsonIfExists<ServerSpec>(this.layout.serverFile(serverId, 'spec.json'))]);
     if (pid === undefined || !spec) throw new ComputeRejected(`server ${serverId} is not running`, 'server');
     return collectFacts({
       spec,
