@@ -97,7 +97,10 @@ export class NetworkWiring {
   private async ensureBridge(network: NetworkSpec, prefix: number): Promise<void> {
     const ifindex = () => readFile(path.join('/sys/class/net', network.bridge, 'ifindex'), 'utf8').catch(() => undefined);
     const ready = this.readyBridges.get(network.bridge);
-    if (ready !== undefined && ready === (await ifindex()) && (await exists(this.layout.networkRecord(network.id)))) return;
+    if (ready !== undefined) {
+      const [index, recorded] = await Promise.all([ifindex(), exists(this.layout.networkRecord(network.id))]);
+      if (ready === index && recorded) return;
+    }
     this.readyBridges.delete(network.bridge);
     await writeFileAtomic(this.layout.networkRecord(network.id), JSON.stringify(network));
     if (!(await linkExists(network.bridge))) {
@@ -141,11 +144,13 @@ export class NetworkWiring {
     const released: string[] = [];
     const netns = netnsName(serverId);
     const host = hostVethName(serverId);
-    if (await netnsExists(netns)) {
+    const [netnsThere, hostThere] = await Promise.all([netnsExists(netns), linkExists(host)]);
+    if (netnsThere) {
       await run('ip', ['netns', 'delete', netns]);
       released.push(`netns ${netns}`);
     }
-    if (await linkExists(host)) {
+    // Deleting the netns may have taken the host end with it.
+    if (hostThere && (!netnsThere || (await linkExists(host)))) {
       await run('ip', ['link', 'delete', host]).catch(async (error: unknown) => {
         if (await linkExists(host)) throw error;
       });

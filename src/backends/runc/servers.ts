@@ -42,11 +42,15 @@ async function writeUnlessSame(file: string, content: string): Promise<void> {
  * nothing in them can be listed).
  */
 async function letServersReach(dir: string): Promise<void> {
-  for (let current = dir; ; current = path.dirname(current)) {
-    const { mode } = await stat(current);
-    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
-    if (current === path.dirname(current)) return;
-  }
+  const chain = [dir];
+  while (chain.at(-1) !== path.dirname(chain.at(-1)!)) chain.push(path.dirname(chain.at(-1)!));
+  // Each directory on its own: looked at side by side, not one after the other.
+  await Promise.all(
+    chain.map(async (current) => {
+      const { mode } = await stat(current);
+      if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    }),
+  );
 }
 
 /**
@@ -97,12 +101,15 @@ export class ServerManager {
     // network was wired, which the release below kills and this start does again.
     if (current?.status === 'running' && (await this.runningInitPid(spec.id)) !== undefined) return;
     const hostId = serverHostId(this.idRange, spec.idBlock);
-    await this.images.rootfs(spec.imageId);
-    for (const volumeId of [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)]) await this.volumes.requireFile(volumeId);
+    // The image and every volume must be here (the first missing one is the error), and whether
+    // a spec was recorded before decides what to release: independent checks, made side by side.
+    const [recordedBefore] = await Promise.all([
+      exists(this.layout.serverFile(spec.id, 'spec.json')),
+      allSettledOrThrow<unknown>([this.images.rootfs(spec.imageId), ...[spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)].map((volumeId) => this.volumes.requireFile(volumeId))]),
+    ]);
 
     // The spec is recorded first: whatever happens next, `release` knows what to undo. Without a
     // spec recorded before, nothing of this server was made on this host: nothing to release.
-    const recordedBefore = await exists(this.layout.serverFile(spec.id, 'spec.json'));
     await this.recordSpec(spec);
     await letServersReach(this.layout.serverDir(spec.id));
     if (recordedBefore || current !== undefined) await this.release(spec.id, { containerGone: current === undefined });
