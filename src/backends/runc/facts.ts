@@ -60,8 +60,8 @@ export interface FactsSources {
 }
 
 /**
- * What a running server is: its OS (from its own os-release), its limits, disks and uptime. The
- * reads are independent and read side by side: a start waits for them before it counts as running.
+ * What a running server is: its OS (from its own os-release), its limits, disks and uptime. Its
+ * sources are independent and read side by side: a start waits for them before it counts as running.
  */
 export async function collectFacts(sources: FactsSources): Promise<ServerFacts> {
   const { spec } = sources;

@@ -42,8 +42,8 @@ async function writeUnlessSame(file: string, content: string): Promise<void> {
  * nothing in them can be listed).
  */
 async function letServersReach(dir: string): Promise<void> {
-  const chain = [dir];
-  while (chain.at(-1) !== path.dirname(chain.at(-1)!)) chain.push(path.dirname(chain.at(-1)!));
+  const chain: string[] = [];
+  for (let current = dir; !chain.includes(current); current = path.dirname(current)) chain.push(current);
   // Each directory on its own: looked at side by side, not one after the other.
   await Promise.all(
     chain.map(async (current) => {
@@ -103,9 +103,10 @@ export class ServerManager {
     const hostId = serverHostId(this.idRange, spec.idBlock);
     // The image and every volume must be here (the first missing one is the error), and whether
     // a spec was recorded before decides what to release: independent checks, made side by side.
+    const volumeIds = [spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)];
     const [recordedBefore] = await Promise.all([
       exists(this.layout.serverFile(spec.id, 'spec.json')),
-      allSettledOrThrow<unknown>([this.images.rootfs(spec.imageId), ...[spec.rootVolumeId, ...spec.volumes.map((v) => v.volumeId)].map((volumeId) => this.volumes.requireFile(volumeId))]),
+      allSettledOrThrow<unknown>([this.images.rootfs(spec.imageId), ...volumeIds.map((volumeId) => this.volumes.requireFile(volumeId))]),
     ]);
 
     // The spec is recorded first: whatever happens next, `release` knows what to undo. Without a
