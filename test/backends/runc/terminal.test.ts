@@ -15,7 +15,8 @@ function recorder(terminal: Terminal) {
     get output() {
       return output;
     },
-    shows: (text: string) => eventually(`the terminal to show ${JSON.stringify(text)}`, async () => (output.includes(text) ? true : undefined), 10_000),
+    /** Waits until `text` is shown, at `from` (an earlier length of the output) or after. */
+    shows: (text: string, from = 0) => eventually(`the terminal to show ${JSON.stringify(text)}`, async () => (output.includes(text, from) ? true : undefined), 10_000),
   };
 }
 
@@ -36,9 +37,9 @@ describe('runc host: terminals', { skip: SKIP_REASON ?? false, timeout: 120_000 
     const terminal = await fixture.host.servers.terminal(server.id, { rows: 30, cols: 100 });
     const screen = recorder(terminal);
     terminal.write(Buffer.from('tty; stty size; echo "term=$TERM"\r'));
-    await screen.shows('30 100');
-    assert.match(screen.output, /\/dev\/pts\/\d+/);
-    assert.match(screen.output, /term=xterm-256color/);
+    // The last line of the three: the shell may write them in separate chunks.
+    await screen.shows('term=xterm-256color\r\n');
+    assert.match(screen.output, /\/dev\/pts\/\d+\r\n30 100\r\n/);
     terminal.resize(40, 120);
     terminal.write(Buffer.from('stty size\r'));
     await screen.shows('40 120');
@@ -47,7 +48,10 @@ describe('runc host: terminals', { skip: SKIP_REASON ?? false, timeout: 120_000 
     await screen.shows('sleep 100\r\n');
     terminal.write(Buffer.from([0x1a]));
     await screen.shows('Stopped');
+    const beforeFg = screen.output.length;
     terminal.write(Buffer.from('fg\r'));
+    // fg names the job it resumes; the job has the terminal a moment after.
+    await screen.shows('sleep 100', beforeFg + 'fg'.length);
     await new Promise((resolve) => setTimeout(resolve, 300));
     terminal.write(Buffer.from([0x03]));
     terminal.write(Buffer.from('echo "after $?"\r'));
