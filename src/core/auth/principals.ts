@@ -3,13 +3,13 @@ import type { CredentialService } from '../credentials/credential-service.ts';
 import { Unauthenticated } from '../errors.ts';
 import type { OauthServices } from '../oauth/oauth-services.ts';
 import { looksLikeJwt, type BearerService } from '../tokens/bearer-service.ts';
-import { TOKEN_KINDS } from '../tokens/token-format.ts';
+import { tokenPrefix } from '../tokens/token-format.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 
 /** A credential as a client presented it, before it is verified: a secret, or an API credential pair. */
 export type PresentedCredential = { kind: 'token'; value: string } | { kind: 'basic'; username: string; password: string };
 
-const OAUTH_ACCESS_PREFIX = `${TOKEN_KINDS.oauth_access}_`;
+const OAUTH_ACCESS_PREFIX = tokenPrefix('oauth_access');
 
 export type PrincipalResolver = ReturnType<typeof createPrincipalResolver>;
 

@@ -51,8 +51,13 @@ export function looksLikeAccountToken(value: string): boolean {
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 30;
 const CHECKSUM_LENGTH = 6;
+/** How a token of `kind` begins: its kind's prefix and `_`. */
+export function tokenPrefix(kind: TokenKind): string {
+  return `${TOKEN_KINDS[kind]}_`;
+}
+
 const PREFIX_TO_KIND = new Map<string, TokenKind>([
-  ...Object.entries(TOKEN_KINDS).map(([kind, prefix]): [string, TokenKind] => [`${prefix}_`, kind as TokenKind]),
+  ...(Object.keys(TOKEN_KINDS) as TokenKind[]).map((kind): [string, TokenKind] => [tokenPrefix(kind), kind]),
   ...Object.values(PERSONAL_TOKEN_PREFIXES).map((prefix): [string, TokenKind] => [prefix, 'personal']),
 ]);
 const TOKEN_PATTERN = new RegExp(`^([a-z]+_|[a-z]+-[a-z]+-)([0-9A-Za-z]{${RANDOM_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`);
@@ -68,7 +73,7 @@ function checksum(body: string): string {
 }
 
 export function generateToken(kind: TokenKind): string {
-  return withChecksum(`${TOKEN_KINDS[kind]}_`);
+  return withChecksum(tokenPrefix(kind));
 }
 
 /** A personal token wearing a platform's prefix (`PERSONAL_TOKEN_PREFIXES`). */
